@@ -1,0 +1,1 @@
+"""Adapters by technology: postgres (store and embedded registry), kafka (outbox relay, topics)."""

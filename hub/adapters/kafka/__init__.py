@@ -1,0 +1,1 @@
+"""Kafka: the outbox relay's idempotent producer and topic administration."""

@@ -1,0 +1,1 @@
+"""PostgreSQL: the unit of work, inbox, outbox, review queue and the embedded civil registry."""

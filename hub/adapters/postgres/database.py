@@ -1,0 +1,86 @@
+"""Connection pool, schema migrations and the translation of driver errors into hub errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib import resources
+
+import asyncpg
+
+from hub.errors import StoreUnavailable
+
+log = logging.getLogger("hub.postgres")
+MIGRATION_LOCK = 727_001  # advisory lock id: one migrator at a time
+
+# Errors after which the same transaction, retried, may succeed.
+TRANSIENT = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.LockNotAvailableError,
+    # A concurrent writer won a unique key (same message id or same birth): retrying re-reads
+    # the state and takes the already-processed path.
+    asyncpg.exceptions.UniqueViolationError,
+)
+
+
+@contextlib.contextmanager
+def translated():
+    """Re-raise transient driver errors as StoreUnavailable; anything else is a bug."""
+    try:
+        yield
+    except TRANSIENT as exc:
+        raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+
+async def create_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool:
+    with translated():
+        return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, command_timeout=30)
+
+
+@contextlib.asynccontextmanager
+async def connection(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    with translated():
+        conn = await asyncpg.connect(dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+def _migrations() -> list[tuple[str, str]]:
+    folder = resources.files("hub.adapters.postgres").joinpath("migrations")
+    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    return [(f.name.removesuffix(".sql"), f.read_text()) for f in files]
+
+
+async def migrate(conn: asyncpg.Connection) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction. Returns their names."""
+    applied_now = []
+    with translated():
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        try:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {row["name"] for row in await conn.fetch("SELECT name FROM schema_migrations")}
+            for name, sql in _migrations():
+                if name in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(sql)
+                    await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
+                log.info("migration applied name=%s", name)
+                applied_now.append(name)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+    return applied_now

@@ -1,0 +1,89 @@
+"""Inbox, outbox, review queue and hospital directory on the unit of work's connection."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+from hub.domain.values import BirthNotice, Hospital
+from hub.service.ports import Delivery, InboxRecord, OutboundMessage
+
+OUTBOX_CHANNEL = "hub_outbox"
+
+
+class PostgresHospitals:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def hospital(self, org_id: str) -> Hospital | None:
+        row = await self._conn.fetchrow("SELECT org_id, name, regency, active FROM hospitals WHERE org_id = $1", org_id)
+        return None if row is None else Hospital(row["org_id"], row["name"], row["regency"], row["active"])
+
+
+class PostgresInbox:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def delivered(self, delivery: Delivery) -> bool:
+        return await self._conn.fetchval(
+            'SELECT EXISTS (SELECT 1 FROM deliveries WHERE topic = $1 AND partition = $2 AND "offset" = $3)',
+            delivery.topic, delivery.partition, delivery.offset)
+
+    async def find(self, message_id: str) -> InboxRecord | None:
+        row = await self._conn.fetchrow(
+            'SELECT message_id, hospital_id, status, result_event_id, codes, topic, partition, "offset" FROM inbox WHERE message_id = $1',
+            message_id)
+        if row is None:
+            return None
+        return InboxRecord(row["message_id"], row["hospital_id"], row["status"], str(row["result_event_id"]),
+                           tuple(row["codes"]), Delivery(row["topic"], row["partition"], row["offset"]))
+
+    async def record(self, record: InboxRecord) -> None:
+        d = record.delivery
+        await self._conn.execute(
+            """INSERT INTO inbox (message_id, hospital_id, status, codes, result_event_id, topic, partition, "offset")
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+            record.message_id, record.hospital_id, record.status, list(record.codes), record.result_event_id,
+            d.topic, d.partition, d.offset)
+
+    async def record_delivery(self, delivery: Delivery, message_id: str | None, action: str) -> None:
+        await self._conn.execute(
+            'INSERT INTO deliveries (topic, partition, "offset", message_id, action) VALUES ($1, $2, $3, $4, $5)',
+            delivery.topic, delivery.partition, delivery.offset, message_id, action)
+
+    async def record_dead_letter(self, delivery: Delivery, reason: str, detail: str | None) -> None:
+        await self._conn.execute(
+            'INSERT INTO dead_letters (topic, partition, "offset", reason, detail) VALUES ($1, $2, $3, $4, $5)',
+            delivery.topic, delivery.partition, delivery.offset, reason, detail)
+
+
+class PostgresReviews:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def open(self, notice: BirthNotice, document: bytes, reasons: tuple[str, ...]) -> None:
+        await self._conn.execute(
+            "INSERT INTO reviews (message_id, hospital_id, reasons, document) VALUES ($1, $2, $3, $4)",
+            notice.message_id, notice.hospital_id, list(reasons), document)
+
+
+class PostgresOutbox:
+    """Rows become visible to the relay at commit; NOTIFY wakes it at the same moment."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def add(self, messages: list[OutboundMessage]) -> None:
+        await self._conn.executemany(
+            "INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5)",
+            [(m.event_id, m.topic, m.key, m.value, json.dumps(m.headers)) for m in messages])
+        await self._conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+
+    async def copy_event(self, event_id: str) -> bool:
+        status = await self._conn.execute(
+            """INSERT INTO outbox (event_id, topic, key, value, headers)
+               SELECT event_id, topic, key, value, headers FROM outbox WHERE event_id = $1
+               ORDER BY id LIMIT 1""", event_id)
+        await self._conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+        return status.endswith(" 1")

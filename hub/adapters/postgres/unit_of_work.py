@@ -1,0 +1,62 @@
+"""The PostgreSQL unit of work: one connection, one transaction, every port on it."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from hub.adapters.postgres.database import TRANSIENT
+from hub.adapters.postgres.registry import EmbeddedRegistry
+from hub.adapters.postgres.store import PostgresHospitals, PostgresInbox, PostgresOutbox, PostgresReviews
+from hub.errors import StoreUnavailable
+
+
+class PostgresUnitOfWork:
+    """Use as `async with uow: ...; await uow.commit()`. Leaving without commit rolls back.
+
+    Transient driver errors raised inside the block surface as StoreUnavailable.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._conn: asyncpg.Connection | None = None
+        self._tx = None
+
+    async def __aenter__(self) -> PostgresUnitOfWork:
+        try:
+            self._conn = await self._pool.acquire()
+            self._tx = self._conn.transaction()
+            await self._tx.start()
+        except TRANSIENT as exc:
+            await self._release()
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        conn = self._conn
+        self.hospitals = PostgresHospitals(conn)
+        self.registry = EmbeddedRegistry(conn)
+        self.inbox = PostgresInbox(conn)
+        self.outbox = PostgresOutbox(conn)
+        self.reviews = PostgresReviews(conn)
+        return self
+
+    async def commit(self) -> None:
+        try:
+            await self._tx.commit()
+        except TRANSIENT as exc:
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        self._tx = None
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        try:
+            if self._tx is not None:
+                try:
+                    await self._tx.rollback()
+                except TRANSIENT:
+                    pass  # the connection is gone: the server has rolled back already
+        finally:
+            await self._release()
+        if exc is not None and isinstance(exc, TRANSIENT):
+            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _release(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await self._pool.release(conn)

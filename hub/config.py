@@ -1,0 +1,69 @@
+"""The hub's configuration: one validated object, read from `HUB_*` environment variables.
+
+With nothing set, the hub runs on the embedded local default: the Kafka broker and PostgreSQL
+cluster that `deploy/local/services.sh up` starts under `.local/`. Nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RegistryKind(str, Enum):
+    EMBEDDED = "embedded"
+
+
+class Topics:
+    """Topic names, optionally prefixed (tests give each run its own prefix)."""
+
+    def __init__(self, prefix: str = "") -> None:
+        self.notifications = f"{prefix}birth.notification.v1"
+        self.dead_letters = f"{prefix}birth.notification.v1.dlq"
+        self.results = f"{prefix}birth.result.v1"
+        self.births_registered = f"{prefix}civil.birth-registered.v1"
+        self.family_cards = f"{prefix}civil.family-card-updated.v1"
+
+    def all(self) -> list[str]:
+        return [self.notifications, self.dead_letters, self.results, self.births_registered, self.family_cards]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore", frozen=True)
+
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    database_url: SecretStr = SecretStr("postgresql://hub@127.0.0.1:15432/hub")
+    registry: RegistryKind = RegistryKind.EMBEDDED
+    topic_prefix: str = ""
+    consumer_group: str = "hub"
+    notification_partitions: int = Field(3, ge=1, le=1000)
+    create_topics: bool = True
+    strict_nik: bool = True
+    max_message_bytes: int = Field(512 * 1024, ge=1024)
+    max_json_depth: int = Field(32, ge=8, le=256)
+    db_pool_min: int = Field(2, ge=1)
+    db_pool_max: int = Field(10, ge=1)
+    relay_batch: int = Field(200, ge=1, le=10_000)
+    relay_idle_seconds: float = Field(0.5, gt=0)
+    retry_initial_seconds: float = Field(0.2, gt=0)
+    retry_max_seconds: float = Field(10.0, gt=0)
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        upper = value.upper()
+        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
+        return upper
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(self.topic_prefix)
+
+    @property
+    def dsn(self) -> str:
+        return self.database_url.get_secret_value()

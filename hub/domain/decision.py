@@ -1,0 +1,160 @@
+"""The registration decision: given a valid notice and what the registry knows, what to do.
+
+`decide` is pure. The service gathers the facts, calls it, and carries the decision out:
+
+- `Register`          issue akta, NIK and a new KK version (LT when late);
+- `RecordStillbirth`  record in the stillbirth register, no akta, no NIK;
+- `AlreadyRegistered` the same birth (hospital, encounter, birth order) is already registered:
+                      answer ok with the existing numbers and a duplicate notice;
+- `Review`            valid, but a Dukcapil officer must decide (the reasons say why);
+- `Reject`            permanent: the hospital must fix the notification (the issues say what).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from hub.domain import codes
+from hub.domain.codes import Issue
+from hub.domain.values import (
+    VARIANT_BY_MARRIAGE,
+    AktaVariant,
+    BirthNotice,
+    Family,
+    Hospital,
+    Person,
+    RegisteredBirth,
+)
+
+REGISTRATION_LIMIT_DAYS = 60  # UU 24/2013: later than this is a late registration (LT)
+DUPLICATE_WINDOW_DAYS = 30  # births of one mother closer than this (other encounter) look like a duplicate
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryFacts:
+    hospital: Hospital | None
+    mother: Person | None
+    family: Family | None
+    father: Person | None = None
+    same_birth: RegisteredBirth | None = None
+    mothers_births: tuple[RegisteredBirth, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Register:
+    variant: AktaVariant
+    late: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RecordStillbirth:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyRegistered:
+    existing: RegisteredBirth
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    reasons: tuple[Issue, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    issues: tuple[Issue, ...]
+
+
+Decision = Register | RecordStillbirth | AlreadyRegistered | Review | Reject
+
+
+def decide(notice: BirthNotice, facts: RegistryFacts, now: datetime) -> Decision:
+    """Decide what to do with a notice. Rejections list every registry problem found."""
+    problems = _sender_problems(facts.hospital)
+    if problems:
+        return Reject(problems)
+    if facts.same_birth is not None:
+        return AlreadyRegistered(facts.same_birth)
+    problems = _family_problems(notice, facts)
+    if problems:
+        return Reject(problems)
+    if notice.stillborn:
+        return RecordStillbirth()
+    reasons = _review_reasons(notice, facts)
+    if reasons:
+        return Review(reasons)
+    return Register(variant=VARIANT_BY_MARRIAGE[notice.marriage], late=is_late(notice.born_at, now))
+
+
+def is_late(born_at: datetime, registered_at: datetime) -> bool:
+    """Late (LT) when registered more than 60 days after the birth, counted in local dates."""
+    registered_on = registered_at.astimezone(born_at.tzinfo).date()
+    return (registered_on - born_at.date()).days > REGISTRATION_LIMIT_DAYS
+
+
+def _sender_problems(hospital: Hospital | None) -> tuple[Issue, ...]:
+    where = "Bundle.entry[0].resource.sender"
+    if hospital is None:
+        return (Issue(codes.SENDER_UNKNOWN, where),)
+    if not hospital.active:
+        return (Issue(codes.SENDER_INACTIVE, where),)
+    return ()
+
+
+def _family_problems(notice: BirthNotice, facts: RegistryFacts) -> tuple[Issue, ...]:
+    problems = []
+    if facts.mother is None:
+        problems.append(Issue(codes.MOTHER_NOT_FOUND, MOTHER_NIK_PATH))
+    if facts.family is None:
+        problems.append(Issue(codes.KK_NOT_FOUND, MOTHER_KK_PATH))
+    elif facts.mother is not None and facts.mother.kk_number != facts.family.kk_number:
+        problems.append(Issue(codes.KK_MOTHER_MISMATCH, MOTHER_KK_PATH))
+    return tuple(problems)
+
+
+# Paths are by role: the intake maps them to the entry index the hospital sent (see intake).
+MOTHER_NIK_PATH = "mother.identifier.where(system='https://fhir.kemkes.go.id/id/nik').value"
+MOTHER_KK_PATH = "mother.identifier.where(system='https://fhir.kemkes.go.id/id/kk').value"
+MOTHER_PATH = "mother"
+FATHER_NIK_PATH = "father.identifier.where(system='https://fhir.kemkes.go.id/id/nik').value"
+NEWBORN_PATH = "newborn"
+
+
+def _review_reasons(notice: BirthNotice, facts: RegistryFacts) -> tuple[Issue, ...]:
+    reasons = []
+    mother = facts.mother
+    if mother is not None and not _same_person_data(notice, mother):
+        reasons.append(Issue(codes.REVIEW_MOTHER_DATA, MOTHER_PATH))
+    if any(_looks_like_same_birth(notice, other) for other in facts.mothers_births):
+        reasons.append(Issue(codes.REVIEW_SUSPECTED_DUPLICATE, NEWBORN_PATH))
+    if notice.father_nik is not None and facts.father is None:
+        reasons.append(Issue(codes.REVIEW_FATHER_NOT_FOUND, FATHER_NIK_PATH))
+    return tuple(reasons)
+
+
+def _same_person_data(notice: BirthNotice, mother: Person) -> bool:
+    if normalise_name(notice.mother_name) != normalise_name(mother.name):
+        return False
+    return notice.mother_birth_date in (None, mother.birth_date)
+
+
+def _looks_like_same_birth(notice: BirthNotice, other: RegisteredBirth) -> bool:
+    if other.hospital_id == notice.hospital_id and other.encounter_id == notice.encounter_id:
+        return False  # twins of the same delivery are different births
+    gap = abs((notice.born_at - other.born_at).days)
+    return gap < DUPLICATE_WINDOW_DAYS
+
+
+def normalise_name(name: str) -> str:
+    """Compare names the way an officer would: case, accents, spacing and punctuation ignored."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    letters = "".join(c for c in decomposed if c.isalnum() or c.isspace())
+    return " ".join(letters.casefold().split())
+
+
+def registration_date(now: datetime, born_at: datetime) -> date:
+    """The registration's calendar date, on the clock of the place of birth."""
+    return now.astimezone(born_at.tzinfo).date()

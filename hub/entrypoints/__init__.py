@@ -1,0 +1,1 @@
+"""Thin entry points: the Kafka consumer, the relay loop and the CLI."""

@@ -1,0 +1,118 @@
+"""The `hub` command line (Typer). Each command is thin: build settings, call into the hub."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from hub.config import Settings
+from hub.logging import setup_logging
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False, help=(
+    "Birth-registration hub: hospitals' FHIR birth notifications in (Kafka), akta kelahiran, NIK and "
+    "family card out. Configure with HUB_* environment variables (see README); with none set, it uses "
+    "the local Kafka and PostgreSQL that `make run` starts."))
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        console.print(f"[red]invalid configuration:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def run(seed_families: int = typer.Option(1000, help="Seed this many synthetic families if the registry is empty (0: never).")) -> None:
+    """Run the hub in the foreground: consume notifications, register births, publish results. Ctrl-C stops it."""
+    settings = _settings()
+    setup_logging(settings.log_level, settings.log_json)
+    from hub.entrypoints.runner import run_hub
+
+    code = asyncio.run(run_hub(settings, seed_families=seed_families))
+    raise typer.Exit(code)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database schema migrations that are not applied yet."""
+    settings = _settings()
+    setup_logging(settings.log_level)
+    from hub.bootstrap import open_pool, prepare_database
+
+    async def _go() -> list[str]:
+        pool = await open_pool(settings)
+        try:
+            return await prepare_database(pool)
+        finally:
+            await pool.close()
+
+    applied = asyncio.run(_go())
+    console.print(f"applied: {', '.join(applied) if applied else 'nothing, schema is current'}")
+
+
+@app.command()
+def seed(families: int = typer.Option(1000, min=1, help="How many synthetic families to create."),
+         seed_value: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same people."),
+         force: bool = typer.Option(False, help="Add families even if the registry already has some.")) -> None:
+    """Fill the embedded registry with a synthetic population and the known hospitals."""
+    settings = _settings()
+    setup_logging(settings.log_level)
+    from hub.bootstrap import open_pool, prepare_database, seed_population
+
+    async def _go() -> int:
+        pool = await open_pool(settings)
+        try:
+            await prepare_database(pool)
+            with Progress(console=console) as bar:
+                task = bar.add_task("seeding families", total=families)
+                return await seed_population(pool, families=families, seed_value=seed_value,
+                                             only_if_empty=not force, progress=lambda n: bar.advance(task, n))
+        finally:
+            await pool.close()
+
+    stored = asyncio.run(_go())
+    console.print(f"stored {stored} persons" if stored else "registry not empty: nothing seeded (use --force)")
+
+
+@app.command()
+def demo(births: int = typer.Option(200, min=1, help="How many births to publish."),
+         rate: float = typer.Option(20.0, min=0.1, help="Births per second."),
+         invalid_share: float = typer.Option(0.1, min=0, max=1, help="Share of notifications with a mistake."),
+         seed_value: int = typer.Option(7, "--seed", help="Random seed.")) -> None:
+    """Play synthetic hospitals publishing births for mothers in the seeded population, with live progress."""
+    settings = _settings()
+    setup_logging("WARNING")
+    from hub.simulation.demo import run_demo
+
+    asyncio.run(run_demo(settings, births=births, rate=rate, invalid_share=invalid_share, seed=seed_value, console=console))
+
+
+@app.command()
+def contracts(check: bool = typer.Option(False, help="Only compare: exit 1 if contracts/ differs from the code."),
+              directory: Path = typer.Option(Path("contracts"), help="Where the contract files live.")) -> None:
+    """Generate contracts/ (AsyncAPI, JSON Schemas, error codes, examples) from the code."""
+    from hub.contracts import generate, write
+
+    files = generate()
+    if check:
+        stale = [name for name, text in files.items() if not (directory / name).exists() or (directory / name).read_text() != text]
+        for name in stale:
+            console.print(f"[red]out of date:[/red] {directory / name}")
+        raise typer.Exit(1 if stale else 0)
+    write(files, directory)
+    console.print(f"wrote {len(files)} files under {directory}")
+
+
+def main() -> None:
+    app(prog_name="hub")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

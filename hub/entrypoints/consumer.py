@@ -1,0 +1,78 @@
+"""The FastStream application: one subscriber for birth notifications, publishers documented.
+
+The subscriber reads the raw bytes (no FastStream decoding: malformed input must reach the use
+case, which keeps it), hands them to `RegisterBirths` and translates the outcome:
+
+- handled (registered, rejected, dead-lettered, ...): the offset is committed after return;
+- transient failure: retried with backoff inside the handler, offset not committed meanwhile;
+- anything else is a bug: the message is rewound (NACK) and the process is asked to stop, so the
+  message is redelivered to the restarted hub.
+
+Ack policy is NACK_ON_ERROR: commit after success, seek back on error. FastStream's default
+(ACK_FIRST, auto-commit) would lose messages on a crash; ACK would commit failed ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.specification import AsyncAPI
+
+from hub import __version__
+from hub.config import Settings
+from hub.service.events import BirthRegistered, FamilyCardReissued
+from hub.service.ports import Delivery
+from hub.service.register_birth import RegisterBirths
+from hub.service.retry import retry_transient
+
+log = logging.getLogger("hub.consumer")
+
+
+def build_broker(settings: Settings, handler: RegisterBirths | None, on_bug: Callable[[BaseException], None]) -> KafkaBroker:
+    topics = settings.topics
+    broker = KafkaBroker(settings.kafka_bootstrap, client_id="hub", enable_idempotence=True, acks="all",
+                         allow_auto_create_topics=False, logger=logging.getLogger("faststream"),
+                         description="Civil-registry birth registration hub")
+
+    @broker.subscriber(
+        topics.notifications, group_id=settings.consumer_group, auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR, max_poll_records=50, title="birth.notification.v1:consume",
+        description="Hospitals' birth notifications: FHIR R4 message Bundles (application/fhir+json), "
+                    "key = the mother's NIK. See contracts/profile.md.",
+    )
+    async def on_notification(message: KafkaMessage) -> None:
+        record = message.raw_message
+        delivery = Delivery(record.topic, record.partition, record.offset, record.key)
+        try:
+            handled = await retry_transient(lambda: handler.handle(message.body, delivery),
+                                            initial=settings.retry_initial_seconds,
+                                            maximum=settings.retry_max_seconds, what="notification")
+        except Exception as exc:  # a bug: stop the process; the message is rewound and redelivered
+            on_bug(exc)
+            raise
+        log.info("notification handled partition=%d offset=%d message_id=%s hospital=%s outcome=%s codes=%s",
+                 delivery.partition, delivery.offset, handled.message_id, handled.hospital_id,
+                 handled.outcome, ",".join(handled.codes) or "-")
+
+    broker.publisher(topics.results, title="birth.result.v1:publish", description=(
+        "One FHIR R4 message Bundle per notification (application/fhir+json), key = hospital organisation id; "
+        "MessageHeader.response.identifier = the notification's message id."))
+    broker.publisher(topics.births_registered, schema=BirthRegistered, title="civil.birth-registered.v1:publish",
+                     description="A registered birth, key = akta number.")
+    broker.publisher(topics.family_cards, schema=FamilyCardReissued, title="civil.family-card-updated.v1:publish",
+                     description="A reissued family card with all its members, key = KK number.")
+    broker.publisher(topics.dead_letters, title="birth.notification.v1.dlq:publish", description=(
+        "Notifications that cannot be read (not UTF-8, not JSON, no MessageHeader.id): original key and bytes, "
+        "reason in the dlq-reason and dlq-detail headers."))
+    return broker
+
+
+def build_app(broker: KafkaBroker) -> FastStream:
+    spec = AsyncAPI(broker, title="hub: birth registration events", version=__version__,
+                    description="Topics the hub consumes and produces. Every produced message carries the headers "
+                                "event-id, correlation-id, content-type and schema.")
+    return FastStream(broker, specification=spec)

@@ -1,0 +1,50 @@
+"""The hub's one error tree. Retryability is a type.
+
+    HubError
+     ├── PermanentError          the input is wrong: answer with a code, never retry
+     │    └── NumberSpaceExhausted  a serial scope is full (9999 NIKs in one kecamatan-day)
+     └── TransientError          something outside is unavailable: retry with backoff, keep the offset
+          ├── StoreUnavailable      PostgreSQL down, connection lost, serialisation conflicts
+          ├── BrokerUnavailable     Kafka not reachable or not acknowledging
+          └── RegistryUnavailable   the civil registry (SIAK) not answering
+
+Adapters translate driver errors into these at the boundary. Anything else is a bug: the
+consumer lets it crash the process and the message is redelivered.
+"""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    """Base of every error the hub raises on purpose."""
+
+
+class PermanentError(HubError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+class NumberSpaceExhausted(PermanentError):
+    def __init__(self, scope: str) -> None:
+        super().__init__("NUMBER-SPACE-EXHAUSTED", f"no free serial left in {scope}")
+
+
+class TransientError(HubError):
+    """Worth retrying: the same operation may succeed later."""
+
+
+class StoreUnavailable(TransientError):
+    pass
+
+
+class BrokerUnavailable(TransientError):
+    pass
+
+
+class RegistryUnavailable(TransientError):
+    pass
+
+
+class ConfigurationError(HubError):
+    """The settings cannot work (raised at start-up, before anything connects)."""

@@ -1,0 +1,91 @@
+"""The answer to a hospital: a FHIR R4 message Bundle on birth.result.v1.
+
+`MessageHeader.response.identifier` is the notification's message id; `response.code` is `ok`
+when the hub accepted the notification (registered, duplicate, stillbirth recorded, or waiting for
+review) and `fatal-error` when the hospital must fix it. The registration-status extension says
+which, an OperationOutcome lists every issue, and a Parameters resource carries the numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hub.domain.codes import Issue
+from hub.intake import vocabulary as v
+
+STATUS_REGISTERED = "registered"
+STATUS_DUPLICATE = "duplicate"
+STATUS_STILLBIRTH = "stillbirth-recorded"
+STATUS_REVIEW = "review-pending"
+STATUS_REJECTED = "rejected"
+RESPONSE_CODE = {STATUS_REJECTED: "fatal-error"}
+
+
+@dataclass(frozen=True, slots=True)
+class ResultContent:
+    event_id: str
+    message_id: str
+    hospital_id: str | None
+    status: str
+    issues: tuple[Issue, ...]
+    numbers: dict[str, str | int] = field(default_factory=dict)
+
+
+def build_result(content: ResultContent, now: datetime) -> dict[str, Any]:
+    outcome_id = f"{content.event_id[:8]}-oo"
+    header: dict[str, Any] = {
+        "resourceType": "MessageHeader",
+        "id": content.event_id,
+        "extension": [{"url": v.REGISTRATION_STATUS, "valueCode": content.status}],
+        "eventCoding": {"system": v.EVENT_SYSTEM, "code": v.BIRTH_RESULT},
+        "source": {"name": "hub", "endpoint": "urn:hub:birth-registration"},
+        "response": {
+            "identifier": content.message_id,
+            "code": RESPONSE_CODE.get(content.status, "ok"),
+            "details": {"reference": f"OperationOutcome/{outcome_id}"},
+        },
+    }
+    if content.hospital_id:
+        header["destination"] = [{"endpoint": f"urn:hospital:{content.hospital_id}"}]
+    entries = [header, operation_outcome(outcome_id, content.issues)]
+    if content.numbers:
+        header["focus"] = [{"reference": f"Parameters/{outcome_id[:8]}-numbers"}]
+        entries.append(_numbers(f"{outcome_id[:8]}-numbers", content.numbers))
+    return {
+        "resourceType": "Bundle",
+        "id": content.event_id,
+        "type": "message",
+        "timestamp": now.isoformat(timespec="milliseconds"),
+        "entry": [{"fullUrl": f"{r['resourceType']}/{r['id']}", "resource": r} for r in entries],
+    }
+
+
+def operation_outcome(outcome_id: str, issues: tuple[Issue, ...]) -> dict[str, Any]:
+    rendered = [_issue(issue) for issue in issues]
+    if not rendered:
+        rendered = [{"severity": "information", "code": "informational", "diagnostics": "OK"}]
+    return {"resourceType": "OperationOutcome", "id": outcome_id, "issue": rendered}
+
+
+def _issue(issue: Issue) -> dict[str, Any]:
+    code = issue.code
+    text = f"{code.id} / {code.en}" + (f" ({issue.detail})" if issue.detail else "")
+    rendered: dict[str, Any] = {
+        "severity": issue.effective_severity.value,
+        "code": code.fhir_type,
+        "details": {"coding": [{"system": v.ISSUE_CODE_SYSTEM, "code": code.code, "display": code.en}], "text": text},
+    }
+    if issue.detail:
+        rendered["diagnostics"] = issue.detail
+    if issue.expression:
+        rendered["expression"] = [issue.expression]
+    return rendered
+
+
+def _numbers(resource_id: str, numbers: dict[str, str | int]) -> dict[str, Any]:
+    parameters = []
+    for name, value in numbers.items():
+        parameters.append({"name": name, "valueInteger" if isinstance(value, int) else "valueString": value})
+    return {"resourceType": "Parameters", "id": resource_id, "parameter": parameters}

@@ -1,0 +1,111 @@
+"""Outbound messages of the use cases: results, civil events and dead letters, with their headers.
+
+Event ids are derived (UUID v5) from what they describe, so a retry after a crash produces the
+same ids and consumers can deduplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+
+from hub.config import Topics
+from hub.domain.decision import Register
+from hub.domain.values import BirthNotice
+from hub.intake.results import ResultContent, build_result
+from hub.service.events import BirthRegistered, Child, FamilyCardReissued, Member, Parent
+from hub.service.ports import Delivery, OutboundMessage, Registration
+
+EVENT_NAMESPACE = uuid.UUID("5b0c9f7e-2d1a-4c53-9a57-6a1f3c2e8d40")
+FHIR_JSON = "application/fhir+json"
+EVENT_JSON = "application/json"
+RESULT_SCHEMA = "birth-result/v1"
+
+
+def event_id(*parts: object) -> str:
+    return str(uuid.uuid5(EVENT_NAMESPACE, "/".join(str(p) for p in parts)))
+
+
+def result_event_id(message_id: str, sequence: int = 1) -> str:
+    """The n-th result for a notification (a review decision sends a second one)."""
+    return event_id("result", message_id, sequence)
+
+
+def headers(eid: str, correlation_id: str, content_type: str, schema: str) -> dict[str, str]:
+    return {"event-id": eid, "correlation-id": correlation_id, "content-type": content_type, "schema": schema}
+
+
+def result_message(topics: Topics, content: ResultContent, now: datetime) -> OutboundMessage:
+    body = json.dumps(build_result(content, now), separators=(",", ":"), ensure_ascii=False).encode()
+    key = (content.hospital_id or "").encode() or None
+    return OutboundMessage(content.event_id, topics.results, key, body,
+                           headers(content.event_id, content.message_id, FHIR_JSON, RESULT_SCHEMA))
+
+
+def registration_numbers(registration: Registration, decision: Register) -> dict[str, str | int]:
+    return {
+        "nik": registration.child_nik,
+        "akta-number": registration.akta_number,
+        "akta-variant": decision.variant.value,
+        "registration-type": "LT" if decision.late else "LU",
+        "kk-number": registration.family_card.kk_number,
+        "kk-version": registration.family_card.version,
+    }
+
+
+def civil_events(topics: Topics, notice: BirthNotice, decision: Register, registration: Registration) -> list[OutboundMessage]:
+    card = registration.family_card
+    born = BirthRegistered(
+        event_id=event_id("birth-registered", registration.akta_number),
+        occurred_at=registration.registered_at,
+        message_id=notice.message_id,
+        hospital_id=notice.hospital_id,
+        encounter_id=notice.encounter_id,
+        akta_number=registration.akta_number,
+        akta_variant=decision.variant,
+        registration_type="LT" if decision.late else "LU",
+        issuing_regency=registration.issuing_regency,
+        child=Child(nik=registration.child_nik, name=notice.child_name, sex=notice.sex, born_at=notice.born_at,
+                    birth_order=notice.birth_order, plurality=notice.plurality, weight_g=notice.weight_g,
+                    length_cm=notice.length_cm, attendant=notice.attendant, place_type=notice.place_type),
+        mother=Parent(nik=notice.mother_nik, name=notice.mother_name),
+        father=Parent(nik=notice.father_nik, name=notice.father_name) if notice.father_nik else None,
+        reporter_nik=notice.reporter_nik,
+        witness_niks=list(notice.witness_niks),
+        kk_number=card.kk_number,
+        kk_version=card.version,
+    )
+    reissued = FamilyCardReissued(
+        event_id=event_id("family-card", card.kk_number, card.version),
+        occurred_at=registration.registered_at,
+        message_id=notice.message_id,
+        kk_number=card.kk_number,
+        version=card.version,
+        previous_version=card.version - 1,
+        kecamatan=card.kecamatan,
+        issuing_regency=registration.issuing_regency,
+        akta_number=registration.akta_number,
+        members=[Member(nik=m.nik, name=m.name, sex=m.sex, birth_date=m.birth_date, relationship=m.relationship)
+                 for m in card.members],
+    )
+    return [
+        OutboundMessage(born.event_id, topics.births_registered, born.akta_number.encode(),
+                        born.model_dump_json().encode(), headers(born.event_id, notice.message_id, EVENT_JSON, "BirthRegistered/v1")),
+        OutboundMessage(reissued.event_id, topics.family_cards, card.kk_number.encode(),
+                        reissued.model_dump_json().encode(),
+                        headers(reissued.event_id, notice.message_id, EVENT_JSON, "FamilyCardReissued/v1")),
+    ]
+
+
+def dead_letter(topics: Topics, raw: bytes, delivery: Delivery, reason: str, detail: str | None) -> OutboundMessage:
+    eid = event_id("dead-letter", delivery.topic, delivery.partition, delivery.offset)
+    meta = headers(eid, "", "application/octet-stream", "dead-letter/v1")
+    meta.update({
+        "dlq-reason": reason,
+        "dlq-detail": detail or "",
+        "dlq-original-topic": delivery.topic,
+        "dlq-original-partition": str(delivery.partition),
+        "dlq-original-offset": str(delivery.offset),
+    })
+    return OutboundMessage(eid, topics.dead_letters, delivery.key, raw, meta)

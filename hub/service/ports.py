@@ -1,0 +1,127 @@
+"""Ports: what the use cases need from the outside, by capability.
+
+Each port has a PostgreSQL adapter (hub/adapters/postgres) and an in-memory fake
+(tests/fakes.py); tests/contract runs the same specification against both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from hub.domain.decision import Register
+from hub.domain.family import FamilyCardVersion
+from hub.domain.values import BirthNotice, Family, Hospital, Person, RegisteredBirth
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """Where a message came from: its Kafka coordinates identify one delivery of it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What a registered birth produced: the three documents' numbers."""
+
+    child_nik: str
+    akta_number: str
+    issuing_regency: str
+    family_card: FamilyCardVersion
+    registered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A message to publish after commit. `event_id` is stable across re-publishes."""
+
+    event_id: str
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRecord:
+    message_id: str
+    hospital_id: str | None
+    status: str
+    result_event_id: str
+    codes: tuple[str, ...]
+    delivery: Delivery
+
+
+class HospitalDirectory(Protocol):
+    async def hospital(self, org_id: str) -> Hospital | None: ...
+
+
+class CivilRegistry(Protocol):
+    """The civil registry (Dukcapil). Register calls run inside the caller's unit of work.
+
+    `register_birth` assigns the child's NIK, issues the akta and reissues the KK as one atomic
+    change; numbers are allocated gap-free. Writes to one family are serialised.
+    """
+
+    async def person(self, nik: str) -> Person | None: ...
+
+    async def family(self, kk_number: str) -> Family | None: ...
+
+    async def birth_by_key(self, hospital_id: str, encounter_id: str, birth_order: int) -> RegisteredBirth | None: ...
+
+    async def births_of_mother(self, mother_nik: str) -> list[RegisteredBirth]: ...
+
+    async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration: ...
+
+    async def record_stillbirth(self, notice: BirthNotice, at: datetime) -> None: ...
+
+
+class Inbox(Protocol):
+    """What the hub has processed, keyed by message id, and which deliveries it has seen.
+
+    Written in the same transaction as the registry writes and the outbox rows: a message id
+    found here has had all its effects.
+    """
+
+    async def delivered(self, delivery: Delivery) -> bool: ...
+
+    async def find(self, message_id: str) -> InboxRecord | None: ...
+
+    async def record(self, record: InboxRecord) -> None: ...
+
+    async def record_delivery(self, delivery: Delivery, message_id: str | None, action: str) -> None: ...
+
+    async def record_dead_letter(self, delivery: Delivery, reason: str, detail: str | None) -> None: ...
+
+
+class Reviews(Protocol):
+    async def open(self, notice: BirthNotice, document: bytes, reasons: tuple[str, ...]) -> None: ...
+
+
+class Outbox(Protocol):
+    async def add(self, messages: list[OutboundMessage]) -> None: ...
+
+    async def copy_event(self, event_id: str) -> bool:
+        """Queue an already published event again (same event id); False if unknown."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every port: all effects of one message commit together or not at all."""
+
+    hospitals: HospitalDirectory
+    registry: CivilRegistry
+    inbox: Inbox
+    outbox: Outbox
+    reviews: Reviews
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+    async def commit(self) -> None: ...

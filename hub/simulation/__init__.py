@@ -1,0 +1,1 @@
+"""Synthetic data for demos, examples and tests: invented people, generated numbers, never real ones."""
