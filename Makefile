@@ -1,0 +1,45 @@
+# The two commands that matter: `make run` (the hub on the local Kafka and PostgreSQL) and
+# `make test` (the whole suite, same services). Both install what they need on a fresh machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-unit services stop status demo contracts clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+services:
+	bash deploy/local/services.sh up
+
+## run: start Kafka + PostgreSQL if needed, seed the registry if empty, run the hub in the foreground
+run: $(STAMP) services
+	$(BIN)/hub run
+
+## test: the whole suite (unit, integration, end-to-end) on the real broker and database
+test: $(STAMP) services
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## test-unit: the fast suite alone, no services needed
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+demo: $(STAMP) services
+	$(BIN)/hub demo
+
+contracts: $(STAMP)
+	$(BIN)/hub contracts
+
+stop:
+	bash deploy/local/services.sh down
+
+status:
+	bash deploy/local/services.sh status
+
+clean: stop
+	rm -rf .local $(VENV)

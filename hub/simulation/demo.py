@@ -1,0 +1,270 @@
+"""`hub demo`: synthetic hospitals publish births for seeded mothers; the answers are matched and counted live.
+
+Reads mothers (with husband and KK) and active hospitals from the embedded registry, publishes
+FHIR birth notifications (some twins, stillbirths and deliberate mistakes) at a steady rate, and
+follows birth.result.v1 from its end offsets taken before the first send. Shows ids and counts
+only, never names or NIKs. Ctrl-C stops it and still prints what was counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import random
+import signal
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from hub.config import Settings
+from hub.domain.decision import DUPLICATE_WINDOW_DAYS
+from hub.simulation.bundles import BirthSpec, Parent, build_notification
+from hub.simulation.demo_stats import EXPECTED, MISTAKES, STATUSES, Tally, read_result, utc_offset_hours
+from hub.simulation.population import GIVEN_F, GIVEN_M
+
+TWIN_SHARE, STILLBIRTH_SHARE = 0.05, 0.01
+ANSWER_TIMEOUT_S = 30.0
+_MOTHERS = f"""
+SELECT m.nik, m.name, m.birth_date, m.kk_number, f.kecamatan, h.nik AS father_nik, h.name AS father_name,
+       EXISTS (SELECT 1 FROM births b WHERE b.mother_nik = m.nik
+               AND b.born_at > now() - interval '{DUPLICATE_WINDOW_DAYS + 2} days') AS recent
+FROM persons m JOIN families f ON f.kk_number = m.kk_number
+JOIN persons h ON h.kk_number = m.kk_number AND h.relationship = 'KEPALA KELUARGA'
+WHERE m.relationship = 'ISTRI' AND m.alive ORDER BY m.nik"""
+_HOSPITALS = "SELECT org_id, regency FROM hospitals WHERE active ORDER BY org_id"
+
+
+@dataclass(frozen=True)
+class Mother:
+    parent: Parent
+    father: Parent
+    kecamatan: str
+    recent: bool  # a birth within the duplicate window already: a new one goes to review
+
+
+async def load_registry(dsn: str) -> tuple[list[Mother], list[tuple[str, str]]]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows, hospitals = await conn.fetch(_MOTHERS), await conn.fetch(_HOSPITALS)
+    finally:
+        await conn.close()
+    mothers = [Mother(Parent(r["nik"], r["name"], r["birth_date"], r["kk_number"]),
+                      Parent(r["father_nik"], r["father_name"]), r["kecamatan"], r["recent"]) for r in rows]
+    return mothers, [(h["org_id"], h["regency"]) for h in hospitals]
+
+
+def plan_notifications(rng: random.Random, mothers: list[Mother], hospitals: list[tuple[str, str]], count: int,
+                       invalid_share: float, now: datetime) -> list[tuple[str, BirthSpec]]:
+    """`count` notifications as (kind, spec); mothers without a recent birth first, each once if possible."""
+    fresh, recent = [m for m in mothers if not m.recent], [m for m in mothers if m.recent]
+    rng.shuffle(fresh), rng.shuffle(recent)
+    order, adults = fresh + recent, sorted({n for m in mothers for n in (m.parent.nik, m.father.nik)})
+    planned: list[tuple[str, BirthSpec]] = []
+    for delivery in itertools.count():
+        if len(planned) >= count:
+            break
+        mother = order[delivery % len(order)]
+        repeat = mother.recent or delivery >= len(order)  # her earlier birth is still in the duplicate window
+        twins = count - len(planned) >= 2 and rng.random() < TWIN_SHARE
+        planned += _delivery(rng, mother, hospitals, adults, twins, repeat, now)
+    return [_maybe_mistake(rng, kind, spec, invalid_share) for kind, spec in planned]
+
+
+def _delivery(rng: random.Random, mother: Mother, hospitals: list[tuple[str, str]], adults: list[str], twins: bool,
+              repeat: bool, now: datetime) -> list[tuple[str, BirthSpec]]:
+    local = [h for h in hospitals if h[1] == mother.kecamatan[:4]]
+    hospital_id, regency = rng.choice(local or hospitals)
+    zone = timezone(timedelta(hours=utc_offset_hours(regency)))
+    born = (now.astimezone(zone) - timedelta(seconds=rng.uniform(3600, 48 * 3600))).replace(microsecond=0)
+    parents = (mother.parent.nik, mother.father.nik)
+    witnesses = tuple(n for n in rng.sample(adults, min(4, len(adults))) if n not in parents)[:2]
+    base = BirthSpec(hospital_id=hospital_id, encounter_id=f"DEMO-{uuid.uuid4()}", mother=mother.parent,
+                     father=mother.father, child_name="", sex="female", born_at=born, reporter_nik=mother.father.nik,
+                     witness_niks=witnesses, hospital_name=f"RS Sintetis {regency}",
+                     weight_g=rng.randint(2600, 4100), length_cm=round(rng.uniform(46, 53), 1),
+                     gestational_weeks=float(rng.randint(37, 41)))
+    if twins:
+        return [("repeat-mother" if repeat else "twin",
+                 _child(rng, replace(base, message_id=str(uuid.uuid4()), birth_order=order, plurality=2,
+                                     born_at=born + timedelta(minutes=7 * (order - 1)), weight_g=rng.randint(1900, 2800),
+                                     gestational_weeks=36.0))) for order in (1, 2)]
+    if rng.random() < STILLBIRTH_SHARE:
+        return [("stillbirth", _child(rng, replace(base, stillborn=True, weight_g=rng.randint(900, 2500),
+                                                   gestational_weeks=float(rng.randint(28, 38)))))]
+    return [("repeat-mother" if repeat else "valid", _child(rng, base))]
+
+
+def _child(rng: random.Random, spec: BirthSpec) -> BirthSpec:
+    sex = rng.choice(("male", "female"))
+    surname = spec.father.name.split()[-1] if spec.father else "Putra"
+    return replace(spec, sex=sex, child_name=f"{rng.choice(GIVEN_M if sex == 'male' else GIVEN_F)} {surname}")
+
+
+def _maybe_mistake(rng: random.Random, kind: str, spec: BirthSpec, share: float) -> tuple[str, BirthSpec]:
+    if rng.random() >= share:
+        return kind, spec
+    mistake = rng.choice(MISTAKES)
+    if mistake == "placeholder-name":
+        return mistake, replace(spec, child_name=f"Bayi Ny. {spec.mother.name.split()[0]}")
+    if mistake == "weight-in-kg":
+        return mistake, replace(spec, weight_g=round(spec.weight_g / 1000, 2))
+    # Recorded on 1 January 2000: older than any seeded or issued card, so this KK exists nowhere.
+    unknown = f"{spec.mother.kk_number[:6]}010100{rng.randint(1, 9999):04d}"
+    return mistake, replace(spec, mother=replace(spec.mother, kk_number=unknown))
+
+
+async def _start_at_end(consumer: AIOKafkaConsumer, results: str) -> None:
+    """Assign every partition of the results topic at its current end: older answers are not ours."""
+    partitions = [TopicPartition(results, p) for p in sorted(consumer.partitions_for_topic(results) or ())]
+    consumer.assign(partitions)
+    for partition, offset in (await consumer.end_offsets(partitions)).items():
+        consumer.seek(partition, offset)
+
+
+async def _publish(producer: AIOKafkaProducer, topic: str, planned: list[tuple[str, BirthSpec]], rate: float,
+                   tally: Tally) -> float:
+    """Send at `rate` per second; returns the monotonic time of the last send."""
+    start, acks = time.monotonic(), []
+    for index, (kind, spec) in enumerate(planned):
+        await asyncio.sleep(max(0.0, start + index / rate - time.monotonic()))
+        value = json.dumps(build_notification(spec), ensure_ascii=False).encode()
+        tally.sent(spec.message_id, time.monotonic(), kind)
+        ack = await producer.send(topic, value, key=spec.mother.nik.encode(),
+                                  headers=[("content-type", b"application/fhir+json")])
+        ack.add_done_callback(lambda f, mid=spec.message_id: f.cancelled() or f.exception() is None or tally.send_failed(mid))
+        acks.append(ack)
+    await asyncio.gather(*acks, return_exceptions=True)
+    return time.monotonic()
+
+
+async def _listen(consumer: AIOKafkaConsumer, tally: Tally) -> None:
+    while True:
+        batches = await consumer.getmany(timeout_ms=200)
+        received = time.monotonic()
+        for records in batches.values():
+            for record in records:
+                with contextlib.suppress(ValueError):
+                    found = read_result(json.loads(record.value))
+                    if found is not None:
+                        tally.answer(found, received)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _progress(tally: Tally, elapsed: float) -> Table:
+    table = Table(title="hub demo: births sent and answered")
+    columns = ["sent", "answered", "registered", "rejected", "review", "stillbirth", "duplicate", "rate/s",
+               "p50 ms", "p95 ms", "elapsed"]
+    for name in columns:
+        table.add_column(name, justify="right")
+    counts = [tally.counts[s] for s in ("registered", "rejected", "review-pending", "stillbirth-recorded", "duplicate")]
+    table.add_row(str(len(tally.sent_at)), str(tally.answered), *map(str, counts),
+                  f"{tally.answered / elapsed:.1f}" if elapsed else "-",
+                  _ms(tally.latency_ms(50)), _ms(tally.latency_ms(95)), f"{elapsed:.1f}s")
+    return table
+
+
+async def _watch(live: Live, tally: Tally, sender: asyncio.Task, listener: asyncio.Task, stop: asyncio.Event,
+                 started: float) -> str:
+    while not stop.is_set():
+        live.update(_progress(tally, time.monotonic() - started))
+        if listener.done():
+            listener.result()  # the consumer failed: raise its error
+        if sender.done() and (tally.complete or time.monotonic() - sender.result() > ANSWER_TIMEOUT_S):
+            return "complete" if tally.complete else "timeout"
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.25)
+    return "interrupted"
+
+
+def _summary(console: Console, tally: Tally, elapsed: float, ending: str) -> None:
+    table = Table(title="hub demo: summary")
+    table.add_column("measure"), table.add_column("value", justify="right")
+    rows = [("sent", len(tally.sent_at)), ("answered", tally.answered), ("unanswered", tally.unanswered),
+            *((status, tally.counts[status]) for status in STATUSES),
+            ("latency p50 ms", _ms(tally.latency_ms(50))), ("latency p95 ms", _ms(tally.latency_ms(95))),
+            ("latency max ms", _ms(tally.latency_ms(100))), ("answers/s", f"{tally.answered / elapsed:.1f}" if elapsed else "-"),
+            ("elapsed s", f"{elapsed:.1f}")]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    console.print(table)
+    kinds = Table(title="outcome by kind of notification sent")
+    for name in ("kind", "expected", *STATUSES, "unanswered"):
+        kinds.add_column(name, justify="left" if name in ("kind", "expected") else "right")
+    for kind, counts in sorted(tally.by_kind().items()):
+        kinds.add_row(kind, EXPECTED.get(kind, "?"), *(str(counts[s]) for s in (*STATUSES, "unanswered")))
+    console.print(kinds)
+    for status, title in (("rejected", "top rejection codes"), ("review-pending", "review reasons")):
+        if tally.top_codes(status):
+            console.print(f"{title}: " + ", ".join(f"{code} x{n}" for code, n in tally.top_codes(status)))
+    surprises = tally.surprises()
+    if surprises:
+        console.print("[yellow]unexpected answers:[/yellow] " + ", ".join(f"{k} -> {s} x{n}" for (k, s), n in surprises.items()))
+    notes = {"timeout": f"[yellow]stopped waiting {ANSWER_TIMEOUT_S:.0f}s after the last send: {tally.unanswered} unanswered[/yellow]",
+             "interrupted": f"[yellow]interrupted: {tally.unanswered} of {len(tally.sent_at)} sent still unanswered[/yellow]"}
+    for line in filter(None, [notes.get(ending),
+                              tally.failed_sends and f"[red]{tally.failed_sends} sends refused by Kafka[/red]",
+                              tally.repeats and f"{tally.repeats} further answers to already answered notifications",
+                              tally.code_mismatches and f"[red]{tally.code_mismatches} answers whose response.code does not fit the status[/red]"]):
+        console.print(line)
+
+
+async def run_demo(settings: Settings, *, births: int, rate: float, invalid_share: float, seed: int, console: Console) -> None:
+    try:
+        mothers, hospitals = await load_registry(settings.dsn)
+    except (OSError, asyncpg.PostgresError) as exc:
+        console.print(f"[red]cannot read the registry in PostgreSQL:[/red] {type(exc).__name__}; is it running (`make services`)?")
+        return
+    if not mothers or not hospitals:
+        console.print("[yellow]The registry has no mothers or no active hospitals to play with.[/yellow] "
+                      "Seed it first: `hub seed` (or `make run`, which seeds an empty registry).")
+        return
+    planned = plan_notifications(random.Random(seed), mothers, hospitals, births, invalid_share, datetime.now(timezone.utc))
+    topics, tally = settings.topics, Tally()
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, client_id="hub-demo",
+                                enable_idempotence=True, acks="all", linger_ms=5)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, client_id="hub-demo", group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="latest")
+    tasks: list[asyncio.Task] = []
+    try:
+        await consumer.start()
+        if not {topics.notifications, topics.results} <= await consumer.topics():
+            console.print("[yellow]The hub's topics do not exist yet:[/yellow] start the hub first (`hub run`).")
+            return
+        await _start_at_end(consumer, topics.results)
+        await producer.start()
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
+        repeats = sum(kind == "repeat-mother" for kind, _ in planned)
+        if repeats:
+            console.print(f"{repeats} notifications go to mothers with a birth in the last {DUPLICATE_WINDOW_DAYS} days "
+                          "(few fresh mothers left): expect review-pending for those.")
+        started = time.monotonic()
+        tasks = [asyncio.create_task(_listen(consumer, tally)),
+                 asyncio.create_task(_publish(producer, topics.notifications, planned, rate, tally))]
+        with Live(_progress(tally, 0.0), console=console, refresh_per_second=4) as live:
+            ending = await _watch(live, tally, tasks[1], tasks[0], stop, started)
+            live.update(_progress(tally, time.monotonic() - started))
+        _summary(console, tally, time.monotonic() - started, ending)
+    except KafkaError as exc:
+        console.print(f"[red]Kafka error:[/red] {type(exc).__name__}: {exc}; is the broker at {settings.kafka_bootstrap} running?")
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await producer.stop()
+        await consumer.stop()

@@ -1,0 +1,29 @@
+"""Integration fixtures: a private, migrated and seeded database on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.bootstrap import open_pool, seed_population
+from tests.support.environment import create_environment, drop_environment
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(scope="module")
+async def environment(request):
+    env = await create_environment(request.module.__name__.rsplit(".", 1)[-1][:20])
+    pool = await open_pool(env.settings)
+    try:
+        await seed_population(pool, families=40, seed_value=3)
+    finally:
+        await pool.close()
+    yield env
+    await drop_environment(env)
+
+
+@pytest.fixture
+async def pool(environment):
+    pool = await open_pool(environment.settings)
+    yield pool
+    await pool.close()
