@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from hub.config import Settings
 from hub.domain.codes import CATALOGUE, Severity
 from hub.intake.profile import read_notice
@@ -46,7 +48,9 @@ def _asyncapi() -> str:
 
     settings = Settings(kafka_bootstrap="127.0.0.1:19092", topic_prefix="")
     app = build_app(build_broker(settings, None, lambda _: None))
-    return app.schema.to_specification().to_yaml()
+    document = app.schema.to_specification().to_jsonable()
+    # FastStream lists publishers in set order, which changes between processes: sort for a stable file.
+    return yaml.safe_dump(document, sort_keys=True, allow_unicode=True, width=100)
 
 
 def _error_codes() -> str:

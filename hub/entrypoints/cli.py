@@ -95,6 +95,26 @@ def demo(births: int = typer.Option(200, min=1, help="How many births to publish
 
 
 @app.command()
+def example(kind: str = typer.Option("valid", help="valid, twin, stillbirth, placeholder-name or unknown-mother."),
+            with_key: bool = typer.Option(False, help="Print `<mother's NIK><TAB><json>` for `kcat -K'\\t'`.")) -> None:
+    """Print a fresh birth notification (FHIR JSON, one line) for a random mother of the seeded registry."""
+    import json
+
+    from hub.simulation.sample import KINDS, sample_notification
+
+    if kind not in KINDS:
+        console.print(f"[red]unknown kind {kind!r}[/red]: one of {', '.join(KINDS)}")
+        raise typer.Exit(2)
+    try:
+        key, document = asyncio.run(sample_notification(_settings(), kind))
+    except LookupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    line = json.dumps(document, separators=(",", ":"))
+    print(f"{key}\t{line}" if with_key else line)
+
+
+@app.command()
 def contracts(check: bool = typer.Option(False, help="Only compare: exit 1 if contracts/ differs from the code."),
               directory: Path = typer.Option(Path("contracts"), help="Where the contract files live.")) -> None:
     """Generate contracts/ (AsyncAPI, JSON Schemas, error codes, examples) from the code."""

@@ -170,6 +170,7 @@ def _procedure(spec: BirthSpec, ids: dict[str, str]) -> dict[str, Any]:
         "encounter": {"reference": f"urn:uuid:{ids['encounter']}"},
         "performer": [{
             "function": {"coding": [{"system": v.ATTENDANT_SYSTEM, "code": spec.attendant}]},
-            "actor": {"reference": f"Practitioner/N{abs(hash(spec.hospital_id)) % 10**8:08d}", "display": "Attendant"},
+            "actor": {"reference": f"Practitioner/N{uuid.uuid5(uuid.NAMESPACE_URL, spec.hospital_id).int % 10**8:08d}",
+                      "display": "Attendant"},
         }],
     }

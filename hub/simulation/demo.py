@@ -22,11 +22,13 @@ from datetime import datetime, timedelta, timezone
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
+from rich import box
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
 from hub.config import Settings
+from hub.intake import results as r
 from hub.domain.decision import DUPLICATE_WINDOW_DAYS
 from hub.simulation.bundles import BirthSpec, Parent, build_notification
 from hub.simulation.demo_stats import EXPECTED, MISTAKES, STATUSES, Tally, read_result, utc_offset_hours
@@ -58,8 +60,8 @@ async def load_registry(dsn: str) -> tuple[list[Mother], list[tuple[str, str]]]:
         rows, hospitals = await conn.fetch(_MOTHERS), await conn.fetch(_HOSPITALS)
     finally:
         await conn.close()
-    mothers = [Mother(Parent(r["nik"], r["name"], r["birth_date"], r["kk_number"]),
-                      Parent(r["father_nik"], r["father_name"]), r["kecamatan"], r["recent"]) for r in rows]
+    mothers = [Mother(Parent(row["nik"], row["name"], row["birth_date"], row["kk_number"]),
+                      Parent(row["father_nik"], row["father_name"]), row["kecamatan"], row["recent"]) for row in rows]
     return mothers, [(h["org_id"], h["regency"]) for h in hospitals]
 
 
@@ -123,9 +125,10 @@ def _maybe_mistake(rng: random.Random, kind: str, spec: BirthSpec, share: float)
     return mistake, replace(spec, mother=replace(spec.mother, kk_number=unknown))
 
 
-async def _start_at_end(consumer: AIOKafkaConsumer, results: str) -> None:
+async def _start_at_end(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, results: str) -> None:
     """Assign every partition of the results topic at its current end: older answers are not ours."""
-    partitions = [TopicPartition(results, p) for p in sorted(consumer.partitions_for_topic(results) or ())]
+    # The producer fetches a topic's metadata on demand; an unsubscribed consumer would not.
+    partitions = [TopicPartition(results, p) for p in sorted(await producer.partitions_for(results))]
     consumer.assign(partitions)
     for partition, offset in (await consumer.end_offsets(partitions)).items():
         consumer.seek(partition, offset)
@@ -163,23 +166,24 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
-def _progress(tally: Tally, elapsed: float) -> Table:
-    table = Table(title="hub demo: births sent and answered")
-    columns = ["sent", "answered", "registered", "rejected", "review", "stillbirth", "duplicate", "rate/s",
-               "p50 ms", "p95 ms", "elapsed"]
-    for name in columns:
-        table.add_column(name, justify="right")
-    counts = [tally.counts[s] for s in ("registered", "rejected", "review-pending", "stillbirth-recorded", "duplicate")]
-    table.add_row(str(len(tally.sent_at)), str(tally.answered), *map(str, counts),
-                  f"{tally.answered / elapsed:.1f}" if elapsed else "-",
-                  _ms(tally.latency_ms(50)), _ms(tally.latency_ms(95)), f"{elapsed:.1f}s")
+def _figures(tally: Tally, elapsed: float, title: str = "hub demo: births sent and answered") -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    table.add_column("measure"), table.add_column("value", justify="right")
+    statuses = (r.STATUS_REGISTERED, r.STATUS_REJECTED, r.STATUS_REVIEW, r.STATUS_STILLBIRTH, r.STATUS_DUPLICATE)
+    rows = [("sent", len(tally.sent_at)), ("answered", tally.answered), ("unanswered", tally.unanswered),
+            *((status, tally.counts[status]) for status in statuses),
+            ("answers/s", f"{tally.answered / elapsed:.1f}" if elapsed else "-"),
+            ("latency p50 ms", _ms(tally.latency_ms(50))), ("latency p95 ms", _ms(tally.latency_ms(95))),
+            ("latency max ms", _ms(tally.latency_ms(100))), ("elapsed s", f"{elapsed:.1f}")]
+    for name, value in rows:
+        table.add_row(name, str(value))
     return table
 
 
 async def _watch(live: Live, tally: Tally, sender: asyncio.Task, listener: asyncio.Task, stop: asyncio.Event,
                  started: float) -> str:
     while not stop.is_set():
-        live.update(_progress(tally, time.monotonic() - started))
+        live.update(_figures(tally, time.monotonic() - started))
         if listener.done():
             listener.result()  # the consumer failed: raise its error
         if sender.done() and (tally.complete or time.monotonic() - sender.result() > ANSWER_TIMEOUT_S):
@@ -190,21 +194,12 @@ async def _watch(live: Live, tally: Tally, sender: asyncio.Task, listener: async
 
 
 def _summary(console: Console, tally: Tally, elapsed: float, ending: str) -> None:
-    table = Table(title="hub demo: summary")
-    table.add_column("measure"), table.add_column("value", justify="right")
-    rows = [("sent", len(tally.sent_at)), ("answered", tally.answered), ("unanswered", tally.unanswered),
-            *((status, tally.counts[status]) for status in STATUSES),
-            ("latency p50 ms", _ms(tally.latency_ms(50))), ("latency p95 ms", _ms(tally.latency_ms(95))),
-            ("latency max ms", _ms(tally.latency_ms(100))), ("answers/s", f"{tally.answered / elapsed:.1f}" if elapsed else "-"),
-            ("elapsed s", f"{elapsed:.1f}")]
-    for name, value in rows:
-        table.add_row(name, str(value))
-    console.print(table)
-    kinds = Table(title="outcome by kind of notification sent")
-    for name in ("kind", "expected", *STATUSES, "unanswered"):
-        kinds.add_column(name, justify="left" if name in ("kind", "expected") else "right")
+    console.print(_figures(tally, elapsed, "hub demo: summary"))
+    kinds = Table(title="outcome by kind of notification sent", box=box.SIMPLE_HEAD)
+    for name in ("kind (expected answer)", "regist.", "dupl.", "stillb.", "review", "reject.", "unansw."):
+        kinds.add_column(name, justify="right" if kinds.columns else "left")
     for kind, counts in sorted(tally.by_kind().items()):
-        kinds.add_row(kind, EXPECTED.get(kind, "?"), *(str(counts[s]) for s in (*STATUSES, "unanswered")))
+        kinds.add_row(f"{kind} ({EXPECTED.get(kind, '?')})", *(str(counts[s]) for s in (*STATUSES, "unanswered")))
     console.print(kinds)
     for status, title in (("rejected", "top rejection codes"), ("review-pending", "review reasons")):
         if tally.top_codes(status):
@@ -243,8 +238,8 @@ async def run_demo(settings: Settings, *, births: int, rate: float, invalid_shar
         if not {topics.notifications, topics.results} <= await consumer.topics():
             console.print("[yellow]The hub's topics do not exist yet:[/yellow] start the hub first (`hub run`).")
             return
-        await _start_at_end(consumer, topics.results)
         await producer.start()
+        await _start_at_end(consumer, producer, topics.results)
         stop = asyncio.Event()
         asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
         repeats = sum(kind == "repeat-mother" for kind, _ in planned)
@@ -254,9 +249,9 @@ async def run_demo(settings: Settings, *, births: int, rate: float, invalid_shar
         started = time.monotonic()
         tasks = [asyncio.create_task(_listen(consumer, tally)),
                  asyncio.create_task(_publish(producer, topics.notifications, planned, rate, tally))]
-        with Live(_progress(tally, 0.0), console=console, refresh_per_second=4) as live:
+        with Live(_figures(tally, 0.0), console=console, refresh_per_second=4) as live:
             ending = await _watch(live, tally, tasks[1], tasks[0], stop, started)
-            live.update(_progress(tally, time.monotonic() - started))
+            live.update(_figures(tally, time.monotonic() - started))
         _summary(console, tally, time.monotonic() - started, ending)
     except KafkaError as exc:
         console.print(f"[red]Kafka error:[/red] {type(exc).__name__}: {exc}; is the broker at {settings.kafka_bootstrap} running?")
