@@ -69,11 +69,13 @@ CODE_UNKNOWN = _code("CODE-UNKNOWN", "code-invalid", E, "Kode tidak dikenal untu
 NAME_PLACEHOLDER = _code("NEWBORN-NAME-PLACEHOLDER", "business-rule", E, "Nama bayi masih sementara (mis. 'Bayi Ny.'); akta memerlukan nama pilihan orang tua.", "The newborn's name is a placeholder (e.g. 'Bayi Ny.'); the akta needs the name the parents chose.")
 GENDER_UNSUPPORTED = _code("NEWBORN-GENDER-UNSUPPORTED", "value", E, "Jenis kelamin harus male atau female untuk pencatatan sipil.", "Gender must be male or female for civil registration.")
 BIRTH_TIME_MISSING = _code("BIRTH-TIME-MISSING", "required", E, "Ekstensi patient-birthTime wajib ada.", "The patient-birthTime extension is required.")
+BIRTH_TIME_INVALID = _code("BIRTH-TIME-INVALID", "value", E, "Waktu lahir harus tanggal dan jam lengkap dengan zona waktu.", "The birth time must be a full date and time with an offset.")
 BIRTH_TIME_OFFSET = _code("BIRTH-TIME-OFFSET", "value", E, "Waktu lahir harus berzona WIB (+07:00), WITA (+08:00) atau WIT (+09:00).", "The birth time must carry a WIB (+07:00), WITA (+08:00) or WIT (+09:00) offset.")
 BIRTH_DATE_MISMATCH = _code("BIRTH-DATE-MISMATCH", "value", E, "birthDate tidak sama dengan tanggal pada waktu lahir.", "birthDate differs from the date of the birth time.")
 BIRTH_IN_FUTURE = _code("BIRTH-IN-FUTURE", "business-rule", E, "Waktu lahir berada di masa depan.", "The birth time is in the future.")
 BIRTH_TOO_OLD = _code("BIRTH-TOO-OLD", "business-rule", E, "Kelahiran terlalu lama untuk laporan rumah sakit.", "The birth is too old for a hospital notification.")
 BIRTH_ORDER_INVALID = _code("BIRTH-ORDER-INVALID", "value", E, "Urutan kelahiran kembar tidak sesuai jumlah bayi.", "The birth order does not fit the number of babies born together.")
+NEWBORN_HAS_NIK = _code("NEWBORN-NIK-PRESENT", "business-rule", E, "Bayi belum memiliki NIK; NIK diberikan saat pencatatan. Gunakan identifier nik-ibu.", "A newborn has no NIK yet; it is assigned at registration. Use the nik-ibu identifier.")
 NIK_INVALID = _code("NIK-INVALID", "value", E, "NIK tidak sah secara struktur.", "The NIK has an invalid structure.")
 NIK_REGION_UNKNOWN = _code("NIK-REGION-UNKNOWN", "value", W, "Kode wilayah NIK tidak ada di daftar Kemendagri terbaru.", "The NIK's region code is not in the current Kemendagri list.")
 NIK_DATE_MISMATCH = _code("NIK-DATE-MISMATCH", "value", W, "Tanggal lahir pada NIK berbeda dari data yang dikirim.", "The birth date in the NIK differs from the date sent.")
@@ -95,6 +97,9 @@ SENDER_INACTIVE = _code("SENDER-INACTIVE", "forbidden", E, "Rumah sakit pengirim
 MOTHER_NOT_FOUND = _code("MOTHER-NOT-FOUND", "not-found", E, "NIK ibu tidak ditemukan di data kependudukan.", "The mother's NIK is not in the civil registry.")
 KK_NOT_FOUND = _code("KK-NOT-FOUND", "not-found", E, "Nomor KK tidak ditemukan di data kependudukan.", "The KK number is not in the civil registry.")
 KK_MOTHER_MISMATCH = _code("KK-MOTHER-MISMATCH", "business-rule", E, "Ibu tidak tercatat pada KK yang dikirim.", "The mother is not a member of the KK sent.")
+
+NUMBER_SPACE_EXHAUSTED = _code("NUMBER-SPACE-EXHAUSTED", "processing", E, "Nomor urut untuk wilayah dan tanggal ini habis; hubungi Dukcapil.", "No serial number is left for this region and date; contact Dukcapil.")
+INTAKE_UNEXPECTED = _code("INTAKE-UNEXPECTED", "exception", E, "Hub tidak dapat membaca notifikasi ini karena kesalahan internal; operator telah diberi tahu.", "The hub could not read this notification because of an internal error; operators have been alerted.")
 
 # Review: valid, but a person must decide.
 REVIEW_MOTHER_DATA = _code("REVIEW-MOTHER-DATA-MISMATCH", "business-rule", W, "Nama atau tanggal lahir ibu berbeda dari data kependudukan; menunggu verifikasi petugas.", "The mother's name or birth date differs from the civil registry; waiting for an officer.")

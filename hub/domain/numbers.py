@@ -22,8 +22,8 @@ from hub.domain.values import Sex
 NIK_DIGITS = 16
 MAX_SERIAL = 9999
 FEMALE_DAY_OFFSET = 40
-_DIGITS16 = re.compile(r"\d{16}")
-_AKTA = re.compile(r"(\d{4})-(LU|LT)-(\d{8})-(\d{4})")
+_DIGITS16 = re.compile(r"[0-9]{16}")
+_AKTA = re.compile(r"([0-9]{4})-(LU|LT)-([0-9]{8})-([0-9]{4})")
 
 
 class InvalidNumber(ValueError):
@@ -123,7 +123,7 @@ def is_kk_number(text: str) -> bool:
 
 
 def _require_digits(text: str, length: int, what: str) -> None:
-    if len(text) != length or not text.isdigit():
+    if len(text) != length or not text.isascii() or not text.isdigit():
         raise InvalidNumber(f"{what}-not-{length}-digits")
 
 

@@ -83,8 +83,8 @@ def _sender_id(document: dict[str, Any]) -> str | None:
     reference = sender.get("reference") if isinstance(sender, dict) else None
     if not isinstance(reference, str):
         return None
-    if reference.startswith("Organization/"):
-        return reference.removeprefix("Organization/") or None
+    if reference.startswith("Organization/") or "/Organization/" in reference:
+        return reference.rsplit("Organization/", 1)[1].split("/")[0] or None
     for entry in document.get("entry") or ():
         if isinstance(entry, dict) and entry.get("fullUrl") == reference:
             resource = entry.get("resource")

@@ -14,8 +14,10 @@ from hub.intake.elements import display_name, extension, identifier_value
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 OLDEST_NOTIFICATION = timedelta(days=366)
-# "Bayi Ny. Siti", "By. Ny Siti", "Bayi Nyonya ...": the ward's placeholder until parents choose a name.
-_PLACEHOLDER = re.compile(r"^\s*(bayi|by)\.?\s+(ny|nyonya|nn)\b", re.IGNORECASE)
+# The ward's placeholders until the parents choose a name: "Bayi Ny. Siti", "By. Ny Siti", "Bayi Siti",
+# "An. Ny. Siti", "Bayi Nyonya ...": a first word meaning baby/child-of, or "Ny."/"Nyonya" up front.
+_PLACEHOLDER = re.compile(r"^\s*((bayi|by\.?|bb\.?)\s|(an|anak)\.?\s+(ny|nyonya|nn|nona)\b|(ny|nyonya)\.?\s)",
+                          re.IGNORECASE)
 
 
 def read_newborn(newborn: Located, now: datetime, mother: dict | None) -> tuple[dict | None, list[Issue]]:
@@ -57,7 +59,13 @@ def _birth_time(newborn: Located, now: datetime, issues: list[Issue]) -> datetim
         issues.append(Issue(codes.BIRTH_TIME_MISSING, newborn.at("birthDate.extension")))
         return None
     where = newborn.at("birthDate.extension('" + v.BIRTH_TIME + "').value")
-    born_at = datetime.fromisoformat(found["valueDateTime"])
+    try:  # FHIR allows partial dateTimes ("2025-03") and leap seconds; a registration needs the hour
+        if "T" not in found["valueDateTime"]:
+            raise ValueError("no time of day")
+        born_at = datetime.fromisoformat(found["valueDateTime"])
+    except ValueError:
+        issues.append(Issue(codes.BIRTH_TIME_INVALID, where))
+        return None
     offset = born_at.utcoffset()
     if offset is None or int(offset.total_seconds() // 60) not in v.INDONESIAN_OFFSETS_MINUTES:
         issues.append(Issue(codes.BIRTH_TIME_OFFSET, where))
@@ -73,6 +81,10 @@ def _birth_time(newborn: Located, now: datetime, issues: list[Issue]) -> datetim
 
 def _birth_order(newborn: Located, issues: list[Issue]) -> tuple[int | None, int]:
     resource = newborn.resource
+    if "multipleBirthBoolean" in resource:
+        issues.append(Issue(codes.BIRTH_ORDER_INVALID, newborn.at("multipleBirthBoolean"),
+                            "use multipleBirthInteger: 0 for a singleton, 1..n among twins"))
+        return None, 1
     order = resource.get("multipleBirthInteger", 0)
     total_ext = extension(resource, v.MULTIPLE_BIRTH_TOTAL)
     total = total_ext.get("valuePositiveInt") if total_ext else None
@@ -89,6 +101,9 @@ def _birth_order(newborn: Located, issues: list[Issue]) -> tuple[int | None, int
 
 
 def _mother_link(newborn: Located, mother: dict | None, issues: list[Issue]) -> None:
+    own = identifier_value(newborn.resource, v.NIK)
+    if own is not None:
+        issues.append(Issue(codes.NEWBORN_HAS_NIK, newborn.at(f"identifier[{own[0]}]")))
     found = identifier_value(newborn.resource, v.NIK_IBU)
     if found is None:
         issues.append(Issue(codes.ELEMENT_MISSING, newborn.at("identifier"), f"the mother's NIK ({v.NIK_IBU})"))

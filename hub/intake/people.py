@@ -26,7 +26,7 @@ class PeopleRules:
 
     def nik(self, value: str, where: str, today: date, birth_date: date | None = None) -> bool:
         """Check an adult's NIK; True when it may be used."""
-        if not (len(value) == 16 and value.isdigit()):
+        if not (len(value) == 16 and value.isascii() and value.isdigit()):
             self.issues.append(Issue(codes.NIK_INVALID, where, "must be 16 digits"))
             return False
         if not self.strict_nik:

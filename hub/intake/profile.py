@@ -118,7 +118,8 @@ class _Reader:
     def _mother(self, newborn: Located) -> dict | None:
         if self.view.related_person(v.MOTHER_ROLE, newborn) is None:
             self.flag(codes.RESOURCE_MISSING, "Bundle.entry", "RelatedPerson with relationship MTH for the newborn")
-        candidates = [p for p in self.view.of_type("Patient") if identifier_value(p.resource, v.NIK)]
+        candidates = [p for p in self.view.of_type("Patient")
+                      if p.index != newborn.index and identifier_value(p.resource, v.NIK)]
         if not candidates:
             self.flag(codes.RESOURCE_MISSING, "Bundle.entry", "the mother's Patient with a NIK identifier")
             return None
@@ -128,12 +129,15 @@ class _Reader:
 
     def _father(self, newborn: Located, registration: RegistrationData | None) -> dict | None:
         father = self.view.related_person(v.FATHER_ROLE, newborn)
+        read = None
         if father is not None:
             self.roles["father"] = father
-            return self.people.father(father, self.now.date())
-        if registration is not None and registration.marriage is MarriageStatus.MARRIED_RECORDED:
-            self.flag(codes.FATHER_REQUIRED, "Bundle.entry", "RelatedPerson with relationship FTH and a NIK")
-        return None
+            read = self.people.father(father, self.now.date())
+        recorded = registration is not None and registration.marriage is MarriageStatus.MARRIED_RECORDED
+        if recorded and read is None and not any(i.blocks for i in self.people.issues):
+            where = father.at("identifier") if father is not None else "Bundle.entry"
+            self.flag(codes.FATHER_REQUIRED, where, "RelatedPerson with relationship FTH and a NIK")
+        return read
 
     def _newborn(self, newborn: Located, mother: dict | None) -> dict | None:
         child, problems = read_newborn(newborn, self.now, mother)

@@ -8,6 +8,7 @@ which, an OperationOutcome lists every issue, and a Parameters resource carries 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,7 +35,8 @@ class ResultContent:
 
 
 def build_result(content: ResultContent, now: datetime) -> dict[str, Any]:
-    outcome_id = f"{content.event_id[:8]}-oo"
+    base = uuid.UUID(content.event_id)
+    outcome_id, numbers_id = str(uuid.uuid5(base, "outcome")), str(uuid.uuid5(base, "numbers"))
     header: dict[str, Any] = {
         "resourceType": "MessageHeader",
         "id": content.event_id,
@@ -44,21 +46,21 @@ def build_result(content: ResultContent, now: datetime) -> dict[str, Any]:
         "response": {
             "identifier": content.message_id,
             "code": RESPONSE_CODE.get(content.status, "ok"),
-            "details": {"reference": f"OperationOutcome/{outcome_id}"},
+            "details": {"reference": f"urn:uuid:{outcome_id}"},
         },
     }
     if content.hospital_id:
         header["destination"] = [{"endpoint": f"urn:hospital:{content.hospital_id}"}]
     entries = [header, operation_outcome(outcome_id, content.issues)]
     if content.numbers:
-        header["focus"] = [{"reference": f"Parameters/{outcome_id[:8]}-numbers"}]
-        entries.append(_numbers(f"{outcome_id[:8]}-numbers", content.numbers))
+        header["focus"] = [{"reference": f"urn:uuid:{numbers_id}"}]
+        entries.append(_numbers(numbers_id, content.numbers))
     return {
         "resourceType": "Bundle",
         "id": content.event_id,
         "type": "message",
         "timestamp": now.isoformat(timespec="milliseconds"),
-        "entry": [{"fullUrl": f"{r['resourceType']}/{r['id']}", "resource": r} for r in entries],
+        "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in entries],
     }
 
 

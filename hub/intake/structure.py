@@ -8,6 +8,7 @@ Messages are pydantic's, rendered without the input so that no personal data is 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -72,14 +73,25 @@ def _validate(model: Any, data: dict[str, Any], path: str) -> list[Issue]:
     return []
 
 
+_ELEMENT = re.compile(r"_?[A-Za-z]{1,64}")
+
+
 def fhirpath(root: str, loc: tuple[Any, ...]) -> str:
-    """('_birthDate', 'extension', 0, 'valueDateTime') -> root.birthDate.extension[0].valueDateTime"""
+    """('_birthDate', 'extension', 0, 'valueDateTime') -> root.birthDate.extension[0].valueDateTime
+
+    FHIR element names are letters only. Anything else in a location is a key the sender made up
+    (it may be personal data): the path stops at its parent instead of echoing it.
+    """
     path = root
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif isinstance(part, str) and part.replace("_", "").isalnum():
+        elif isinstance(part, str) and _ELEMENT.fullmatch(part):
             path += "." + part.lstrip("_")
+        elif isinstance(part, str) and "[" in part:
+            continue  # pydantic's own validator labels, e.g. "function-after[...]"
+        else:
+            break
     return path
 
 

@@ -100,7 +100,9 @@ def civil_events(topics: Topics, notice: BirthNotice, decision: Register, regist
 
 def dead_letter(topics: Topics, raw: bytes, delivery: Delivery, reason: str, detail: str | None) -> OutboundMessage:
     eid = event_id("dead-letter", delivery.topic, delivery.partition, delivery.offset)
-    meta = headers(eid, "", "application/octet-stream", "dead-letter/v1")
+    # No message id could be read: the correlation id is where the message was.
+    where = f"{delivery.topic}:{delivery.partition}:{delivery.offset}"
+    meta = headers(eid, where, "application/octet-stream", "dead-letter/v1")
     meta.update({
         "dlq-reason": reason,
         "dlq-detail": detail or "",

@@ -10,15 +10,18 @@ gets `ok` with the existing numbers.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from hub.config import Topics
 from hub.domain import codes
 from hub.domain.codes import Issue
 from hub.domain.decision import AlreadyRegistered, Decision, RecordStillbirth, Register, Reject, RegistryFacts, Review, decide
 from hub.domain.values import BirthNotice
+from hub.errors import PermanentError
 from hub.intake import results as r
 from hub.intake.envelope import Envelope, Unreadable, open_envelope
 from hub.intake.profile import read_notice
@@ -60,13 +63,22 @@ class RegisterBirths:
 
     async def handle(self, raw: bytes, delivery: Delivery) -> Handled:
         envelope = open_envelope(raw, max_bytes=self._limits.max_bytes, max_depth=self._limits.max_depth)
+        try:
+            return await self._in_transaction(raw, delivery, envelope, self._readable)
+        except PermanentError as exc:
+            # The registry refused inside the transaction, which rolled back: answer in a new one.
+            log.warning("registration refused message_id=%s code=%s", getattr(envelope, "message_id", None), exc.code)
+            refused = codes.CATALOGUE.get(exc.code, codes.INTAKE_UNEXPECTED)
+            return await self._in_transaction(raw, delivery, envelope, partial(self._refused, refused))
+
+    async def _in_transaction(self, raw: bytes, delivery: Delivery, envelope: Envelope | Unreadable, body) -> Handled:
         async with self._uow() as uow:
             if await uow.inbox.delivered(delivery):
                 return Handled("already-processed")
             if isinstance(envelope, Unreadable):
                 handled = await self._dead_letter(uow, raw, delivery, envelope)
             else:
-                handled = await self._readable(uow, raw, delivery, envelope)
+                handled = await body(uow, raw, delivery, envelope)
             await uow.commit()
         return handled
 
@@ -84,6 +96,14 @@ class RegisterBirths:
             return Handled("resent-result", prior.message_id, prior.hospital_id, prior.codes)
         now = self._clock()
         content, extra = await self._process(uow, raw, envelope, now)
+        return await self._answer(uow, delivery, envelope, content, extra, now)
+
+    async def _refused(self, code, uow: UnitOfWork, raw: bytes, delivery: Delivery, envelope: Envelope) -> Handled:
+        content = _Reply(envelope, answers.result_event_id(envelope.message_id)).rejected([Issue(code)])
+        return await self._answer(uow, delivery, envelope, content, [], self._clock())
+
+    async def _answer(self, uow: UnitOfWork, delivery: Delivery, envelope: Envelope, content: r.ResultContent,
+                      extra: list, now: datetime) -> Handled:
         await uow.outbox.add([answers.result_message(self._topics, content, now), *extra])
         record = InboxRecord(envelope.message_id, content.hospital_id, content.status, content.event_id,
                              tuple(issue.code.code for issue in content.issues), delivery)
@@ -95,11 +115,15 @@ class RegisterBirths:
         reply = _Reply(envelope, answers.result_event_id(envelope.message_id))
         if any(issue.blocks for issue in envelope.issues):
             return reply.rejected(envelope.issues), []
-        problems = structural_issues(envelope.document)
+        try:
+            problems = structural_issues(envelope.document)
+            profile = None if problems else read_notice(envelope.document, now=now, strict_nik=self._limits.strict_nik,
+                                                        region_known=self._region_known)
+        except Exception as exc:  # park: an input the rules did not foresee must not block the partition
+            _log_intake_bug(envelope.message_id, exc)
+            return reply.rejected([Issue(codes.INTAKE_UNEXPECTED)]), []
         if problems:
             return reply.rejected(problems), []
-        profile = read_notice(envelope.document, now=now, strict_nik=self._limits.strict_nik,
-                              region_known=self._region_known)
         reply.roles, reply.notes = profile.roles, [i for i in profile.issues if not i.blocks]
         if profile.notice is None:
             return reply.rejected(profile.issues), []
@@ -128,6 +152,13 @@ class RegisterBirths:
             case Reject(issues=issues):
                 return reply.rejected(issues), []
         raise AssertionError(f"unhandled decision {decision!r}")
+
+
+def _log_intake_bug(message_id: str, exc: Exception) -> None:
+    """Name the failing line, not the exception's text: that text may quote the input."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1]
+    log.error("intake failed unexpectedly, answered INTAKE-UNEXPECTED message_id=%s error=%s at=%s:%d",
+              message_id, type(exc).__name__, frame.filename.rsplit("/", 1)[-1], frame.lineno)
 
 
 async def _facts(uow: UnitOfWork, notice: BirthNotice) -> RegistryFacts:

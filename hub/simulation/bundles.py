@@ -51,8 +51,9 @@ def build_notification(spec: BirthSpec) -> dict[str, Any]:
     ids = {role: str(uuid.uuid5(uuid.UUID(spec.message_id), role)) for role in
            ("baby", "mother", "mother-link", "father-link", "encounter", "weight", "length", "gestation", "procedure")}
     entries = [
-        _entry(_header(spec, ids)),
-        _entry({"resourceType": "Organization", "id": spec.hospital_id, "active": True, "name": spec.hospital_name}),
+        _entry(_header(spec, ids), spec.message_id),
+        _entry({"resourceType": "Organization", "id": spec.hospital_id, "active": True, "name": spec.hospital_name},
+               str(uuid.uuid5(uuid.NAMESPACE_URL, f"organization/{spec.hospital_id}"))),
         _entry(_newborn(spec, ids), ids["baby"]),
         _entry(_mother(spec, ids), ids["mother"]),
         _entry(_related(ids["mother-link"], ids["baby"], v.MOTHER_ROLE, spec.mother), ids["mother-link"]),
@@ -70,9 +71,7 @@ def build_notification(spec: BirthSpec) -> dict[str, Any]:
             "timestamp": spec.born_at.isoformat(timespec="seconds"), "entry": entries}
 
 
-def _entry(resource: dict[str, Any], uid: str | None = None) -> dict[str, Any]:
-    if uid is None:
-        return {"fullUrl": f"{resource['resourceType']}/{resource['id']}", "resource": resource}
+def _entry(resource: dict[str, Any], uid: str) -> dict[str, Any]:
     return {"fullUrl": f"urn:uuid:{uid}", "resource": resource}
 
 

@@ -1,9 +1,8 @@
-"""`hub demo`: synthetic hospitals publish births for seeded mothers; the answers are matched and counted live.
+"""`hub demo`: synthetic hospitals publish births for seeded mothers; answers are matched and counted live.
 
-Reads mothers (with husband and KK) and active hospitals from the embedded registry, publishes
-FHIR birth notifications (some twins, stillbirths and deliberate mistakes) at a steady rate, and
-follows birth.result.v1 from its end offsets taken before the first send. Shows ids and counts
-only, never names or NIKs. Ctrl-C stops it and still prints what was counted.
+Notifications (some twins, stillbirths and deliberate mistakes) go out at a steady rate; birth.result.v1
+is read from the end offsets taken before the first send. Shows ids and counts only, never names or
+NIKs. Ctrl-C stops it cleanly and still prints what was counted.
 """
 
 from __future__ import annotations
@@ -27,11 +26,11 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from hub.config import Settings
-from hub.intake import results as r
+from hub.config import Settings, Topics
 from hub.domain.decision import DUPLICATE_WINDOW_DAYS
+from hub.intake import vocabulary as v
 from hub.simulation.bundles import BirthSpec, Parent, build_notification
-from hub.simulation.demo_stats import EXPECTED, MISTAKES, STATUSES, Tally, read_result, utc_offset_hours
+from hub.simulation.demo_stats import MISTAKES, Tally, figures, kind_rows, read_result, utc_offset_hours
 from hub.simulation.population import GIVEN_F, GIVEN_M
 
 TWIN_SHARE, STILLBIRTH_SHARE = 0.05, 0.01
@@ -119,10 +118,20 @@ def _maybe_mistake(rng: random.Random, kind: str, spec: BirthSpec, share: float)
     if mistake == "placeholder-name":
         return mistake, replace(spec, child_name=f"Bayi Ny. {spec.mother.name.split()[0]}")
     if mistake == "weight-in-kg":
-        return mistake, replace(spec, weight_g=round(spec.weight_g / 1000, 2))
+        return mistake, spec  # applied to the document: see notification()
     # Recorded on 1 January 2000: older than any seeded or issued card, so this KK exists nowhere.
     unknown = f"{spec.mother.kk_number[:6]}010100{rng.randint(1, 9999):04d}"
     return mistake, replace(spec, mother=replace(spec.mother, kk_number=unknown))
+
+
+def notification(kind: str, spec: BirthSpec) -> dict:
+    """The FHIR Bundle for a planned notification; a weight-in-kg mistake says 3.2 kg where 3200 g belongs."""
+    document = build_notification(spec)
+    for entry in document["entry"] if kind == "weight-in-kg" else ():
+        resource = entry["resource"]
+        if resource["resourceType"] == "Observation" and resource["code"]["coding"][0]["code"] == v.BIRTH_WEIGHT:
+            resource["valueQuantity"].update(value=round(spec.weight_g / 1000, 2), unit="kg", code="kg")
+    return document
 
 
 async def _start_at_end(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, results: str) -> None:
@@ -140,7 +149,7 @@ async def _publish(producer: AIOKafkaProducer, topic: str, planned: list[tuple[s
     start, acks = time.monotonic(), []
     for index, (kind, spec) in enumerate(planned):
         await asyncio.sleep(max(0.0, start + index / rate - time.monotonic()))
-        value = json.dumps(build_notification(spec), ensure_ascii=False).encode()
+        value = json.dumps(notification(kind, spec), ensure_ascii=False).encode()
         tally.sent(spec.message_id, time.monotonic(), kind)
         ack = await producer.send(topic, value, key=spec.mother.nik.encode(),
                                   headers=[("content-type", b"application/fhir+json")])
@@ -162,22 +171,17 @@ async def _listen(consumer: AIOKafkaConsumer, tally: Tally) -> None:
                         tally.answer(found, received)
 
 
-def _ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
-
-
-def _figures(tally: Tally, elapsed: float, title: str = "hub demo: births sent and answered") -> Table:
-    table = Table(title=title, box=box.SIMPLE_HEAD)
-    table.add_column("measure"), table.add_column("value", justify="right")
-    statuses = (r.STATUS_REGISTERED, r.STATUS_REJECTED, r.STATUS_REVIEW, r.STATUS_STILLBIRTH, r.STATUS_DUPLICATE)
-    rows = [("sent", len(tally.sent_at)), ("answered", tally.answered), ("unanswered", tally.unanswered),
-            *((status, tally.counts[status]) for status in statuses),
-            ("answers/s", f"{tally.answered / elapsed:.1f}" if elapsed else "-"),
-            ("latency p50 ms", _ms(tally.latency_ms(50))), ("latency p95 ms", _ms(tally.latency_ms(95))),
-            ("latency max ms", _ms(tally.latency_ms(100))), ("elapsed s", f"{elapsed:.1f}")]
-    for name, value in rows:
-        table.add_row(name, str(value))
+def _table(title: str, headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
+    table = Table(*headers, title=title, box=box.SIMPLE_HEAD)
+    for column in table.columns[1:]:
+        column.justify = "right"
+    for row in rows:
+        table.add_row(*row)
     return table
+
+
+def _figures(tally: Tally, elapsed: float, title: str = "hub demo: live") -> Table:
+    return _table(title, ("measure", "value"), figures(tally, elapsed))
 
 
 async def _watch(live: Live, tally: Tally, sender: asyncio.Task, listener: asyncio.Task, stop: asyncio.Event,
@@ -195,71 +199,69 @@ async def _watch(live: Live, tally: Tally, sender: asyncio.Task, listener: async
 
 def _summary(console: Console, tally: Tally, elapsed: float, ending: str) -> None:
     console.print(_figures(tally, elapsed, "hub demo: summary"))
-    kinds = Table(title="outcome by kind of notification sent", box=box.SIMPLE_HEAD)
-    for name in ("kind (expected answer)", "regist.", "dupl.", "stillb.", "review", "reject.", "unansw."):
-        kinds.add_column(name, justify="right" if kinds.columns else "left")
-    for kind, counts in sorted(tally.by_kind().items()):
-        kinds.add_row(f"{kind} ({EXPECTED.get(kind, '?')})", *(str(counts[s]) for s in (*STATUSES, "unanswered")))
-    console.print(kinds)
+    headers = ("kind sent (expected answer)", "reg", "dup", "still", "rev", "rej", "none")
+    console.print(_table("outcome by kind of notification sent", headers, kind_rows(tally)))
     for status, title in (("rejected", "top rejection codes"), ("review-pending", "review reasons")):
         if tally.top_codes(status):
             console.print(f"{title}: " + ", ".join(f"{code} x{n}" for code, n in tally.top_codes(status)))
-    surprises = tally.surprises()
-    if surprises:
-        console.print("[yellow]unexpected answers:[/yellow] " + ", ".join(f"{k} -> {s} x{n}" for (k, s), n in surprises.items()))
-    notes = {"timeout": f"[yellow]stopped waiting {ANSWER_TIMEOUT_S:.0f}s after the last send: {tally.unanswered} unanswered[/yellow]",
-             "interrupted": f"[yellow]interrupted: {tally.unanswered} of {len(tally.sent_at)} sent still unanswered[/yellow]"}
-    for line in filter(None, [notes.get(ending),
-                              tally.failed_sends and f"[red]{tally.failed_sends} sends refused by Kafka[/red]",
-                              tally.repeats and f"{tally.repeats} further answers to already answered notifications",
-                              tally.code_mismatches and f"[red]{tally.code_mismatches} answers whose response.code does not fit the status[/red]"]):
-        console.print(line)
+    for line in tally.warnings(ending, ANSWER_TIMEOUT_S):
+        console.print(f"[yellow]{line}[/yellow]")
+
+
+async def _ready(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, topics: Topics, console: Console) -> bool:
+    await consumer.start()
+    if not {topics.notifications, topics.results} <= await consumer.topics():
+        console.print("[yellow]The hub's topics do not exist yet:[/yellow] start the hub first (`hub run`).")
+        return False
+    await producer.start()
+    await _start_at_end(consumer, producer, topics.results)
+    return True
+
+
+async def _play(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, topics: Topics,
+                planned: list[tuple[str, BirthSpec]], rate: float, console: Console) -> None:
+    """Publish and follow the answers with live progress; Ctrl-C ends it early, the summary still comes."""
+    loop, tally, stop = asyncio.get_running_loop(), Tally(), asyncio.Event()
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+    started = time.monotonic()
+    tasks = [asyncio.create_task(_listen(consumer, tally)),
+             asyncio.create_task(_publish(producer, topics.notifications, planned, rate, tally))]
+    try:
+        with Live(_figures(tally, 0.0), console=console, refresh_per_second=4, transient=True) as live:
+            ending = await _watch(live, tally, tasks[1], tasks[0], stop, started)
+            live.update(_figures(tally, time.monotonic() - started))
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGINT)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    _summary(console, tally, time.monotonic() - started, ending)
 
 
 async def run_demo(settings: Settings, *, births: int, rate: float, invalid_share: float, seed: int, console: Console) -> None:
     try:
         mothers, hospitals = await load_registry(settings.dsn)
     except (OSError, asyncpg.PostgresError) as exc:
-        console.print(f"[red]cannot read the registry in PostgreSQL:[/red] {type(exc).__name__}; is it running (`make services`)?")
+        console.print(f"[red]cannot read the registry:[/red] {type(exc).__name__}; is PostgreSQL running (`make services`)?")
         return
     if not mothers or not hospitals:
-        console.print("[yellow]The registry has no mothers or no active hospitals to play with.[/yellow] "
+        console.print("[yellow]The registry has no mothers or no active hospitals.[/yellow] "
                       "Seed it first: `hub seed` (or `make run`, which seeds an empty registry).")
         return
     planned = plan_notifications(random.Random(seed), mothers, hospitals, births, invalid_share, datetime.now(timezone.utc))
-    topics, tally = settings.topics, Tally()
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, client_id="hub-demo",
-                                enable_idempotence=True, acks="all", linger_ms=5)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, client_id="hub-demo", group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="latest")
-    tasks: list[asyncio.Task] = []
+    if repeats := sum(kind == "repeat-mother" for kind, _ in planned):
+        console.print(f"{repeats} notifications go to mothers with a birth in the last {DUPLICATE_WINDOW_DAYS} days "
+                      "(not enough fresh mothers): the hub should put those in review.")
+    common = {"bootstrap_servers": settings.kafka_bootstrap, "client_id": "hub-demo"}
+    producer = AIOKafkaProducer(**common, enable_idempotence=True, acks="all", linger_ms=5)
+    consumer = AIOKafkaConsumer(**common, group_id=None, enable_auto_commit=False, auto_offset_reset="latest")
     try:
-        await consumer.start()
-        if not {topics.notifications, topics.results} <= await consumer.topics():
-            console.print("[yellow]The hub's topics do not exist yet:[/yellow] start the hub first (`hub run`).")
-            return
-        await producer.start()
-        await _start_at_end(consumer, producer, topics.results)
-        stop = asyncio.Event()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stop.set)
-        repeats = sum(kind == "repeat-mother" for kind, _ in planned)
-        if repeats:
-            console.print(f"{repeats} notifications go to mothers with a birth in the last {DUPLICATE_WINDOW_DAYS} days "
-                          "(few fresh mothers left): expect review-pending for those.")
-        started = time.monotonic()
-        tasks = [asyncio.create_task(_listen(consumer, tally)),
-                 asyncio.create_task(_publish(producer, topics.notifications, planned, rate, tally))]
-        with Live(_figures(tally, 0.0), console=console, refresh_per_second=4) as live:
-            ending = await _watch(live, tally, tasks[1], tasks[0], stop, started)
-            live.update(_figures(tally, time.monotonic() - started))
-        _summary(console, tally, time.monotonic() - started, ending)
+        if await _ready(consumer, producer, settings.topics, console):
+            await _play(consumer, producer, settings.topics, planned, rate, console)
     except KafkaError as exc:
-        console.print(f"[red]Kafka error:[/red] {type(exc).__name__}: {exc}; is the broker at {settings.kafka_bootstrap} running?")
+        console.print(f"[red]Kafka error:[/red] {type(exc).__name__}; is the broker at {settings.kafka_bootstrap} running?")
     finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGINT)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         await producer.stop()
         await consumer.stop()

@@ -136,3 +136,40 @@ class Tally:
         """(kind, status) pairs answered otherwise than EXPECTED says."""
         return Counter((self.kind[mid], status) for mid, status in self.status_of.items()
                        if EXPECTED.get(self.kind[mid]) != status)
+
+    def warnings(self, ending: str, timeout_s: float) -> list[str]:
+        """What the summary must point out: unanswered, unexpected or inconsistent answers, refused sends."""
+        found = {"timeout": f"stopped waiting {timeout_s:.0f}s after the last send: {self.unanswered} unanswered",
+                 "interrupted": f"interrupted: {self.unanswered} of {len(self.sent_at)} sent still unanswered"}
+        lines = [found[ending]] if ending in found else []
+        surprises = self.surprises()
+        if surprises:
+            lines.append("unexpected answers: " + ", ".join(f"{k} -> {s} x{n}" for (k, s), n in sorted(surprises.items())))
+        if self.code_mismatches:
+            lines.append(f"{self.code_mismatches} answers whose response.code does not fit their status")
+        if self.failed_sends:
+            lines.append(f"{self.failed_sends} notifications refused by Kafka (not counted as sent)")
+        if self.repeats:
+            lines.append(f"{self.repeats} further answers to notifications already answered (ignored)")
+        return lines
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def figures(tally: Tally, elapsed: float) -> list[tuple[str, str]]:
+    """The progress and summary figures, in display order, as (measure, value)."""
+    shown = (r.STATUS_REGISTERED, r.STATUS_REJECTED, r.STATUS_REVIEW, r.STATUS_STILLBIRTH, r.STATUS_DUPLICATE)
+    rows = [("sent", len(tally.sent_at)), ("answered", tally.answered), ("unanswered", tally.unanswered),
+            *((status, tally.counts[status]) for status in shown),
+            ("answers/s", f"{tally.answered / elapsed:.1f}" if elapsed > 0 else "-"),
+            ("latency p50 ms", _ms(tally.latency_ms(50))), ("latency p95 ms", _ms(tally.latency_ms(95))),
+            ("latency max ms", _ms(tally.latency_ms(100))), ("elapsed s", f"{elapsed:.1f}")]
+    return [(name, str(value)) for name, value in rows]
+
+
+def kind_rows(tally: Tally) -> list[tuple[str, ...]]:
+    """Per kind sent: 'kind (expected)', then counts by STATUSES and unanswered."""
+    return [(f"{kind} ({EXPECTED.get(kind, '?')})", *(str(counts[s]) for s in (*STATUSES, "unanswered")))
+            for kind, counts in sorted(tally.by_kind().items())]

@@ -1,0 +1,65 @@
+"""Wiring of the FastStream consumer, on FastStream's in-memory broker (no network).
+
+The behaviour on the real broker is covered by tests/e2e; here: the subscriber hands the raw bytes
+and their Kafka coordinates to the use case untouched, a bug stops the process, and the delivery
+settings that the guarantees rest on are the ones stated.
+"""
+
+from __future__ import annotations
+
+import pytest
+from faststream import AckPolicy
+from faststream.kafka import TestKafkaBroker
+
+from hub.adapters.kafka import relay
+from hub.config import Settings
+from hub.entrypoints.consumer import build_broker
+from hub.service.register_birth import Handled
+
+SETTINGS = Settings(topic_prefix="w.", consumer_group="wiring")
+
+
+class RecordingHandler:
+    def __init__(self) -> None:
+        self.calls = []
+
+    async def handle(self, raw, delivery):
+        self.calls.append((raw, delivery))
+        if raw == b"trigger a bug":
+            raise ValueError("a bug")
+        return Handled("registered", "m-1", "h-1")
+
+
+async def test_the_subscriber_passes_raw_bytes_and_coordinates_to_the_use_case():
+    handler, bugs = RecordingHandler(), []
+    broker = build_broker(SETTINGS, handler, bugs.append)
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(b"\xff not even utf-8", SETTINGS.topics.notifications, key=b"mother")
+    ((raw, delivery),) = handler.calls
+    assert raw == b"\xff not even utf-8"
+    assert (delivery.topic, delivery.key) == (SETTINGS.topics.notifications, b"mother")
+    assert bugs == []
+
+
+async def test_a_bug_in_handling_asks_the_process_to_stop_and_is_not_swallowed():
+    handler, bugs = RecordingHandler(), []
+    broker = build_broker(SETTINGS, handler, bugs.append)
+    async with TestKafkaBroker(broker) as test_broker:
+        with pytest.raises(ValueError):
+            await test_broker.publish(b"trigger a bug", SETTINGS.topics.notifications)
+    assert [type(exc) for exc in bugs] == [ValueError]
+
+
+def test_the_subscriber_commits_after_processing_and_starts_from_the_earliest_offset():
+    subscriber = build_broker(SETTINGS, RecordingHandler(), lambda _: None).subscribers[0]
+    assert subscriber.ack_policy is AckPolicy.NACK_ON_ERROR
+    assert subscriber._connection_args["auto_offset_reset"] == "earliest"
+    assert subscriber._connection_args["enable_auto_commit"] is False
+    assert subscriber.group_id == "wiring"
+
+
+def test_the_relay_producer_is_idempotent_and_waits_for_all_replicas(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(relay, "AIOKafkaProducer", lambda **kwargs: seen.update(kwargs))
+    relay.idempotent_producer("127.0.0.1:19092")
+    assert seen["enable_idempotence"] is True and seen["acks"] == "all"

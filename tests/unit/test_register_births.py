@@ -1,0 +1,178 @@
+"""The use case with in-memory ports: idempotence by delivery and by message id, every answer path."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from hub.config import Topics
+from hub.domain.numbers import kk_prefix, nik_prefix, with_serial
+from hub.domain.values import Family, FamilyMember, Hospital, Person, Relationship, Sex
+from hub.errors import StoreUnavailable, TransientError
+from hub.service.ports import Delivery
+from hub.service.register_birth import IntakeLimits, RegisterBirths
+from hub.service.retry import retry_transient
+from hub.simulation.bundles import BirthSpec, Parent, build_notification
+from tests.fakes import FakeState, FakeUnitOfWork
+
+WIB = timezone(timedelta(hours=7))
+NOW = datetime(2026, 5, 2, 9, 0, tzinfo=WIB)
+TOPICS = Topics("t.")
+KEC = "327301"
+
+
+def _population(state: FakeState) -> tuple[Parent, Parent]:
+    mother = Person(with_serial(nik_prefix(KEC, date(1995, 4, 1), Sex.FEMALE), 3), "Sari Dewi", Sex.FEMALE, date(1995, 4, 1), None)
+    father = Person(with_serial(nik_prefix(KEC, date(1990, 1, 9), Sex.MALE), 5), "Joko Halim", Sex.MALE, date(1990, 1, 9), None)
+    kk = with_serial(kk_prefix(KEC, date(2020, 2, 2)), 1)
+    mother, father = (Person(p.nik, p.name, p.sex, p.birth_date, kk) for p in (mother, father))
+    state.persons.update({mother.nik: mother, father.nik: father})
+    members = (FamilyMember(father.nik, father.name, Sex.MALE, father.birth_date, Relationship.HEAD),
+               FamilyMember(mother.nik, mother.name, Sex.FEMALE, mother.birth_date, Relationship.WIFE))
+    state.families[kk] = Family(kk, KEC, 1, members)
+    state.hospitals["100"] = Hospital("100", "RS", "3273", True)
+    return Parent(mother.nik, mother.name, mother.birth_date, kk), Parent(father.nik, father.name)
+
+
+@pytest.fixture
+def world():
+    state = FakeState()
+    mother, father = _population(state)
+    handler = RegisterBirths(lambda: FakeUnitOfWork(state), TOPICS, IntakeLimits(512 * 1024, 32, True),
+                             lambda _: True, lambda: NOW)
+    spec = BirthSpec(hospital_id="100", encounter_id="E1", mother=mother, father=father, child_name="Tari Halim",
+                     sex="female", born_at=NOW - timedelta(hours=6), reporter_nik=father.nik,
+                     witness_niks=(father.nik, mother.nik))
+    return state, handler, spec
+
+
+def raw(spec) -> bytes:
+    return json.dumps(build_notification(spec)).encode()
+
+
+def at(offset: int) -> Delivery:
+    return Delivery(TOPICS.notifications, 0, offset, b"k")
+
+
+async def test_a_valid_notification_registers_and_queues_result_and_civil_events(world):
+    state, handler, spec = world
+    handled = await handler.handle(raw(spec), at(1))
+    assert handled.outcome == "registered"
+    assert [m.topic for m in state.outbox] == [TOPICS.results, TOPICS.births_registered, TOPICS.family_cards]
+    assert state.inbox[spec.message_id].status == "registered"
+    assert state.families[spec.mother.kk_number].version == 2
+    assert state.commits == 1
+
+
+async def test_the_same_delivery_again_changes_nothing(world):
+    state, handler, spec = world
+    await handler.handle(raw(spec), at(1))
+    before = list(state.outbox)
+    handled = await handler.handle(raw(spec), at(1))
+    assert handled.outcome == "already-processed"
+    assert state.outbox == before and len(state.births) == 1
+
+
+async def test_a_resent_message_id_queues_the_same_result_again(world):
+    state, handler, spec = world
+    await handler.handle(raw(spec), at(1))
+    handled = await handler.handle(raw(spec), at(2))
+    assert handled.outcome == "resent-result"
+    results = [m for m in state.outbox if m.topic == TOPICS.results]
+    assert len(results) == 2 and results[0] == results[1]
+    assert len(state.births) == 1
+
+
+async def test_a_new_message_for_the_same_birth_answers_with_the_existing_numbers(world):
+    state, handler, spec = world
+    await handler.handle(raw(spec), at(1))
+    again = BirthSpec(**{**spec.__dict__, "message_id": "6c1e8a4f-0000-4000-8000-000000000001"})
+    handled = await handler.handle(raw(again), at(2))
+    assert handled.outcome == "duplicate" and "DUPLICATE-NOTIFICATION" in handled.codes
+    assert len(state.births) == 1
+    first, second = (json.loads(m.value) for m in state.outbox if m.topic == TOPICS.results)
+    assert first["entry"][2]["resource"]["parameter"][1] == second["entry"][2]["resource"]["parameter"][1]
+
+
+async def test_unreadable_bytes_become_a_dead_letter_with_the_original_bytes(world):
+    state, handler, _ = world
+    handled = await handler.handle(b"\xff\xfe", at(7))
+    assert handled.outcome == "dead-letter" and handled.codes == ("DLQ-NOT-UTF8",)
+    (letter,) = state.outbox
+    assert letter.topic == TOPICS.dead_letters and letter.value == b"\xff\xfe"
+    assert letter.headers["dlq-original-offset"] == "7"
+
+
+async def test_a_rejection_lists_every_problem_and_registers_nothing(world):
+    state, handler, spec = world
+    bad = BirthSpec(**{**spec.__dict__, "child_name": "Bayi Ny. Sari", "weight_g": 12000})
+    handled = await handler.handle(raw(bad), at(1))
+    assert handled.outcome == "rejected"
+    assert {"NEWBORN-NAME-PLACEHOLDER", "BIRTH-WEIGHT-IMPLAUSIBLE"} <= set(handled.codes)
+    assert state.births == [] and [m.topic for m in state.outbox] == [TOPICS.results]
+
+
+async def test_a_failure_before_commit_leaves_no_trace(world):
+    state, handler, spec = world
+
+    class Failing(FakeUnitOfWork):
+        async def commit(self) -> None:
+            raise StoreUnavailable("connection lost")
+
+    broken = RegisterBirths(lambda: Failing(state), TOPICS, IntakeLimits(512 * 1024, 32, True), lambda _: True, lambda: NOW)
+    with pytest.raises(StoreUnavailable):
+        await broken.handle(raw(spec), at(1))
+    assert state.outbox == [] and state.inbox == {} and state.births == []
+    assert (await handler.handle(raw(spec), at(1))).outcome == "registered"
+
+
+async def test_retry_repeats_transient_failures_and_passes_others_through():
+    calls = []
+
+    async def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise TransientError("not yet")
+        return "done"
+
+    assert await retry_transient(flaky, initial=0.001, maximum=0.002, what="test") == "done"
+    assert len(calls) == 3
+
+    async def broken():
+        raise ValueError("a bug")
+
+    with pytest.raises(ValueError):
+        await retry_transient(broken, initial=0.001, maximum=0.002, what="test")
+
+
+@pytest.mark.allow_errors
+async def test_an_input_the_rules_did_not_foresee_is_answered_not_crashed_on(world, monkeypatch, no_swallowed_errors):
+    state, handler, spec = world
+
+    def unforeseen(*args, **kwargs):
+        raise ValueError("Invalid isoformat string: '3273015203950001'")
+
+    monkeypatch.setattr("hub.service.register_birth.read_notice", unforeseen)
+    handled = await handler.handle(raw(spec), at(1))
+    assert handled.outcome == "rejected" and handled.codes == ("INTAKE-UNEXPECTED",)
+    assert state.births == [] and len(state.outbox) == 1
+    (record,) = no_swallowed_errors.records
+    assert "INTAKE-UNEXPECTED" in record.getMessage() and "3273015203950001" not in record.getMessage()
+
+
+async def test_a_registry_refusal_rolls_back_and_is_answered_in_a_new_transaction(world, monkeypatch):
+    state, handler, spec = world
+    from hub.errors import NumberSpaceExhausted
+    from tests.fakes import FakeRegistry
+
+    async def full(self, notice, decision, at_time):
+        self.state.births.append("half-written")  # must vanish with the rollback
+        raise NumberSpaceExhausted("nik:327301420526")
+
+    monkeypatch.setattr(FakeRegistry, "register_birth", full)
+    handled = await handler.handle(raw(spec), at(1))
+    assert handled.outcome == "rejected" and handled.codes == ("NUMBER-SPACE-EXHAUSTED",)
+    assert state.births == [] and state.inbox[spec.message_id].status == "rejected"
+    assert (await handler.handle(raw(spec), at(1))).outcome == "already-processed"
