@@ -35,7 +35,7 @@ log = logging.getLogger("hub.consumer")
 def build_broker(settings: Settings, handler: RegisterBirths | None, on_bug: Callable[[BaseException], None]) -> KafkaBroker:
     topics = settings.topics
     broker = KafkaBroker(settings.kafka_bootstrap, client_id="hub", enable_idempotence=True, acks="all",
-                         allow_auto_create_topics=False, logger=logging.getLogger("faststream"),
+                         allow_auto_create_topics=False, logger=logging.getLogger("faststream"), log_level=logging.DEBUG,
                          description="Civil-registry birth registration hub")
 
     @broker.subscriber(
