@@ -21,11 +21,19 @@ def mask_number(text: str) -> str:
 
 
 class MaskPersonalNumbers(logging.Filter):
+    """Masks the message, and the traceback and stack text (a driver's error may quote a key)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         masked = mask_number(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_number(record.exc_text)
+        if record.stack_info:
+            record.stack_info = mask_number(record.stack_info)
         return True
 
 
@@ -33,8 +41,8 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {"ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
                  "logger": record.name, "msg": record.getMessage()}
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        if record.exc_text or record.exc_info:
+            entry["exc"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from hub.domain import codes
 from hub.domain.codes import Issue
@@ -144,15 +144,14 @@ def _same_person_data(notice: BirthNotice, mother: Person) -> bool:
 def _looks_like_same_birth(notice: BirthNotice, other: RegisteredBirth) -> bool:
     if other.hospital_id == notice.hospital_id and other.encounter_id == notice.encounter_id:
         return False  # twins of the same delivery are different births
-    gap = abs((notice.born_at - other.born_at).days)
-    return gap < DUPLICATE_WINDOW_DAYS
+    return abs(notice.born_at - other.born_at) < timedelta(days=DUPLICATE_WINDOW_DAYS)
 
 
 def normalise_name(name: str) -> str:
-    """Compare names the way an officer would: case, accents, spacing and punctuation ignored."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    letters = "".join(c for c in decomposed if c.isalnum() or c.isspace())
-    return " ".join(letters.casefold().split())
+    """Compare names the way an officer would: case, accents, spacing and punctuation ignored (a hyphen separates)."""
+    decomposed = unicodedata.normalize("NFKD", name.replace("-", " "))
+    kept = "".join(c for c in decomposed if c.isalnum() or c.isspace())
+    return " ".join(kept.casefold().split())
 
 
 def registration_date(now: datetime, born_at: datetime) -> date:

@@ -1,8 +1,8 @@
 """Opening a raw Kafka value: bytes to a JSON document with a message id, or a reason it is unreadable.
 
-Unreadable messages (not UTF-8, not JSON, not an object, no MessageHeader.id) have no one to
-answer: they go to the dead-letter topic with the reason. Everything else gets an answer, even
-when it is far from a valid notification.
+Unreadable messages (not UTF-8, not JSON, JSON too deeply nested for the parser, not an object,
+no MessageHeader.id) have no one to answer: they go to the dead-letter topic with the reason.
+Everything else gets an answer, even when it is far from a valid notification.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ class PeopleRules:
         if not self.strict_nik:
             return True
         try:
-            parts = parse_nik(value, born_in_century_of=birth_date or today)
+            parts = _parse_adult_nik(value, birth_date, today)
         except InvalidNumber as exc:
             self.issues.append(Issue(codes.NIK_INVALID, where, exc.reason))
             return False
@@ -69,6 +69,17 @@ class PeopleRules:
         if not self.nik(nik, father.at(f"identifier[{index}].value"), today, _date(resource.get("birthDate"))):
             return None
         return {"nik": nik, "name": display_name(resource)}
+
+
+def _parse_adult_nik(value: str, birth_date: date | None, today: date):
+    """Read the NIK's century from the stated birth date; if that makes no date (a corrected birth
+    date across a century, 29 February), from today: a NIK that disagrees is a warning, not an error."""
+    try:
+        return parse_nik(value, born_in_century_of=birth_date or today)
+    except InvalidNumber as exc:
+        if exc.reason != "birth-date" or birth_date is None:
+            raise
+        return parse_nik(value, born_in_century_of=today)
 
 
 def _date(value: object) -> date | None:

@@ -21,7 +21,7 @@ from hub.intake.elements import Json, has_coding, identifier_value
 from hub.intake.measurements import read_measurements
 from hub.intake.newborn import read_newborn
 from hub.intake.people import PeopleRules
-from hub.intake.registration import RegistrationData, read_registration
+from hub.intake.registration import read_registration, stated_marriage
 
 
 @dataclass(slots=True)
@@ -64,7 +64,7 @@ class _Reader:
             return None
         self.roles["newborn"] = newborn
         mother = self._mother(newborn)
-        father = self._father(newborn, registration)
+        father = self._father(newborn, stated_marriage(header))
         child = self._newborn(newborn, mother)
         measures = self._measurements(newborn, child)
         attendant = self._attendant(newborn)
@@ -127,14 +127,16 @@ class _Reader:
         self.roles["mother"] = mother
         return self.people.mother(mother, self.now.date())
 
-    def _father(self, newborn: Located, registration: RegistrationData | None) -> dict | None:
+    def _father(self, newborn: Located, marriage: MarriageStatus | None) -> dict | None:
         father = self.view.related_person(v.FATHER_ROLE, newborn)
         read = None
         if father is not None:
             self.roles["father"] = father
             read = self.people.father(father, self.now.date())
-        recorded = registration is not None and registration.marriage is MarriageStatus.MARRIED_RECORDED
-        if recorded and read is None and not any(i.blocks for i in self.people.issues):
+        recorded = marriage is MarriageStatus.MARRIED_RECORDED
+        father_invalid = father is not None and any(
+            i.blocks and (i.expression or "").startswith(father.path) for i in self.people.issues)
+        if recorded and read is None and not father_invalid:
             where = father.at("identifier") if father is not None else "Bundle.entry"
             self.flag(codes.FATHER_REQUIRED, where, "RelatedPerson with relationship FTH and a NIK")
         return read

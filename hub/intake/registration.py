@@ -43,6 +43,15 @@ def read_registration(header: Located, people: PeopleRules, today: date) -> Regi
     return RegistrationData(marriage, place, reporter, witnesses)
 
 
+def stated_marriage(header: Located) -> MarriageStatus | None:
+    """The marriage status alone, whatever else is wrong with the registration data."""
+    index = _extension_index(header.resource)
+    if index is None:
+        return None
+    code = (extension(header.resource["extension"][index], v.MARRIAGE_STATUS) or {}).get("valueCode")
+    return MarriageStatus(code) if code in {m.value for m in MarriageStatus} else None
+
+
 def _extension_index(resource: dict) -> int | None:
     for index, ext in enumerate(resource.get("extension") or ()):
         if ext.get("url") == v.BIRTH_REGISTRATION:

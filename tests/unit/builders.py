@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -27,6 +28,7 @@ from hub.domain.values import (
     Relationship,
     Sex,
 )
+from hub.intake import vocabulary as v
 from hub.simulation.bundles import BirthSpec, Parent, build_notification
 
 WIB = timezone(timedelta(hours=7))
@@ -142,3 +144,37 @@ def registered(of: BirthNotice, **overrides: Any) -> RegisteredBirth:
     values.update(overrides)
     return RegisteredBirth(**values)
 
+
+# Mutations of a built bundle, for the invalid cases: each returns a function of the document.
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def put(index: int, value: Any, *keys: str | int) -> Mutation:
+    """Set resource(index)[k1][k2]... to `value`; None deletes the element."""
+    def mutate(document: dict[str, Any]) -> None:
+        target = resource(document, index)
+        for key in keys[:-1]:
+            target = target[key]
+        if value is None:
+            del target[keys[-1]]
+        else:
+            target[keys[-1]] = value
+    return mutate
+
+
+def twins(order: int, total: int | None) -> Mutation:
+    """Set the newborn's multipleBirthInteger and its multiple-birth-total extension (None: no extension)."""
+    def mutate(document: dict[str, Any]) -> None:
+        newborn = resource(document, NEWBORN)
+        newborn["multipleBirthInteger"] = order
+        newborn["extension"] = [] if total is None else [{"url": v.MULTIPLE_BIRTH_TOTAL, "valuePositiveInt": total}]
+    return mutate
+
+
+def birth_time(value: str) -> Mutation:
+    return put(NEWBORN, value, "_birthDate", "extension", 0, "valueDateTime")
+
+
+def unchanged(document: dict[str, Any]) -> None:
+    """No mutation: the case is made by the BirthSpec overrides alone."""
