@@ -35,7 +35,7 @@ log = logging.getLogger("hub.consumer")
 def build_broker(settings: Settings, handler: RegisterBirths | None, on_bug: Callable[[BaseException], None]) -> KafkaBroker:
     topics = settings.topics
     broker = KafkaBroker(settings.kafka_bootstrap, client_id="hub", enable_idempotence=True, acks="all",
-                         allow_auto_create_topics=False, logger=logging.getLogger("faststream"), log_level=logging.DEBUG,
+                         allow_auto_create_topics=False, logger=logging.getLogger("hub.faststream"), log_level=logging.DEBUG,
                          description="Civil-registry birth registration hub")
 
     @broker.subscriber(
@@ -75,4 +75,4 @@ def build_app(broker: KafkaBroker) -> FastStream:
     spec = AsyncAPI(broker, title="hub: birth registration events", version=__version__,
                     description="Topics the hub consumes and produces. Every produced message carries the headers "
                                 "event-id, correlation-id, content-type and schema.")
-    return FastStream(broker, specification=spec)
+    return FastStream(broker, specification=spec, logger=logging.getLogger("hub.faststream"))
