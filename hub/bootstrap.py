@@ -13,7 +13,8 @@ from hub.adapters.postgres.database import create_pool, migrate
 from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub.adapters.regions import kecamatan_known, kecamatan_of
 from hub.config import Settings
-from hub.service.register_birth import IntakeLimits, RegisterBirths
+from hub.service.pipeline import IntakeLimits, Pipeline
+from hub.service.register_birth import RegisterBirths
 from hub.simulation import population
 
 log = logging.getLogger("hub.bootstrap")
@@ -33,8 +34,12 @@ async def prepare_database(pool: asyncpg.Pool) -> list[str]:
 
 
 def registration_handler(settings: Settings, pool: asyncpg.Pool, clock: Callable[[], datetime] = utc_now) -> RegisterBirths:
+    return RegisterBirths(lambda: PostgresUnitOfWork(pool), pipeline(settings), clock)
+
+
+def pipeline(settings: Settings) -> Pipeline:
     limits = IntakeLimits(settings.max_message_bytes, settings.max_json_depth, settings.strict_nik)
-    return RegisterBirths(lambda: PostgresUnitOfWork(pool), settings.topics, limits, kecamatan_known, clock)
+    return Pipeline(settings.topics, limits, kecamatan_known)
 
 
 async def seed_population(pool: asyncpg.Pool, *, families: int, seed_value: int = 1, today: date | None = None,

@@ -9,13 +9,13 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 
 from hub.domain.decision import Register, registration_date
 from hub.domain.family import reissue_with_child
 from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
 from hub.domain.values import BirthNotice, Family, FamilyMember, Hospital, Person, RegisteredBirth, Relationship
-from hub.service.ports import Delivery, InboxRecord, OutboundMessage, Registration
+from hub.service.ports import AuditEntry, Delivery, InboxRecord, OutboundMessage, Registration, ReviewCase
 
 
 @dataclass
@@ -28,7 +28,8 @@ class FakeState:
     inbox: dict[str, InboxRecord] = field(default_factory=dict)
     deliveries: dict[tuple[str, int, int], str] = field(default_factory=dict)
     dead_letters: list[tuple[Delivery, str]] = field(default_factory=list)
-    reviews: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    reviews: dict[str, ReviewCase] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
     outbox: list[OutboundMessage] = field(default_factory=list)
     commits: int = 0
 
@@ -98,6 +99,11 @@ class FakeInbox:
             raise KeyError(f"inbox already has {record.message_id}")
         self.state.inbox[record.message_id] = record
 
+    async def replace(self, record: InboxRecord) -> None:
+        old = self.state.inbox[record.message_id]
+        self.state.inbox[record.message_id] = replace(record, delivery=old.delivery,
+                                                      mother_nik=record.mother_nik or old.mother_nik)
+
     async def record_delivery(self, delivery: Delivery, message_id: str | None, action: str) -> None:
         self.state.deliveries[(delivery.topic, delivery.partition, delivery.offset)] = action
 
@@ -110,7 +116,24 @@ class FakeReviews:
         self.state = state
 
     async def open(self, notice: BirthNotice, document: bytes, reasons: tuple[str, ...]) -> None:
-        self.state.reviews[notice.message_id] = reasons
+        self.state.reviews[notice.message_id] = ReviewCase(notice.message_id, notice.hospital_id, reasons, document,
+                                                           "open", datetime.now(timezone.utc))
+
+    async def get(self, message_id: str, *, lock: bool = False) -> ReviewCase | None:
+        return self.state.reviews.get(message_id)
+
+    async def decide(self, message_id: str, status: str, officer: str, note: str, at: datetime) -> None:
+        self.state.reviews[message_id] = replace(self.state.reviews[message_id], status=status, decided_by=officer,
+                                                 note=note, decided_at=at)
+
+
+class FakeAuditLog:
+    def __init__(self, state: FakeState) -> None:
+        self.state = state
+
+    async def append(self, entry: AuditEntry, at: datetime) -> str:
+        self.state.audit.append(entry)
+        return str(len(self.state.audit))
 
 
 class FakeOutbox:
@@ -137,6 +160,7 @@ class FakeUnitOfWork:
         self.state = copy.deepcopy(self.shared)
         self.hospitals, self.registry = FakeHospitals(self.state), FakeRegistry(self.state)
         self.inbox, self.outbox, self.reviews = FakeInbox(self.state), FakeOutbox(self.state), FakeReviews(self.state)
+        self.audit = FakeAuditLog(self.state)
         return self
 
     async def commit(self) -> None:

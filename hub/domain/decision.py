@@ -71,8 +71,12 @@ class Reject:
 Decision = Register | RecordStillbirth | AlreadyRegistered | Review | Reject
 
 
-def decide(notice: BirthNotice, facts: RegistryFacts, now: datetime) -> Decision:
-    """Decide what to do with a notice. Rejections list every registry problem found."""
+def decide(notice: BirthNotice, facts: RegistryFacts, now: datetime, *, reviewed: bool = False) -> Decision:
+    """Decide what to do with a notice. Rejections list every registry problem found.
+
+    `reviewed`: a Dukcapil officer has approved the notice, so the review reasons no longer apply;
+    every other rule still does (the birth may have been registered meanwhile).
+    """
     problems = _sender_problems(facts.hospital)
     if problems:
         return Reject(problems)
@@ -83,7 +87,7 @@ def decide(notice: BirthNotice, facts: RegistryFacts, now: datetime) -> Decision
         return Reject(problems)
     if notice.stillborn:
         return RecordStillbirth()
-    reasons = _review_reasons(notice, facts)
+    reasons = () if reviewed else _review_reasons(notice, facts)
     if reasons:
         return Review(reasons)
     return Register(variant=VARIANT_BY_MARRIAGE[notice.marriage], late=is_late(notice.born_at, now))

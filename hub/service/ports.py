@@ -55,6 +55,32 @@ class InboxRecord:
     result_event_id: str
     codes: tuple[str, ...]
     delivery: Delivery
+    mother_nik: str | None = None
+    result_sequence: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewCase:
+    message_id: str
+    hospital_id: str
+    reasons: tuple[str, ...]
+    document: bytes
+    status: str
+    opened_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One operator action: who, what (action on subject), why, and details without personal data."""
+
+    actor: str
+    action: str
+    subject: str
+    reason: str
+    details: dict
 
 
 class HospitalDirectory(Protocol):
@@ -94,13 +120,29 @@ class Inbox(Protocol):
 
     async def record(self, record: InboxRecord) -> None: ...
 
+    async def replace(self, record: InboxRecord) -> None:
+        """Overwrite the row of a message that was processed again (replay, review decision)."""
+        ...
+
     async def record_delivery(self, delivery: Delivery, message_id: str | None, action: str) -> None: ...
 
     async def record_dead_letter(self, delivery: Delivery, reason: str, detail: str | None) -> None: ...
 
 
 class Reviews(Protocol):
+    """The queue of notifications a Dukcapil officer must decide."""
+
     async def open(self, notice: BirthNotice, document: bytes, reasons: tuple[str, ...]) -> None: ...
+
+    async def get(self, message_id: str, *, lock: bool = False) -> ReviewCase | None: ...
+
+    async def decide(self, message_id: str, status: str, officer: str, note: str, at: datetime) -> None: ...
+
+
+class AuditLog(Protocol):
+    """Append-only record of operator actions, each entry chained to the previous by a hash."""
+
+    async def append(self, entry: AuditEntry, at: datetime) -> str: ...
 
 
 class Outbox(Protocol):
@@ -119,6 +161,7 @@ class UnitOfWork(Protocol):
     inbox: Inbox
     outbox: Outbox
     reviews: Reviews
+    audit: AuditLog
 
     async def __aenter__(self) -> UnitOfWork: ...
 

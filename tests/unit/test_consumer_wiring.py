@@ -14,7 +14,7 @@ from faststream.kafka import TestKafkaBroker
 from hub.adapters.kafka import relay
 from hub.config import Settings
 from hub.entrypoints.consumer import build_broker
-from hub.service.register_birth import Handled
+from hub.service.pipeline import Handled
 
 SETTINGS = Settings(topic_prefix="w.", consumer_group="wiring")
 

@@ -12,7 +12,8 @@ from hub.domain.numbers import kk_prefix, nik_prefix, with_serial
 from hub.domain.values import Family, FamilyMember, Hospital, Person, Relationship, Sex
 from hub.errors import StoreUnavailable, TransientError
 from hub.service.ports import Delivery
-from hub.service.register_birth import IntakeLimits, RegisterBirths
+from hub.service.pipeline import IntakeLimits, Pipeline
+from hub.service.register_birth import RegisterBirths
 from hub.service.retry import retry_transient
 from hub.simulation.bundles import BirthSpec, Parent, build_notification
 from tests.fakes import FakeState, FakeUnitOfWork
@@ -21,6 +22,7 @@ WIB = timezone(timedelta(hours=7))
 NOW = datetime(2026, 5, 2, 9, 0, tzinfo=WIB)
 TOPICS = Topics("t.")
 KEC = "327301"
+PIPELINE = Pipeline(TOPICS, IntakeLimits(512 * 1024, 32, True), lambda _: True)
 
 
 def _population(state: FakeState) -> tuple[Parent, Parent]:
@@ -40,8 +42,7 @@ def _population(state: FakeState) -> tuple[Parent, Parent]:
 def world():
     state = FakeState()
     mother, father = _population(state)
-    handler = RegisterBirths(lambda: FakeUnitOfWork(state), TOPICS, IntakeLimits(512 * 1024, 32, True),
-                             lambda _: True, lambda: NOW)
+    handler = RegisterBirths(lambda: FakeUnitOfWork(state), PIPELINE, lambda: NOW)
     spec = BirthSpec(hospital_id="100", encounter_id="E1", mother=mother, father=father, child_name="Tari Halim",
                      sex="female", born_at=NOW - timedelta(hours=6), reporter_nik=father.nik,
                      witness_niks=(father.nik, mother.nik))
@@ -121,7 +122,7 @@ async def test_a_failure_before_commit_leaves_no_trace(world):
         async def commit(self) -> None:
             raise StoreUnavailable("connection lost")
 
-    broken = RegisterBirths(lambda: Failing(state), TOPICS, IntakeLimits(512 * 1024, 32, True), lambda _: True, lambda: NOW)
+    broken = RegisterBirths(lambda: Failing(state), PIPELINE, lambda: NOW)
     with pytest.raises(StoreUnavailable):
         await broken.handle(raw(spec), at(1))
     assert state.outbox == [] and state.inbox == {} and state.births == []
@@ -154,7 +155,7 @@ async def test_an_input_the_rules_did_not_foresee_is_answered_not_crashed_on(wor
     def unforeseen(*args, **kwargs):
         raise ValueError("Invalid isoformat string: '3273015203950001'")
 
-    monkeypatch.setattr("hub.service.register_birth.read_notice", unforeseen)
+    monkeypatch.setattr("hub.service.pipeline.read_notice", unforeseen)
     handled = await handler.handle(raw(spec), at(1))
     assert handled.outcome == "rejected" and handled.codes == ("INTAKE-UNEXPECTED",)
     assert state.births == [] and len(state.outbox) == 1

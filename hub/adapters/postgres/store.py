@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import asyncpg
 
 from hub.domain.values import BirthNotice, Hospital
-from hub.service.ports import Delivery, InboxRecord, OutboundMessage
+from hub.service.ports import Delivery, InboxRecord, OutboundMessage, ReviewCase
 
 OUTBOX_CHANNEL = "hub_outbox"
 
@@ -32,20 +33,30 @@ class PostgresInbox:
 
     async def find(self, message_id: str) -> InboxRecord | None:
         row = await self._conn.fetchrow(
-            'SELECT message_id, hospital_id, status, result_event_id, codes, topic, partition, "offset" FROM inbox WHERE message_id = $1',
-            message_id)
+            """SELECT message_id, hospital_id, status, result_event_id, codes, topic, partition, "offset",
+                      mother_nik, result_sequence FROM inbox WHERE message_id = $1""", message_id)
         if row is None:
             return None
         return InboxRecord(row["message_id"], row["hospital_id"], row["status"], str(row["result_event_id"]),
-                           tuple(row["codes"]), Delivery(row["topic"], row["partition"], row["offset"]))
+                           tuple(row["codes"]), Delivery(row["topic"], row["partition"], row["offset"]),
+                           row["mother_nik"], row["result_sequence"])
 
     async def record(self, record: InboxRecord) -> None:
         d = record.delivery
         await self._conn.execute(
-            """INSERT INTO inbox (message_id, hospital_id, status, codes, result_event_id, topic, partition, "offset")
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+            """INSERT INTO inbox (message_id, hospital_id, status, codes, result_event_id, topic, partition, "offset",
+                                  mother_nik, result_sequence)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
             record.message_id, record.hospital_id, record.status, list(record.codes), record.result_event_id,
-            d.topic, d.partition, d.offset)
+            d.topic, d.partition, d.offset, record.mother_nik, record.result_sequence)
+
+    async def replace(self, record: InboxRecord) -> None:
+        await self._conn.execute(
+            """UPDATE inbox SET status = $2, codes = $3, result_event_id = $4, mother_nik = coalesce($5, mother_nik),
+                                result_sequence = $6, updated_at = now()
+               WHERE message_id = $1""",
+            record.message_id, record.status, list(record.codes), record.result_event_id, record.mother_nik,
+            record.result_sequence)
 
     async def record_delivery(self, delivery: Delivery, message_id: str | None, action: str) -> None:
         await self._conn.execute(
@@ -66,6 +77,17 @@ class PostgresReviews:
         await self._conn.execute(
             "INSERT INTO reviews (message_id, hospital_id, reasons, document) VALUES ($1, $2, $3, $4)",
             notice.message_id, notice.hospital_id, list(reasons), document)
+
+    async def get(self, message_id: str, *, lock: bool = False) -> ReviewCase | None:
+        row = await self._conn.fetchrow(
+            """SELECT message_id, hospital_id, reasons, document, status, opened_at, decided_at, decided_by, note
+               FROM reviews WHERE message_id = $1""" + (" FOR UPDATE" if lock else ""), message_id)
+        return None if row is None else ReviewCase(**{**dict(row), "reasons": tuple(row["reasons"])})
+
+    async def decide(self, message_id: str, status: str, officer: str, note: str, at: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE reviews SET status = $2, decided_by = $3, note = $4, decided_at = $5 WHERE message_id = $1",
+            message_id, status, officer, note, at)
 
 
 class PostgresOutbox:

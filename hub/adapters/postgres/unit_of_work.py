@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from hub.adapters.postgres.audit import PostgresAuditLog
 from hub.adapters.postgres.database import TRANSIENT
 from hub.adapters.postgres.registry import EmbeddedRegistry
 from hub.adapters.postgres.store import PostgresHospitals, PostgresInbox, PostgresOutbox, PostgresReviews
@@ -35,6 +36,7 @@ class PostgresUnitOfWork:
         self.inbox = PostgresInbox(conn)
         self.outbox = PostgresOutbox(conn)
         self.reviews = PostgresReviews(conn)
+        self.audit = PostgresAuditLog(conn)
         return self
 
     async def commit(self) -> None:

@@ -1,0 +1,165 @@
+"""The notification pipeline shared by every way a notification is processed.
+
+`evaluate` reads, validates and decides, carrying the decision out on the registry inside the
+caller's unit of work; `answer` queues the result (and civil events) and records the inbox row.
+The consumer (register_birth.py), replay (replay.py) and review decisions (review.py) differ only
+in how they treat what was processed before.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hub.config import Topics
+from hub.domain import codes
+from hub.domain.codes import Issue
+from hub.domain.decision import AlreadyRegistered, Decision, RecordStillbirth, Register, Reject, RegistryFacts, Review, decide
+from hub.domain.values import BirthNotice
+from hub.intake import results as r
+from hub.intake.envelope import Envelope
+from hub.intake.profile import read_notice
+from hub.intake.structure import structural_issues
+from hub.service import answers
+from hub.service.ports import Delivery, InboxRecord, OutboundMessage, UnitOfWork
+
+log = logging.getLogger("hub.register")
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeLimits:
+    max_bytes: int
+    max_depth: int
+    strict_nik: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """What happened to one message, for logs, reports and metrics (no personal data)."""
+
+    outcome: str
+    message_id: str | None = None
+    hospital_id: str | None = None
+    codes: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Evaluation:
+    content: r.ResultContent
+    extra: list[OutboundMessage] = field(default_factory=list)
+    mother_nik: str | None = None
+    sequence: int = 1
+
+
+class Pipeline:
+    def __init__(self, topics: Topics, limits: IntakeLimits, region_known: Callable[[str], bool]) -> None:
+        self.topics, self.limits, self._region_known = topics, limits, region_known
+
+    async def evaluate(self, uow: UnitOfWork, raw: bytes, envelope: Envelope, now: datetime, *,
+                       sequence: int = 1, reviewed: bool = False) -> Evaluation:
+        reply = _Reply(envelope, answers.result_event_id(envelope.message_id, sequence))
+        if any(issue.blocks for issue in envelope.issues):
+            return Evaluation(reply.rejected(envelope.issues), sequence=sequence)
+        try:
+            problems = structural_issues(envelope.document)
+            profile = None if problems else read_notice(envelope.document, now=now, strict_nik=self.limits.strict_nik,
+                                                        region_known=self._region_known)
+        except Exception as exc:  # park: an input the rules did not foresee must not block the partition
+            _log_intake_bug(envelope.message_id, exc)
+            return Evaluation(reply.rejected([Issue(codes.INTAKE_UNEXPECTED)]), sequence=sequence)
+        if problems:
+            return Evaluation(reply.rejected(problems), sequence=sequence)
+        reply.roles, reply.notes = profile.roles, [i for i in profile.issues if not i.blocks]
+        if profile.notice is None:
+            return Evaluation(reply.rejected(profile.issues), sequence=sequence)
+        notice = profile.notice
+        decision = decide(notice, await _facts(uow, notice), now, reviewed=reviewed)
+        content, extra = await self._carry_out(uow, raw, notice, decision, reply, now)
+        return Evaluation(content, extra, notice.mother_nik, sequence)
+
+    def refused(self, envelope: Envelope, code: codes.Code, sequence: int = 1) -> Evaluation:
+        return Evaluation(_Reply(envelope, answers.result_event_id(envelope.message_id, sequence)).rejected([Issue(code)]),
+                          sequence=sequence)
+
+    async def answer(self, uow: UnitOfWork, envelope: Envelope, evaluation: Evaluation, now: datetime, *,
+                     delivery: Delivery, replaces: bool = False) -> Handled:
+        """Queue the result and events; record (or, after a replay or review, replace) the inbox row."""
+        content = evaluation.content
+        await uow.outbox.add([answers.result_message(self.topics, content, now), *evaluation.extra])
+        record = InboxRecord(envelope.message_id, content.hospital_id, content.status, content.event_id,
+                             tuple(issue.code.code for issue in content.issues), delivery,
+                             evaluation.mother_nik, evaluation.sequence)
+        await (uow.inbox.replace(record) if replaces else uow.inbox.record(record))
+        return Handled(content.status, envelope.message_id, content.hospital_id, record.codes)
+
+    async def _carry_out(self, uow: UnitOfWork, raw: bytes, notice: BirthNotice, decision: Decision, reply: _Reply, now):
+        match decision:
+            case Register():
+                registration = await uow.registry.register_birth(notice, decision, now)
+                notes = [Issue(codes.LATE_REGISTRATION)] if decision.late else []
+                content = reply.accepted(r.STATUS_REGISTERED, notes, answers.registration_numbers(registration, decision))
+                return content, answers.civil_events(self.topics, notice, decision, registration)
+            case RecordStillbirth():
+                await uow.registry.record_stillbirth(notice, now)
+                return reply.accepted(r.STATUS_STILLBIRTH, [Issue(codes.STILLBIRTH_RECORDED)], {}), []
+            case AlreadyRegistered(existing=existing):
+                numbers = {"nik": existing.child_nik, "akta-number": existing.akta_number,
+                           "kk-number": existing.kk_number, "kk-version": existing.kk_version}
+                numbers = {k: val for k, val in numbers.items() if val is not None}
+                return reply.accepted(r.STATUS_DUPLICATE, [Issue(codes.DUPLICATE_NOTIFICATION)], numbers), []
+            case Review(reasons=reasons):
+                await uow.reviews.open(notice, raw, tuple(reason.code.code for reason in reasons))
+                return reply.accepted(r.STATUS_REVIEW, [Issue(codes.REVIEW_PENDING), *reasons], {}), []
+            case Reject(issues=issues):
+                return reply.rejected(issues), []
+        raise AssertionError(f"unhandled decision {decision!r}")
+
+
+def _log_intake_bug(message_id: str, exc: Exception) -> None:
+    """Name the failing line, not the exception's text: that text may quote the input."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1]
+    log.error("intake failed unexpectedly, answered INTAKE-UNEXPECTED message_id=%s error=%s at=%s:%d",
+              message_id, type(exc).__name__, frame.filename.rsplit("/", 1)[-1], frame.lineno)
+
+
+async def _facts(uow: UnitOfWork, notice: BirthNotice) -> RegistryFacts:
+    registry = uow.registry
+    return RegistryFacts(
+        hospital=await uow.hospitals.hospital(notice.hospital_id),
+        same_birth=await registry.birth_by_key(notice.hospital_id, notice.encounter_id, notice.birth_order),
+        mother=await registry.person(notice.mother_nik),
+        family=await registry.family(notice.kk_number),
+        father=await registry.person(notice.father_nik) if notice.father_nik else None,
+        mothers_births=tuple(await registry.births_of_mother(notice.mother_nik)),
+    )
+
+
+class _Reply:
+    """Builds the result content, placing role-relative issue paths at the hospital's entries."""
+
+    def __init__(self, envelope: Envelope, event_id: str) -> None:
+        self.envelope, self.event_id = envelope, event_id
+        self.roles: dict[str, str] = {}
+        self.notes: list[Issue] = []
+
+    def rejected(self, issues) -> r.ResultContent:
+        return self._content(r.STATUS_REJECTED, [*issues, *self.notes], {})
+
+    def accepted(self, status: str, issues, numbers) -> r.ResultContent:
+        return self._content(status, [*issues, *self.notes], numbers)
+
+    def _content(self, status: str, issues: list[Issue], numbers) -> r.ResultContent:
+        placed = tuple(self._place(issue) for issue in dict.fromkeys(issues))
+        return r.ResultContent(self.event_id, self.envelope.message_id, self.envelope.hospital_id, status, placed, numbers)
+
+    def _place(self, issue: Issue) -> Issue:
+        if not issue.expression:
+            return issue
+        role, _, rest = issue.expression.partition(".")
+        if role not in self.roles:
+            return issue
+        path = self.roles[role] + (f".{rest}" if rest else "")
+        return Issue(issue.code, path, issue.detail, issue.severity)
