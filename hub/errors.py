@@ -7,6 +7,7 @@
           ├── StoreUnavailable      PostgreSQL down, connection lost, serialisation conflicts
           ├── BrokerUnavailable     Kafka not reachable or not acknowledging
           └── RegistryUnavailable   the civil registry (SIAK) not answering
+     └── OperatorError           an operator's request that cannot be done as asked (CLI refusals)
 
 Adapters translate driver errors into these at the boundary. Anything else is a bug: the
 consumer lets it crash the process and the message is redelivered.
@@ -44,6 +45,10 @@ class BrokerUnavailable(TransientError):
 
 class RegistryUnavailable(TransientError):
     pass
+
+
+class OperatorError(HubError):
+    """An operator's request that cannot be carried out as asked (unknown id, already decided)."""
 
 
 class ConfigurationError(HubError):

@@ -106,6 +106,8 @@ REVIEW_MOTHER_DATA = _code("REVIEW-MOTHER-DATA-MISMATCH", "business-rule", W, "N
 REVIEW_SUSPECTED_DUPLICATE = _code("REVIEW-SUSPECTED-DUPLICATE", "duplicate", W, "Diduga kelahiran ganda dengan kelahiran yang sudah tercatat; menunggu verifikasi petugas.", "Suspected duplicate of a birth already registered; waiting for an officer.")
 REVIEW_FATHER_NOT_FOUND = _code("REVIEW-FATHER-NOT-FOUND", "not-found", W, "NIK ayah tidak ditemukan; menunggu verifikasi petugas.", "The father's NIK is not in the civil registry; waiting for an officer.")
 
+REVIEW_REJECTED = _code("REVIEW-REJECTED", "business-rule", E, "Ditolak oleh petugas Dukcapil setelah verifikasi.", "Rejected by a Dukcapil officer after review.")
+
 # Information on successful answers.
 DUPLICATE_NOTIFICATION = _code("DUPLICATE-NOTIFICATION", "duplicate", I, "Kelahiran ini sudah tercatat; nomor yang ada dikirim ulang.", "This birth is already registered; the existing numbers are returned.")
 LATE_REGISTRATION = _code("LATE-REGISTRATION", "informational", I, "Dicatat sebagai kelahiran terlambat (lebih dari 60 hari).", "Registered late (more than 60 days after birth).")

@@ -130,6 +130,20 @@ def contracts(check: bool = typer.Option(False, help="Only compare: exit 1 if co
     console.print(f"wrote {len(files)} files under {directory}")
 
 
+def _operations() -> None:
+    from hub.entrypoints import ops_replay, ops_review, ops_status
+
+    app.command("status")(ops_status.status)
+    app.command("replay")(ops_replay.replay)
+    ops_review.dlq_app.command("replay")(ops_replay.replay_dead_letters)
+    app.add_typer(ops_review.dlq_app, name="dlq")
+    app.add_typer(ops_review.review_app, name="review")
+    app.add_typer(ops_status.audit_app, name="audit")
+
+
+_operations()
+
+
 def main() -> None:
     app(prog_name="hub")
 

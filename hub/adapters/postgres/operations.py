@@ -1,0 +1,110 @@
+"""Read models and records for operators: message trails, dead letters, rejections, reviews, replay runs."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+_AKTA = re.compile(r"[0-9]{4}-L[UT]-[0-9]{8}-[0-9]{4}")
+
+
+def _rows(records) -> list[dict[str, Any]]:
+    return [dict(r) for r in records]
+
+
+async def message_ids_for(conn: asyncpg.Connection, query: str) -> list[str]:
+    """Message ids matching a message id, an akta number or a mother's NIK."""
+    if _AKTA.fullmatch(query):
+        sql = "SELECT b.message_id FROM birth_certificates c JOIN births b ON b.id = c.birth_id WHERE c.akta_number = $1"
+    elif len(query) == 16 and query.isascii() and query.isdigit():
+        sql = """SELECT message_id FROM inbox WHERE mother_nik = $1
+                 UNION SELECT message_id FROM births WHERE mother_nik = $1 ORDER BY 1"""
+    else:
+        sql = """SELECT message_id FROM inbox WHERE message_id = $1
+                 UNION SELECT message_id FROM deliveries WHERE message_id = $1"""
+    return [r["message_id"] for r in await conn.fetch(sql, query)]
+
+
+async def trail(conn: asyncpg.Connection, message_id: str) -> dict[str, Any]:
+    """Everything the hub knows about one notification, oldest first."""
+    inbox = await conn.fetchrow("SELECT * FROM inbox WHERE message_id = $1", message_id)
+    birth = await conn.fetchrow(
+        """SELECT b.*, c.akta_number, c.variant, c.registration_type, c.issuing_regency, c.issued_at
+           FROM births b LEFT JOIN birth_certificates c ON c.birth_id = b.id WHERE b.message_id = $1""", message_id)
+    return {
+        "message_id": message_id,
+        "inbox": dict(inbox) if inbox else None,
+        "deliveries": _rows(await conn.fetch(
+            'SELECT topic, partition, "offset", action, handled_at FROM deliveries WHERE message_id = $1 ORDER BY handled_at',
+            message_id)),
+        "registration": dict(birth) if birth else None,
+        "review": _without_document(await conn.fetchrow("SELECT * FROM reviews WHERE message_id = $1", message_id)),
+        "published": _rows(await conn.fetch(
+            """SELECT topic, headers ->> 'event-id' AS event_id, created_at, sent_at FROM outbox
+               WHERE headers ->> 'correlation-id' = $1 ORDER BY id""", message_id)),
+        "audit": _rows(await conn.fetch(
+            "SELECT at, actor, action, reason, details FROM audit_log WHERE subject = $1 ORDER BY id", message_id)),
+    }
+
+
+def _without_document(row) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    found = dict(row)
+    found.pop("document", None)
+    return found
+
+
+async def dead_letters(conn: asyncpg.Connection, *, reason: str | None, since: datetime | None,
+                       until: datetime | None) -> list[dict[str, Any]]:
+    return _rows(await conn.fetch(
+        """SELECT topic, partition, "offset", reason, detail, recorded_at FROM dead_letters
+           WHERE ($1::text IS NULL OR reason = $1) AND ($2::timestamptz IS NULL OR recorded_at >= $2)
+             AND ($3::timestamptz IS NULL OR recorded_at < $3) ORDER BY recorded_at""", reason, since, until))
+
+
+async def rejections(conn: asyncpg.Connection, *, code: str | None, hospital: str | None, since: datetime | None,
+                     until: datetime | None) -> list[dict[str, Any]]:
+    return _rows(await conn.fetch(
+        """SELECT message_id, hospital_id, codes, topic, partition, "offset", updated_at FROM inbox
+           WHERE status = 'rejected' AND ($1::text IS NULL OR $1 = ANY (codes))
+             AND ($2::text IS NULL OR hospital_id = $2) AND ($3::timestamptz IS NULL OR updated_at >= $3)
+             AND ($4::timestamptz IS NULL OR updated_at < $4) ORDER BY updated_at""", code, hospital, since, until))
+
+
+async def review_cases(conn: asyncpg.Connection, status: str | None) -> list[dict[str, Any]]:
+    return _rows(await conn.fetch(
+        """SELECT message_id, hospital_id, reasons, status, opened_at, decided_at, decided_by FROM reviews
+           WHERE ($1::text IS NULL OR status = $1) ORDER BY opened_at""", status))
+
+
+async def start_run(conn: asyncpg.Connection, operator: str, selector: dict, dry_run: bool) -> int:
+    return await conn.fetchval("INSERT INTO replay_runs (operator, selector, dry_run) VALUES ($1, $2, $3) RETURNING id",
+                               operator, json.dumps(selector), dry_run)
+
+
+async def save_run(conn: asyncpg.Connection, run_id: int, positions: dict, counts: dict, finished: bool) -> None:
+    await conn.execute(
+        """UPDATE replay_runs SET positions = $2, counts = $3,
+                  finished_at = CASE WHEN $4 THEN now() ELSE finished_at END WHERE id = $1""",
+        run_id, json.dumps(positions), json.dumps(counts), finished)
+
+
+async def get_run(conn: asyncpg.Connection, run_id: int) -> dict[str, Any] | None:
+    row = await conn.fetchrow("SELECT * FROM replay_runs WHERE id = $1", run_id)
+    if row is None:
+        return None
+    found = dict(row)
+    for key in ("selector", "positions", "counts"):
+        found[key] = json.loads(found[key])
+    return found
+
+
+async def table_counts(conn: asyncpg.Connection) -> dict[str, int]:
+    tables = ["births", "birth_certificates", "persons", "family_versions", "inbox", "deliveries", "outbox",
+              "dead_letters", "reviews", "number_serials"]
+    return {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in tables}

@@ -1,0 +1,152 @@
+"""`hub review` (the cases the hub could not decide alone) and `hub dlq` (what could not be processed)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime, timezone
+
+import typer
+
+from hub.adapters.postgres import operations as ops
+from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
+from hub.bootstrap import pipeline
+from hub.config import Settings
+from hub.entrypoints import render
+from hub.entrypoints.ops_common import JSON, OPERATOR, database, operator_name, parse_time, run
+from hub.errors import OperatorError
+from hub.service.review import ReviewDecisions
+
+review_app = typer.Typer(help="Notifications waiting for a Dukcapil officer's decision.", no_args_is_help=True)
+dlq_app = typer.Typer(help="Dead letters (unreadable messages) and rejected notifications.", no_args_is_help=True)
+
+
+@review_app.command("list")
+def review_list(status: str = typer.Option("open", help="open, approved, rejected or all."), as_json: bool = JSON) -> None:
+    """Review cases with their reasons, oldest first."""
+    async def go():
+        async with database(Settings()) as pool, pool.acquire() as conn:
+            return await ops.review_cases(conn, None if status == "all" else status)
+
+    cases = run(go)
+    if as_json:
+        render.print_json(cases)
+        return
+    render.table(f"review cases ({status})", ["message id", "hospital", "reasons", "status", "opened", "decided by"],
+                 [[c["message_id"], c["hospital_id"], c["reasons"], c["status"], c["opened_at"], c["decided_by"]] for c in cases])
+
+
+@review_app.command("show")
+def review_show(message_id: str, as_json: bool = JSON) -> None:
+    """One case: its reasons and the notification's essentials (personal data masked)."""
+    async def go():
+        async with database(Settings()) as pool, PostgresUnitOfWork(pool) as uow:
+            case = await uow.reviews.get(message_id)
+            if case is None:
+                raise OperatorError(f"no review case for message {message_id}")
+            return case
+
+    case = run(go)
+    summary = {"message_id": case.message_id, "hospital_id": case.hospital_id, "reasons": list(case.reasons),
+               "status": case.status, "opened_at": case.opened_at, "decided_at": case.decided_at,
+               "decided_by": case.decided_by, "note": case.note, "notification": _essentials(case.document)}
+    shown = render.masked(summary)
+    if as_json:
+        render.print_json(shown)
+    else:
+        render.table(f"review {message_id}", ["field", "value"], [[k, json.dumps(render.plain(v), ensure_ascii=False)
+                                                                    if isinstance(v, dict) else v] for k, v in shown.items()])
+
+
+def _essentials(document: bytes) -> dict:
+    bundle = json.loads(document)
+    kinds = Counter(e.get("resource", {}).get("resourceType") for e in bundle.get("entry", []))
+    return {"entries": dict(kinds), "bytes": len(document)}
+
+
+def _decide(message_id: str, officer: str | None, note: str, approve: bool, as_json: bool) -> None:
+    settings = Settings()
+
+    async def go():
+        async with database(settings) as pool:
+            decisions = ReviewDecisions(lambda: PostgresUnitOfWork(pool), pipeline(settings),
+                                        lambda: datetime.now(timezone.utc))
+            action = decisions.approve if approve else decisions.reject
+            return await action(message_id, operator_name(officer), note)
+
+    handled = run(go)
+    if as_json:
+        render.print_json({"message_id": message_id, "outcome": handled.outcome, "codes": list(handled.codes)})
+    else:
+        render.out.print(f"{message_id}: {handled.outcome} ({', '.join(handled.codes) or 'no codes'}); "
+                         "the hospital's second result is queued")
+
+
+@review_app.command("approve")
+def review_approve(message_id: str, note: str = typer.Option(..., help="Why (recorded in the audit log)."),
+                   officer: str | None = OPERATOR, as_json: bool = JSON) -> None:
+    """Approve: register the birth through the normal path and send the hospital its second result."""
+    _decide(message_id, officer, note, True, as_json)
+
+
+@review_app.command("reject")
+def review_reject(message_id: str, note: str = typer.Option(..., help="Why (recorded in the audit log)."),
+                  officer: str | None = OPERATOR, as_json: bool = JSON) -> None:
+    """Reject: the hospital's second result is fatal-error REVIEW-REJECTED."""
+    _decide(message_id, officer, note, False, as_json)
+
+
+@dlq_app.command("list")
+def dlq_list(reason: str | None = typer.Option(None, help="Only this dead-letter reason or rejection code."),
+             hospital: str | None = typer.Option(None, help="Only rejections of this hospital."),
+             since: str | None = typer.Option(None, help="From this time (ISO 8601)."),
+             until: str | None = typer.Option(None, help="Until this time (ISO 8601)."), as_json: bool = JSON) -> None:
+    """Dead letters and rejected notifications, grouped by reason."""
+    start, end = parse_time(since), parse_time(until)
+
+    async def go():
+        async with database(Settings()) as pool, pool.acquire() as conn:
+            letters = [] if hospital else await ops.dead_letters(conn, reason=reason, since=start, until=end)
+            rejected = await ops.rejections(conn, code=reason, hospital=hospital, since=start, until=end)
+            return letters, rejected
+
+    letters, rejected = run(go)
+    groups = Counter(letter["reason"] for letter in letters)
+    groups.update(code for row in rejected for code in row["codes"])
+    if as_json:
+        render.print_json({"by_reason": dict(groups.most_common()), "dead_letters": letters, "rejected": rejected})
+        return
+    render.table("by reason", ["reason", "count"], [[code, n] for code, n in groups.most_common()])
+    render.table(f"dead letters ({len(letters)})", ["where", "reason", "detail", "recorded"],
+                 [[f"{d['topic']}:{d['partition']}:{d['offset']}", d["reason"], d["detail"], d["recorded_at"]] for d in letters])
+    render.table(f"rejected notifications ({len(rejected)})", ["message id", "hospital", "codes", "when"],
+                 [[r["message_id"], r["hospital_id"], r["codes"], r["updated_at"]] for r in rejected])
+
+
+@dlq_app.command("show")
+def dlq_show(where: str = typer.Argument(..., help="topic:partition:offset of the dead letter (see `hub dlq list`)."),
+             as_json: bool = JSON) -> None:
+    """One dead letter: reason, detail and where it came from (its bytes stay on the DLQ topic)."""
+    topic, partition, offset = _coordinates(where)
+
+    async def go():
+        async with database(Settings()) as pool, pool.acquire() as conn:
+            row = await conn.fetchrow('SELECT * FROM dead_letters WHERE topic = $1 AND partition = $2 AND "offset" = $3',
+                                      topic, partition, offset)
+            if row is None:
+                raise OperatorError(f"no dead letter at {where}")
+            return dict(row)
+
+    letter = run(go)
+    if as_json:
+        render.print_json(letter)
+    else:
+        render.table(f"dead letter {where}", ["field", "value"], [[k, v] for k, v in letter.items()])
+
+
+def _coordinates(where: str) -> tuple[str, int, int]:
+    try:
+        topic, partition, offset = where.rsplit(":", 2)
+        return topic, int(partition), int(offset)
+    except ValueError:
+        raise typer.BadParameter("expected topic:partition:offset") from None

@@ -1,0 +1,102 @@
+"""`hub status` and `hub audit`: what happened to a notification, and is the audit log intact."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import typer
+
+from hub.adapters.postgres import operations as ops
+from hub.adapters.postgres.audit import PostgresAuditLog, verify_chain
+from hub.config import Settings
+from hub.entrypoints import render
+from hub.entrypoints.ops_common import JSON, OPERATOR, database, operator_name, run
+from hub.errors import OperatorError
+from hub.service.ports import AuditEntry
+
+audit_app = typer.Typer(help="The operators' audit log: every action, hash-chained.", no_args_is_help=True)
+
+
+def status(query: str = typer.Argument(..., help="A message id, an akta number or a mother's NIK."),
+           show_personal_data: bool = typer.Option(False, help="Show NIKs and KK numbers unmasked (needs --reason; audited)."),
+           reason: str = typer.Option("", help="Why personal data is needed (recorded in the audit log)."),
+           operator: str | None = OPERATOR, as_json: bool = JSON) -> None:
+    """The full trail of a notification: arrival, decisions and codes, registry writes, results and events, operator actions."""
+    if show_personal_data and not reason.strip():
+        raise typer.BadParameter("--show-personal-data needs --reason")
+    settings = Settings()
+
+    async def go():
+        async with database(settings) as pool, pool.acquire() as conn:
+            ids = await ops.message_ids_for(conn, query)
+            if not ids:
+                raise OperatorError(f"nothing known about {render.masked(query)}")
+            trails = [await ops.trail(conn, mid) for mid in ids]
+            if show_personal_data:
+                async with conn.transaction():
+                    await PostgresAuditLog(conn).append(AuditEntry(
+                        operator_name(operator), "personal-data.view", ",".join(ids), reason, {"query": "status"}),
+                        datetime.now(timezone.utc))
+            return trails
+
+    trails = run(go)
+    shown = trails if show_personal_data else render.masked(trails)
+    if as_json:
+        render.print_json(shown)
+        return
+    for trail in shown:
+        _print_trail(trail)
+
+
+def _print_trail(trail: dict) -> None:
+    inbox = trail["inbox"] or {}
+    render.out.print(f"[bold]message {trail['message_id']}[/bold]  status: [bold]{inbox.get('status', 'not processed')}[/bold]"
+                     f"  hospital: {inbox.get('hospital_id', '-')}  codes: {', '.join(inbox.get('codes') or []) or '-'}")
+    rows = [[d["handled_at"], "received", f"{d['topic']} p{d['partition']} @{d['offset']}", d["action"]]
+            for d in trail["deliveries"]]
+    if (reg := trail["registration"]) is not None:
+        what = "stillbirth recorded" if reg["stillborn"] else f"akta {reg['akta_number']} ({reg['registration_type']}, {reg['variant']})"
+        rows.append([reg["registered_at"], "registered", what, f"child {reg['child_nik'] or '-'}, KK {reg['kk_number']} v{reg['kk_version'] or '-'}"])
+    if (review := trail["review"]) is not None:
+        rows.append([review["opened_at"], "review opened", ", ".join(review["reasons"]), review["status"]])
+        if review["decided_at"]:
+            rows.append([review["decided_at"], f"review {review['status']}", f"by {review['decided_by']}", review["note"]])
+    rows += [[p["created_at"], "queued" if p["sent_at"] is None else "published", p["topic"], f"event {p['event_id']}"]
+             for p in trail["published"]]
+    rows += [[a["at"], f"operator: {a['action']}", a["actor"], a["reason"]] for a in trail["audit"]]
+    render.table("trail", ["when", "what", "where", "detail"], sorted(rows, key=lambda r: str(r[0])))
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: bool = JSON) -> None:
+    """Recompute the hash chain; exit 1 and name the first bad row if anything was changed or removed."""
+    async def go():
+        async with database(Settings()) as pool, pool.acquire() as conn:
+            return await verify_chain(conn)
+
+    result = run(go)
+    if as_json:
+        render.print_json({"rows": result.rows, "intact": result.broken_at is None, "broken_at": result.broken_at,
+                           "problem": result.problem})
+    elif result.broken_at is None:
+        render.out.print(f"audit log intact: {result.rows} rows, chain verified")
+    else:
+        render.out.print(f"[red]audit log TAMPERED[/red] at row {result.broken_at}: {result.problem}")
+    if result.broken_at is not None:
+        raise typer.Exit(1)
+
+
+@audit_app.command("list")
+def audit_list(limit: int = typer.Option(50, min=1, help="Most recent entries to show."), as_json: bool = JSON) -> None:
+    """The most recent operator actions."""
+    async def go():
+        async with database(Settings()) as pool, pool.acquire() as conn:
+            return [dict(r) for r in await conn.fetch(
+                "SELECT id, at, actor, action, subject, reason FROM audit_log ORDER BY id DESC LIMIT $1", limit)]
+
+    rows = run(go)
+    if as_json:
+        render.print_json(rows)
+    else:
+        render.table("audit log", ["id", "at", "actor", "action", "subject", "reason"],
+                     [[r["id"], r["at"], r["actor"], r["action"], r["subject"], r["reason"]] for r in rows])

@@ -1,0 +1,88 @@
+"""Use case: re-drive a notification through the normal pipeline, never registering twice.
+
+- A message id processed with any outcome but `rejected` is counted as already processed: nothing
+  is written, nothing is sent.
+- A rejected message is evaluated again; if it is still rejected nothing changes, otherwise (the
+  registry was corrected, the mother added) it is processed and the hospital gets a new result.
+- A message the hub never saw (it was down, the range reaches past it) is processed normally.
+- `dry_run` runs the same code and rolls the transaction back: the report says what would happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from hub.intake import results as r
+from hub.intake.envelope import Unreadable, open_envelope
+from hub.service import answers
+from hub.service.pipeline import Handled, Pipeline
+from hub.service.ports import Delivery, UnitOfWork
+
+ALREADY, NEW, REJECTED, UNREADABLE, SKIPPED = "already-processed", "newly-processed", "rejected", "unreadable", "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayFilter:
+    hospital_id: str | None = None
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """A replay outcome: `kind` is one of the report's columns, `handled` the detail."""
+
+    kind: str
+    handled: Handled
+
+
+class ReplayMessages:
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork], pipeline: Pipeline, clock: Callable[[], datetime]) -> None:
+        self._uow, self._pipeline, self._clock = unit_of_work, pipeline, clock
+
+    async def replay(self, raw: bytes, delivery: Delivery, *, dry_run: bool,
+                     only: ReplayFilter = ReplayFilter()) -> Replayed:
+        limits = self._pipeline.limits
+        envelope = open_envelope(raw, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
+        async with self._uow() as uow:
+            if isinstance(envelope, Unreadable):
+                return await self._unreadable(uow, raw, delivery, envelope, dry_run, only)
+            prior = await uow.inbox.find(envelope.message_id)
+            if not _selected(only, envelope.hospital_id, prior.codes if prior else ()):
+                return Replayed(SKIPPED, Handled(SKIPPED, envelope.message_id))
+            if prior is not None and prior.status != r.STATUS_REJECTED:
+                return Replayed(ALREADY, Handled(prior.status, prior.message_id, prior.hospital_id, prior.codes))
+            now = self._clock()
+            evaluation = await self._pipeline.evaluate(uow, raw, envelope, now,
+                                                       sequence=prior.result_sequence + 1 if prior else 1)
+            status = evaluation.content.status
+            if prior is not None and status == r.STATUS_REJECTED:
+                codes = tuple(issue.code.code for issue in evaluation.content.issues)
+                return Replayed(REJECTED, Handled(status, envelope.message_id, envelope.hospital_id, codes))
+            if prior is None and not await uow.inbox.delivered(delivery):
+                await uow.inbox.record_delivery(delivery, envelope.message_id, status)
+            handled = await self._pipeline.answer(uow, envelope, evaluation, now, delivery=delivery,
+                                                  replaces=prior is not None)
+            if not dry_run:
+                await uow.commit()
+        return Replayed(REJECTED if status == r.STATUS_REJECTED else NEW, handled)
+
+    async def _unreadable(self, uow: UnitOfWork, raw: bytes, delivery: Delivery, why: Unreadable,
+                          dry_run: bool, only: ReplayFilter) -> Replayed:
+        handled = Handled(UNREADABLE, codes=(why.reason.code,))
+        if only.hospital_id or (only.code and only.code != why.reason.code):
+            return Replayed(SKIPPED, handled)
+        if not await uow.inbox.delivered(delivery):  # never seen: keep it on the DLQ as the consumer would
+            await uow.inbox.record_delivery(delivery, None, "dead-letter")
+            await uow.inbox.record_dead_letter(delivery, why.reason.code, why.detail)
+            await uow.outbox.add([answers.dead_letter(self._pipeline.topics, raw, delivery, why.reason.code, why.detail)])
+            if not dry_run:
+                await uow.commit()
+        return Replayed(UNREADABLE, handled)
+
+
+def _selected(only: ReplayFilter, hospital_id: str | None, codes: tuple[str, ...]) -> bool:
+    if only.hospital_id and hospital_id != only.hospital_id:
+        return False
+    return not only.code or only.code in codes
