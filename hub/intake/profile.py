@@ -147,7 +147,7 @@ class _Reader:
         return child
 
     def _measurements(self, newborn: Located, child: dict | None) -> dict | None:
-        stillborn = bool(child and child["stillborn"])
+        stillborn = newborn.resource.get("deceasedBoolean") is True
         measures, problems = read_measurements(self.view, newborn, stillborn)
         self.issues.extend(problems)
         return measures
