@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+import os
+import socket
+from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, timezone
 
 import asyncpg
 
 from hub.adapters.postgres import seed
 from hub.adapters.postgres.database import create_pool, migrate
+from hub.adapters.postgres.registry import EmbeddedRegistry
+from hub.adapters.postgres.sagas import record_breaker
 from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub.adapters.regions import kecamatan_known, kecamatan_of
-from hub.config import Settings
+from hub.adapters.siak.breaker import CircuitBreaker
+from hub.adapters.siak.client import SiakClient
+from hub.adapters.siak.registry import SiakHttpRegistry
+from hub.config import RegistryKind, Settings
 from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.register_birth import RegisterBirths
+from hub.service.registry_sagas import RegistrySagaWorker
 from hub.simulation import population
 
 log = logging.getLogger("hub.bootstrap")
+UnitOfWorkFactory = Callable[[], PostgresUnitOfWork]
 
 
 def utc_now() -> datetime:
@@ -33,13 +44,56 @@ async def prepare_database(pool: asyncpg.Pool) -> list[str]:
         return await migrate(conn)
 
 
-def registration_handler(settings: Settings, pool: asyncpg.Pool, clock: Callable[[], datetime] = utc_now) -> RegisterBirths:
-    return RegisterBirths(lambda: PostgresUnitOfWork(pool), pipeline(settings), clock)
-
-
 def pipeline(settings: Settings) -> Pipeline:
     limits = IntakeLimits(settings.max_message_bytes, settings.max_json_depth, settings.strict_nik)
-    return Pipeline(settings.topics, limits, kecamatan_known)
+    return Pipeline(settings.topics, limits, kecamatan_known, defer_registry=settings.registry is RegistryKind.SIAK_HTTP)
+
+
+@contextlib.asynccontextmanager
+async def units_of_work(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[UnitOfWorkFactory]:
+    """Units of work with the configured civil registry (embedded, or SIAK over HTTP)."""
+    if settings.registry is RegistryKind.EMBEDDED:
+        yield lambda: PostgresUnitOfWork(pool, EmbeddedRegistry)
+        return
+    client = SiakClient(settings.siak_url, timeout=settings.siak_timeout_seconds, retries=settings.siak_retries,
+                        backoff=settings.retry_initial_seconds, breaker=_breaker(settings, pool))
+    try:
+        yield lambda: PostgresUnitOfWork(pool, lambda _conn: SiakHttpRegistry(client))
+    finally:
+        await client.close()
+
+
+def _breaker(settings: Settings, pool: asyncpg.Pool) -> CircuitBreaker:
+    process = f"{socket.gethostname()}:{os.getpid()}"
+    pending: set[asyncio.Task] = set()
+
+    def changed(state: str, failures: int) -> None:
+        log.warning("registry circuit %s failures=%d", state, failures)
+        task = asyncio.get_running_loop().create_task(_store_breaker(pool, process, state, failures))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+
+    return CircuitBreaker(failure_threshold=settings.siak_breaker_failures,
+                          reset_after=settings.siak_breaker_reset_seconds, on_change=changed)
+
+
+async def _store_breaker(pool: asyncpg.Pool, process: str, state: str, failures: int) -> None:
+    async with pool.acquire() as conn:
+        await record_breaker(conn, process, state, failures)
+
+
+def registration_handler(settings: Settings, pool: asyncpg.Pool, clock: Callable[[], datetime] = utc_now) -> RegisterBirths:
+    """The consumer's use case on the embedded registry (benchmarks and tests use it directly)."""
+    return RegisterBirths(lambda: PostgresUnitOfWork(pool, EmbeddedRegistry), pipeline(settings), clock)
+
+
+def consumer_handler(settings: Settings, uow: UnitOfWorkFactory, clock: Callable[[], datetime] = utc_now) -> RegisterBirths:
+    return RegisterBirths(uow, pipeline(settings), clock)
+
+
+def saga_worker(settings: Settings, uow: UnitOfWorkFactory, clock: Callable[[], datetime] = utc_now) -> RegistrySagaWorker:
+    return RegistrySagaWorker(uow, pipeline(settings), clock, retry_initial=settings.retry_initial_seconds,
+                              retry_max=settings.saga_retry_max_seconds)
 
 
 async def seed_population(pool: asyncpg.Pool, *, families: int, seed_value: int = 1, today: date | None = None,

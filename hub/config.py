@@ -13,7 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class RegistryKind(str, Enum):
-    EMBEDDED = "embedded"
+    EMBEDDED = "embedded"  # the registry lives in the hub's own PostgreSQL schema
+    SIAK_HTTP = "siak-http"  # a SIAK-style REST registry: writes become tracked sagas
 
 
 class Topics:
@@ -49,6 +50,14 @@ class Settings(BaseSettings):
     relay_idle_seconds: float = Field(0.5, gt=0)
     retry_initial_seconds: float = Field(0.2, gt=0)
     retry_max_seconds: float = Field(10.0, gt=0)
+    siak_url: str = "http://127.0.0.1:18080"
+    siak_timeout_seconds: float = Field(5.0, gt=0)
+    siak_retries: int = Field(2, ge=0, le=10)
+    siak_breaker_failures: int = Field(5, ge=1)
+    siak_breaker_reset_seconds: float = Field(10.0, gt=0)
+    saga_workers: int = Field(4, ge=1, le=64)
+    saga_retry_max_seconds: float = Field(30.0, gt=0)
+    saga_poll_seconds: float = Field(0.5, gt=0)
     log_level: str = "INFO"
     log_json: bool = False
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from hub.adapters.siak.openapi import openapi_document
 from hub.config import Settings
 from hub.domain.codes import CATALOGUE, Severity
 from hub.intake.profile import read_notice
@@ -29,6 +30,7 @@ def generate() -> dict[str, str]:
     for name, document in every.items():
         files[f"examples/{name}.json"] = _json(document)
     files["examples/README.md"] = _examples_readme(every)
+    files["siak-openapi.json"] = _json(openapi_document())
     return files
 
 

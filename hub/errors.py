@@ -6,7 +6,8 @@
      └── TransientError          something outside is unavailable: retry with backoff, keep the offset
           ├── StoreUnavailable      PostgreSQL down, connection lost, serialisation conflicts
           ├── BrokerUnavailable     Kafka not reachable or not acknowledging
-          └── RegistryUnavailable   the civil registry (SIAK) not answering
+          ├── RegistryUnavailable   the civil registry (SIAK) not answering
+          └── RegistryConflict      the registry recorded the same birth concurrently: decide again
      └── OperatorError           an operator's request that cannot be done as asked (CLI refusals)
 
 Adapters translate driver errors into these at the boundary. Anything else is a bug: the
@@ -45,6 +46,10 @@ class BrokerUnavailable(TransientError):
 
 class RegistryUnavailable(TransientError):
     pass
+
+
+class RegistryConflict(TransientError):
+    """The registry saw a concurrent write of the same birth: decide again, it will be found."""
 
 
 class OperatorError(HubError):

@@ -96,6 +96,7 @@ SENDER_UNKNOWN = _code("SENDER-UNKNOWN", "not-found", E, "Rumah sakit pengirim t
 SENDER_INACTIVE = _code("SENDER-INACTIVE", "forbidden", E, "Rumah sakit pengirim tidak aktif.", "The sending hospital is not active.")
 MOTHER_NOT_FOUND = _code("MOTHER-NOT-FOUND", "not-found", E, "NIK ibu tidak ditemukan di data kependudukan.", "The mother's NIK is not in the civil registry.")
 KK_NOT_FOUND = _code("KK-NOT-FOUND", "not-found", E, "Nomor KK tidak ditemukan di data kependudukan.", "The KK number is not in the civil registry.")
+REGISTRY_REJECTED = _code("REGISTRY-REJECTED", "business-rule", E, "Pencatatan ditolak oleh SIAK; lihat alasannya.", "The civil registry (SIAK) refused the registration; see its reason.")
 KK_MOTHER_MISMATCH = _code("KK-MOTHER-MISMATCH", "business-rule", E, "Ibu tidak tercatat pada KK yang dikirim.", "The mother is not a member of the KK sent.")
 
 NUMBER_SPACE_EXHAUSTED = _code("NUMBER-SPACE-EXHAUSTED", "processing", E, "Nomor urut untuk wilayah dan tanggal ini habis; hubungi Dukcapil.", "No serial number is left for this region and date; contact Dukcapil.")

@@ -80,8 +80,10 @@ def decide(notice: BirthNotice, facts: RegistryFacts, now: datetime, *, reviewed
     problems = _sender_problems(facts.hospital)
     if problems:
         return Reject(problems)
-    if facts.same_birth is not None:
+    if facts.same_birth is not None and facts.same_birth.message_id != notice.message_id:
         return AlreadyRegistered(facts.same_birth)
+    # The same message id: our own earlier registry write, cut off before we could answer (an external
+    # registry after a crash). Registering again repeats its idempotency key and gets the same numbers.
     problems = _family_problems(notice, facts)
     if problems:
         return Reject(problems)

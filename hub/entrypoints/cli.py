@@ -131,7 +131,7 @@ def contracts(check: bool = typer.Option(False, help="Only compare: exit 1 if co
 
 
 def _operations() -> None:
-    from hub.entrypoints import ops_replay, ops_review, ops_status
+    from hub.entrypoints import ops_replay, ops_review, ops_status, siak_cli
 
     app.command("status")(ops_status.status)
     app.command("replay")(ops_replay.replay)
@@ -139,6 +139,7 @@ def _operations() -> None:
     app.add_typer(ops_review.dlq_app, name="dlq")
     app.add_typer(ops_review.review_app, name="review")
     app.add_typer(ops_status.audit_app, name="audit")
+    app.add_typer(siak_cli.siak_app, name="siak")
 
 
 _operations()

@@ -17,8 +17,7 @@ from rich.text import Text
 from hub.adapters.kafka.reader import Record, TopicReader
 from hub.adapters.postgres import operations as ops
 from hub.adapters.postgres.audit import PostgresAuditLog
-from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
-from hub.bootstrap import pipeline
+from hub.bootstrap import pipeline, units_of_work
 from hub.config import Settings
 from hub.entrypoints import render
 from hub.entrypoints.ops_common import JSON, OPERATOR, database, err, operator_name, parse_time, run
@@ -77,8 +76,8 @@ def replay_dead_letters(reason_code: str | None = typer.Option(None, "--reason",
 async def _replay(settings: Settings, selection: Selection, dry_run: bool, resume: int | None, operator: str,
                   reason: str, show_progress: bool) -> dict:
     clock = lambda: datetime.now(timezone.utc)  # noqa: E731
-    async with database(settings) as pool:
-        replayer = ReplayMessages(lambda: PostgresUnitOfWork(pool), pipeline(settings), clock)
+    async with database(settings) as pool, units_of_work(settings, pool) as uow:
+        replayer = ReplayMessages(uow, pipeline(settings), clock)
         positions: dict[str, int] = {}
         if resume is not None:
             async with pool.acquire() as conn:

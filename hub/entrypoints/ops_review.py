@@ -10,7 +10,7 @@ import typer
 
 from hub.adapters.postgres import operations as ops
 from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
-from hub.bootstrap import pipeline
+from hub.bootstrap import pipeline, units_of_work
 from hub.config import Settings
 from hub.entrypoints import render
 from hub.entrypoints.ops_common import JSON, OPERATOR, database, operator_name, parse_time, run
@@ -68,9 +68,8 @@ def _decide(message_id: str, officer: str | None, note: str, approve: bool, as_j
     settings = Settings()
 
     async def go():
-        async with database(settings) as pool:
-            decisions = ReviewDecisions(lambda: PostgresUnitOfWork(pool), pipeline(settings),
-                                        lambda: datetime.now(timezone.utc))
+        async with database(settings) as pool, units_of_work(settings, pool) as uow:
+            decisions = ReviewDecisions(uow, pipeline(settings), lambda: datetime.now(timezone.utc))
             action = decisions.approve if approve else decisions.reject
             return await action(message_id, operator_name(officer), note)
 

@@ -1,4 +1,8 @@
-"""Run the hub: consumer and outbox relay in one process, until a signal or a bug stops it."""
+"""Run the hub: consumer, outbox relay and (for an external registry) saga workers in one process.
+
+Stops on SIGINT/SIGTERM after the message in hand, or on an unexpected error (exit code 70): the
+message being handled is then rewound and redelivered to the restarted hub.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,16 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 
 from hub.adapters.kafka.relay import OutboxRelay, idempotent_producer, wake_on_notify
 from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.postgres.database import translated
-from hub.bootstrap import open_pool, prepare_database, registration_handler, seed_population
-from hub.config import Settings
+from hub.adapters.postgres.sagas import SAGA_CHANNEL
+from hub.bootstrap import consumer_handler, open_pool, prepare_database, saga_worker, seed_population, units_of_work
+from hub.config import RegistryKind, Settings
 from hub.entrypoints.consumer import build_broker
+from hub.service.registry_sagas import RegistrySagaWorker
 from hub.service.retry import retry_transient
 
 log = logging.getLogger("hub.run")
@@ -22,75 +29,108 @@ EXIT_BUG = 70  # EX_SOFTWARE: the process stopped on an unexpected error
 async def run_hub(settings: Settings, *, seed_families: int = 0, stop: asyncio.Event | None = None) -> int:
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
-    backoff = {"initial": settings.retry_initial_seconds, "maximum": settings.retry_max_seconds}
-    pool = await retry_transient(lambda: open_pool(settings), what="connect-postgres", **backoff)
     bug: list[BaseException] = []
+
+    def on_bug(exc: BaseException) -> None:
+        log.critical("unexpected error, stopping; the message will be redelivered error=%s", type(exc).__name__,
+                     exc_info=exc)
+        bug.append(exc)
+        stop.set()
+
+    pool = await _retry(settings, lambda: open_pool(settings), "connect-postgres")
     try:
-        await retry_transient(lambda: prepare_database(pool), what="migrate", **backoff)
-        if seed_families:
-            stored = await seed_population(pool, families=seed_families)
-            if stored:
-                log.info("seeded synthetic population persons=%d families=%d", stored, seed_families)
-        if settings.create_topics:
-            await retry_transient(lambda: ensure_topics(settings.kafka_bootstrap, settings.topics,
-                                                        settings.notification_partitions), what="topics", **backoff)
-        handler = registration_handler(settings, pool)
-
-        def on_bug(exc: BaseException) -> None:
-            log.critical("unexpected error, stopping; the message will be redelivered error=%s", type(exc).__name__,
-                         exc_info=exc)
-            bug.append(exc)
-            stop.set()
-
-        broker = build_broker(settings, handler, on_bug)
-        producer = idempotent_producer(settings.kafka_bootstrap)
-        await retry_transient(producer.start, what="connect-kafka-producer", **backoff)
-        try:
-            await broker.start()
-            log.info("hub running bootstrap=%s topic=%s group=%s", settings.kafka_bootstrap,
-                     settings.topics.notifications, settings.consumer_group)
-            relay = asyncio.create_task(relay_loop(settings, OutboxRelay(pool, producer, batch=settings.relay_batch), stop))
-            relay.add_done_callback(lambda task: task.cancelled() or task.exception() is None or on_bug(task.exception()))
-            await stop.wait()
-            log.info("stopping: finishing the message in hand")
-            await broker.stop()
-            await _finish(relay)
-        finally:
-            await producer.stop()
+        await _prepare(settings, pool, seed_families)
+        async with units_of_work(settings, pool) as uow:
+            broker = build_broker(settings, consumer_handler(settings, uow), on_bug)
+            producer = idempotent_producer(settings.kafka_bootstrap)
+            await _retry(settings, producer.start, "connect-kafka-producer")
+            try:
+                await broker.start()
+                log.info("hub running bootstrap=%s topic=%s group=%s registry=%s", settings.kafka_bootstrap,
+                         settings.topics.notifications, settings.consumer_group, settings.registry.value)
+                tasks = [_watched(relay_loop(settings, OutboxRelay(pool, producer, batch=settings.relay_batch), stop), on_bug)]
+                if settings.registry is RegistryKind.SIAK_HTTP:
+                    worker = saga_worker(settings, uow)
+                    tasks += [_watched(saga_loop(settings, worker, stop), on_bug) for _ in range(settings.saga_workers)]
+                await stop.wait()
+                log.info("stopping: finishing the message in hand")
+                await broker.stop()
+                await _finish(tasks)
+            finally:
+                await producer.stop()
     finally:
         await pool.close()
     return EXIT_BUG if bug else 0
 
 
+async def _prepare(settings: Settings, pool, seed_families: int) -> None:
+    await _retry(settings, lambda: prepare_database(pool), "migrate")
+    if seed_families:
+        stored = await seed_population(pool, families=seed_families)
+        if stored:
+            log.info("seeded synthetic population persons=%d families=%d", stored, seed_families)
+    if settings.create_topics:
+        await _retry(settings, lambda: ensure_topics(settings.kafka_bootstrap, settings.topics,
+                                                     settings.notification_partitions), "topics")
+
+
 async def relay_loop(settings: Settings, relay: OutboxRelay, stop: asyncio.Event) -> None:
-    """Publish outbox rows as they commit; woken by NOTIFY, polling as a safety net."""
+    """Publish outbox rows as they commit; woken by NOTIFY, polling as a safety net. Drains on stop."""
     wake = asyncio.Event()
-    backoff = {"initial": settings.retry_initial_seconds, "maximum": settings.retry_max_seconds}
-    listener = await retry_transient(lambda: _listen(settings.dsn, wake), what="relay-listen", **backoff)
+    listener = await _retry(settings, lambda: _listen(settings.dsn, wake), "relay-listen")
     try:
         while True:
             wake.clear()
-            published = await retry_transient(relay.publish_pending, what="relay", **backoff)
+            published = await _retry(settings, relay.publish_pending, "relay")
             if stop.is_set() and published == 0:
                 return
             if published < settings.relay_batch:
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(wake.wait(), settings.relay_idle_seconds)
+                await _wait(wake, settings.relay_idle_seconds)
     finally:
         await listener.close()
 
 
-async def _listen(dsn: str, wake: asyncio.Event):
-    with translated():
-        return await wake_on_notify(dsn, wake)
-
-
-async def _finish(relay: asyncio.Task) -> None:
-    """Let the relay publish what the last transactions committed, then stop it."""
+async def saga_loop(settings: Settings, worker: RegistrySagaWorker, stop: asyncio.Event) -> None:
+    """Carry out due registry sagas until stopped; woken when the consumer opens one."""
+    wake = asyncio.Event()
+    listener = await _retry(settings, lambda: _listen(settings.dsn, wake, SAGA_CHANNEL), "saga-listen")
     try:
-        await asyncio.wait_for(relay, timeout=10)
+        while not stop.is_set():
+            wake.clear()
+            if await _retry(settings, worker.run_one, "saga") is None:
+                await _wait(wake, settings.saga_poll_seconds)
+    finally:
+        await listener.close()
+
+
+def _watched(work: Awaitable[None], on_bug: Callable[[BaseException], None]) -> asyncio.Task:
+    task = asyncio.ensure_future(work)
+    task.add_done_callback(lambda t: t.cancelled() or t.exception() is None or on_bug(t.exception()))
+    return task
+
+
+async def _retry(settings: Settings, operation, what: str):
+    return await retry_transient(operation, initial=settings.retry_initial_seconds,
+                                 maximum=settings.retry_max_seconds, what=what)
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)
+
+
+async def _listen(dsn: str, wake: asyncio.Event, channel: str | None = None):
+    with translated():
+        return await wake_on_notify(dsn, wake, channel) if channel else await wake_on_notify(dsn, wake)
+
+
+async def _finish(tasks: list[asyncio.Task]) -> None:
+    """Let the relay publish what the last transactions committed and the saga workers end their
+    current saga; a saga cut off here is simply due again at the next start."""
+    try:
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=10)
     except asyncio.TimeoutError:
-        log.warning("relay did not drain in time; unsent rows stay in the outbox for the next start")
+        log.warning("background work did not finish in time; unsent rows and due sagas wait for the next start")
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

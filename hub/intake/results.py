@@ -21,6 +21,7 @@ STATUS_DUPLICATE = "duplicate"
 STATUS_STILLBIRTH = "stillbirth-recorded"
 STATUS_REVIEW = "review-pending"
 STATUS_REJECTED = "rejected"
+STATUS_PENDING = "registry-pending"  # waiting for the external registry: no result is sent yet
 RESPONSE_CODE = {STATUS_REJECTED: "fatal-error"}
 
 

@@ -55,11 +55,16 @@ class Evaluation:
 
 
 class Pipeline:
-    def __init__(self, topics: Topics, limits: IntakeLimits, region_known: Callable[[str], bool]) -> None:
+    """`defer_registry`: the registry is external (SIAK), so a valid notice becomes a registry saga
+    (hub/service/registry_sagas.py) instead of being decided inside the consumer's transaction."""
+
+    def __init__(self, topics: Topics, limits: IntakeLimits, region_known: Callable[[str], bool], *,
+                 defer_registry: bool = False) -> None:
         self.topics, self.limits, self._region_known = topics, limits, region_known
+        self.defer_registry = defer_registry
 
     async def evaluate(self, uow: UnitOfWork, raw: bytes, envelope: Envelope, now: datetime, *,
-                       sequence: int = 1, reviewed: bool = False) -> Evaluation:
+                       sequence: int = 1, reviewed: bool = False, defer: bool | None = None) -> Evaluation:
         reply = _Reply(envelope, answers.result_event_id(envelope.message_id, sequence))
         if any(issue.blocks for issue in envelope.issues):
             return Evaluation(reply.rejected(envelope.issues), sequence=sequence)
@@ -76,6 +81,9 @@ class Pipeline:
         if profile.notice is None:
             return Evaluation(reply.rejected(profile.issues), sequence=sequence)
         notice = profile.notice
+        if self.defer_registry if defer is None else defer:
+            await uow.sagas.open(notice.message_id, raw)
+            return Evaluation(reply.accepted(r.STATUS_PENDING, [], {}), mother_nik=notice.mother_nik, sequence=sequence)
         decision = decide(notice, await _facts(uow, notice), now, reviewed=reviewed)
         content, extra = await self._carry_out(uow, raw, notice, decision, reply, now)
         return Evaluation(content, extra, notice.mother_nik, sequence)
@@ -88,7 +96,8 @@ class Pipeline:
                      delivery: Delivery, replaces: bool = False) -> Handled:
         """Queue the result and events; record (or, after a replay or review, replace) the inbox row."""
         content = evaluation.content
-        await uow.outbox.add([answers.result_message(self.topics, content, now), *evaluation.extra])
+        if content.status != r.STATUS_PENDING:  # the hospital hears nothing until the registry confirmed
+            await uow.outbox.add([answers.result_message(self.topics, content, now), *evaluation.extra])
         record = InboxRecord(envelope.message_id, content.hospital_id, content.status, content.event_id,
                              tuple(issue.code.code for issue in content.issues), delivery,
                              evaluation.mother_nik, evaluation.sequence)

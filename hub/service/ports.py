@@ -139,6 +139,19 @@ class Reviews(Protocol):
     async def decide(self, message_id: str, status: str, officer: str, note: str, at: datetime) -> None: ...
 
 
+class RegistrySagas(Protocol):
+    """Registry writes to an external registry, tracked: pending → written | failed-retrying → ... |
+    failed-permanent. A claimed saga stays locked to its worker until the transaction ends."""
+
+    async def open(self, message_id: str, document: bytes) -> None: ...
+
+    async def claim_due(self, now: datetime): ...
+
+    async def finish(self, message_id: str, state: str, error: str | None = None) -> None: ...
+
+    async def retry_at(self, message_id: str, when: datetime, error: str) -> None: ...
+
+
 class AuditLog(Protocol):
     """Append-only record of operator actions, each entry chained to the previous by a hash."""
 
@@ -162,6 +175,7 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     reviews: Reviews
     audit: AuditLog
+    sagas: RegistrySagas
 
     async def __aenter__(self) -> UnitOfWork: ...
 

@@ -5,7 +5,11 @@
 - A rejected message is evaluated again; if it is still rejected nothing changes, otherwise (the
   registry was corrected, the mother added) it is processed and the hospital gets a new result.
 - A message the hub never saw (it was down, the range reaches past it) is processed normally.
-- `dry_run` runs the same code and rolls the transaction back: the report says what would happen.
+- `dry_run` runs the same code up to the first registry write, which it does not make, and rolls
+  the transaction back: the report says what would happen, nothing is written anywhere, not even
+  to an external registry.
+
+Replay decides at once, also with an external registry (no saga): the operator sees the outcome.
 """
 
 from __future__ import annotations
@@ -54,8 +58,13 @@ class ReplayMessages:
             if prior is not None and prior.status != r.STATUS_REJECTED:
                 return Replayed(ALREADY, Handled(prior.status, prior.message_id, prior.hospital_id, prior.codes))
             now = self._clock()
-            evaluation = await self._pipeline.evaluate(uow, raw, envelope, now,
-                                                       sequence=prior.result_sequence + 1 if prior else 1)
+            if dry_run:
+                uow.registry = _ReadOnly(uow.registry)
+            try:
+                evaluation = await self._pipeline.evaluate(uow, raw, envelope, now, defer=False,
+                                                           sequence=prior.result_sequence + 1 if prior else 1)
+            except _WouldWrite as would:
+                return Replayed(NEW, Handled(would.status, envelope.message_id, envelope.hospital_id))
             status = evaluation.content.status
             if prior is not None and status == r.STATUS_REJECTED:
                 codes = tuple(issue.code.code for issue in evaluation.content.issues)
@@ -80,6 +89,28 @@ class ReplayMessages:
             if not dry_run:
                 await uow.commit()
         return Replayed(UNREADABLE, handled)
+
+
+class _WouldWrite(Exception):
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class _ReadOnly:
+    """A registry for dry runs: every read goes through, the first write stops the evaluation."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+    async def register_birth(self, *args, **kwargs):
+        raise _WouldWrite(r.STATUS_REGISTERED)
+
+    async def record_stillbirth(self, *args, **kwargs):
+        raise _WouldWrite(r.STATUS_STILLBIRTH)
 
 
 def _selected(only: ReplayFilter, hospital_id: str | None, codes: tuple[str, ...]) -> bool:

@@ -41,7 +41,8 @@ class ReviewDecisions:
             envelope = self._envelope(case.document)
             now, sequence = self._clock(), prior.result_sequence + 1
             if approve:
-                evaluation = await self._pipeline.evaluate(uow, case.document, envelope, now, sequence=sequence, reviewed=True)
+                evaluation = await self._pipeline.evaluate(uow, case.document, envelope, now, sequence=sequence,
+                                                           reviewed=True, defer=False)
             else:
                 evaluation = self._pipeline.refused(envelope, codes.REVIEW_REJECTED, sequence)
             handled = await self._pipeline.answer(uow, envelope, evaluation, now, delivery=prior.delivery, replaces=True)

@@ -57,7 +57,8 @@ async def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(environment, t
     hub.start()
     try:
         def done(c: Collected) -> bool:
-            return len(c.results_by_message(topics)) >= len(specs)
+            registered = {r.headers["event-id"] for r in c.on(topics.births_registered)}
+            return len(c.results_by_message(topics)) >= len(specs) and len(registered) >= 200
 
         collected = await collect(settings.kafka_bootstrap, topics.all(), until=done, timeout=120)
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -19,6 +19,8 @@ BOOTSTRAP = os.environ.get("HUB_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 class Environment:
     name: str
     settings: Settings
+    extra: dict[str, str] = field(default_factory=dict)  # more HUB_* variables for processes
+    siak: object = None  # the reference SIAK server, when the registry is siak-http
 
     def env(self, **extra: str) -> dict[str, str]:
         """Environment variables that make a `hub` process use this environment."""
@@ -29,7 +31,7 @@ class Environment:
             "HUB_CONSUMER_GROUP": self.settings.consumer_group,
             "HUB_RETRY_MAX_SECONDS": "2",
         }
-        return {**os.environ, **values, **extra}
+        return {**os.environ, **values, **self.extra, **extra}
 
 
 def _dsn_for(database: str) -> str:

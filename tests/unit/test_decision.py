@@ -277,3 +277,10 @@ def test_reissue_rejects_a_member_who_is_not_a_child():
     with pytest.raises(ValueError, match="ANAK"):
         reissue_with_child(family, child_member(relationship=Relationship.OTHER))
 
+
+
+def test_a_birth_registered_under_the_same_message_id_is_registered_again_not_a_duplicate():
+    birth = notice()
+    own_write = registered(birth, message_id=birth.message_id)
+    decision = decide(birth, facts(birth, same_birth=own_write), NOW)
+    assert isinstance(decision, Register)

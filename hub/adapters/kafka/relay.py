@@ -66,8 +66,8 @@ class OutboxRelay:
             raise BrokerUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
-async def wake_on_notify(dsn: str, wake: asyncio.Event) -> asyncpg.Connection:
-    """A connection that sets `wake` whenever a transaction adds outbox rows."""
+async def wake_on_notify(dsn: str, wake: asyncio.Event, channel: str = OUTBOX_CHANNEL) -> asyncpg.Connection:
+    """A connection that sets `wake` whenever a transaction notifies `channel` (default: outbox rows added)."""
     conn = await asyncpg.connect(dsn)
-    await conn.add_listener(OUTBOX_CHANNEL, lambda *_: wake.set())
+    await conn.add_listener(channel, lambda *_: wake.set())
     return conn

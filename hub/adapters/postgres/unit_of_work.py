@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import asyncpg
 
 from hub.adapters.postgres.audit import PostgresAuditLog
 from hub.adapters.postgres.database import TRANSIENT
 from hub.adapters.postgres.registry import EmbeddedRegistry
+from hub.adapters.postgres.sagas import PostgresSagas
 from hub.adapters.postgres.store import PostgresHospitals, PostgresInbox, PostgresOutbox, PostgresReviews
 from hub.errors import StoreUnavailable
+from hub.service.ports import CivilRegistry
 
 
 class PostgresUnitOfWork:
@@ -17,8 +21,8 @@ class PostgresUnitOfWork:
     Transient driver errors raised inside the block surface as StoreUnavailable.
     """
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    def __init__(self, pool: asyncpg.Pool, registry: Callable[[asyncpg.Connection], CivilRegistry] = EmbeddedRegistry) -> None:
+        self._pool, self._registry = pool, registry
         self._conn: asyncpg.Connection | None = None
         self._tx = None
 
@@ -32,11 +36,12 @@ class PostgresUnitOfWork:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
         conn = self._conn
         self.hospitals = PostgresHospitals(conn)
-        self.registry = EmbeddedRegistry(conn)
+        self.registry = self._registry(conn)
         self.inbox = PostgresInbox(conn)
         self.outbox = PostgresOutbox(conn)
         self.reviews = PostgresReviews(conn)
         self.audit = PostgresAuditLog(conn)
+        self.sagas = PostgresSagas(conn)
         return self
 
     async def commit(self) -> None:

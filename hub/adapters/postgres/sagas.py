@@ -1,0 +1,65 @@
+"""Registry sagas on the unit of work's connection.
+
+`claim_due` locks one due saga (FOR UPDATE SKIP LOCKED) for the rest of the transaction: while a
+worker performs its registry write, no other worker, in this process or another, can take it.
+A crash releases the lock with the transaction, and the saga is due again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+PENDING, WRITTEN, RETRYING, FAILED = "pending", "written", "failed-retrying", "failed-permanent"
+SAGA_CHANNEL = "hub_sagas"
+
+
+@dataclass(frozen=True)
+class Saga:
+    message_id: str
+    state: str
+    document: bytes
+    attempts: int
+
+
+class PostgresSagas:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def open(self, message_id: str, document: bytes) -> None:
+        await self._conn.execute(
+            """INSERT INTO registry_sagas (message_id, state, document) VALUES ($1, 'pending', $2)
+               ON CONFLICT (message_id) DO UPDATE SET state = 'pending', document = $2, next_attempt_at = now(),
+                                                      updated_at = now()""", message_id, document)
+        await self._conn.execute(f"NOTIFY {SAGA_CHANNEL}")
+
+    async def claim_due(self, now: datetime) -> Saga | None:
+        row = await self._conn.fetchrow(
+            """SELECT message_id, state, document, attempts FROM registry_sagas
+               WHERE state IN ('pending', 'failed-retrying') AND next_attempt_at <= $1
+               ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED""", now)
+        return None if row is None else Saga(**dict(row))
+
+    async def finish(self, message_id: str, state: str, error: str | None = None) -> None:
+        await self._conn.execute(
+            """UPDATE registry_sagas SET state = $2, attempts = attempts + 1, last_error = $3, updated_at = now()
+               WHERE message_id = $1""", message_id, state, error)
+
+    async def retry_at(self, message_id: str, when: datetime, error: str) -> None:
+        await self._conn.execute(
+            """UPDATE registry_sagas SET state = 'failed-retrying', attempts = attempts + 1, next_attempt_at = $2,
+                      last_error = $3, updated_at = now() WHERE message_id = $1""", message_id, when, error)
+
+
+async def record_breaker(conn: asyncpg.Connection, process: str, state: str, failures: int) -> None:
+    await conn.execute(
+        """INSERT INTO registry_breakers (process, state, failures) VALUES ($1, $2, $3)
+           ON CONFLICT (process) DO UPDATE SET state = $2, failures = $3, changed_at = now()""",
+        process, state, failures)
+
+
+async def saga_counts(conn: asyncpg.Connection) -> dict[str, int]:
+    rows = await conn.fetch("SELECT state, count(*) AS n FROM registry_sagas GROUP BY state")
+    return {row["state"]: row["n"] for row in rows}

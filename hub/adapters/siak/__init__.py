@@ -1,0 +1,1 @@
+"""The SIAK-style civil registry over HTTP: the contract's models, the client adapter, the reference server."""

@@ -1,0 +1,81 @@
+"""HTTP client for the SIAK-style registry: timeouts, bounded jittered retries, a circuit breaker.
+
+Only transient failures are retried (connection errors, timeouts, 429, 5xx); a 4xx answer is the
+registry's decision and becomes a PermanentError with its problem code. POSTs are retried only
+because they carry an Idempotency-Key: the registry answers a repeated key with the first answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import httpx
+
+from hub.adapters.siak.breaker import CircuitBreaker
+from hub.errors import PermanentError, RegistryConflict, RegistryUnavailable
+
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+# The same birth was recorded under another key meanwhile: deciding again finds it (a duplicate).
+CONFLICTS = {"BIRTH-ALREADY-RECORDED"}
+
+
+class SiakClient:
+    def __init__(self, base_url: str, *, timeout: float, retries: int, backoff: float, breaker: CircuitBreaker,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport,
+                                       headers={"accept": "application/json"})
+        self._retries, self._backoff, self.breaker = retries, backoff, breaker
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def get(self, path: str, *, params: dict | None = None, missing_ok: bool = False) -> Any:
+        return await self._call("GET", path, params=params, missing_ok=missing_ok)
+
+    async def post(self, path: str, body: dict, *, idempotency_key: str) -> Any:
+        return await self._call("POST", path, json=body, headers={"Idempotency-Key": idempotency_key})
+
+    async def _call(self, method: str, path: str, *, missing_ok: bool = False, **kwargs: Any) -> Any:
+        problem = "no attempt made"
+        for attempt in range(self._retries + 1):
+            if attempt:
+                await asyncio.sleep(random.uniform(0.5, 1.0) * self._backoff * 2 ** (attempt - 1))
+            if not self.breaker.allow():
+                raise RegistryUnavailable(f"circuit {self.breaker.state}: registry calls paused")
+            try:
+                response = await self._http.request(method, path, **kwargs)
+            except httpx.TransportError as exc:  # timeouts, refused and dropped connections
+                self.breaker.failure()
+                problem = f"{type(exc).__name__}"
+                continue
+            if response.status_code in RETRYABLE_STATUS:
+                self.breaker.failure()
+                problem = f"HTTP {response.status_code} {_code(response)}"
+                continue
+            self.breaker.success()
+            return _result(response, missing_ok)
+        raise RegistryUnavailable(f"{method} {path} failed after {self._retries + 1} attempts: {problem}")
+
+
+def _code(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("code", ""))
+    except ValueError:
+        return ""
+
+
+def _result(response: httpx.Response, missing_ok: bool) -> Any:
+    if response.status_code == 404 and missing_ok:
+        return None
+    if response.status_code >= 400:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code == 409 and body.get("code") in CONFLICTS:
+            raise RegistryConflict(body.get("detail") or body["code"])
+        raise PermanentError(body.get("code") or f"REGISTRY-HTTP-{response.status_code}",
+                             body.get("detail") or body.get("title") or f"registry answered {response.status_code}")
+    return response.json()

@@ -1,0 +1,81 @@
+"""Use case: carry out registry sagas when the civil registry is external (SIAK over HTTP).
+
+One saga per notification, due now: the worker claims it (locked to this transaction), decides
+with the registry's facts, performs the registry write under an idempotency key derived from the
+message id, and in the same PostgreSQL transaction queues the hospital's result and the civil
+events and marks the saga written. Outcomes:
+
+- registry unavailable (timeout, 5xx, circuit open): failed-retrying, due again after a jittered
+  exponential backoff; nothing is answered yet, nothing is lost;
+- registry refuses (4xx problem): failed-permanent, answered fatal-error with the registry's reason;
+- a crash anywhere: the transaction and its lock vanish, the saga is due again, and the registry
+  answers the repeated idempotency key with the registration it already made.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from hub.adapters.postgres.sagas import FAILED, WRITTEN
+from hub.domain import codes
+from hub.domain.codes import Issue
+from hub.errors import PermanentError, RegistryConflict, RegistryUnavailable
+from hub.intake.envelope import Envelope, open_envelope
+from hub.logging import mask_number
+from hub.service.pipeline import Evaluation, Handled, Pipeline, _Reply
+from hub.service import answers
+from hub.service.ports import UnitOfWork
+
+log = logging.getLogger("hub.sagas")
+
+
+class RegistrySagaWorker:
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork], pipeline: Pipeline, clock: Callable[[], datetime], *,
+                 retry_initial: float, retry_max: float) -> None:
+        self._uow, self._pipeline, self._clock = unit_of_work, pipeline, clock
+        self._initial, self._max = retry_initial, retry_max
+
+    async def run_one(self) -> Handled | None:
+        """Carry out one due saga; None when nothing is due."""
+        async with self._uow() as uow:
+            now = self._clock()
+            saga = await uow.sagas.claim_due(now)
+            if saga is None:
+                return None
+            envelope = self._envelope(saga.document)
+            prior = await uow.inbox.find(saga.message_id)
+            try:
+                evaluation = await self._pipeline.evaluate(uow, saga.document, envelope, now,
+                                                           sequence=prior.result_sequence, defer=False)
+                state, error = WRITTEN, None
+            except (RegistryUnavailable, RegistryConflict) as exc:
+                wait = min(self._max, self._initial * 2 ** saga.attempts) * random.uniform(0.5, 1.0)
+                await uow.sagas.retry_at(saga.message_id, now + timedelta(seconds=wait), str(exc)[:500])
+                await uow.commit()
+                log.warning("registry unavailable, saga retried later message_id=%s attempt=%d wait_s=%.1f",
+                            saga.message_id, saga.attempts + 1, wait)
+                return Handled("failed-retrying", saga.message_id)
+            except PermanentError as exc:
+                evaluation, state, error = self._refused(envelope, prior.result_sequence, exc), FAILED, exc.code
+            handled = await self._pipeline.answer(uow, envelope, evaluation, now, delivery=prior.delivery, replaces=True)
+            await uow.sagas.finish(saga.message_id, state, error)
+            await uow.commit()
+        log.info("saga finished message_id=%s state=%s outcome=%s", saga.message_id, state, handled.outcome)
+        return handled
+
+    def _envelope(self, document: bytes) -> Envelope:
+        limits = self._pipeline.limits
+        envelope = open_envelope(document, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
+        assert isinstance(envelope, Envelope), "a saga is opened only for a readable notification"
+        return envelope
+
+    @staticmethod
+    def _refused(envelope: Envelope, sequence: int, exc: PermanentError) -> Evaluation:
+        reply = _Reply(envelope, answers.result_event_id(envelope.message_id, sequence))
+        known = codes.CATALOGUE.get(exc.code)
+        reason = mask_number(str(exc))[:300]  # the registry's words go to the hospital: no NIK in them
+        issue = Issue(known, detail=reason) if known else Issue(codes.REGISTRY_REJECTED, detail=reason)
+        return Evaluation(reply.rejected([issue]), sequence=sequence)
