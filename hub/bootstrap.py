@@ -55,16 +55,17 @@ async def units_of_work(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator
     if settings.registry is RegistryKind.EMBEDDED:
         yield lambda: PostgresUnitOfWork(pool, EmbeddedRegistry)
         return
+    process = f"{socket.gethostname()}:{os.getpid()}"
+    await _store_breaker(pool, process, "closed", 0)  # visible to operators from the start
     client = SiakClient(settings.siak_url, timeout=settings.siak_timeout_seconds, retries=settings.siak_retries,
-                        backoff=settings.retry_initial_seconds, breaker=_breaker(settings, pool))
+                        backoff=settings.retry_initial_seconds, breaker=_breaker(settings, pool, process))
     try:
         yield lambda: PostgresUnitOfWork(pool, lambda _conn: SiakHttpRegistry(client))
     finally:
         await client.close()
 
 
-def _breaker(settings: Settings, pool: asyncpg.Pool) -> CircuitBreaker:
-    process = f"{socket.gethostname()}:{os.getpid()}"
+def _breaker(settings: Settings, pool: asyncpg.Pool, process: str) -> CircuitBreaker:
     pending: set[asyncio.Task] = set()
 
     def changed(state: str, failures: int) -> None:

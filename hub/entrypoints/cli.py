@@ -134,6 +134,7 @@ def _operations() -> None:
     from hub.entrypoints import ops_replay, ops_review, ops_status, siak_cli
 
     app.command("status")(ops_status.status)
+    app.command("registry")(ops_status.registry)
     app.command("replay")(ops_replay.replay)
     ops_review.dlq_app.command("replay")(ops_replay.replay_dead_letters)
     app.add_typer(ops_review.dlq_app, name="dlq")

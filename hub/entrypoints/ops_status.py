@@ -61,10 +61,31 @@ def _print_trail(trail: dict) -> None:
         rows.append([review["opened_at"], "review opened", ", ".join(review["reasons"]), review["status"]])
         if review["decided_at"]:
             rows.append([review["decided_at"], f"review {review['status']}", f"by {review['decided_by']}", review["note"]])
+    if (saga := trail.get("registry_saga")) is not None:
+        rows.append([saga["created_at"], "registry saga opened", "siak-http", ""])
+        rows.append([saga["updated_at"], f"registry saga {saga['state']}", f"attempts {saga['attempts']}",
+                     saga["last_error"] or (f"next attempt {saga['next_attempt_at']:%H:%M:%S}"
+                                            if saga["state"] in ("pending", "failed-retrying") else "")])
     rows += [[p["created_at"], "queued" if p["sent_at"] is None else "published", p["topic"], f"event {p['event_id']}"]
              for p in trail["published"]]
     rows += [[a["at"], f"operator: {a['action']}", a["actor"], a["reason"]] for a in trail["audit"]]
     render.table("trail", ["when", "what", "where", "detail"], sorted(rows, key=lambda r: str(r[0])))
+
+
+def registry(as_json: bool = JSON) -> None:
+    """Registry sagas by state and each hub process's circuit breaker (external registry only)."""
+    async def go():
+        async with database(Settings()) as pool, pool.acquire() as conn:
+            return await ops.registry_overview(conn)
+
+    overview = run(go)
+    if as_json:
+        render.print_json(overview)
+        return
+    render.table("registry sagas", ["state", "count", "oldest"],
+                 [[state, v["count"], v["oldest"]] for state, v in sorted(overview["sagas"].items())])
+    render.table("circuit breakers", ["hub process", "state", "failures", "since"],
+                 [[b["process"], b["state"], b["failures"], b["changed_at"]] for b in overview["breakers"]])
 
 
 @audit_app.command("verify")

@@ -14,6 +14,9 @@ from collections import Counter
 import asyncpg
 import pytest
 
+from typer.testing import CliRunner
+
+from hub.entrypoints.cli import app
 from hub.simulation.bundles import build_notification
 from tests.support.hub_process import HubProcess
 from tests.support.kafka import Collected, collect, publish, status_of
@@ -54,6 +57,10 @@ async def _registry_rows(environment, specs) -> Counter:
     return Counter(r["message_id"] for r in rows)
 
 
+def _cli(environment, *args: str):
+    return CliRunner().invoke(app, list(args), env=environment.env())
+
+
 def _exactly_once(answers: dict, registered: Counter, specs) -> None:
     assert all(len({r.headers["event-id"] for r in copies}) == 1 for copies in answers.values())
     assert [status_of(copies[0].json()) for copies in answers.values()] == ["registered"] * len(specs)
@@ -78,15 +85,13 @@ async def test_an_outage_opens_the_circuit_and_the_backlog_drains_when_the_regis
     environment.siak.faults(down=True)
     specs = await _send(environment, homes)
     await asyncio.sleep(4)
-    conn = await asyncpg.connect(environment.settings.dsn)
-    try:
-        waiting = await conn.fetchval("SELECT count(*) FROM registry_sagas WHERE state <> 'written' AND message_id = ANY($1::text[])",
-                                      [s.message_id for s in specs])
-        breakers = [r["state"] for r in await conn.fetch("SELECT state FROM registry_breakers")]
-    finally:
-        await conn.close()
+    overview = json.loads((await asyncio.to_thread(_cli, environment, "registry", "--json")).output)
+    waiting = sum(v["count"] for state, v in overview["sagas"].items() if state != "written")
     assert waiting == len(specs), "nothing can be registered while the registry is down"
-    assert "open" in breakers or "half-open" in breakers
+    assert {b["state"] for b in overview["breakers"]} & {"open", "half-open"}, overview["breakers"]
+    trail = json.loads((await asyncio.to_thread(_cli, environment, "status", specs[0].message_id, "--json")).output)
+    assert trail[0]["registry_saga"]["state"] in ("pending", "failed-retrying")
+    assert trail[0]["inbox"]["status"] == "registry-pending" and trail[0]["published"] == []
     environment.siak.faults(down=False)
     answers = await _answers(environment, specs)
     _exactly_once(answers, await _registry_rows(environment, specs), specs)

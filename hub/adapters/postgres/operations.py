@@ -43,6 +43,8 @@ async def trail(conn: asyncpg.Connection, message_id: str) -> dict[str, Any]:
             message_id)),
         "registration": dict(birth) if birth else None,
         "review": _without_document(await conn.fetchrow("SELECT * FROM reviews WHERE message_id = $1", message_id)),
+        "registry_saga": _without_document(await conn.fetchrow(
+            "SELECT * FROM registry_sagas WHERE message_id = $1", message_id)),
         "published": _rows(await conn.fetch(
             """SELECT topic, headers ->> 'event-id' AS event_id, created_at, sent_at FROM outbox
                WHERE headers ->> 'correlation-id' = $1 ORDER BY id""", message_id)),
@@ -102,6 +104,14 @@ async def get_run(conn: asyncpg.Connection, run_id: int) -> dict[str, Any] | Non
     for key in ("selector", "positions", "counts"):
         found[key] = json.loads(found[key])
     return found
+
+
+async def registry_overview(conn: asyncpg.Connection) -> dict[str, Any]:
+    """Sagas by state (with the oldest waiting one) and each hub process's circuit breaker."""
+    states = {r["state"]: {"count": r["n"], "oldest": r["oldest"]} for r in await conn.fetch(
+        "SELECT state, count(*) AS n, min(created_at) AS oldest FROM registry_sagas GROUP BY state")}
+    breakers = _rows(await conn.fetch("SELECT process, state, failures, changed_at FROM registry_breakers ORDER BY process"))
+    return {"sagas": states, "breakers": breakers}
 
 
 async def table_counts(conn: asyncpg.Connection) -> dict[str, int]:
