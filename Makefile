@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit services stop status demo contracts clean
+.PHONY: run test test-unit services stop status demo contracts clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: $(STAMP) services
 ## test-unit: the fast suite alone, no services needed
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+## bench: the benchmark harness (bench/): throughput, latency, ceilings, scale; BENCH_ARGS="--quick" for a smoke run
+bench: $(STAMP) services
+	$(BIN)/python -c 'import matplotlib, psutil' 2>/dev/null || $(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 demo: $(STAMP) services
 	$(BIN)/hub demo

@@ -50,26 +50,34 @@ def pipeline(settings: Settings) -> Pipeline:
 
 
 @contextlib.asynccontextmanager
-async def units_of_work(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[UnitOfWorkFactory]:
-    """Units of work with the configured civil registry (embedded, or SIAK over HTTP)."""
+async def units_of_work(settings: Settings, pool: asyncpg.Pool, *,
+                        report_breaker: bool = False) -> AsyncIterator[UnitOfWorkFactory]:
+    """Units of work with the configured civil registry (embedded, or SIAK over HTTP).
+
+    `report_breaker`: record this process's circuit breaker for `hub registry` (the running hub
+    does; one-off operator commands do not)."""
     if settings.registry is RegistryKind.EMBEDDED:
         yield lambda: PostgresUnitOfWork(pool, EmbeddedRegistry)
         return
     process = f"{socket.gethostname()}:{os.getpid()}"
-    await _store_breaker(pool, process, "closed", 0)  # visible to operators from the start
+    if report_breaker:
+        await _store_breaker(pool, process, "closed", 0)  # visible to operators from the start
+    breaker = _breaker(settings, pool, process if report_breaker else None)
     client = SiakClient(settings.siak_url, timeout=settings.siak_timeout_seconds, retries=settings.siak_retries,
-                        backoff=settings.retry_initial_seconds, breaker=_breaker(settings, pool, process))
+                        backoff=settings.retry_initial_seconds, breaker=breaker)
     try:
         yield lambda: PostgresUnitOfWork(pool, lambda _conn: SiakHttpRegistry(client))
     finally:
         await client.close()
 
 
-def _breaker(settings: Settings, pool: asyncpg.Pool, process: str) -> CircuitBreaker:
+def _breaker(settings: Settings, pool: asyncpg.Pool, process: str | None) -> CircuitBreaker:
     pending: set[asyncio.Task] = set()
 
     def changed(state: str, failures: int) -> None:
         log.warning("registry circuit %s failures=%d", state, failures)
+        if process is None:
+            return
         task = asyncio.get_running_loop().create_task(_store_breaker(pool, process, state, failures))
         pending.add(task)
         task.add_done_callback(pending.discard)

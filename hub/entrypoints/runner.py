@@ -40,7 +40,7 @@ async def run_hub(settings: Settings, *, seed_families: int = 0, stop: asyncio.E
     pool = await _retry(settings, lambda: open_pool(settings), "connect-postgres")
     try:
         await _prepare(settings, pool, seed_families)
-        async with units_of_work(settings, pool) as uow:
+        async with units_of_work(settings, pool, report_breaker=True) as uow:
             broker = build_broker(settings, consumer_handler(settings, uow), on_bug)
             producer = idempotent_producer(settings.kafka_bootstrap)
             await _retry(settings, producer.start, "connect-kafka-producer")
