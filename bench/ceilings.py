@@ -1,0 +1,143 @@
+"""Ceilings on the same messages and machine: what the hub could reach if one part were all it did.
+
+- transport: a bare aiokafka consumer reads the notification topic from the beginning;
+- validation: json parse + hub.intake.structure.structural_issues + hub.intake.profile.read_notice,
+  in one process, warm (fhir.resources models already built);
+- database: EmbeddedRegistry.register_birth through PostgresUnitOfWork, one transaction per birth,
+  sequential, for the notices of the valid singletons and twins (decided beforehand, untimed);
+- handler (extra): the hub's own RegisterBirths.handle in process, sequential, without Kafka or
+  relay: intake, registry, inbox and outbox in one transaction per message.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+
+from bench.context import Context
+from bench.env import BenchEnv, drop_env, fresh_env
+from bench.kafka_io import produce_all, raw_consume
+from bench.messages import Message
+from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
+from hub.adapters.regions import kecamatan_known
+from hub.bootstrap import open_pool, registration_handler
+from hub.domain.decision import Register, RegistryFacts, decide
+from hub.intake.profile import read_notice
+from hub.intake.structure import structural_issues
+from hub.service.ports import Delivery
+
+METRICS = ("transport_msgs_per_s", "validation_msgs_per_s", "database_births_per_s", "handler_msgs_per_s",
+           "validation_parse_ms", "validation_structure_ms", "validation_profile_ms", "database_ms_per_birth")
+WARM_UP = 30
+
+
+async def run_ceilings(ctx: Context, messages: list[Message], label: str) -> dict:
+    figures: dict = {}
+    task = ctx.task(f"{label}: produce", len(messages))
+    try:
+        env = await fresh_env(ctx.template, label.replace("-", "_"))
+        try:
+            await produce_all(env.settings.kafka_bootstrap, env.settings.topics.notifications, messages,
+                              lambda n: ctx.progress.advance(task, n))
+            ctx.progress.update(task, description=f"{label}: transport (raw consume)", completed=0)
+            transport = await raw_consume(env.settings.kafka_bootstrap, env.settings.topics.notifications, len(messages))
+            figures.update(transport_msgs_per_s=transport["msgs_per_s"], transport_mib_per_s=transport["mib_per_s"])
+        finally:
+            await drop_env(env)
+        ctx.progress.update(task, description=f"{label}: validation", completed=0)
+        figures.update(_validation(messages, lambda: ctx.progress.advance(task)))
+        ctx.progress.update(task, description=f"{label}: database (registry writes)", completed=0)
+        figures.update(await _in_env(ctx, label + "-db", lambda env: _database(env, messages, ctx, task)))
+        ctx.progress.update(task, description=f"{label}: handler in process", completed=0)
+        figures.update(await _in_env(ctx, label + "-hd", lambda env: _handler(env, messages, lambda: ctx.progress.advance(task))))
+    finally:
+        ctx.done(task)
+    return figures
+
+
+async def _in_env(ctx: Context, label: str, body):
+    env = await fresh_env(ctx.template, label.replace("-", "_"))
+    try:
+        return await body(env)
+    finally:
+        await drop_env(env)
+
+
+def _validation(messages: list[Message], tick) -> dict:
+    now = datetime.now(timezone.utc)
+    for message in messages[:WARM_UP]:  # the first call of each model builds its validators
+        _validate(json.loads(message.value), now)
+    spent = [0.0, 0.0, 0.0]
+    started = time.perf_counter()
+    for message in messages:
+        t0 = time.perf_counter()
+        document = json.loads(message.value)
+        t1 = time.perf_counter()
+        problems = structural_issues(document)
+        t2 = time.perf_counter()
+        if not problems:
+            read_notice(document, now=now, strict_nik=True, region_known=kecamatan_known)
+        t3 = time.perf_counter()
+        spent[0], spent[1], spent[2] = spent[0] + t1 - t0, spent[1] + t2 - t1, spent[2] + t3 - t2
+        tick()
+    seconds, n = time.perf_counter() - started, len(messages)
+    return {"validation_msgs_per_s": n / seconds, "validation_parse_ms": spent[0] / n * 1000,
+            "validation_structure_ms": spent[1] / n * 1000, "validation_profile_ms": spent[2] / n * 1000}
+
+
+def _validate(document: dict, now: datetime):
+    return None if structural_issues(document) else read_notice(document, now=now, strict_nik=True,
+                                                               region_known=kecamatan_known)
+
+
+async def _database(env: BenchEnv, messages: list[Message], ctx: Context, task) -> dict:
+    now = datetime.now(timezone.utc)
+    pool = await open_pool(env.settings)
+    try:
+        work = []
+        for message in messages:
+            if message.kind not in ("valid", "twin"):
+                continue
+            profile = _validate(json.loads(message.value), now)
+            if profile is not None and profile.notice is not None:
+                async with PostgresUnitOfWork(pool) as uow:  # read-only: rolled back on leaving
+                    decision = decide(profile.notice, await _facts(uow, profile.notice), now)
+                if isinstance(decision, Register):
+                    work.append((profile.notice, decision))
+        ctx.progress.update(task, total=len(work), completed=0)
+        started = time.perf_counter()
+        for notice, decision in work:
+            async with PostgresUnitOfWork(pool) as uow:
+                await uow.registry.register_birth(notice, decision, now)
+                await uow.commit()
+            ctx.progress.advance(task)
+        seconds = time.perf_counter() - started
+    finally:
+        await pool.close()
+    ctx.progress.update(task, total=len(messages))
+    return {"database_births_per_s": len(work) / seconds, "database_ms_per_birth": seconds / len(work) * 1000,
+            "database_births": len(work)}
+
+
+async def _facts(uow, notice) -> RegistryFacts:
+    registry = uow.registry
+    return RegistryFacts(hospital=await uow.hospitals.hospital(notice.hospital_id), mother=await registry.person(notice.mother_nik),
+                         family=await registry.family(notice.kk_number),
+                         father=await registry.person(notice.father_nik) if notice.father_nik else None,
+                         same_birth=await registry.birth_by_key(notice.hospital_id, notice.encounter_id, notice.birth_order),
+                         mothers_births=tuple(await registry.births_of_mother(notice.mother_nik)))
+
+
+async def _handler(env: BenchEnv, messages: list[Message], tick) -> dict:
+    pool = await open_pool(env.settings)
+    try:
+        handler = registration_handler(env.settings, pool)
+        started = time.perf_counter()
+        for offset, message in enumerate(messages):
+            await handler.handle(message.value, Delivery(env.settings.topics.notifications, 0, offset, message.key))
+            tick()
+        seconds = time.perf_counter() - started
+    finally:
+        await pool.close()
+    return {"handler_msgs_per_s": len(messages) / seconds}

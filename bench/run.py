@@ -1,0 +1,151 @@
+"""`make bench`: the hub's benchmark harness. Measures and reports; asserts nothing.
+
+    python -m bench.run [--scenario throughput,latency,ceilings,scale] [--runs 3] [--notifications N] [--quick]
+
+Needs the local Kafka and PostgreSQL (`make bench` starts them like `make run`). Results go to
+bench-results/<timestamp>/: results.json, runs/*.json, summary.md, latency.png, logs/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a file: make the repository importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+SCENARIOS = ("throughput", "latency", "ceilings", "scale")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make bench BENCH_ARGS=...", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", default=",".join(SCENARIOS),
+                        help="comma-separated, from: %(default)s (scale also runs throughput, its 1-process baseline)")
+    parser.add_argument("--runs", type=int, help="runs per scenario; medians over them (default 3, --quick 1)")
+    parser.add_argument("--notifications", type=int, help="notifications per throughput/ceilings/scale run "
+                                                          "(default 5000, --quick 400)")
+    parser.add_argument("--rates", help="latency: offered rates per second (default 50,200)")
+    parser.add_argument("--duration", type=float, help="latency: seconds of offered load per run (default 30, --quick 8)")
+    parser.add_argument("--drain", type=float, default=120, help="latency: longest wait for results after the "
+                                                                 "producer stops, s (default %(default)s)")
+    parser.add_argument("--profile", action="store_true", help="one extra throughput run (not in the medians) "
+                                                               "with py-spy attached: profile.svg, profile-top.md")
+    parser.add_argument("--profile-seconds", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every scenario")
+    parser.add_argument("--out", type=Path, default=Path("bench-results"), help="parent folder (default %(default)s)")
+    args = parser.parse_args(argv)
+    args.scenarios = [s.strip() for s in args.scenario.split(",") if s.strip()]
+    unknown = set(args.scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}; choose from {', '.join(SCENARIOS)}")
+    if "scale" in args.scenarios and "throughput" not in args.scenarios:
+        args.scenarios.insert(0, "throughput")
+    args.runs = args.runs or (1 if args.quick else 3)
+    args.notifications = args.notifications or (400 if args.quick else 5000)
+    args.rates = [float(r) for r in (args.rates or "50,200").split(",")]
+    args.duration = args.duration or (8.0 if args.quick else 30.0)
+    return args
+
+
+async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
+    from bench.ceilings import run_ceilings
+    from bench.context import Context
+    from bench.env import Template, machine_info
+    from bench.latency import run_latency
+    from bench.messages import mothers_needed, plan
+    from bench.throughput import run_throughput
+
+    wanted = set(args.scenarios)
+    sizes = [args.notifications] * bool(wanted - {"latency"}) + \
+            [round(rate * args.duration) for rate in args.rates] * ("latency" in wanted)
+    results = {"started": datetime.now().isoformat(timespec="seconds"), "out": str(out),
+               "args": {k: v for k, v in vars(args).items() if k != "out"}, "machine": await machine_info(),
+               "scenarios": {name: ({f"{r:g}": {"runs": []} for r in args.rates} if name == "latency" else {"runs": []})
+                             for name in args.scenarios}}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, refresh_per_second=5) as progress:
+        families = mothers_needed(max(sizes))
+        seeding = progress.add_task(f"seeding template ({families} families)", total=families)
+        template = await Template.create(families, lambda n: progress.advance(seeding, n))
+        progress.remove_task(seeding)
+        ctx = Context(template, out, progress, console)
+        per_run = sum(len(args.rates) if s == "latency" else 1 for s in args.scenarios)
+        overall = progress.add_task("bench", total=args.runs * per_run + args.profile)
+
+        async def record(group: dict, label: str, make) -> None:
+            for attempt in (1, 2):  # others may be editing hub/: one retry after a failed run
+                try:
+                    group["runs"].append({"label": label, **await make()})
+                    break
+                except Exception as exc:  # noqa: BLE001 - a failed run is reported, the bench goes on
+                    console.print(f"[red]{label} failed (attempt {attempt}):[/red] {type(exc).__name__}: {exc}"[:1500])
+                    if attempt == 2:
+                        group["runs"].append({"label": label, "error": f"{type(exc).__name__}: {exc}"[:3000]})
+                    await asyncio.sleep(3)
+            progress.advance(overall)
+
+        try:
+            for i in range(1, args.runs + 1):
+                messages = plan(template.mothers, template.hospitals, args.notifications, seed=i) \
+                    if wanted - {"latency"} else []
+                s = results["scenarios"]
+                for name in args.scenarios:
+                    if name == "throughput":
+                        await record(s[name], f"throughput-{i}", lambda: run_throughput(ctx, messages, f"throughput-{i}"))
+                    elif name == "ceilings":
+                        await record(s[name], f"ceilings-{i}", lambda: run_ceilings(ctx, messages, f"ceilings-{i}"))
+                    elif name == "scale":
+                        await record(s[name], f"scale-{i}", lambda: run_throughput(ctx, messages, f"scale-{i}", processes=2))
+                    else:
+                        for rate in args.rates:
+                            load = plan(template.mothers, template.hospitals, round(rate * args.duration), seed=100 * i + int(rate))
+                            label = f"latency-{rate:g}-{i}"
+                            await record(s[name][f"{rate:g}"], label,
+                                         lambda: run_latency(ctx, load, rate, label, args.drain))
+            if args.profile:
+                messages = plan(template.mothers, template.hospitals, args.notifications, seed=999)
+                results["profile_run"] = {"runs": []}
+                await record(results["profile_run"], "profile", lambda: run_throughput(
+                    ctx, messages, "profile", profile_seconds=args.profile_seconds))
+        finally:
+            await template.drop()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)  # e.g. "not leader" right after topic creation: retried
+    console = Console()
+    out = args.out / datetime.now().strftime("%Y%m%d-%H%M%S")
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    console.print(f"hub bench: {', '.join(args.scenarios)}; {args.runs} run(s) each; output {out}")
+    results = asyncio.run(bench(args, out, console))
+    results["wall_s"] = time.monotonic() - started
+    from bench.report import summarise, write
+
+    summarise(results)
+    if "profile_run" in results:
+        from bench.profile import top_functions
+        results["profile"] = top_functions(out)
+    write(results, out)
+    console.print(Markdown((out / "summary.md").read_text().split("\n## Machine")[0]))
+    console.print(f"\nwrote {out / 'results.json'}, {out / 'summary.md'}"
+                  + (f", {out / 'latency.png'}" if "latency" in results["scenarios"] else ""))
+    failed = sum("error" in run for s in results["scenarios"].values()
+                 for g in (s.values() if "runs" not in s else [s]) for run in g["runs"])
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
