@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     consumer_group: str = "hub"
     notification_partitions: int = Field(3, ge=1, le=1000)
     create_topics: bool = True
+    consumer_batch: int = Field(100, ge=1, le=5000)  # records handled in one transaction at most
+    consumer_batch_wait_ms: int = Field(20, ge=0, le=5000)  # how long to wait for a batch to fill
     strict_nik: bool = True
     max_message_bytes: int = Field(512 * 1024, ge=1024)
     max_json_depth: int = Field(32, ge=8, le=256)

@@ -104,6 +104,15 @@ class FakeInbox:
         self.state.inbox[record.message_id] = replace(record, delivery=old.delivery,
                                                       mother_nik=record.mother_nik or old.mother_nik)
 
+    async def claim_deliveries(self, deliveries: list[Delivery]) -> set[tuple[str, int, int]]:
+        fresh = {(d.topic, d.partition, d.offset) for d in deliveries} - set(self.state.deliveries)
+        self.state.deliveries.update({key: "received" for key in fresh})
+        return fresh
+
+    async def note_deliveries(self, outcomes) -> None:
+        for d, _message_id, action in outcomes:
+            self.state.deliveries[(d.topic, d.partition, d.offset)] = action
+
     async def record_delivery(self, delivery: Delivery, message_id: str | None, action: str) -> None:
         self.state.deliveries[(delivery.topic, delivery.partition, delivery.offset)] = action
 

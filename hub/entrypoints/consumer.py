@@ -1,9 +1,9 @@
 """The FastStream application: one subscriber for birth notifications, publishers documented.
 
-The subscriber reads the raw bytes (no FastStream decoding: malformed input must reach the use
-case, which keeps it), hands them to `RegisterBirths` and translates the outcome:
+The subscriber reads batches of raw records (no FastStream decoding: malformed input must reach
+the use case, which keeps it), hands them to `RegisterBirths` and translates the outcome:
 
-- handled (registered, rejected, dead-lettered, ...): the offset is committed after return;
+- handled (registered, rejected, dead-lettered, ...): the batch's offsets are committed after return;
 - transient failure: retried with backoff inside the handler, offset not committed meanwhile;
 - anything else is a bug: the message is rewound (NACK) and the process is asked to stop, so the
   message is redelivered to the restarted hub.
@@ -40,23 +40,24 @@ def build_broker(settings: Settings, handler: RegisterBirths | None, on_bug: Cal
 
     @broker.subscriber(
         topics.notifications, group_id=settings.consumer_group, auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR, max_poll_records=50, title="birth.notification.v1:consume",
+        ack_policy=AckPolicy.NACK_ON_ERROR, batch=True, max_records=settings.consumer_batch,
+        batch_timeout_ms=settings.consumer_batch_wait_ms, title="birth.notification.v1:consume",
         description="Hospitals' birth notifications: FHIR R4 message Bundles (application/fhir+json), "
                     "key = the mother's NIK. See contracts/profile.md.",
     )
-    async def on_notification(message: KafkaMessage) -> None:
-        record = message.raw_message
-        delivery = Delivery(record.topic, record.partition, record.offset, record.key)
+    async def on_notifications(message: KafkaMessage) -> None:
+        items = [(r.value, Delivery(r.topic, r.partition, r.offset, r.key)) for r in _records(message.raw_message)]
         try:
-            handled = await retry_transient(lambda: handler.handle(message.body, delivery),
+            results = await retry_transient(lambda: handler.handle_batch(items),
                                             initial=settings.retry_initial_seconds,
-                                            maximum=settings.retry_max_seconds, what="notification")
-        except Exception as exc:  # a bug: stop the process; the message is rewound and redelivered
+                                            maximum=settings.retry_max_seconds, what="notifications")
+        except Exception as exc:  # a bug: stop the process; the batch is rewound and redelivered
             on_bug(exc)
             raise
-        log.info("notification handled partition=%d offset=%d message_id=%s hospital=%s outcome=%s codes=%s",
-                 delivery.partition, delivery.offset, handled.message_id, handled.hospital_id,
-                 handled.outcome, ",".join(handled.codes) or "-")
+        for (_, delivery), handled in zip(items, results):
+            log.info("notification handled partition=%d offset=%d message_id=%s hospital=%s outcome=%s codes=%s",
+                     delivery.partition, delivery.offset, handled.message_id, handled.hospital_id,
+                     handled.outcome, ",".join(handled.codes) or "-")
 
     broker.publisher(topics.results, title="birth.result.v1:publish", description=(
         "One FHIR R4 message Bundle per notification (application/fhir+json), key = hospital organisation id; "
@@ -69,6 +70,13 @@ def build_broker(settings: Settings, handler: RegisterBirths | None, on_bug: Cal
         "Notifications that cannot be read (not UTF-8, not JSON, no MessageHeader.id): original key and bytes, "
         "reason in the dlq-reason and dlq-detail headers."))
     return broker
+
+
+def _records(raw) -> list:
+    """The ConsumerRecords of a batch: a flat tuple from Kafka (FastStream's test broker nests lists)."""
+    if isinstance(raw, (tuple, list)):
+        return [record for item in raw for record in _records(item)]
+    return [raw]
 
 
 def build_app(broker: KafkaBroker) -> FastStream:

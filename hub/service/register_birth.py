@@ -1,10 +1,13 @@
-"""Use case: handle one birth notification from the topic, exactly once.
+"""Use case: handle birth notifications from the topic, exactly once, a batch at a time.
 
-Idempotent by message id and by delivery: every effect of a message (inbox row, registry writes,
-outbox rows) commits in one unit of work, so a crash before the commit changes nothing and a
-redelivery after it finds the delivery recorded and does nothing. A hospital that re-sends a
-message id gets the same result again; a new message id for a birth that is already registered
-gets `ok` with the existing numbers.
+Idempotent by message id and by delivery: every effect of a batch (deliveries, inbox rows,
+registry writes, outbox rows) commits in one unit of work, and the consumer commits the batch's
+offsets only after it. A crash before the commit changes nothing; a redelivery after it finds its
+deliveries recorded and does nothing. A hospital that re-sends a message id gets the same result
+again; a new message id for a birth that is already registered gets `ok` with the existing numbers.
+
+If the registry refuses one registration (a PermanentError aborts the transaction), the batch is
+handled again one message at a time, and the refused one is answered in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from hub.service.pipeline import Handled, Pipeline
 from hub.service.ports import Delivery, UnitOfWork
 
 log = logging.getLogger("hub.register")
+ALREADY = Handled("already-processed")
 
 
 class RegisterBirths:
@@ -28,46 +32,58 @@ class RegisterBirths:
         self._uow, self.pipeline, self._clock = unit_of_work, pipeline, clock
 
     async def handle(self, raw: bytes, delivery: Delivery) -> Handled:
-        limits = self.pipeline.limits
-        envelope = open_envelope(raw, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
-        try:
-            return await self._in_transaction(raw, delivery, envelope, self._readable)
-        except PermanentError as exc:
-            # The registry refused inside the transaction, which rolled back: answer in a new one.
-            log.warning("registration refused message_id=%s code=%s", getattr(envelope, "message_id", None), exc.code)
-            code = codes.CATALOGUE.get(exc.code, codes.INTAKE_UNEXPECTED)
-
-            async def refuse(uow, raw_, delivery_, envelope_):
-                await uow.inbox.record_delivery(delivery_, envelope_.message_id, "rejected")
-                return await self.pipeline.answer(uow, envelope_, self.pipeline.refused(envelope_, code), self._clock(),
-                                                  delivery=delivery_)
-
-            return await self._in_transaction(raw, delivery, envelope, refuse)
-
-    async def _in_transaction(self, raw: bytes, delivery: Delivery, envelope: Envelope | Unreadable, body) -> Handled:
-        async with self._uow() as uow:
-            if await uow.inbox.delivered(delivery):
-                return Handled("already-processed")
-            if isinstance(envelope, Unreadable):
-                handled = await self._dead_letter(uow, raw, delivery, envelope)
-            else:
-                handled = await body(uow, raw, delivery, envelope)
-            await uow.commit()
+        (handled,) = await self.handle_batch([(raw, delivery)])
         return handled
 
+    async def handle_batch(self, items: list[tuple[bytes, Delivery]]) -> list[Handled]:
+        limits = self.pipeline.limits
+        opened = [(raw, delivery, open_envelope(raw, max_bytes=limits.max_bytes, max_depth=limits.max_depth))
+                  for raw, delivery in items]
+        try:
+            return await self._in_transaction(opened, self._one)
+        except PermanentError as exc:
+            if len(opened) > 1:
+                return [handled for item in opened for handled in await self._alone(item)]
+            raw, delivery, envelope = opened[0]
+            # The registry refused inside the transaction, which rolled back: answer in a new one.
+            log.warning("registration refused message_id=%s code=%s", getattr(envelope, "message_id", None), exc.code)
+            refused = codes.CATALOGUE.get(exc.code, codes.INTAKE_UNEXPECTED)
+
+            async def refuse(uow, raw_, delivery_, envelope_):
+                evaluation = self.pipeline.refused(envelope_, refused)
+                return await self.pipeline.answer(uow, envelope_, evaluation, self._clock(), delivery=delivery_)
+
+            return await self._in_transaction(opened, refuse)
+
+    async def _alone(self, item) -> list[Handled]:
+        return await self.handle_batch([(item[0], item[1])])
+
+    async def _in_transaction(self, opened, body) -> list[Handled]:
+        async with self._uow() as uow:
+            fresh = await uow.inbox.claim_deliveries([delivery for _, delivery, _ in opened])
+            results = []
+            for raw, delivery, envelope in opened:
+                if (delivery.topic, delivery.partition, delivery.offset) not in fresh:
+                    results.append(ALREADY)
+                elif isinstance(envelope, Unreadable):
+                    results.append(await self._dead_letter(uow, raw, delivery, envelope))
+                else:
+                    results.append(await body(uow, raw, delivery, envelope))
+            await uow.inbox.note_deliveries([(d, h.message_id, h.outcome) for (_, d, _), h in zip(opened, results)
+                                             if h is not ALREADY])
+            await uow.commit()
+        return results
+
     async def _dead_letter(self, uow: UnitOfWork, raw: bytes, delivery: Delivery, why: Unreadable) -> Handled:
-        await uow.inbox.record_delivery(delivery, None, "dead-letter")
         await uow.inbox.record_dead_letter(delivery, why.reason.code, why.detail)
         await uow.outbox.add([answers.dead_letter(self.pipeline.topics, raw, delivery, why.reason.code, why.detail)])
         return Handled("dead-letter", codes=(why.reason.code,))
 
-    async def _readable(self, uow: UnitOfWork, raw: bytes, delivery: Delivery, envelope: Envelope) -> Handled:
+    async def _one(self, uow: UnitOfWork, raw: bytes, delivery: Delivery, envelope: Envelope) -> Handled:
         prior = await uow.inbox.find(envelope.message_id)
         if prior is not None:
-            await uow.inbox.record_delivery(delivery, envelope.message_id, "resent-result")
             await uow.outbox.copy_event(prior.result_event_id)
             return Handled("resent-result", prior.message_id, prior.hospital_id, prior.codes)
         now = self._clock()
         evaluation = await self.pipeline.evaluate(uow, raw, envelope, now)
-        await uow.inbox.record_delivery(delivery, envelope.message_id, evaluation.content.status)
         return await self.pipeline.answer(uow, envelope, evaluation, now, delivery=delivery)

@@ -23,11 +23,11 @@ class RecordingHandler:
     def __init__(self) -> None:
         self.calls = []
 
-    async def handle(self, raw, delivery):
-        self.calls.append((raw, delivery))
-        if raw == b"trigger a bug":
+    async def handle_batch(self, items):
+        self.calls.extend(items)
+        if any(raw == b"trigger a bug" for raw, _ in items):
             raise ValueError("a bug")
-        return Handled("registered", "m-1", "h-1")
+        return [Handled("registered", "m-1", "h-1") for _ in items]
 
 
 async def test_the_subscriber_passes_raw_bytes_and_coordinates_to_the_use_case():
@@ -54,6 +54,7 @@ def test_the_subscriber_commits_after_processing_and_starts_from_the_earliest_of
     subscriber = build_broker(SETTINGS, RecordingHandler(), lambda _: None).subscribers[0]
     assert subscriber.ack_policy is AckPolicy.NACK_ON_ERROR
     assert subscriber._connection_args["auto_offset_reset"] == "earliest"
+    assert subscriber.max_records == SETTINGS.consumer_batch  # one transaction and one offset commit per batch
     assert subscriber._connection_args["enable_auto_commit"] is False
     assert subscriber.group_id == "wiring"
 

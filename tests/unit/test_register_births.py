@@ -177,3 +177,32 @@ async def test_a_registry_refusal_rolls_back_and_is_answered_in_a_new_transactio
     assert handled.outcome == "rejected" and handled.codes == ("NUMBER-SPACE-EXHAUSTED",)
     assert state.births == [] and state.inbox[spec.message_id].status == "rejected"
     assert (await handler.handle(raw(spec), at(1))).outcome == "already-processed"
+
+
+async def test_a_batch_commits_once_and_a_message_id_repeated_inside_it_gets_the_same_result(world):
+    state, handler, spec = world
+    results = await handler.handle_batch([(raw(spec), at(1)), (raw(spec), at(2)), (b"junk", at(3))])
+    assert [h.outcome for h in results] == ["registered", "resent-result", "dead-letter"]
+    assert state.commits == 1
+    answers = [m for m in state.outbox if m.topic == TOPICS.results]
+    assert len(answers) == 2 and answers[0] == answers[1]
+
+
+async def test_a_refusal_inside_a_batch_is_answered_alone_and_the_others_still_land(world, monkeypatch):
+    state, handler, spec = world
+    from hub.errors import NumberSpaceExhausted
+    from tests.fakes import FakeRegistry
+
+    original = FakeRegistry.register_birth
+
+    async def refuse_girls(self, notice, decision, at_time):
+        if notice.child_name == "Refused":
+            raise NumberSpaceExhausted("nik:x")
+        return await original(self, notice, decision, at_time)
+
+    monkeypatch.setattr(FakeRegistry, "register_birth", refuse_girls)
+    refused = BirthSpec(**{**spec.__dict__, "message_id": "6c1e8a4f-0000-4000-8000-000000000009",
+                           "encounter_id": "E2", "child_name": "Refused"})
+    results = await handler.handle_batch([(raw(spec), at(1)), (raw(refused), at(2))])
+    assert [(h.outcome, h.codes) for h in results] == [("registered", ()), ("rejected", ("NUMBER-SPACE-EXHAUSTED",))]
+    assert len(state.births) == 1 and state.inbox[refused.message_id].status == "rejected"

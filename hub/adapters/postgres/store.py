@@ -31,6 +31,24 @@ class PostgresInbox:
             'SELECT EXISTS (SELECT 1 FROM deliveries WHERE topic = $1 AND partition = $2 AND "offset" = $3)',
             delivery.topic, delivery.partition, delivery.offset)
 
+    async def claim_deliveries(self, deliveries: list[Delivery]) -> set[tuple[str, int, int]]:
+        rows = await self._conn.fetch(
+            """INSERT INTO deliveries (topic, partition, "offset", action)
+               SELECT t, p, o, 'received' FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(t, p, o)
+               ON CONFLICT DO NOTHING RETURNING topic, partition, "offset" """,
+            [d.topic for d in deliveries], [d.partition for d in deliveries], [d.offset for d in deliveries])
+        return {(r["topic"], r["partition"], r["offset"]) for r in rows}
+
+    async def note_deliveries(self, outcomes: list[tuple[Delivery, str | None, str]]) -> None:
+        if not outcomes:
+            return
+        await self._conn.execute(
+            """UPDATE deliveries d SET message_id = u.m, action = u.a
+               FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[]) AS u(t, p, o, m, a)
+               WHERE d.topic = u.t AND d.partition = u.p AND d."offset" = u.o""",
+            [d.topic for d, _, _ in outcomes], [d.partition for d, _, _ in outcomes], [d.offset for d, _, _ in outcomes],
+            [m for _, m, _ in outcomes], [a for _, _, a in outcomes])
+
     async def find(self, message_id: str) -> InboxRecord | None:
         row = await self._conn.fetchrow(
             """SELECT message_id, hospital_id, status, result_event_id, codes, topic, partition, "offset",
@@ -91,21 +109,32 @@ class PostgresReviews:
 
 
 class PostgresOutbox:
-    """Rows become visible to the relay at commit; NOTIFY wakes it at the same moment."""
+    """Rows are buffered and written together just before commit (one statement, one NOTIFY);
+    they become visible to the relay at commit, and NOTIFY wakes it at the same moment."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
+        self._pending: list[OutboundMessage] = []
 
     async def add(self, messages: list[OutboundMessage]) -> None:
-        await self._conn.executemany(
-            "INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5)",
-            [(m.event_id, m.topic, m.key, m.value, json.dumps(m.headers)) for m in messages])
-        await self._conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+        self._pending.extend(messages)
 
     async def copy_event(self, event_id: str) -> bool:
-        status = await self._conn.execute(
-            """INSERT INTO outbox (event_id, topic, key, value, headers)
-               SELECT event_id, topic, key, value, headers FROM outbox WHERE event_id = $1
-               ORDER BY id LIMIT 1""", event_id)
+        found = next((m for m in self._pending if m.event_id == event_id), None)
+        if found is None:
+            row = await self._conn.fetchrow(
+                "SELECT event_id, topic, key, value, headers FROM outbox WHERE event_id = $1 ORDER BY id LIMIT 1", event_id)
+            if row is None:
+                return False
+            found = OutboundMessage(str(row["event_id"]), row["topic"], row["key"], row["value"], json.loads(row["headers"]))
+        self._pending.append(found)
+        return True
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        await self._conn.executemany(
+            "INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5)",
+            [(m.event_id, m.topic, m.key, m.value, json.dumps(m.headers)) for m in self._pending])
         await self._conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
-        return status.endswith(" 1")
+        self._pending.clear()
