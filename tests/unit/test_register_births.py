@@ -201,8 +201,9 @@ async def test_a_refusal_inside_a_batch_is_answered_alone_and_the_others_still_l
         return await original(self, notice, decision, at_time)
 
     monkeypatch.setattr(FakeRegistry, "register_birth", refuse_girls)
+    twin = BirthSpec(**{**spec.__dict__, "birth_order": 1, "plurality": 2})
     refused = BirthSpec(**{**spec.__dict__, "message_id": "6c1e8a4f-0000-4000-8000-000000000009",
-                           "encounter_id": "E2", "child_name": "Refused"})
-    results = await handler.handle_batch([(raw(spec), at(1)), (raw(refused), at(2))])
+                           "birth_order": 2, "plurality": 2, "child_name": "Refused"})
+    results = await handler.handle_batch([(raw(twin), at(1)), (raw(refused), at(2))])
     assert [(h.outcome, h.codes) for h in results] == [("registered", ()), ("rejected", ("NUMBER-SPACE-EXHAUSTED",))]
     assert len(state.births) == 1 and state.inbox[refused.message_id].status == "rejected"
