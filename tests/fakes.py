@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
-from hub.domain.decision import Register, registration_date
+from hub.domain.decision import Register, RegistryFacts, registration_date
 from hub.domain.family import reissue_with_child
 from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
 from hub.domain.values import BirthNotice, Family, FamilyMember, Hospital, Person, RegisteredBirth, Relationship
@@ -45,6 +45,12 @@ class FakeHospitals:
 class FakeRegistry:
     def __init__(self, state: FakeState) -> None:
         self.state = state
+
+    async def facts(self, notice: BirthNotice) -> RegistryFacts:
+        return RegistryFacts(None, await self.person(notice.mother_nik), await self.family(notice.kk_number),
+                             await self.person(notice.father_nik) if notice.father_nik else None,
+                             await self.birth_by_key(notice.hospital_id, notice.encounter_id, notice.birth_order),
+                             tuple(await self.births_of_mother(notice.mother_nik)))
 
     async def person(self, nik: str) -> Person | None:
         return self.state.persons.get(nik)

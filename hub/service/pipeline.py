@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from hub.config import Topics
@@ -135,15 +135,8 @@ def _log_intake_bug(message_id: str, exc: Exception) -> None:
 
 
 async def _facts(uow: UnitOfWork, notice: BirthNotice) -> RegistryFacts:
-    registry = uow.registry
-    return RegistryFacts(
-        hospital=await uow.hospitals.hospital(notice.hospital_id),
-        same_birth=await registry.birth_by_key(notice.hospital_id, notice.encounter_id, notice.birth_order),
-        mother=await registry.person(notice.mother_nik),
-        family=await registry.family(notice.kk_number),
-        father=await registry.person(notice.father_nik) if notice.father_nik else None,
-        mothers_births=tuple(await registry.births_of_mother(notice.mother_nik)),
-    )
+    found = await uow.registry.facts(notice)
+    return replace(found, hospital=await uow.hospitals.hospital(notice.hospital_id))
 
 
 class _Reply:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from hub.domain.decision import Register
+from hub.domain.decision import Register, RegistryFacts
 from hub.domain.family import FamilyCardVersion
 from hub.domain.values import BirthNotice, Family, Hospital, Person, RegisteredBirth
 
@@ -93,6 +93,11 @@ class CivilRegistry(Protocol):
     `register_birth` assigns the child's NIK, issues the akta and reissues the KK as one atomic
     change; numbers are allocated gap-free. Writes to one family are serialised.
     """
+
+    async def facts(self, notice: BirthNotice) -> RegistryFacts:
+        """What the decision needs (mother, father, family, same birth, the mother's births);
+        `hospital` is left None: hospitals are the hub's own directory."""
+        ...
 
     async def person(self, nik: str) -> Person | None: ...
 

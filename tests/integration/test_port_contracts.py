@@ -96,8 +96,13 @@ async def test_registering_a_birth_issues_numbers_and_the_next_family_card(ports
         found = await uow.registry.birth_by_key(notice.hospital_id, notice.encounter_id, notice.birth_order)
         mothers = await uow.registry.births_of_mother(notice.mother_nik)
         child = await uow.registry.person(registration.child_nik)
+        facts = await uow.registry.facts(notice)
     assert family.version == registration.family_card.version == household.kk_version + 1
     assert family.members[-1].nik == registration.child_nik and family.members[-1].relationship.value == "ANAK"
     assert (found.akta_number, found.child_nik, found.kk_version) == (registration.akta_number, registration.child_nik, family.version)
     assert [b.message_id for b in mothers] == [notice.message_id]
     assert child.kk_number == household.mother.kk_number
+    assert facts.mother.nik == notice.mother_nik and facts.family.kk_number == notice.kk_number
+    assert facts.father.nik == notice.father_nik and facts.hospital is None
+    assert (facts.same_birth.akta_number, facts.same_birth.born_at) == (registration.akta_number, notice.born_at)
+    assert [b.message_id for b in facts.mothers_births] == [notice.message_id]

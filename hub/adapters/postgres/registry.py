@@ -7,18 +7,23 @@ same time both land, in consecutive KK versions).
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import date, datetime
 
 import asyncpg
 
-from hub.domain.decision import Register, registration_date
+from hub.domain.decision import Register, RegistryFacts, registration_date
 from hub.domain.family import reissue_with_child
 from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
 from hub.domain.values import BirthNotice, Family, FamilyMember, Person, RegisteredBirth, Relationship, Sex
+from hub.adapters.postgres.lookup import registry_facts
 from hub.adapters.postgres.serials import next_serial
 from hub.errors import PermanentError
 from hub.service.ports import Registration
 
+_INSERT_BIRTH = """INSERT INTO births (message_id, hospital_id, encounter_id, birth_order, mother_nik, born_at,
+                                   stillborn, child_nik, kk_number, kk_version, registered_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"""
 _BIRTH_COLUMNS = """
 SELECT b.message_id, b.hospital_id, b.encounter_id, b.birth_order, b.mother_nik, b.born_at,
        b.child_nik, c.akta_number, b.kk_number, b.kk_version, b.stillborn
@@ -30,26 +35,28 @@ class EmbeddedRegistry:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
+    async def facts(self, notice: BirthNotice) -> RegistryFacts:
+        return await registry_facts(self._conn, notice)
+
     async def person(self, nik: str) -> Person | None:
         row = await self._conn.fetchrow(
             "SELECT nik, name, sex, birth_date, kk_number, alive FROM persons WHERE nik = $1", nik)
         return None if row is None else Person(row["nik"], row["name"], Sex(row["sex"]), row["birth_date"],
                                                row["kk_number"], row["alive"])
 
-    async def family(self, kk_number: str, *, lock: bool = False) -> Family | None:
+    async def family(self, kk_number: str) -> Family | None:
         row = await self._conn.fetchrow(
-            "SELECT kk_number, kecamatan, current_version FROM families WHERE kk_number = $1"
-            + (" FOR UPDATE" if lock else ""), kk_number)
+            """SELECT f.kk_number, f.kecamatan, f.current_version,
+                      (SELECT coalesce(json_agg(json_build_object('nik', p.nik, 'name', p.name, 'sex', p.sex,
+                                 'birth_date', p.birth_date, 'relationship', m.relationship) ORDER BY m.position), '[]')
+                       FROM family_version_members m JOIN persons p ON p.nik = m.nik
+                       WHERE m.kk_number = f.kk_number AND m.version = f.current_version) AS members
+               FROM families f WHERE f.kk_number = $1""", kk_number)
         if row is None:
             return None
-        members = await self._conn.fetch(
-            """SELECT p.nik, p.name, p.sex, p.birth_date, m.relationship
-               FROM family_version_members m JOIN persons p ON p.nik = m.nik
-               WHERE m.kk_number = $1 AND m.version = $2 ORDER BY m.position""",
-            kk_number, row["current_version"])
-        return Family(row["kk_number"], row["kecamatan"], row["current_version"], tuple(
-            FamilyMember(m["nik"], m["name"], Sex(m["sex"]), m["birth_date"], Relationship(m["relationship"]))
-            for m in members))
+        members = tuple(FamilyMember(m["nik"], m["name"], Sex(m["sex"]), date.fromisoformat(m["birth_date"]),
+                                     Relationship(m["relationship"])) for m in json.loads(row["members"]))
+        return Family(row["kk_number"], row["kecamatan"], row["current_version"], members)
 
     async def birth_by_key(self, hospital_id: str, encounter_id: str, birth_order: int) -> RegisteredBirth | None:
         row = await self._conn.fetchrow(
@@ -62,55 +69,64 @@ class EmbeddedRegistry:
         return [RegisteredBirth(**dict(row)) for row in rows]
 
     async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration:
-        family = await self.family(notice.kk_number, lock=True)
+        """Seven round trips: lock the family, read it, NIK serial, child, akta serial, birth with its
+        certificate, and the new family card version with its members."""
+        family = await self._locked_family(notice.kk_number)
         if family is None:
             raise PermanentError("KK-NOT-FOUND", "the family card disappeared before registration")
-        child_nik = await self._free_nik(nik_prefix(family.kecamatan, notice.birth_date, notice.sex))
-        await self._conn.execute(
-            """INSERT INTO persons (nik, name, sex, birth_date, kk_number, relationship, father_name, mother_name)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-            child_nik, notice.child_name, notice.sex.value, notice.birth_date, family.kk_number,
-            Relationship.CHILD.value, notice.father_name or "", notice.mother_name)
-        issued_on = registration_date(at, notice.born_at)
-        scope = akta_prefix(family.regency, late=decision.late, issued_on=issued_on)
+        child_nik = await self._insert_child(notice, family)
+        scope = akta_prefix(family.regency, late=decision.late, issued_on=registration_date(at, notice.born_at))
         akta = akta_number(scope, await next_serial(self._conn, f"akta:{scope}"))
-        child = FamilyMember(child_nik, notice.child_name, notice.sex, notice.birth_date, Relationship.CHILD)
-        card = reissue_with_child(family, child)
-        birth_id = await self._insert_birth(notice, child_nik, card.version, at)
+        card = reissue_with_child(family, FamilyMember(child_nik, notice.child_name, notice.sex, notice.birth_date,
+                                                       Relationship.CHILD))
         await self._conn.execute(
-            """INSERT INTO birth_certificates (akta_number, birth_id, issuing_regency, variant, registration_type, issued_at)
-               VALUES ($1, $2, $3, $4, $5, $6)""",
-            akta, birth_id, family.regency, decision.variant.value, "LT" if decision.late else "LU", at)
+            f"""WITH b AS ({_INSERT_BIRTH} RETURNING id)
+                INSERT INTO birth_certificates (akta_number, birth_id, issuing_regency, variant, registration_type, issued_at)
+                SELECT $12, b.id, $13, $14, $15, $11 FROM b""",
+            *self._birth_values(notice, child_nik, card.version, at, False),
+            akta, family.regency, decision.variant.value, "LT" if decision.late else "LU")
         await self._write_card(card, family.regency, akta, at)
         return Registration(child_nik, akta, family.regency, card, at)
 
     async def record_stillbirth(self, notice: BirthNotice, at: datetime) -> None:
-        birth_id = await self._insert_birth(notice, None, None, at, stillborn=True)
         await self._conn.execute(
-            "INSERT INTO stillbirths (birth_id, weight_g, gestational_weeks, recorded_at) VALUES ($1, $2, $3, $4)",
-            birth_id, notice.weight_g, notice.gestational_weeks, at)
+            f"""WITH b AS ({_INSERT_BIRTH} RETURNING id)
+                INSERT INTO stillbirths (birth_id, weight_g, gestational_weeks, recorded_at) SELECT b.id, $12, $13, $11 FROM b""",
+            *self._birth_values(notice, None, None, at, True), notice.weight_g, notice.gestational_weeks)
 
-    async def _free_nik(self, prefix: str) -> str:
-        """The next serial in the scope that no person holds (seeded or imported NIKs included)."""
+    async def _locked_family(self, kk_number: str) -> Family | None:
+        # Two statements on purpose: after waiting for the lock, a statement still reads with the
+        # snapshot it started with, so members read in the locking statement could be a version old.
+        if not await self._conn.fetchval("SELECT true FROM families WHERE kk_number = $1 FOR UPDATE", kk_number):
+            return None
+        return await self.family(kk_number)
+
+    async def _insert_child(self, notice: BirthNotice, family: Family) -> str:
+        """The next serial in the NIK scope that no person holds (seeded or imported NIKs included)."""
+        prefix = nik_prefix(family.kecamatan, notice.birth_date, notice.sex)
         while True:
             nik = with_serial(prefix, await next_serial(self._conn, f"nik:{prefix}"))
-            if not await self._conn.fetchval("SELECT EXISTS (SELECT 1 FROM persons WHERE nik = $1)", nik):
+            inserted = await self._conn.fetchval(
+                """INSERT INTO persons (nik, name, sex, birth_date, kk_number, relationship, father_name, mother_name)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (nik) DO NOTHING RETURNING nik""",
+                nik, notice.child_name, notice.sex.value, notice.birth_date, family.kk_number,
+                Relationship.CHILD.value, notice.father_name or "", notice.mother_name)
+            if inserted is not None:
                 return nik
 
-    async def _insert_birth(self, notice: BirthNotice, child_nik: str | None, kk_version: int | None,
-                            at: datetime, *, stillborn: bool = False) -> int:
-        return await self._conn.fetchval(
-            """INSERT INTO births (message_id, hospital_id, encounter_id, birth_order, mother_nik, born_at,
-                                   stillborn, child_nik, kk_number, kk_version, registered_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id""",
-            notice.message_id, notice.hospital_id, notice.encounter_id, notice.birth_order, notice.mother_nik,
-            notice.born_at, stillborn, child_nik, notice.kk_number, kk_version, at)
+    @staticmethod
+    def _birth_values(notice: BirthNotice, child_nik: str | None, kk_version: int | None, at: datetime,
+                      stillborn: bool) -> tuple:
+        return (notice.message_id, notice.hospital_id, notice.encounter_id, notice.birth_order, notice.mother_nik,
+                notice.born_at, stillborn, child_nik, notice.kk_number, kk_version, at)
 
     async def _write_card(self, card, regency: str, akta: str, at: datetime) -> None:
         await self._conn.execute(
-            "INSERT INTO family_versions (kk_number, version, issued_at, regency, reason, akta_number) VALUES ($1, $2, $3, $4, 'birth', $5)",
-            card.kk_number, card.version, at, regency, akta)
-        await self._conn.executemany(
-            "INSERT INTO family_version_members (kk_number, version, position, nik, relationship) VALUES ($1, $2, $3, $4, $5)",
-            [(card.kk_number, card.version, position, m.nik, m.relationship.value) for position, m in enumerate(card.members, 1)])
-        await self._conn.execute("UPDATE families SET current_version = $2 WHERE kk_number = $1", card.kk_number, card.version)
+            """WITH v AS (INSERT INTO family_versions (kk_number, version, issued_at, regency, reason, akta_number)
+                          VALUES ($1, $2, $3, $4, 'birth', $5)),
+                    m AS (INSERT INTO family_version_members (kk_number, version, position, nik, relationship)
+                          SELECT $1, $2, u.position, u.nik, u.relationship
+                          FROM unnest($6::text[], $7::text[]) WITH ORDINALITY AS u(nik, relationship, position))
+               UPDATE families SET current_version = $2 WHERE kk_number = $1""",
+            card.kk_number, card.version, at, regency, akta,
+            [m.nik for m in card.members], [m.relationship.value for m in card.members])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 
@@ -9,7 +10,7 @@ from hub.adapters.siak.client import SiakClient
 from hub.adapters.siak.models import (
     BirthOut, BirthRegistrationIn, BirthRegistrationOut, FamilyOut, PersonOut, StillbirthIn,
 )
-from hub.domain.decision import Register
+from hub.domain.decision import Register, RegistryFacts
 from hub.domain.family import FamilyCardVersion
 from hub.domain.values import BirthNotice, Family, FamilyMember, Person, RegisteredBirth
 from hub.service.ports import Registration
@@ -25,6 +26,19 @@ def idempotency_key(kind: str, message_id: str) -> str:
 class SiakHttpRegistry:
     def __init__(self, client: SiakClient) -> None:
         self._client = client
+
+    async def facts(self, notice: BirthNotice) -> RegistryFacts:
+        """The lookups the decision needs, sent to the registry concurrently."""
+        async def nobody() -> None:
+            return None
+
+        mother, father, family, same, births = await asyncio.gather(
+            self.person(notice.mother_nik),
+            self.person(notice.father_nik) if notice.father_nik else nobody(),
+            self.family(notice.kk_number),
+            self.birth_by_key(notice.hospital_id, notice.encounter_id, notice.birth_order),
+            self.births_of_mother(notice.mother_nik))
+        return RegistryFacts(None, mother, family, father, same, tuple(births))
 
     async def person(self, nik: str) -> Person | None:
         found = await self._client.get(f"/v1/persons/{nik}", missing_ok=True)
