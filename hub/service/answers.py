@@ -55,8 +55,11 @@ def registration_numbers(registration: Registration, decision: Register) -> dict
 
 
 def civil_events(topics: Topics, notice: BirthNotice, decision: Register, registration: Registration) -> list[OutboundMessage]:
+    """The civil events of a registration. Built without re-validation (`model_construct`): every
+    value comes from a validated notice and the registry; tests validate the events against the
+    models, which are the published JSON Schemas."""
     card = registration.family_card
-    born = BirthRegistered(
+    born = BirthRegistered.model_construct(
         event_id=event_id("birth-registered", registration.akta_number),
         occurred_at=registration.registered_at,
         message_id=notice.message_id,
@@ -66,17 +69,17 @@ def civil_events(topics: Topics, notice: BirthNotice, decision: Register, regist
         akta_variant=decision.variant,
         registration_type="LT" if decision.late else "LU",
         issuing_regency=registration.issuing_regency,
-        child=Child(nik=registration.child_nik, name=notice.child_name, sex=notice.sex, born_at=notice.born_at,
+        child=Child.model_construct(nik=registration.child_nik, name=notice.child_name, sex=notice.sex, born_at=notice.born_at,
                     birth_order=notice.birth_order, plurality=notice.plurality, weight_g=notice.weight_g,
                     length_cm=notice.length_cm, attendant=notice.attendant, place_type=notice.place_type),
-        mother=Parent(nik=notice.mother_nik, name=notice.mother_name),
-        father=Parent(nik=notice.father_nik, name=notice.father_name) if notice.father_nik else None,
+        mother=Parent.model_construct(nik=notice.mother_nik, name=notice.mother_name),
+        father=Parent.model_construct(nik=notice.father_nik, name=notice.father_name) if notice.father_nik else None,
         reporter_nik=notice.reporter_nik,
         witness_niks=list(notice.witness_niks),
         kk_number=card.kk_number,
         kk_version=card.version,
     )
-    reissued = FamilyCardReissued(
+    reissued = FamilyCardReissued.model_construct(
         event_id=event_id("family-card", card.kk_number, card.version),
         occurred_at=registration.registered_at,
         message_id=notice.message_id,
@@ -86,7 +89,7 @@ def civil_events(topics: Topics, notice: BirthNotice, decision: Register, regist
         kecamatan=card.kecamatan,
         issuing_regency=registration.issuing_regency,
         akta_number=registration.akta_number,
-        members=[Member(nik=m.nik, name=m.name, sex=m.sex, birth_date=m.birth_date, relationship=m.relationship)
+        members=[Member.model_construct(nik=m.nik, name=m.name, sex=m.sex, birth_date=m.birth_date, relationship=m.relationship)
                  for m in card.members],
     )
     return [

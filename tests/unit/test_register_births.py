@@ -207,3 +207,15 @@ async def test_a_refusal_inside_a_batch_is_answered_alone_and_the_others_still_l
     results = await handler.handle_batch([(raw(twin), at(1)), (raw(refused), at(2))])
     assert [(h.outcome, h.codes) for h in results] == [("registered", ()), ("rejected", ("NUMBER-SPACE-EXHAUSTED",))]
     assert len(state.births) == 1 and state.inbox[refused.message_id].status == "rejected"
+
+
+async def test_civil_events_conform_to_their_published_models(world):
+    from hub.service.events import BirthRegistered, FamilyCardReissued
+
+    state, handler, spec = world
+    await handler.handle(raw(spec), at(1))
+    born, card = (m for m in state.outbox if m.topic != TOPICS.results)
+    registered = BirthRegistered.model_validate_json(born.value)
+    reissued = FamilyCardReissued.model_validate_json(card.value)
+    assert registered.kk_version == reissued.version == 2 and reissued.members[-1].nik == registered.child.nik
+    assert born.key == registered.akta_number.encode() and card.key == reissued.kk_number.encode()
