@@ -28,8 +28,8 @@ async def retry_transient(
             return await operation()
         except TransientError as exc:
             wait = random.uniform(delay / 2, delay)
-            log.warning("transient failure, retrying what=%s attempt=%d wait_s=%.2f error=%s",
-                        what, attempt, wait, type(exc).__name__)
+            log.warning("transient failure, retrying what=%s attempt=%d wait_s=%.2f error=%s detail=%s",
+                        what, attempt, wait, type(exc).__name__, str(exc)[:160])
             await asyncio.sleep(wait)
             delay = min(delay * 2, maximum)
             attempt += 1

@@ -31,9 +31,26 @@ FROM births b LEFT JOIN birth_certificates c ON c.birth_id = b.id
 """
 
 
+WRITE_LOCK = 727_004
+
+
 class EmbeddedRegistry:
+    """Writers take one transaction-scoped lock before their first registry write.
+
+    A batch transaction allocates serials in many scopes (NIK per kecamatan-day, akta per
+    regency-day) and locks families, in whatever order its notifications come; two hub processes
+    would deadlock on those rows. Serialising the writing part of transactions (reads, validation
+    and decisions still run in parallel) costs little, since gap-free serials serialise
+    registrations of one regency-day anyway, and removes the deadlocks."""
+
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
+        self._writing = False
+
+    async def _before_write(self) -> None:
+        if not self._writing:
+            await self._conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
+            self._writing = True
 
     async def facts(self, notice: BirthNotice) -> RegistryFacts:
         return await registry_facts(self._conn, notice)
@@ -71,6 +88,7 @@ class EmbeddedRegistry:
     async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration:
         """Seven round trips: lock the family, read it, NIK serial, child, akta serial, birth with its
         certificate, and the new family card version with its members."""
+        await self._before_write()
         family = await self._locked_family(notice.kk_number)
         if family is None:
             raise PermanentError("KK-NOT-FOUND", "the family card disappeared before registration")
@@ -89,6 +107,7 @@ class EmbeddedRegistry:
         return Registration(child_nik, akta, family.regency, card, at)
 
     async def record_stillbirth(self, notice: BirthNotice, at: datetime) -> None:
+        await self._before_write()
         await self._conn.execute(
             f"""WITH b AS ({_INSERT_BIRTH} RETURNING id)
                 INSERT INTO stillbirths (birth_id, weight_g, gestational_weeks, recorded_at) SELECT b.id, $12, $13, $11 FROM b""",
