@@ -97,6 +97,9 @@ async def test_replaying_the_whole_topic_twice_registers_nothing_new(environment
                                     "unreadable": 1, "skipped": 0}
     after = await _counts(environment)
     assert after["births"] == before["births"] and after["outbox"] == before["outbox"]
+    resumed = json.loads((await asyncio.to_thread(cli, environment, "replay", "--json", "--resume",
+                                                  str(report["run"]))).output)
+    assert sum(resumed["counts"].values()) == 0, "a finished run resumes at its saved end positions"
     text = await asyncio.to_thread(cli, environment, "replay", "--error-code", "MOTHER-NOT-FOUND")
     assert "already processed" in text.output and text.exit_code == 0
 
