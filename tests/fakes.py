@@ -97,6 +97,9 @@ class FakeInbox:
     async def delivered(self, delivery: Delivery) -> bool:
         return (delivery.topic, delivery.partition, delivery.offset) in self.state.deliveries
 
+    async def prefetch(self, message_ids: list[str]) -> None:
+        return None
+
     async def find(self, message_id: str) -> InboxRecord | None:
         return self.state.inbox.get(message_id)
 

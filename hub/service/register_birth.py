@@ -61,6 +61,7 @@ class RegisterBirths:
     async def _in_transaction(self, opened, body) -> list[Handled]:
         async with self._uow() as uow:
             fresh = await uow.inbox.claim_deliveries([delivery for _, delivery, _ in opened])
+            await uow.inbox.prefetch([e.message_id for _, _, e in opened if isinstance(e, Envelope)])
             results = []
             for raw, delivery, envelope in opened:
                 if (delivery.topic, delivery.partition, delivery.offset) not in fresh:

@@ -14,17 +14,36 @@ OUTBOX_CHANNEL = "hub_outbox"
 
 
 class PostgresHospitals:
+    """Remembers lookups for the unit of work's lifetime: a batch asks about few hospitals, often."""
+
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
+        self._seen: dict[str, Hospital | None] = {}
 
     async def hospital(self, org_id: str) -> Hospital | None:
-        row = await self._conn.fetchrow("SELECT org_id, name, regency, active FROM hospitals WHERE org_id = $1", org_id)
-        return None if row is None else Hospital(row["org_id"], row["name"], row["regency"], row["active"])
+        if org_id not in self._seen:
+            row = await self._conn.fetchrow("SELECT org_id, name, regency, active FROM hospitals WHERE org_id = $1", org_id)
+            self._seen[org_id] = None if row is None else Hospital(row["org_id"], row["name"], row["regency"], row["active"])
+        return self._seen[org_id]
+
+
+_INBOX_SELECT = """SELECT message_id, hospital_id, status, result_event_id, codes, topic, partition, "offset",
+                          mother_nik, result_sequence FROM inbox"""
+
+
+def _record(row) -> InboxRecord:
+    return InboxRecord(row["message_id"], row["hospital_id"], row["status"], str(row["result_event_id"]),
+                       tuple(row["codes"]), Delivery(row["topic"], row["partition"], row["offset"]),
+                       row["mother_nik"], row["result_sequence"])
 
 
 class PostgresInbox:
+    """Inbox rows are buffered like outbox rows and written in one statement before commit."""
+
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
+        self._pending: list[InboxRecord] = []
+        self._known: dict[str, InboxRecord | None] = {}
 
     async def delivered(self, delivery: Delivery) -> bool:
         return await self._conn.fetchval(
@@ -49,26 +68,37 @@ class PostgresInbox:
             [d.topic for d, _, _ in outcomes], [d.partition for d, _, _ in outcomes], [d.offset for d, _, _ in outcomes],
             [m for _, m, _ in outcomes], [a for _, _, a in outcomes])
 
+    async def prefetch(self, message_ids: list[str]) -> None:
+        """Read the inbox rows of a whole batch in one statement; `find` answers from them."""
+        rows = await self._conn.fetch(_INBOX_SELECT + " WHERE message_id = ANY($1::text[])", message_ids)
+        self._known.update({mid: None for mid in message_ids})
+        self._known.update({row["message_id"]: _record(row) for row in rows})
+
     async def find(self, message_id: str) -> InboxRecord | None:
-        row = await self._conn.fetchrow(
-            """SELECT message_id, hospital_id, status, result_event_id, codes, topic, partition, "offset",
-                      mother_nik, result_sequence FROM inbox WHERE message_id = $1""", message_id)
-        if row is None:
-            return None
-        return InboxRecord(row["message_id"], row["hospital_id"], row["status"], str(row["result_event_id"]),
-                           tuple(row["codes"]), Delivery(row["topic"], row["partition"], row["offset"]),
-                           row["mother_nik"], row["result_sequence"])
+        if message_id in self._known:
+            return self._known[message_id]
+        row = await self._conn.fetchrow(_INBOX_SELECT + " WHERE message_id = $1", message_id)
+        return None if row is None else _record(row)
 
     async def record(self, record: InboxRecord) -> None:
-        d = record.delivery
-        await self._conn.execute(
+        """Buffered and written with the others before commit (`flush`)."""
+        self._pending.append(record)
+        self._known[record.message_id] = record
+
+    async def flush(self) -> None:
+        if not self._pending:
+            return
+        await self._conn.executemany(
             """INSERT INTO inbox (message_id, hospital_id, status, codes, result_event_id, topic, partition, "offset",
                                   mother_nik, result_sequence)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-            record.message_id, record.hospital_id, record.status, list(record.codes), record.result_event_id,
-            d.topic, d.partition, d.offset, record.mother_nik, record.result_sequence)
+            [(r.message_id, r.hospital_id, r.status, list(r.codes), r.result_event_id, r.delivery.topic,
+              r.delivery.partition, r.delivery.offset, r.mother_nik, r.result_sequence) for r in self._pending])
+        self._pending.clear()
 
     async def replace(self, record: InboxRecord) -> None:
+        await self.flush()
+        self._known[record.message_id] = record
         await self._conn.execute(
             """UPDATE inbox SET status = $2, codes = $3, result_event_id = $4, mother_nik = coalesce($5, mother_nik),
                                 result_sequence = $6, updated_at = now()

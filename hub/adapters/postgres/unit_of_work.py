@@ -46,6 +46,7 @@ class PostgresUnitOfWork:
 
     async def commit(self) -> None:
         try:
+            await self.inbox.flush()
             await self.outbox.flush()
             await self._tx.commit()
         except TRANSIENT as exc:
