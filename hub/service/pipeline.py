@@ -21,7 +21,7 @@ from hub.domain.decision import AlreadyRegistered, Decision, RecordStillbirth, R
 from hub.domain.values import BirthNotice
 from hub.intake import results as r
 from hub.intake.envelope import Envelope
-from hub.intake.profile import read_notice
+from hub.intake.profile import ProfileResult, read_notice
 from hub.intake.structure import structural_issues
 from hub.service import answers
 from hub.service.ports import Delivery, InboxRecord, OutboundMessage, UnitOfWork
@@ -54,6 +54,14 @@ class Evaluation:
     sequence: int = 1
 
 
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    """What the intake found: blocking problems, or the profile's result (notice, warnings, roles)."""
+
+    problems: list[Issue] = field(default_factory=list)
+    profile: ProfileResult | None = None
+
+
 class Pipeline:
     """`defer_registry`: the registry is external (SIAK), so a valid notice becomes a registry saga
     (hub/service/registry_sagas.py) instead of being decided inside the consumer's transaction."""
@@ -63,20 +71,28 @@ class Pipeline:
         self.topics, self.limits, self._region_known = topics, limits, region_known
         self.defer_registry = defer_registry
 
-    async def evaluate(self, uow: UnitOfWork, raw: bytes, envelope: Envelope, now: datetime, *,
-                       sequence: int = 1, reviewed: bool = False, defer: bool | None = None) -> Evaluation:
-        reply = _Reply(envelope, answers.result_event_id(envelope.message_id, sequence))
+    def inspect(self, envelope: Envelope, now: datetime) -> Inspection:
+        """The CPU-bound part: FHIR structure and profile rules. Pure, so it may run in a thread."""
         if any(issue.blocks for issue in envelope.issues):
-            return Evaluation(reply.rejected(envelope.issues), sequence=sequence)
+            return Inspection(problems=list(envelope.issues))
         try:
             problems = structural_issues(envelope.document)
-            profile = None if problems else read_notice(envelope.document, now=now, strict_nik=self.limits.strict_nik,
-                                                        region_known=self._region_known)
+            if problems:
+                return Inspection(problems=problems)
+            return Inspection(profile=read_notice(envelope.document, now=now, strict_nik=self.limits.strict_nik,
+                                                  region_known=self._region_known))
         except Exception as exc:  # park: an input the rules did not foresee must not block the partition
             _log_intake_bug(envelope.message_id, exc)
-            return Evaluation(reply.rejected([Issue(codes.INTAKE_UNEXPECTED)]), sequence=sequence)
-        if problems:
-            return Evaluation(reply.rejected(problems), sequence=sequence)
+            return Inspection(problems=[Issue(codes.INTAKE_UNEXPECTED)])
+
+    async def evaluate(self, uow: UnitOfWork, raw: bytes, envelope: Envelope, now: datetime, *,
+                       sequence: int = 1, reviewed: bool = False, defer: bool | None = None,
+                       inspection: Inspection | None = None) -> Evaluation:
+        reply = _Reply(envelope, answers.result_event_id(envelope.message_id, sequence))
+        inspection = inspection or self.inspect(envelope, now)
+        if inspection.profile is None:
+            return Evaluation(reply.rejected(inspection.problems), sequence=sequence)
+        profile = inspection.profile
         reply.roles, reply.notes = profile.roles, [i for i in profile.issues if not i.blocks]
         if profile.notice is None:
             return Evaluation(reply.rejected(profile.issues), sequence=sequence)
