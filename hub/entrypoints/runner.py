@@ -16,6 +16,7 @@ from hub.adapters.kafka.relay import OutboxRelay, idempotent_producer, wake_on_n
 from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.postgres.database import translated
 from hub.adapters.postgres.sagas import SAGA_CHANNEL
+from hub.adapters.postgres.store import OUTBOX_CHANNEL
 from hub.bootstrap import consumer_handler, open_pool, prepare_database, saga_worker, seed_population, units_of_work
 from hub.config import RegistryKind, Settings
 from hub.entrypoints.consumer import build_broker
@@ -119,9 +120,9 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(event.wait(), seconds)
 
 
-async def _listen(dsn: str, wake: asyncio.Event, channel: str | None = None):
+async def _listen(dsn: str, wake: asyncio.Event, channel: str = OUTBOX_CHANNEL):
     with translated():
-        return await wake_on_notify(dsn, wake, channel) if channel else await wake_on_notify(dsn, wake)
+        return await wake_on_notify(dsn, wake, channel)
 
 
 async def _finish(tasks: list[asyncio.Task]) -> None:

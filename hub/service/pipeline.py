@@ -104,9 +104,10 @@ class Pipeline:
         content, extra = await self._carry_out(uow, raw, notice, decision, reply, now)
         return Evaluation(content, extra, notice.mother_nik, sequence)
 
-    def refused(self, envelope: Envelope, code: codes.Code, sequence: int = 1) -> Evaluation:
-        return Evaluation(_Reply(envelope, answers.result_event_id(envelope.message_id, sequence)).rejected([Issue(code)]),
-                          sequence=sequence)
+    def refused(self, envelope: Envelope, code: codes.Code, sequence: int = 1, detail: str | None = None) -> Evaluation:
+        """A rejection decided outside the rules (a registry's refusal, an officer's decision)."""
+        reply = _Reply(envelope, answers.result_event_id(envelope.message_id, sequence))
+        return Evaluation(reply.rejected([Issue(code, detail=detail)]), sequence=sequence)
 
     async def answer(self, uow: UnitOfWork, envelope: Envelope, evaluation: Evaluation, now: datetime, *,
                      delivery: Delivery, replaces: bool = False) -> Handled:

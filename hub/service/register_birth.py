@@ -49,7 +49,7 @@ class RegisterBirths:
             return await self._in_transaction(opened, partial(self._one, inspections))
         except PermanentError as exc:
             if len(opened) > 1:
-                return [handled for item in opened for handled in await self._alone(item)]
+                return [handled for raw, delivery, _ in opened for handled in await self.handle_batch([(raw, delivery)])]
             raw, delivery, envelope = opened[0]
             # The registry refused inside the transaction, which rolled back: answer in a new one.
             log.warning("registration refused message_id=%s code=%s", getattr(envelope, "message_id", None), exc.code)
@@ -60,9 +60,6 @@ class RegisterBirths:
                 return await self.pipeline.answer(uow, envelope_, evaluation, self._clock(), delivery=delivery_)
 
             return await self._in_transaction(opened, refuse)
-
-    async def _alone(self, item) -> list[Handled]:
-        return await self.handle_batch([(item[0], item[1])])
 
     async def _in_transaction(self, opened, body) -> list[Handled]:
         async with self._uow() as uow:

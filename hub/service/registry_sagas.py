@@ -21,12 +21,10 @@ from datetime import datetime, timedelta
 
 from hub.adapters.postgres.sagas import FAILED, WRITTEN
 from hub.domain import codes
-from hub.domain.codes import Issue
 from hub.errors import PermanentError, RegistryConflict, RegistryUnavailable
 from hub.intake.envelope import Envelope, open_envelope
 from hub.logging import mask_number
-from hub.service.pipeline import Evaluation, Handled, Pipeline, _Reply
-from hub.service import answers
+from hub.service.pipeline import Handled, Pipeline
 from hub.service.ports import UnitOfWork
 
 log = logging.getLogger("hub.sagas")
@@ -59,7 +57,10 @@ class RegistrySagaWorker:
                             saga.message_id, saga.attempts + 1, wait)
                 return Handled("failed-retrying", saga.message_id)
             except PermanentError as exc:
-                evaluation, state, error = self._refused(envelope, prior.result_sequence, exc), FAILED, exc.code
+                # The registry's words go to the hospital: masked, so no NIK travels in them.
+                code = codes.CATALOGUE.get(exc.code, codes.REGISTRY_REJECTED)
+                evaluation = self._pipeline.refused(envelope, code, prior.result_sequence, mask_number(str(exc))[:300])
+                state, error = FAILED, exc.code
             handled = await self._pipeline.answer(uow, envelope, evaluation, now, delivery=prior.delivery, replaces=True)
             await uow.sagas.finish(saga.message_id, state, error)
             await uow.commit()
@@ -71,11 +72,3 @@ class RegistrySagaWorker:
         envelope = open_envelope(document, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
         assert isinstance(envelope, Envelope), "a saga is opened only for a readable notification"
         return envelope
-
-    @staticmethod
-    def _refused(envelope: Envelope, sequence: int, exc: PermanentError) -> Evaluation:
-        reply = _Reply(envelope, answers.result_event_id(envelope.message_id, sequence))
-        known = codes.CATALOGUE.get(exc.code)
-        reason = mask_number(str(exc))[:300]  # the registry's words go to the hospital: no NIK in them
-        issue = Issue(known, detail=reason) if known else Issue(codes.REGISTRY_REJECTED, detail=reason)
-        return Evaluation(reply.rejected([issue]), sequence=sequence)
