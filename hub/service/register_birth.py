@@ -22,6 +22,7 @@ from functools import partial
 from hub.domain import codes
 from hub.errors import PermanentError
 from hub.intake.envelope import Envelope, Unreadable, open_envelope
+from hub.intake.results import STATUS_PENDING
 from hub.service import answers
 from hub.service.pipeline import Handled, Pipeline
 from hub.service.ports import Delivery, UnitOfWork
@@ -94,7 +95,9 @@ class RegisterBirths:
                    envelope: Envelope) -> Handled:
         prior = await uow.inbox.find(envelope.message_id)
         if prior is not None:
-            await uow.outbox.copy_event(prior.result_event_id)
+            # While a saga waits there is no result yet: its worker sends it once more.
+            if prior.status != STATUS_PENDING or not await uow.sagas.owe_copy(prior.message_id):
+                await uow.outbox.copy_event(prior.result_event_id)
             return Handled("resent-result", prior.message_id, prior.hospital_id, prior.codes)
         now = self._clock()
         evaluation = await self.pipeline.evaluate(uow, raw, envelope, now, inspection=await inspections[id(envelope)])

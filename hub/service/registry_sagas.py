@@ -62,6 +62,8 @@ class RegistrySagaWorker:
                 evaluation = self._pipeline.refused(envelope, code, prior.result_sequence, mask_number(str(exc))[:300])
                 state, error = FAILED, exc.code
             handled = await self._pipeline.answer(uow, envelope, evaluation, now, delivery=prior.delivery, replaces=True)
+            for _ in range(saga.owed_copies):  # the hospital re-sent the message id while we waited
+                await uow.outbox.copy_event(evaluation.content.event_id)
             await uow.sagas.finish(saga.message_id, state, error)
             await uow.commit()
         log.info("saga finished message_id=%s state=%s outcome=%s", saga.message_id, state, handled.outcome)

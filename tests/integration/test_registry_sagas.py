@@ -115,3 +115,16 @@ async def test_two_workers_never_carry_out_one_saga_at_the_same_time(environment
     first, second = await asyncio.gather(worker.run_one(), worker.run_one())
     assert sorted([first is None, second is None]) == [False, True]
     assert StandIn.calls == 1
+
+
+async def test_a_message_id_resent_while_its_saga_waits_gets_the_same_result_again(environment, pool, saga_world):
+    consumer, worker = saga_world
+    home = (await households(environment.settings.dsn, 40))[34]
+    raw = json.dumps(build_notification(birth(home, "103578001"))).encode()
+    assert (await consumer.handle(raw, Delivery("sagas", 1, 1))).outcome == "registry-pending"
+    assert (await consumer.handle(raw, Delivery("sagas", 1, 2))).outcome == "resent-result"
+    handled = await worker.run_one()
+    async with pool.acquire() as conn:
+        copies = await conn.fetch("SELECT event_id FROM outbox WHERE headers ->> 'correlation-id' = $1 "
+                                  "AND topic LIKE '%birth.result.v1'", handled.message_id)
+    assert len(copies) == 2 and len({c["event_id"] for c in copies}) == 1

@@ -22,6 +22,7 @@ class Saga:
     state: str
     document: bytes
     attempts: int
+    owed_copies: int = 0
 
 
 class PostgresSagas:
@@ -32,15 +33,22 @@ class PostgresSagas:
         await self._conn.execute(
             """INSERT INTO registry_sagas (message_id, state, document) VALUES ($1, 'pending', $2)
                ON CONFLICT (message_id) DO UPDATE SET state = 'pending', document = $2, next_attempt_at = now(),
-                                                      updated_at = now()""", message_id, document)
+                                                      owed_copies = 0, updated_at = now()""", message_id, document)
         await self._conn.execute(f"NOTIFY {SAGA_CHANNEL}")
 
     async def claim_due(self, now: datetime) -> Saga | None:
         row = await self._conn.fetchrow(
-            """SELECT message_id, state, document, attempts FROM registry_sagas
+            """SELECT message_id, state, document, attempts, owed_copies FROM registry_sagas
                WHERE state IN ('pending', 'failed-retrying') AND next_attempt_at <= $1
                ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED""", now)
         return None if row is None else Saga(**dict(row))
+
+    async def owe_copy(self, message_id: str) -> bool:
+        """Note a re-send while the saga still waits; False if it has finished meanwhile (the
+        update waits for a worker holding the saga, then sees its final state)."""
+        return bool(await self._conn.fetchval(
+            """UPDATE registry_sagas SET owed_copies = owed_copies + 1
+               WHERE message_id = $1 AND state IN ('pending', 'failed-retrying') RETURNING true""", message_id))
 
     async def finish(self, message_id: str, state: str, error: str | None = None) -> None:
         await self._conn.execute(
