@@ -7,7 +7,8 @@
           ├── StoreUnavailable      PostgreSQL down, connection lost, serialisation conflicts
           ├── BrokerUnavailable     Kafka not reachable or not acknowledging
           ├── RegistryUnavailable   the civil registry (SIAK) not answering
-          └── RegistryConflict      the registry recorded the same birth concurrently: decide again
+          ├── RegistryConflict      the registry recorded the same birth concurrently: decide again
+          └── SignerUnavailable     the document signing service not answering
      └── OperatorError           an operator's request that cannot be done as asked (CLI refusals)
 
 Adapters translate driver errors into these at the boundary. Anything else is a bug: the
@@ -50,6 +51,10 @@ class RegistryUnavailable(TransientError):
 
 class RegistryConflict(TransientError):
     """The registry saw a concurrent write of the same birth: decide again, it will be found."""
+
+
+class SignerUnavailable(TransientError):
+    """The signing service (local key store or remote PSrE-style API) cannot sign right now."""
 
 
 class OperatorError(HubError):

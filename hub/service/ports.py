@@ -83,6 +83,41 @@ class AuditEntry:
     details: dict
 
 
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    """A published document-signing key. Verifiers accept a signature made with `kid` at a time
+    between `not_before` and `not_after` (None: the key still signs)."""
+
+    kid: str
+    certificate_chain: tuple[bytes, ...]  # DER: the signing certificate first, its CA last
+    not_before: datetime
+    not_after: datetime | None = None
+
+
+class DocumentSigner(Protocol):
+    """Signs documents for the issuing office: a local key store (the embedded default) or a remote
+    signing service (in production, a PSrE such as BSrE over its HTTP API).
+
+    Only digests leave the hub: no personal data goes to the signer. The algorithm is ECDSA on
+    P-256 over a SHA-256 digest (COSE/JOSE ES256; PAdES with ecdsa-with-SHA256).
+    """
+
+    async def current_key(self) -> SigningKey:
+        """The key that signs now (its id goes into every signature and QR)."""
+        ...
+
+    async def sign_digest(self, digest: bytes, *, kid: str, idempotency_key: str) -> bytes:
+        """The DER-encoded ECDSA signature of a 32-byte SHA-256 digest with key `kid`.
+
+        Idempotent by key: the same idempotency key and digest return the same signature.
+        Raises SignerUnavailable (retry later) or PermanentError (the key is unknown or retired)."""
+        ...
+
+    async def published_keys(self) -> tuple[SigningKey, ...]:
+        """Every key verifiers must know: current and retired ones, with their validity."""
+        ...
+
+
 class HospitalDirectory(Protocol):
     async def hospital(self, org_id: str) -> Hospital | None: ...
 
