@@ -7,6 +7,7 @@ cluster that `deploy/local/services.sh up` starts under `.local/`. Nothing conne
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class RegistryKind(str, Enum):
     EMBEDDED = "embedded"  # the registry lives in the hub's own PostgreSQL schema
     SIAK_HTTP = "siak-http"  # a SIAK-style REST registry: writes become tracked sagas
+
+
+class SignerKind(str, Enum):
+    LOCAL = "local"  # keys in a local directory (the development PKI under .local/pki)
+    REMOTE = "remote"  # a remote signing service (a PSrE's HTTP API; contracts/signer-openapi.json)
 
 
 class Topics:
@@ -26,9 +32,12 @@ class Topics:
         self.results = f"{prefix}birth.result.v1"
         self.births_registered = f"{prefix}civil.birth-registered.v1"
         self.family_cards = f"{prefix}civil.family-card-updated.v1"
+        self.documents_issued = f"{prefix}civil.documents-issued.v1"
+        self.document_status = f"{prefix}civil.document-status.v1"
 
     def all(self) -> list[str]:
-        return [self.notifications, self.dead_letters, self.results, self.births_registered, self.family_cards]
+        return [self.notifications, self.dead_letters, self.results, self.births_registered, self.family_cards,
+                self.documents_issued, self.document_status]
 
 
 class Settings(BaseSettings):
@@ -60,6 +69,21 @@ class Settings(BaseSettings):
     saga_workers: int = Field(4, ge=1, le=64)
     saga_retry_max_seconds: float = Field(30.0, gt=0)
     saga_poll_seconds: float = Field(0.5, gt=0)
+    documents: bool = True  # issue the signed akta and KK with every registration
+    document_workers: int = Field(2, ge=1, le=32)  # document jobs carried out concurrently per process
+    document_retry_max_seconds: float = Field(30.0, gt=0)
+    document_official_name: str = "Pejabat Contoh (lingkungan pengembangan)"
+    signer: SignerKind = SignerKind.LOCAL
+    pki_dir: Path = Path(".local/pki")  # the local signer's keys (created on first start)
+    signer_url: str = "http://127.0.0.1:18085"
+    signer_timeout_seconds: float = Field(5.0, gt=0)
+    signer_retries: int = Field(2, ge=0, le=10)
+    signer_breaker_failures: int = Field(5, ge=1)
+    signer_breaker_reset_seconds: float = Field(10.0, gt=0)
+    public_base_url: str = "http://127.0.0.1:18090"  # where verifiers find /status and /keys
+    verify_host: str = "127.0.0.1"
+    verify_port: int = Field(18090, ge=0, le=65535)  # the public verification service of `hub run` (0: off)
+    status_list_ttl_seconds: int = Field(300, ge=1)
     log_level: str = "INFO"
     log_json: bool = False
 

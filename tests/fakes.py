@@ -15,7 +15,9 @@ from hub.domain.decision import Register, RegistryFacts, registration_date
 from hub.domain.family import reissue_with_child
 from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
 from hub.domain.values import BirthNotice, Family, FamilyMember, Hospital, Person, RegisteredBirth, Relationship
-from hub.service.ports import AuditEntry, Delivery, InboxRecord, OutboundMessage, Registration, ReviewCase
+from hub.domain.documents import STATUS_CODE, DocumentKind, DocumentStatus, SignedDocument, StatusCode, StatusSlot
+from hub.service.ports import (AuditEntry, Delivery, DocumentJob, DocumentRequest, InboxRecord, OutboundMessage,
+                               Registration, ReviewCase, StoredDocument)
 
 
 @dataclass
@@ -31,6 +33,9 @@ class FakeState:
     reviews: dict[str, ReviewCase] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     outbox: list[OutboundMessage] = field(default_factory=list)
+    document_jobs: list[dict] = field(default_factory=list)
+    documents: list[StoredDocument] = field(default_factory=list)
+    status_lists: dict[tuple[str, int], int] = field(default_factory=dict)
     commits: int = 0
 
 
@@ -168,6 +173,84 @@ class FakeOutbox:
         return found is not None
 
 
+class FakeDocuments:
+    """Jobs as dicts {id, request, state, attempts, owed_copies, next_attempt_at}; documents in issue order."""
+
+    def __init__(self, state: FakeState) -> None:
+        self.state = state
+
+    async def request(self, request: DocumentRequest) -> None:
+        if any(j["request"].message_id == request.message_id and j["request"].sequence == request.sequence
+               for j in self.state.document_jobs):
+            return
+        self.state.document_jobs.append({"id": len(self.state.document_jobs) + 1, "request": request, "state": "pending",
+                                         "attempts": 0, "owed_copies": 0, "next_attempt_at": None})
+
+    async def claim_due(self, now: datetime) -> DocumentJob | None:
+        pending = [j for j in self.state.document_jobs if j["state"] == "pending"]
+        for job in pending:
+            earlier = any(e["request"].kk_number == job["request"].kk_number and e["id"] < job["id"] for e in pending)
+            if not earlier and (job["next_attempt_at"] is None or job["next_attempt_at"] <= now):
+                return DocumentJob(job["id"], job["request"], job["attempts"], job["owed_copies"])
+        return None
+
+    def _job(self, job_id: int) -> dict:
+        return next(j for j in self.state.document_jobs if j["id"] == job_id)
+
+    async def owe_copy(self, message_id: str) -> bool:
+        jobs = [j for j in self.state.document_jobs if j["request"].message_id == message_id]
+        if not jobs or jobs[-1]["state"] != "pending":
+            return False
+        jobs[-1]["owed_copies"] += 1
+        return True
+
+    async def retry_at(self, job_id: int, when: datetime, error: str) -> None:
+        self._job(job_id).update(attempts=self._job(job_id)["attempts"] + 1, next_attempt_at=when, error=error)
+
+    async def finish(self, job_id: int) -> None:
+        self._job(job_id).update(state="done", attempts=self._job(job_id)["attempts"] + 1)
+
+    async def next_version(self, kind: DocumentKind, number: str) -> int:
+        return 1 + max((d.ref.version for d in self.state.documents if (d.ref.kind, d.ref.number) == (kind, number)), default=0)
+
+    async def allocate_slot(self, regency: str, year: int) -> StatusSlot:
+        index = self.state.status_lists.get((regency, year), 0)
+        self.state.status_lists[(regency, year)] = index + 1
+        return StatusSlot(regency, year, index)
+
+    async def store(self, document: SignedDocument, *, kk_number: str, message_id: str, reason: str) -> str | None:
+        previous = await self.current(document.ref.kind, document.ref.number)
+        if previous is not None:
+            await self.set_status(previous.ref.document_id, DocumentStatus.SUPERSEDED, "superseded", document.ref.issued_at)
+        self.state.documents.append(StoredDocument(document.ref, document.content, kk_number, message_id, document.pdf,
+                                                   document.qr_payload, document.key_id, reason,
+                                                   previous.ref.document_id if previous else None))
+        return previous.ref.document_id if previous else None
+
+    async def current(self, kind: DocumentKind, number: str) -> StoredDocument | None:
+        return next((d for d in self.state.documents if (d.ref.kind, d.ref.number) == (kind, number)
+                     and d.ref.status is DocumentStatus.ACTIVE), None)
+
+    async def get(self, document_id: str) -> StoredDocument | None:
+        return next((d for d in self.state.documents if d.ref.document_id == document_id), None)
+
+    async def versions(self, kind: DocumentKind, number: str) -> list[StoredDocument]:
+        return sorted((d for d in self.state.documents if (d.ref.kind, d.ref.number) == (kind, number)),
+                      key=lambda d: d.ref.version)
+
+    async def of_message(self, message_id: str) -> list[StoredDocument]:
+        return [d for d in self.state.documents if d.message_id == message_id]
+
+    async def set_status(self, document_id: str, status: DocumentStatus, reason: str, at: datetime) -> None:
+        self.state.documents = [replace(d, ref=replace(d.ref, status=status), status_reason=reason)
+                                if d.ref.document_id == document_id else d for d in self.state.documents]
+
+    async def statuses(self, regency: str, year: int) -> tuple[dict[int, StatusCode], int]:
+        found = {d.ref.slot.index: STATUS_CODE[d.ref.status] for d in self.state.documents
+                 if (d.ref.slot.regency, d.ref.slot.year) == (regency, year) and d.ref.status is not DocumentStatus.ACTIVE}
+        return found, self.state.status_lists.get((regency, year), 0)
+
+
 class FakeUnitOfWork:
     """Works on a copy of the shared state; commit publishes the copy, leaving without commit drops it."""
 
@@ -179,6 +262,7 @@ class FakeUnitOfWork:
         self.hospitals, self.registry = FakeHospitals(self.state), FakeRegistry(self.state)
         self.inbox, self.outbox, self.reviews = FakeInbox(self.state), FakeOutbox(self.state), FakeReviews(self.state)
         self.audit = FakeAuditLog(self.state)
+        self.documents = FakeDocuments(self.state)
         return self
 
     async def commit(self) -> None:

@@ -22,3 +22,10 @@ def kecamatan_of(regency: str) -> list[tuple[str, str]]:
 def regency_name(regency: str) -> str | None:
     found = get_wilayah(regency)
     return found.name if found else None
+
+
+@lru_cache(maxsize=20_000)
+def region_name(code: str) -> str | None:
+    """The name of a province (2 digits), regency (4) or kecamatan (6), or None if unknown."""
+    found = get_wilayah(code)
+    return found.name if found else None

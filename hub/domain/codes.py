@@ -112,6 +112,8 @@ REVIEW_REJECTED = _code("REVIEW-REJECTED", "business-rule", E, "Ditolak oleh pet
 # Information on successful answers.
 DUPLICATE_NOTIFICATION = _code("DUPLICATE-NOTIFICATION", "duplicate", I, "Kelahiran ini sudah tercatat; nomor yang ada dikirim ulang.", "This birth is already registered; the existing numbers are returned.")
 LATE_REGISTRATION = _code("LATE-REGISTRATION", "informational", I, "Dicatat sebagai kelahiran terlambat (lebih dari 60 hari).", "Registered late (more than 60 days after birth).")
+DOCUMENTS_ISSUED = _code("DOCUMENTS-ISSUED", "informational", I, "Kutipan akta kelahiran dan kartu keluarga yang ditandatangani elektronik terlampir (PDF).", "The electronically signed birth certificate extract and family card are attached (PDF).")
+DOCUMENTS_CORRECTED = _code("DOCUMENTS-CORRECTED", "informational", I, "Dokumen diterbitkan ulang karena pembetulan data; versi sebelumnya tidak berlaku lagi.", "The documents were reissued after a correction; earlier versions are no longer valid.")
 STILLBIRTH_RECORDED = _code("STILLBIRTH-RECORDED", "informational", I, "Lahir mati dicatat; tidak diterbitkan akta kelahiran.", "Stillbirth recorded; no akta kelahiran is issued.")
 REVIEW_PENDING = _code("REVIEW-PENDING", "informational", I, "Menunggu keputusan petugas Dukcapil; hasil kedua akan menyusul.", "Waiting for a Dukcapil officer; a second result will follow.")
 

@@ -24,7 +24,7 @@ from faststream.specification import AsyncAPI
 
 from hub import __version__
 from hub.config import Settings
-from hub.service.events import BirthRegistered, FamilyCardReissued
+from hub.service.events import BirthRegistered, DocumentsIssued, DocumentStatusChanged, FamilyCardReissued
 from hub.service.ports import Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.retry import retry_transient
@@ -61,11 +61,18 @@ def build_broker(settings: Settings, handler: RegisterBirths | None, on_bug: Cal
 
     broker.publisher(topics.results, title="birth.result.v1:publish", description=(
         "One FHIR R4 message Bundle per notification (application/fhir+json), key = hospital organisation id; "
-        "MessageHeader.response.identifier = the notification's message id."))
+        "MessageHeader.response.identifier = the notification's message id. A registration's result carries "
+        "the signed documents: per document a DocumentReference (id, version, QR payload, what it replaces) "
+        "and a Binary with the PAdES-signed PDF (the Kutipan Akta Kelahiran and the reissued Kartu Keluarga). "
+        "A correction sends a further result with the new versions. See contracts/profile.md."))
     broker.publisher(topics.births_registered, schema=BirthRegistered, title="civil.birth-registered.v1:publish",
                      description="A registered birth, key = akta number.")
     broker.publisher(topics.family_cards, schema=FamilyCardReissued, title="civil.family-card-updated.v1:publish",
                      description="A reissued family card with all its members, key = KK number.")
+    broker.publisher(topics.documents_issued, schema=DocumentsIssued, title="civil.documents-issued.v1:publish",
+                     description="Signed documents issued (registration or correction) and what they supersede, key = KK number.")
+    broker.publisher(topics.document_status, schema=DocumentStatusChanged, title="civil.document-status.v1:publish",
+                     description="A document revoked by an operator, with the reason, key = KK number.")
     broker.publisher(topics.dead_letters, title="birth.notification.v1.dlq:publish", description=(
         "Notifications that cannot be read (not UTF-8, not JSON, no MessageHeader.id): original key and bytes, "
         "reason in the dlq-reason and dlq-detail headers."))

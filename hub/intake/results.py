@@ -8,12 +8,16 @@ which, an OperationOutcome lists every issue, and a Parameters resource carries 
 
 from __future__ import annotations
 
+import base64
+import copy
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from hub.domain.codes import Issue
+from hub.domain.documents import DocumentKind, SignedDocument
 from hub.intake import vocabulary as v
 
 STATUS_REGISTERED = "registered"
@@ -23,6 +27,7 @@ STATUS_REVIEW = "review-pending"
 STATUS_REJECTED = "rejected"
 STATUS_PENDING = "registry-pending"  # waiting for the external registry: no result is sent yet
 RESPONSE_CODE = {STATUS_REJECTED: "fatal-error"}
+_NO_ISSUE = {"severity": "information", "code": "informational", "diagnostics": "OK"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +73,7 @@ def build_result(content: ResultContent, now: datetime) -> dict[str, Any]:
 def operation_outcome(outcome_id: str, issues: tuple[Issue, ...]) -> dict[str, Any]:
     rendered = [_issue(issue) for issue in issues]
     if not rendered:
-        rendered = [{"severity": "information", "code": "informational", "diagnostics": "OK"}]
+        rendered = [dict(_NO_ISSUE)]
     return {"resourceType": "OperationOutcome", "id": outcome_id, "issue": rendered}
 
 
@@ -92,3 +97,54 @@ def _numbers(resource_id: str, numbers: dict[str, str | int]) -> dict[str, Any]:
     for name, value in numbers.items():
         parameters.append({"name": name, "valueInteger" if isinstance(value, int) else "valueString": value})
     return {"resourceType": "Parameters", "id": resource_id, "parameter": parameters}
+
+
+_DOCUMENT_TITLES = {DocumentKind.AKTA: "Kutipan Akta Kelahiran", DocumentKind.KK: "Kartu Keluarga"}
+
+
+def attach_documents(bundle: dict[str, Any], documents: list[SignedDocument], note: Issue,
+                     supersedes: dict[str, str] | None = None) -> dict[str, Any]:
+    """The result Bundle with the signed documents: per document a DocumentReference (what it is,
+    its id, version and status, and what it replaces) and a Binary with the PDF; the
+    MessageHeader's focus names the DocumentReferences and the OperationOutcome gains `note`."""
+    bundle = copy.deepcopy(bundle)
+    header, outcome = bundle["entry"][0]["resource"], bundle["entry"][1]["resource"]
+    if outcome["issue"] == [_NO_ISSUE]:
+        outcome["issue"] = []
+    outcome["issue"].append(_issue(note))
+    for document in documents:
+        reference, binary = _document_entries(document, (supersedes or {}).get(document.ref.document_id))
+        header.setdefault("focus", []).append({"reference": f"urn:uuid:{reference['id']}"})
+        bundle["entry"] += [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in (reference, binary)]
+    return bundle
+
+
+def _document_entries(document: SignedDocument, replaces: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    ref = document.ref
+    binary_id = str(uuid.uuid5(uuid.UUID(ref.document_id), "binary"))
+    identifier_system = v.AKTA_NUMBER_SYSTEM if ref.kind is DocumentKind.AKTA else v.KK_NUMBER_SYSTEM
+    reference: dict[str, Any] = {
+        "resourceType": "DocumentReference",
+        "id": ref.document_id,
+        "extension": [{"url": v.DOCUMENT_VERSION, "valueInteger": ref.version},
+                      {"url": v.DOCUMENT_QR_PAYLOAD, "valueString": document.qr_payload}],
+        "masterIdentifier": {"system": v.DOCUMENT_ID_SYSTEM, "value": ref.document_id},
+        "identifier": [{"system": identifier_system, "value": ref.number}],
+        "status": "current",
+        "docStatus": "final",
+        "type": {"coding": [{"system": v.DOCUMENT_TYPE_SYSTEM, "code": ref.kind.value, "display": _DOCUMENT_TITLES[ref.kind]}]},
+        "date": ref.issued_at.isoformat(timespec="seconds"),
+        "content": [{"attachment": {
+            "contentType": "application/pdf",
+            "url": f"urn:uuid:{binary_id}",
+            "size": len(document.pdf),
+            "hash": base64.b64encode(hashlib.sha1(document.pdf).digest()).decode(),
+            "title": f"{ref.kind.value}-{ref.number}-v{ref.version}.pdf",
+            "creation": ref.issued_at.isoformat(timespec="seconds"),
+        }}],
+    }
+    if replaces:
+        reference["relatesTo"] = [{"code": "replaces", "target": {"identifier": {"system": v.DOCUMENT_ID_SYSTEM, "value": replaces}}}]
+    binary = {"resourceType": "Binary", "id": binary_id, "contentType": "application/pdf",
+              "data": base64.b64encode(document.pdf).decode()}
+    return reference, binary

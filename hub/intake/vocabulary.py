@@ -47,3 +47,11 @@ ATTENDANT_CODES = {"doctor": 1, "midwife-or-nurse": 2, "traditional": 3, "other"
 
 # Offsets of Indonesia's time zones: WIB, WITA, WIT.
 INDONESIAN_OFFSETS_MINUTES = (7 * 60, 8 * 60, 9 * 60)
+
+# Documents attached to a result (DocumentReference + Binary).
+DOCUMENT_ID_SYSTEM = f"{BASE}/id/document"
+AKTA_NUMBER_SYSTEM = f"{BASE}/id/akta-kelahiran"
+KK_NUMBER_SYSTEM = KK
+DOCUMENT_TYPE_SYSTEM = f"{BASE}/CodeSystem/civil-document"
+DOCUMENT_VERSION = f"{BASE}/StructureDefinition/document-version"
+DOCUMENT_QR_PAYLOAD = f"{BASE}/StructureDefinition/document-qr-payload"

@@ -14,8 +14,10 @@ from hub.config import Topics
 from hub.domain.decision import Register
 from hub.domain.values import BirthNotice
 from hub.intake.results import ResultContent, build_result
-from hub.service.events import BirthRegistered, Child, FamilyCardReissued, Member, Parent
-from hub.service.ports import Delivery, OutboundMessage, Registration
+from hub.domain.documents import DocumentStatus, SignedDocument
+from hub.service.events import (BirthRegistered, Child, DocumentsIssued, DocumentStatusChanged, FamilyCardReissued,
+                                IssuedDocument, Member, Parent)
+from hub.service.ports import Delivery, DocumentJob, OutboundMessage, Registration, StoredDocument
 
 EVENT_NAMESPACE = uuid.UUID("5b0c9f7e-2d1a-4c53-9a57-6a1f3c2e8d40")
 FHIR_JSON = "application/fhir+json"
@@ -37,10 +39,46 @@ def headers(eid: str, correlation_id: str, content_type: str, schema: str) -> di
 
 
 def result_message(topics: Topics, content: ResultContent, now: datetime) -> OutboundMessage:
-    body = json.dumps(build_result(content, now), separators=(",", ":"), ensure_ascii=False).encode()
-    key = (content.hospital_id or "").encode() or None
-    return OutboundMessage(content.event_id, topics.results, key, body,
-                           headers(content.event_id, content.message_id, FHIR_JSON, RESULT_SCHEMA))
+    return bundle_message(topics, build_result(content, now), content.message_id, content.hospital_id)
+
+
+def bundle_message(topics: Topics, bundle: dict, message_id: str, hospital_id: str | None) -> OutboundMessage:
+    """A result Bundle as a message to the hospital; its event id is the Bundle's id."""
+    body = json.dumps(bundle, separators=(",", ":"), ensure_ascii=False).encode()
+    key = (hospital_id or "").encode() or None
+    return OutboundMessage(bundle["id"], topics.results, key, body, headers(bundle["id"], message_id, FHIR_JSON, RESULT_SCHEMA))
+
+
+def documents_issued(topics: Topics, job: DocumentJob, issued: list[SignedDocument], supersedes: dict[str, str],
+                     now: datetime) -> OutboundMessage:
+    """`civil.documents-issued.v1`, keyed by the KK number: a family's documents stay in order."""
+    request = job.request
+    event = DocumentsIssued(
+        event_id=event_id("documents-issued", request.message_id, request.sequence),
+        occurred_at=now, message_id=request.message_id, reason=request.reason, kk_number=request.kk_number,
+        correction=request.correction,
+        documents=[IssuedDocument(document_id=d.ref.document_id, kind=d.ref.kind, number=d.ref.number,
+                                  version=d.ref.version, issued_at=d.ref.issued_at, key_id=d.key_id,
+                                  status_list_regency=d.ref.slot.regency, status_list_year=d.ref.slot.year,
+                                  status_list_index=d.ref.slot.index,
+                                  supersedes=supersedes.get(d.ref.document_id)) for d in issued])
+    return OutboundMessage(event.event_id, topics.documents_issued, request.kk_number.encode(),
+                           event.model_dump_json().encode(),
+                           headers(event.event_id, request.message_id, EVENT_JSON, "DocumentsIssued/v1"))
+
+
+def document_status_changed(topics: Topics, document: StoredDocument, status: DocumentStatus, reason: str,
+                            actor: str, now: datetime) -> OutboundMessage:
+    """`civil.document-status.v1`: an operator revoked a document (supersession travels with the
+    documents-issued event of the new version)."""
+    ref = document.ref
+    event = DocumentStatusChanged(
+        event_id=event_id("document-status", ref.document_id, status.value, now.isoformat()), occurred_at=now,
+        message_id=document.message_id, document_id=ref.document_id, kind=ref.kind, number=ref.number,
+        version=ref.version, status=status, reason=reason, actor=actor)
+    return OutboundMessage(event.event_id, topics.document_status, document.kk_number.encode(),
+                           event.model_dump_json().encode(),
+                           headers(event.event_id, document.message_id, EVENT_JSON, "DocumentStatusChanged/v1"))
 
 
 def registration_numbers(registration: Registration, decision: Register) -> dict[str, str | int]:

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hub.domain.documents import DocumentKind, DocumentStatus
 from hub.domain.values import AktaVariant, Attendant, PlaceType, Relationship, Sex
 
 
@@ -89,7 +90,52 @@ class FamilyCardReissued(_Event):
     members: list[Member]
 
 
+class IssuedDocument(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    document_id: str = Field(description="UUID of this document version (printed under its QR code).")
+    kind: DocumentKind
+    number: str = Field(description="The akta number, or the KK number.")
+    version: int = Field(ge=1)
+    issued_at: datetime
+    key_id: str = Field(description="Id of the signing key (in the PAdES signature and the QR payload).")
+    status_list_regency: str = Field(pattern=r"^\d{4}$")
+    status_list_year: int
+    status_list_index: int = Field(ge=0, description="This version's entry in the regency's status list of the year.")
+    supersedes: str | None = Field(None, description="The document version this one replaces, now superseded.")
+
+
+class DocumentsIssued(_Event):
+    """Signed documents were issued: at registration (the akta and the reissued KK) or after a
+    correction (new versions that supersede the earlier ones). The PDFs travel to the hospital in
+    its result; back-office systems fetch them from the hub by document id.
+
+    Topic civil.documents-issued.v1, key: the KK number.
+    """
+
+    reason: Literal["registration", "correction"]
+    kk_number: str
+    documents: list[IssuedDocument]
+    correction: dict[str, str] | None = Field(None, description="The corrected fields and their new values.")
+
+
+class DocumentStatusChanged(_Event):
+    """An operator changed a document's status (revocation), with the reason.
+
+    Topic civil.document-status.v1, key: the KK number.
+    """
+
+    document_id: str
+    kind: DocumentKind
+    number: str
+    version: int
+    status: DocumentStatus
+    reason: str
+    actor: str
+
+
 EVENT_MODELS: dict[str, type[_Event]] = {
     "civil.birth-registered.v1": BirthRegistered,
     "civil.family-card-updated.v1": FamilyCardReissued,
+    "civil.documents-issued.v1": DocumentsIssued,
+    "civil.document-status.v1": DocumentStatusChanged,
 }

@@ -24,7 +24,9 @@ from hub.intake.envelope import Envelope
 from hub.intake.profile import ProfileResult, read_notice
 from hub.intake.structure import structural_issues
 from hub.service import answers
-from hub.service.ports import Delivery, InboxRecord, OutboundMessage, UnitOfWork
+from hub.domain.documents import Content
+from hub.service.documents_content import REGISTRATION, Issuer, registration_contents
+from hub.service.ports import Delivery, DocumentRequest, InboxRecord, OutboundMessage, UnitOfWork
 
 log = logging.getLogger("hub.register")
 
@@ -52,6 +54,8 @@ class Evaluation:
     extra: list[OutboundMessage] = field(default_factory=list)
     mother_nik: str | None = None
     sequence: int = 1
+    documents: tuple[Content, ...] = ()  # owed with the result: it waits for them
+    kk_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +71,10 @@ class Pipeline:
     (hub/service/registry_sagas.py) instead of being decided inside the consumer's transaction."""
 
     def __init__(self, topics: Topics, limits: IntakeLimits, region_known: Callable[[str], bool], *,
-                 defer_registry: bool = False) -> None:
+                 defer_registry: bool = False, issuer: Issuer | None = None) -> None:
         self.topics, self.limits, self._region_known = topics, limits, region_known
         self.defer_registry = defer_registry
+        self.issuer = issuer  # None: documents are off, a registration is answered with its numbers only
 
     def inspect(self, envelope: Envelope, now: datetime) -> Inspection:
         """The CPU-bound part: FHIR structure and profile rules. Pure, so it may run in a thread."""
@@ -101,8 +106,8 @@ class Pipeline:
             await uow.sagas.open(notice.message_id, raw)
             return Evaluation(reply.accepted(r.STATUS_PENDING, [], {}), mother_nik=notice.mother_nik, sequence=sequence)
         decision = decide(notice, await _facts(uow, notice), now, reviewed=reviewed)
-        content, extra = await self._carry_out(uow, raw, notice, decision, reply, now)
-        return Evaluation(content, extra, notice.mother_nik, sequence)
+        content, extra, documents = await self._carry_out(uow, raw, notice, decision, reply, now)
+        return Evaluation(content, extra, notice.mother_nik, sequence, documents, notice.kk_number)
 
     def refused(self, envelope: Envelope, code: codes.Code, sequence: int = 1, detail: str | None = None) -> Evaluation:
         """A rejection decided outside the rules (a registry's refusal, an officer's decision)."""
@@ -113,7 +118,12 @@ class Pipeline:
                      delivery: Delivery, replaces: bool = False) -> Handled:
         """Queue the result and events; record (or, after a replay or review, replace) the inbox row."""
         content = evaluation.content
-        if content.status != r.STATUS_PENDING:  # the hospital hears nothing until the registry confirmed
+        if evaluation.documents and evaluation.kk_number:  # the result goes out with the signed documents
+            await uow.documents.request(DocumentRequest(
+                content.message_id, evaluation.sequence, REGISTRATION, evaluation.kk_number, evaluation.documents,
+                r.build_result(content, now), content.hospital_id))
+            await uow.outbox.add(evaluation.extra)
+        elif content.status != r.STATUS_PENDING:  # the hospital hears nothing until the registry confirmed
             await uow.outbox.add([answers.result_message(self.topics, content, now), *evaluation.extra])
         record = InboxRecord(envelope.message_id, content.hospital_id, content.status, content.event_id,
                              tuple(issue.code.code for issue in content.issues), delivery,
@@ -127,20 +137,25 @@ class Pipeline:
                 registration = await uow.registry.register_birth(notice, decision, now)
                 notes = [Issue(codes.LATE_REGISTRATION)] if decision.late else []
                 content = reply.accepted(r.STATUS_REGISTERED, notes, answers.registration_numbers(registration, decision))
-                return content, answers.civil_events(self.topics, notice, decision, registration)
+                documents: tuple[Content, ...] = ()
+                if self.issuer is not None:
+                    hospital = await uow.hospitals.hospital(notice.hospital_id)
+                    documents = registration_contents(notice, decision, registration,
+                                                      hospital.regency if hospital else None, self.issuer)
+                return content, answers.civil_events(self.topics, notice, decision, registration), documents
             case RecordStillbirth():
                 await uow.registry.record_stillbirth(notice, now)
-                return reply.accepted(r.STATUS_STILLBIRTH, [Issue(codes.STILLBIRTH_RECORDED)], {}), []
+                return reply.accepted(r.STATUS_STILLBIRTH, [Issue(codes.STILLBIRTH_RECORDED)], {}), [], ()
             case AlreadyRegistered(existing=existing):
                 numbers = {"nik": existing.child_nik, "akta-number": existing.akta_number,
                            "kk-number": existing.kk_number, "kk-version": existing.kk_version}
                 numbers = {k: val for k, val in numbers.items() if val is not None}
-                return reply.accepted(r.STATUS_DUPLICATE, [Issue(codes.DUPLICATE_NOTIFICATION)], numbers), []
+                return reply.accepted(r.STATUS_DUPLICATE, [Issue(codes.DUPLICATE_NOTIFICATION)], numbers), [], ()
             case Review(reasons=reasons):
                 await uow.reviews.open(notice, raw, tuple(reason.code.code for reason in reasons))
-                return reply.accepted(r.STATUS_REVIEW, [Issue(codes.REVIEW_PENDING), *reasons], {}), []
+                return reply.accepted(r.STATUS_REVIEW, [Issue(codes.REVIEW_PENDING), *reasons], {}), [], ()
             case Reject(issues=issues):
-                return reply.rejected(issues), []
+                return reply.rejected(issues), [], ()
         raise AssertionError(f"unhandled decision {decision!r}")
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from hub.domain.decision import Register, RegistryFacts
+from hub.domain.documents import Content, DocumentKind, DocumentRef, DocumentStatus, SignedDocument, StatusCode, StatusSlot
 from hub.domain.family import FamilyCardVersion
 from hub.domain.values import BirthNotice, Family, Hospital, Person, RegisteredBirth
 
@@ -115,6 +116,92 @@ class DocumentSigner(Protocol):
 
     async def published_keys(self) -> tuple[SigningKey, ...]:
         """Every key verifiers must know: current and retired ones, with their validity."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRequest:
+    """Documents owed for one result: issue a new version of each of `contents`, then attach them
+    to `result` (the hospital's result Bundle, FHIR JSON) and send it.
+
+    `reason` is "registration" or "correction"; `correction` names the corrected fields."""
+
+    message_id: str
+    sequence: int
+    reason: str
+    kk_number: str
+    contents: tuple[Content, ...]
+    result: dict
+    hospital_id: str | None
+    correction: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentJob:
+    id: int
+    request: DocumentRequest
+    attempts: int
+    owed_copies: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    """An issued document version as the store keeps it."""
+
+    ref: DocumentRef
+    content: Content
+    kk_number: str
+    message_id: str
+    pdf: bytes
+    qr_payload: str
+    key_id: str
+    reason: str
+    supersedes: str | None = None
+    status_reason: str | None = None
+
+
+class Documents(Protocol):
+    """Issued documents, their statuses and status-list slots, and the document work still owed.
+
+    A job is claimed locked to one worker until its transaction ends (a crash releases it); jobs of
+    one family are claimed in the order they were requested, so KK versions are issued in order.
+    At most one version of a document is active; storing a new one supersedes the previous one."""
+
+    async def request(self, request: DocumentRequest) -> None: ...
+
+    async def claim_due(self, now: datetime) -> DocumentJob | None: ...
+
+    async def owe_copy(self, message_id: str) -> bool:
+        """The message id was re-sent while its documents were being made: send the result once
+        more when they are. False when no job waits (the result can be copied now)."""
+        ...
+
+    async def retry_at(self, job_id: int, when: datetime, error: str) -> None: ...
+
+    async def finish(self, job_id: int) -> None: ...
+
+    async def next_version(self, kind: DocumentKind, number: str) -> int:
+        """The next version number; locks the document's identity until the transaction ends."""
+        ...
+
+    async def allocate_slot(self, regency: str, year: int) -> StatusSlot: ...
+
+    async def store(self, document: SignedDocument, *, kk_number: str, message_id: str, reason: str) -> str | None:
+        """Store a new version and supersede the active one, whose id is returned (None if none)."""
+        ...
+
+    async def current(self, kind: DocumentKind, number: str) -> StoredDocument | None: ...
+
+    async def get(self, document_id: str) -> StoredDocument | None: ...
+
+    async def versions(self, kind: DocumentKind, number: str) -> list[StoredDocument]: ...
+
+    async def of_message(self, message_id: str) -> list[StoredDocument]: ...
+
+    async def set_status(self, document_id: str, status: DocumentStatus, reason: str, at: datetime) -> None: ...
+
+    async def statuses(self, regency: str, year: int) -> tuple[dict[int, StatusCode], int]:
+        """The status of every slot of a list, and the list's size (slots allocated)."""
         ...
 
 
@@ -233,6 +320,7 @@ class UnitOfWork(Protocol):
     reviews: Reviews
     audit: AuditLog
     sagas: RegistrySagas
+    documents: Documents
 
     async def __aenter__(self) -> UnitOfWork: ...
 

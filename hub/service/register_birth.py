@@ -25,12 +25,22 @@ from hub.intake.envelope import Envelope, Unreadable, open_envelope
 from hub.intake.results import STATUS_PENDING
 from hub.service import answers
 from hub.service.pipeline import Handled, Pipeline
-from hub.service.ports import Delivery, UnitOfWork
+from hub.service.ports import Delivery, InboxRecord, UnitOfWork
 
 log = logging.getLogger("hub.register")
 ALREADY = Handled("already-processed")
 # One thread, so notifications are inspected in order; fhir.resources and the rules are pure.
 _VALIDATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-validate")
+
+
+async def resend_result(uow: UnitOfWork, prior: InboxRecord) -> None:
+    """Queue the result of a message id again. While a registry saga or the documents are still
+    being made there is no result yet: the worker that makes it sends it once more."""
+    if prior.status == STATUS_PENDING and await uow.sagas.owe_copy(prior.message_id):
+        return
+    if await uow.outbox.copy_event(prior.result_event_id) or await uow.documents.owe_copy(prior.message_id):
+        return
+    await uow.outbox.copy_event(prior.result_event_id)  # the documents' job finished meanwhile
 
 
 class RegisterBirths:
@@ -95,9 +105,7 @@ class RegisterBirths:
                    envelope: Envelope) -> Handled:
         prior = await uow.inbox.find(envelope.message_id)
         if prior is not None:
-            # While a saga waits there is no result yet: its worker sends it once more.
-            if prior.status != STATUS_PENDING or not await uow.sagas.owe_copy(prior.message_id):
-                await uow.outbox.copy_event(prior.result_event_id)
+            await resend_result(uow, prior)
             return Handled("resent-result", prior.message_id, prior.hospital_id, prior.codes)
         now = self._clock()
         evaluation = await self.pipeline.evaluate(uow, raw, envelope, now, inspection=await inspections[id(envelope)])

@@ -63,7 +63,8 @@ class RegistrySagaWorker:
                 state, error = FAILED, exc.code
             handled = await self._pipeline.answer(uow, envelope, evaluation, now, delivery=prior.delivery, replaces=True)
             for _ in range(saga.owed_copies):  # the hospital re-sent the message id while we waited
-                await uow.outbox.copy_event(evaluation.content.event_id)
+                if not await uow.outbox.copy_event(evaluation.content.event_id):
+                    await uow.documents.owe_copy(saga.message_id)  # the result waits for its documents
             await uow.sagas.finish(saga.message_id, state, error)
             await uow.commit()
         log.info("saga finished message_id=%s state=%s outcome=%s", saga.message_id, state, handled.outcome)

@@ -8,6 +8,7 @@ import asyncpg
 
 from hub.adapters.postgres.audit import PostgresAuditLog
 from hub.adapters.postgres.database import TRANSIENT
+from hub.adapters.postgres.documents import PostgresDocuments
 from hub.adapters.postgres.registry import EmbeddedRegistry
 from hub.adapters.postgres.sagas import PostgresSagas
 from hub.adapters.postgres.store import PostgresHospitals, PostgresInbox, PostgresOutbox, PostgresReviews
@@ -42,6 +43,7 @@ class PostgresUnitOfWork:
         self.reviews = PostgresReviews(conn)
         self.audit = PostgresAuditLog(conn)
         self.sagas = PostgresSagas(conn)
+        self.documents = PostgresDocuments(conn)
         return self
 
     async def commit(self) -> None:

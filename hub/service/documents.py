@@ -1,0 +1,114 @@
+"""Use case: issue the signed documents a registration owes, exactly once, off the consumer's path.
+
+The registering transaction (consumer, saga worker, review decision, replay, correction) records a
+document job instead of the hospital's result. A worker claims the job (locked to its transaction),
+and for each document: takes the next version and a status-list slot, signs the QR payload, renders
+the PDF (in a worker thread: CPU-bound), adds the PAdES signature, and stores it, superseding the
+previous version. In the same transaction it queues the hospital's result with the documents
+attached and the `civil.documents-issued` event, and marks the job done. Outcomes:
+
+- signer unavailable (remote service down, circuit open) or refusing a key that was just rotated:
+  nothing is kept, the job is due again after a jittered exponential backoff;
+- a crash anywhere: the transaction rolls back, the lock vanishes, the job is due again; document
+  ids derive from (kind, number, version), so the set issued is the same one, exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Executor
+from datetime import datetime, timedelta
+
+from hub.config import Topics
+from hub.documents.pades import sign_pdf
+from hub.documents.qr import DocumentClaims, issue_payload
+from hub.documents.render import render
+from hub.domain import codes
+from hub.domain.codes import Issue
+from hub.domain.documents import Content, DocumentKind, DocumentRef, SignedDocument, document_id
+from hub.errors import PermanentError, SignerUnavailable
+from hub.intake.results import attach_documents
+from hub.service import answers
+from hub.service.documents_content import CORRECTION, Issuer, identity
+from hub.service.ports import DocumentJob, DocumentSigner, SigningKey, UnitOfWork
+
+log = logging.getLogger("hub.documents")
+
+
+class DocumentWorker:
+    """Carries out due document jobs. `render_executor` runs the PDF rendering (None: the loop's
+    default thread pool)."""
+
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork], signer: DocumentSigner, issuer: Issuer, topics: Topics,
+                 clock: Callable[[], datetime], *, retry_initial: float, retry_max: float,
+                 render_executor: Executor | None = None) -> None:
+        self._uow, self._signer, self._issuer, self._topics, self._clock = unit_of_work, signer, issuer, topics, clock
+        self._initial, self._max, self._executor = retry_initial, retry_max, render_executor
+
+    async def run_one(self) -> str | None:
+        """Carry out one due job; returns its message id, or None when nothing is due."""
+        async with self._uow() as uow:
+            now = self._clock()
+            job = await uow.documents.claim_due(now)
+            if job is None:
+                return None
+            try:
+                await self._carry_out(uow, job, now)
+            except (SignerUnavailable, PermanentError) as exc:
+                failure: Exception | None = exc
+            else:
+                await uow.commit()
+                log.info("documents issued message_id=%s reason=%s documents=%d", job.request.message_id,
+                         job.request.reason, len(job.request.contents))
+                return job.request.message_id
+        await self._retry_later(job, now, failure)
+        return job.request.message_id
+
+    async def _carry_out(self, uow: UnitOfWork, job: DocumentJob, now: datetime) -> None:
+        key = await self._signer.current_key()
+        issued, supersedes = [], {}
+        for content in job.request.contents:
+            document = await self._issue(uow, content, key, now)
+            previous = await uow.documents.store(document, kk_number=job.request.kk_number,
+                                                 message_id=job.request.message_id, reason=job.request.reason)
+            if previous:
+                supersedes[document.ref.document_id] = previous
+            issued.append(document)
+        note = codes.DOCUMENTS_CORRECTED if job.request.reason == CORRECTION else codes.DOCUMENTS_ISSUED
+        bundle = attach_documents(job.request.result, issued, Issue(note), supersedes)
+        result = answers.bundle_message(self._topics, bundle, job.request.message_id, job.request.hospital_id)
+        event = answers.documents_issued(self._topics, job, issued, supersedes, now)
+        await uow.outbox.add([result, event])
+        for _ in range(job.owed_copies):  # the hospital re-sent the message id while we worked
+            await uow.outbox.copy_event(result.event_id)
+        await uow.documents.finish(job.id)
+
+    async def _issue(self, uow: UnitOfWork, content: Content, key: SigningKey, now: datetime) -> SignedDocument:
+        kind, number, regency = identity(content)
+        version = await uow.documents.next_version(kind, number)
+        slot = await uow.documents.allocate_slot(regency, content.issued_on.year)
+        ref = DocumentRef(document_id(kind, number, version), kind, number, version, now, slot)
+        attempt = uuid.uuid4().hex[:12]  # idempotent within this attempt; a new attempt signs anew
+        claims = DocumentClaims.from_content(content, ref, self._issuer.status_uri(slot.regency, slot.year))
+        payload = await issue_payload(claims, self._signer, key.kid, f"{ref.document_id}/qr/{attempt}")
+        pdf = await asyncio.get_running_loop().run_in_executor(self._executor, render, content, ref, payload)
+        signed = await sign_pdf(pdf, self._signer, key, reason=_reason(kind), location=self._issuer.name(regency),
+                                idempotency_key=f"{ref.document_id}/pades/{attempt}")
+        return SignedDocument(ref, content, signed, payload, key.kid)
+
+    async def _retry_later(self, job: DocumentJob, now: datetime, failure: Exception | None) -> None:
+        wait = min(self._max, self._initial * 2 ** job.attempts) * random.uniform(0.5, 1.0)
+        error = f"{type(failure).__name__}: {getattr(failure, 'code', '')}"[:300]
+        async with self._uow() as uow:
+            await uow.documents.retry_at(job.id, now + timedelta(seconds=wait), error)
+            await uow.commit()
+        log.warning("documents not issued yet, retried later message_id=%s attempt=%d wait_s=%.1f error=%s",
+                    job.request.message_id, job.attempts + 1, wait, type(failure).__name__)
+
+
+def _reason(kind: DocumentKind) -> str:
+    return "Kutipan Akta Kelahiran" if kind is DocumentKind.AKTA else "Kartu Keluarga"
