@@ -17,13 +17,15 @@ from hub.adapters.postgres.database import create_pool, migrate
 from hub.adapters.postgres.registry import EmbeddedRegistry
 from hub.adapters.postgres.sagas import record_breaker
 from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
-from hub.adapters.regions import kecamatan_known, kecamatan_of
+from hub.adapters.regions import kecamatan_known, kecamatan_of, region_name
 from hub.adapters.siak.breaker import CircuitBreaker
 from hub.adapters.siak.client import SiakClient
 from hub.adapters.siak.registry import SiakHttpRegistry
-from hub.config import RegistryKind, Settings
+from hub.config import RegistryKind, Settings, SignerKind
+from hub.service.documents_content import Issuer
 from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.register_birth import RegisterBirths
+from hub.service.ports import DocumentSigner
 from hub.service.registry_sagas import RegistrySagaWorker
 from hub.simulation import population
 
@@ -44,9 +46,52 @@ async def prepare_database(pool: asyncpg.Pool) -> list[str]:
         return await migrate(conn)
 
 
+def issuer(settings: Settings) -> Issuer | None:
+    """What documents need from the settings; None when documents are switched off."""
+    if not settings.documents:
+        return None
+    return Issuer(region_name, settings.document_official_name, settings.public_base_url)
+
+
 def pipeline(settings: Settings) -> Pipeline:
     limits = IntakeLimits(settings.max_message_bytes, settings.max_json_depth, settings.strict_nik)
-    return Pipeline(settings.topics, limits, kecamatan_known, defer_registry=settings.registry is RegistryKind.SIAK_HTTP)
+    return Pipeline(settings.topics, limits, kecamatan_known, defer_registry=settings.registry is RegistryKind.SIAK_HTTP,
+                    issuer=issuer(settings))
+
+
+@contextlib.asynccontextmanager
+async def document_signer(settings: Settings) -> AsyncIterator[DocumentSigner]:
+    """The configured signer: the local key store (created under `pki_dir` if missing) or the
+    remote signing service's client."""
+    if settings.signer is SignerKind.LOCAL:
+        from hub.adapters.signing.local import LocalSigner
+        from hub.adapters.signing.pki import ensure_keys
+
+        if ensure_keys(settings.pki_dir):
+            log.info("created a development signing key and CA dir=%s", settings.pki_dir)
+        yield LocalSigner(settings.pki_dir)
+        return
+    from hub.adapters.signing.remote import RemoteSigner
+
+    breaker = CircuitBreaker(failure_threshold=settings.signer_breaker_failures,
+                             reset_after=settings.signer_breaker_reset_seconds,
+                             on_change=lambda state, failures: log.warning("signer circuit %s failures=%d", state, failures))
+    client = RemoteSigner(settings.signer_url, timeout=settings.signer_timeout_seconds, retries=settings.signer_retries,
+                          backoff=settings.retry_initial_seconds, breaker=breaker)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def document_worker(settings: Settings, uow: UnitOfWorkFactory, signer: DocumentSigner,
+                    clock: Callable[[], datetime] = utc_now):
+    from hub.service.documents import DocumentWorker
+
+    found = issuer(settings)
+    assert found is not None, "document workers run only when documents are on"
+    return DocumentWorker(uow, signer, found, settings.topics, clock, retry_initial=settings.retry_initial_seconds,
+                          retry_max=settings.document_retry_max_seconds)
 
 
 @contextlib.asynccontextmanager

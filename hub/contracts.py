@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from hub.adapters.siak.openapi import openapi_document
+from hub.adapters.signing.openapi import openapi_document as signer_openapi_document
 from hub.config import Settings
 from hub.domain.codes import CATALOGUE, Severity
 from hub.intake.profile import read_notice
@@ -31,6 +32,7 @@ def generate() -> dict[str, str]:
         files[f"examples/{name}.json"] = _json(document)
     files["examples/README.md"] = _examples_readme(every)
     files["siak-openapi.json"] = _json(openapi_document())
+    files["signer-openapi.json"] = _json(signer_openapi_document())
     return files
 
 

@@ -15,7 +15,7 @@ from hub.domain.decision import Register, RegistryFacts, registration_date
 from hub.domain.family import reissue_with_child
 from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
 from hub.domain.values import BirthNotice, Family, FamilyMember, Hospital, Person, RegisteredBirth, Relationship
-from hub.domain.documents import STATUS_CODE, DocumentKind, DocumentStatus, SignedDocument, StatusCode, StatusSlot
+from hub.domain.documents import STATUS_CODE, Correction, DocumentKind, DocumentStatus, SignedDocument, StatusCode, StatusSlot
 from hub.service.ports import (AuditEntry, Delivery, DocumentJob, DocumentRequest, InboxRecord, OutboundMessage,
                                Registration, ReviewCase, StoredDocument)
 
@@ -88,6 +88,11 @@ class FakeRegistry:
 
     async def record_stillbirth(self, notice: BirthNotice, at: datetime) -> None:
         self.state.births.append(_birth(notice, None, None, None, stillborn=True))
+
+    async def correct_child(self, child_nik: str, correction: Correction) -> bool:
+        person = self.state.persons[child_nik]
+        self.state.persons[child_nik] = replace(person, name=correction.child_name or person.name)
+        return True
 
 
 def _birth(notice: BirthNotice, nik, akta, version, stillborn=False) -> RegisteredBirth:

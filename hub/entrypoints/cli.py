@@ -131,7 +131,7 @@ def contracts(check: bool = typer.Option(False, help="Only compare: exit 1 if co
 
 
 def _operations() -> None:
-    from hub.entrypoints import ops_replay, ops_review, ops_status, siak_cli
+    from hub.entrypoints import ops_documents, ops_replay, ops_review, ops_status, siak_cli
 
     app.command("status")(ops_status.status)
     app.command("registry")(ops_status.registry)
@@ -141,6 +141,15 @@ def _operations() -> None:
     app.add_typer(ops_review.review_app, name="review")
     app.add_typer(ops_status.audit_app, name="audit")
     app.add_typer(siak_cli.siak_app, name="siak")
+    app.add_typer(ops_documents.documents_app, name="documents")
+    _signer_commands()
+
+
+def _signer_commands() -> None:
+    """`hub signer serve`, once the remote signer's reference server exists in this tree."""
+    from hub.entrypoints.signer_cli import signer_app
+
+    app.add_typer(signer_app, name="signer")
 
 
 _operations()

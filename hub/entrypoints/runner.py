@@ -17,7 +17,9 @@ from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.postgres.database import translated
 from hub.adapters.postgres.sagas import SAGA_CHANNEL
 from hub.adapters.postgres.store import OUTBOX_CHANNEL
-from hub.bootstrap import consumer_handler, open_pool, prepare_database, saga_worker, seed_population, units_of_work
+from hub.adapters.postgres.documents import DOCUMENT_CHANNEL
+from hub.bootstrap import (consumer_handler, document_signer, document_worker, open_pool, prepare_database, saga_worker,
+                           seed_population, units_of_work)
 from hub.config import RegistryKind, Settings
 from hub.entrypoints.consumer import build_broker
 from hub.service.registry_sagas import RegistrySagaWorker
@@ -41,7 +43,7 @@ async def run_hub(settings: Settings, *, seed_families: int = 0, stop: asyncio.E
     pool = await _retry(settings, lambda: open_pool(settings), "connect-postgres")
     try:
         await _prepare(settings, pool, seed_families)
-        async with units_of_work(settings, pool, report_breaker=True) as uow:
+        async with units_of_work(settings, pool, report_breaker=True) as uow, _signer(settings) as signer:
             broker = build_broker(settings, consumer_handler(settings, uow), on_bug)
             producer = idempotent_producer(settings.kafka_bootstrap)
             await _retry(settings, producer.start, "connect-kafka-producer")
@@ -53,6 +55,12 @@ async def run_hub(settings: Settings, *, seed_families: int = 0, stop: asyncio.E
                 if settings.registry is RegistryKind.SIAK_HTTP:
                     worker = saga_worker(settings, uow)
                     tasks += [_watched(saga_loop(settings, worker, stop), on_bug) for _ in range(settings.saga_workers)]
+                if signer is not None:
+                    documents = document_worker(settings, uow, signer)
+                    tasks += [_watched(document_loop(settings, documents, stop), on_bug)
+                              for _ in range(settings.document_workers)]
+                    if settings.verify_port:
+                        tasks.append(_watched(serve_verification(settings, pool, signer, stop), on_bug))
                 await stop.wait()
                 log.info("stopping: finishing the message in hand")
                 await broker.stop()
@@ -102,6 +110,43 @@ async def saga_loop(settings: Settings, worker: RegistrySagaWorker, stop: asynci
                 await _wait(wake, settings.saga_poll_seconds)
     finally:
         await listener.close()
+
+
+async def document_loop(settings: Settings, worker, stop: asyncio.Event) -> None:
+    """Issue owed documents until stopped; woken when a registration requests them."""
+    wake = asyncio.Event()
+    listener = await _retry(settings, lambda: _listen(settings.dsn, wake, DOCUMENT_CHANNEL), "documents-listen")
+    try:
+        while not stop.is_set():
+            wake.clear()
+            if await _retry(settings, worker.run_one, "documents") is None:
+                await _wait(wake, settings.saga_poll_seconds)
+    finally:
+        await listener.close()
+
+
+async def serve_verification(settings: Settings, pool, signer, stop: asyncio.Event) -> None:
+    """The public verification service (no sign-in) in this process, until stopped."""
+    import uvicorn
+
+    from hub.entrypoints.verify_web import create_verify_app
+
+    app = create_verify_app(pool, signer, settings)
+    server = uvicorn.Server(uvicorn.Config(app, host=settings.verify_host, port=settings.verify_port, log_config=None,
+                                           access_log=False, lifespan="off"))
+    serving = asyncio.ensure_future(server.serve())
+    await stop.wait()
+    server.should_exit = True
+    await serving
+
+
+@contextlib.asynccontextmanager
+async def _signer(settings: Settings):
+    if not settings.documents:
+        yield None
+        return
+    async with document_signer(settings) as signer:
+        yield signer
 
 
 def _watched(work: Awaitable[None], on_bug: Callable[[BaseException], None]) -> asyncio.Task:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from hub.domain.decision import Register, RegistryFacts
-from hub.domain.documents import Content, DocumentKind, DocumentRef, DocumentStatus, SignedDocument, StatusCode, StatusSlot
+from hub.domain.documents import Content, Correction, DocumentKind, DocumentRef, DocumentStatus, SignedDocument, StatusCode, StatusSlot
 from hub.domain.family import FamilyCardVersion
 from hub.domain.values import BirthNotice, Family, Hospital, Person, RegisteredBirth
 
@@ -232,6 +232,11 @@ class CivilRegistry(Protocol):
     async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration: ...
 
     async def record_stillbirth(self, notice: BirthNotice, at: datetime) -> None: ...
+
+    async def correct_child(self, child_nik: str, correction: Correction) -> bool:
+        """Apply a pembetulan to the child's record (name, parents' names as recorded for the child).
+        False when this registry takes corrections from the civil.documents-issued event instead."""
+        ...
 
 
 class Inbox(Protocol):

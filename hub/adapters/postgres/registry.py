@@ -13,6 +13,7 @@ from datetime import date, datetime
 import asyncpg
 
 from hub.domain.decision import Register, RegistryFacts, registration_date
+from hub.domain.documents import Correction
 from hub.domain.family import reissue_with_child
 from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
 from hub.domain.values import BirthNotice, Family, FamilyMember, Person, RegisteredBirth, Relationship, Sex
@@ -112,6 +113,15 @@ class EmbeddedRegistry:
             f"""WITH b AS ({_INSERT_BIRTH} RETURNING id)
                 INSERT INTO stillbirths (birth_id, weight_g, gestational_weeks, recorded_at) SELECT b.id, $12, $13, $11 FROM b""",
             *self._birth_values(notice, None, None, at, True), notice.weight_g, notice.gestational_weeks)
+
+    async def correct_child(self, child_nik: str, correction: Correction) -> bool:
+        fields = correction.fields()
+        await self._conn.execute(
+            """UPDATE persons SET name = coalesce($2, name), mother_name = coalesce($3, mother_name),
+                                  father_name = coalesce($4, father_name), birth_place = coalesce($5, birth_place)
+               WHERE nik = $1""", child_nik, fields.get("child_name"), fields.get("mother_name"),
+            fields.get("father_name"), fields.get("place_of_birth"))
+        return True
 
     async def _locked_family(self, kk_number: str) -> Family | None:
         # Two statements on purpose: after waiting for the lock, a statement still reads with the

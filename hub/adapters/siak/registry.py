@@ -12,6 +12,7 @@ from hub.adapters.siak.models import (
 )
 from hub.domain.decision import Register, RegistryFacts
 from hub.domain.family import FamilyCardVersion
+from hub.domain.documents import Correction
 from hub.domain.values import BirthNotice, Family, FamilyMember, Person, RegisteredBirth
 from hub.service.ports import Registration
 
@@ -94,3 +95,8 @@ def _birth(found: dict) -> RegisteredBirth:
     b = BirthOut.model_validate(found)
     return RegisteredBirth(b.message_id, b.hospital_id, b.encounter_id, b.birth_order, b.mother_nik, b.born_at,
                            b.child_nik, b.akta_number, b.kk_number, b.kk_version, b.stillborn)
+
+    async def correct_child(self, child_nik: str, correction: Correction) -> bool:
+        """The SIAK contract has no correction call: SIAK, the registry's owner, applies a
+        pembetulan from the civil.documents-issued event (reason "correction") it consumes."""
+        return False

@@ -1,0 +1,142 @@
+"""The signing reference server: the hub's document-signing REST contract over any DocumentSigner.
+
+`create_app(signer, faults)` builds the FastAPI app; `hub signer serve` runs it with uvicorn over the
+local key store, and tests run it over an in-memory signer. The routes and wire models are in
+`server_routes`, the idempotency records in `server_store`. Fault injection and problem answers are
+the SIAK reference server's (hub/adapters/siak/server_faults.py, server_problems.py): the same
+faults, the same RFC 9457 bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from starlette.exceptions import HTTPException
+
+from hub.adapters.siak.server_faults import (DroppedConnection, FaultInjector, FaultMiddleware, Faults,
+                                             quiet_dropped_connections)
+from hub.adapters.siak.server_problems import Refusal
+from hub.adapters.signing.server_routes import Problem, control, signing
+from hub.adapters.signing.server_store import SignatureStore, SignerStats
+from hub.service.ports import DocumentSigner
+
+log = logging.getLogger("hub.signer.server")
+
+TITLE = "Document signing API (hub contract)"
+VERSION = "1.0.0"
+REMEMBERED_KEYS = 10_000
+DESCRIPTION = """\
+The REST contract the birth-registration hub needs from a document-signing service: in production a
+certified signing provider (PSrE, such as BSrE of BSSN), here served by the reference server
+`hub signer serve` over the hub's local key store. There is no public specification the hub could
+use: this is the hub's proposal.
+
+**What travels.** Only SHA-256 digests go to the service, never a document or personal data. The
+service signs them with ECDSA on P-256 (ES256) and returns DER signatures; verifiers check them with
+the published certificates (`GET /v1/keys`).
+
+**Retry safety.** Every GET is safe to repeat: it changes nothing. `POST /v1/signatures` requires an
+`Idempotency-Key` header and is safe to repeat with the same key: the service records each signature
+under its key and answers a repeat with the recorded signature (200 instead of 201, header
+`Idempotent-Replayed: true`), never signing twice; the same key with another digest is a 409
+`IDEMPOTENCY-KEY-REUSED`. After a timeout or a broken connection, repeat the POST with the same key.
+A refused POST (4xx) records nothing under its key. The reference server remembers the last 10,000
+keys, in memory; a production service keeps them durably for at least a day.
+
+**Errors** are `application/problem+json` bodies (RFC 9457) with a stable `code` and `retryable`:
+true for 5xx and 429 (retry with backoff and the same key), false for 4xx (the same request will be
+refused again).
+
+Endpoints tagged *reference server only* (`/v1/_faults`, `/v1/_stats`) exist only on the reference
+server, for tests and demos; a real signing service does not offer them.
+"""
+TAGS = [
+    {"name": "signing", "description": "The contract: published keys and signatures."},
+    {"name": "reference server only", "description": "Fault injection and counters of `hub signer serve`; "
+                                                     "not part of the contract."},
+]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def create_app(signer: DocumentSigner, faults: Faults, *, clock: Callable[[], datetime] = utc_now,
+               remembered_keys: int = REMEMBERED_KEYS) -> FastAPI:
+    """The reference server's app over `signer`. Building it calls nothing on the signer."""
+    app = FastAPI(title=TITLE, description=DESCRIPTION, version=VERSION, openapi_tags=TAGS)
+    app.state.signer, app.state.stats = signer, SignerStats()
+    app.state.store = SignatureStore(signer, app.state.stats, clock, capacity=remembered_keys)
+    app.state.injector = FaultInjector(faults)
+    app.add_middleware(FaultMiddleware, injector=app.state.injector, stats=app.state.stats)
+    _add_error_handlers(app)
+    app.include_router(signing)
+    app.include_router(control)
+    app.openapi = lambda: _openapi(app)
+    quiet_dropped_connections()
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Refusal)
+    async def refused(_: Request, exc: Refusal):
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError):
+        return invalid_request(exc.errors()).response()
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException):
+        code = HTTPStatus(exc.status_code).name.replace("_", "-")
+        return Refusal(exc.status_code, code, str(exc.detail)).response(headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def crashed(_: Request, exc: Exception):
+        if not isinstance(exc, DroppedConnection):  # a drop is on purpose: its response has started already
+            log.exception("unexpected error")
+        return Refusal(500, "INTERNAL-ERROR", type(exc).__name__).response()
+
+
+def invalid_request(errors) -> Refusal:
+    """The problem for a request that does not match the schema. It names the fields and never
+    quotes what was sent: a wrong field may hold anything, personal data included."""
+    header = [e for e in errors if tuple(e["loc"][:1]) == ("header",)]
+    if header:
+        code = "IDEMPOTENCY-KEY-REQUIRED" if header[0]["type"] == "missing" else "IDEMPOTENCY-KEY-INVALID"
+        return Refusal(400, code, "POST needs an Idempotency-Key header of 1 to 200 characters")
+    return Refusal(400, "REQUEST-INVALID", "; ".join(_describe(e) for e in errors))
+
+
+def _describe(error: dict) -> str:
+    loc = [str(part) for part in error["loc"]]
+    if error["type"] == "extra_forbidden":  # the field's name was chosen by the sender: do not repeat it
+        return f"{'.'.join(loc[:-1])}: unknown field"
+    if error["type"] == "json_invalid":
+        return "body: not valid JSON"
+    if loc[-1:] == ["digest"] and error["type"] == "string_pattern_mismatch":
+        return "body.digest: must be the padded base64 of a 32-byte SHA-256 digest"
+    return f"{'.'.join(loc)}: {error['msg']}"
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's document, with the Problem schema and without FastAPI's unused validation-error schema."""
+    if app.openapi_schema is None:
+        document = get_openapi(title=app.title, version=app.version, description=app.description,
+                               routes=app.routes, tags=app.openapi_tags)
+        for path in document["paths"].values():
+            for operation in path.values():
+                if "HTTPValidationError" in str(operation["responses"].get("422", {})):
+                    del operation["responses"]["422"]
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        app.openapi_schema = document
+    return app.openapi_schema
