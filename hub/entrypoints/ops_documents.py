@@ -58,7 +58,11 @@ def verify(
     except ValueError as exc:
         err.print(f"[red]cannot read:[/red] {exc}")
         raise typer.Exit(2) from None
-    trust = load_trust(keys, settings, offline=offline)
+    try:
+        trust = load_trust(keys, f"{settings.public_base_url.rstrip('/')}/keys", settings.pki_dir, offline=offline)
+    except (ValueError, OSError) as exc:
+        err.print(f"[red]no published keys:[/red] {exc}")
+        raise typer.Exit(2) from None
     verdicts = [verify_offline(payload, trust, status_file=status_list, offline=offline) for payload in payloads]
     if as_json:
         out.print_json(json.dumps([v.as_json() for v in verdicts]))

@@ -30,6 +30,7 @@ class Environment:
             "HUB_TOPIC_PREFIX": self.settings.topic_prefix,
             "HUB_CONSUMER_GROUP": self.settings.consumer_group,
             "HUB_RETRY_MAX_SECONDS": "2",
+            "HUB_VERIFY_PORT": "0",  # a module that needs the verification service gives it a free port
         }
         return {**os.environ, **values, **self.extra, **extra}
 
