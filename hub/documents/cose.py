@@ -11,8 +11,9 @@ r || s (2 × 32 bytes) that COSE carries. Verification, on the other hand, goes 
 an implementation independent of this code, so a mistake here cannot hide itself.
 
 Parsing untrusted tokens: `parse_sign1` accepts exactly one tagged COSE_Sign1 with no trailing
-bytes, alg ES256 and a text kid, and a payload that is a CBOR map; anything else raises
-`MalformedToken`. It does not check the signature: callers look the key up by kid and iat first.
+bytes, a protected header of alg ES256, a text kid and at most typ, an empty unprotected
+header, and a payload that is a CBOR map; anything else raises `MalformedToken`. It does not
+check the signature: callers look the key up by kid and iat first.
 """
 
 from __future__ import annotations
@@ -80,11 +81,13 @@ def parse_sign1(token: bytes) -> Sign1:
     if not isinstance(message, cbor2.CBORTag) or message.tag != SIGN1_TAG:
         raise MalformedToken("not a tagged COSE_Sign1")
     parts = message.value
-    if not isinstance(parts, list) or len(parts) != 4 or not all(isinstance(p, bytes) for p in (parts[0], parts[2], parts[3])):
+    if not isinstance(parts, list) or len(parts) != 4 or not all(isinstance(parts[i], bytes) for i in (0, 2, 3)):
         raise MalformedToken("not a COSE_Sign1 array")
     protected, claims = _loads_exactly(parts[0]), _loads_exactly(parts[2])
     if not isinstance(protected, dict) or protected.get(ALG) != ES256 or not isinstance(protected.get(KID), bytes):
         raise MalformedToken("the protected header must name alg ES256 and a kid")
+    if set(protected) - {ALG, KID, TYP}:  # e.g. crit: parameters a verifier would have to understand
+        raise MalformedToken("unexpected header parameters")
     if not isinstance(parts[1], dict) or parts[1] or not isinstance(claims, dict):
         raise MalformedToken("unexpected unprotected header or a payload that is not a claims map")
     try:

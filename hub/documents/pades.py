@@ -3,11 +3,12 @@ validation.
 
 The signature is PAdES baseline B-B (ETSI EN 319 142-1): a CAdES detached signature (SubFilter
 ETSI.CAdES.detached, SHA-256, ECDSA P-256) in an incremental update of the PDF, invisible,
-carrying the signing certificate and its CA. pyHanko builds the CMS structure; the one raw
-signature it needs (over the DER of the signed attributes) is a SHA-256 digest sent to the port,
-so the key can stay in a remote HSM. The signature is checked against the signing certificate
-before it goes into the PDF: a signer that answers with a wrong signature is treated as
-unavailable rather than producing a document no one can validate.
+carrying the signing certificate and any intermediate CA (not the root: verifiers bring their
+own copy of what they trust). pyHanko builds the CMS structure; the one raw signature it needs
+(over the DER of the signed attributes) is a SHA-256 digest sent to the port, so the key can stay
+in a remote HSM. The signature is checked against the signing certificate before it goes into the
+PDF: a signer that answers with a wrong signature is treated as unavailable rather than producing
+a document no one can validate.
 
 A PDF signature is not reproducible (pyHanko writes the signing time and a fresh file id), so
 each attempt to sign a document should pass its own idempotency key: the key deduplicates retries
@@ -46,6 +47,7 @@ from hub.errors import SignerUnavailable
 from hub.service.ports import DocumentSigner, SigningKey
 
 MAX_DER_SIGNATURE = 72  # DER ECDSA P-256: SEQUENCE of two INTEGERs of at most 33 bytes
+CMS_OVERHEAD = 2048  # bytes of the CMS container besides the certificates (signed attributes, signature)
 UNREADABLE, UNSIGNED = "unreadable", "unsigned"
 
 
@@ -56,7 +58,7 @@ class PortSigner(signers.Signer):
         if not key.certificate_chain:
             raise ValueError(f"signing key {key.kid} has no certificate")
         chain = [asn1_x509.Certificate.load(der) for der in key.certificate_chain]
-        super().__init__(signing_cert=chain[0], cert_registry=SimpleCertificateStore.from_certs(chain),
+        super().__init__(signing_cert=chain[0], cert_registry=SimpleCertificateStore.from_certs(chain[1:]),
                          signature_mechanism=SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}), embed_roots=False)
         self._port, self._kid, self._idempotency_key = signer, key.kid, idempotency_key
         self._public_key = x509.load_der_x509_certificate(key.certificate_chain[0]).public_key()
@@ -87,8 +89,16 @@ async def sign_pdf(pdf: bytes, signer: DocumentSigner, key: SigningKey, *, reaso
                                             location=location, subfilter=fields.SigSeedSubFilter.PADES)
     pdf_signer = signers.PdfSigner(metadata, PortSigner(signer, key, idempotency_key),
                                    new_field_spec=fields.SigFieldSpec(field_name))
-    output = await pdf_signer.async_sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)), output=BytesIO())
+    output = await pdf_signer.async_sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)), output=BytesIO(),
+                                             bytes_reserved=_reserved(key))
     return output.getvalue()
+
+
+def _reserved(key: SigningKey) -> int:
+    """Room for the CMS container, in hex digits: the certificates plus the rest (about 600 bytes
+    with ECDSA) and a wide margin. Given, pyHanko skips sizing by a trial signature, which costs as
+    much CPU as the real one."""
+    return 2 * (sum(len(der) for der in key.certificate_chain) + CMS_OVERHEAD)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from jinja2.environment import TemplateExpression
-from reportlab.lib.colors import HexColor
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -26,7 +25,7 @@ from reportlab.platypus import Paragraph
 from hub.documents.render_layout import Element, Layout, LayoutError, Style
 from hub.documents.render_qr import draw_qr
 from hub.documents.render_table import draw_table
-from hub.documents.render_text import draw_lines, fit_text
+from hub.documents.render_text import color, draw_lines, fit_text
 
 AUTHOR = "Dukcapil (hub)"
 CREATOR = "hub document renderer"
@@ -140,7 +139,7 @@ def _draw_flow(canvas: Canvas, element: Element, page: _Page) -> None:
 def _paragraph_style(style: Style, scale: float) -> ParagraphStyle:
     return ParagraphStyle("block", fontName=style.font, fontSize=style.size * scale,
                           leading=style.leading * scale, alignment=_PARAGRAPH_ALIGN[style.align],
-                          textColor=HexColor(style.color))
+                          textColor=color(style.color))
 
 
 def _draw_line(canvas: Canvas, element: Element, page: _Page) -> None:
@@ -155,7 +154,7 @@ def _draw_box(canvas: Canvas, element: Element, page: _Page) -> None:
     stroke = _stroke(canvas, element)
     fill = element.spec.get("fill")
     if fill:
-        canvas.setFillColor(HexColor(str(fill)))
+        canvas.setFillColor(color(str(fill)))
     width, height = element.mm("width"), element.mm("height")
     bottom = page.y(element.spec["y"]) - height
     radius = element.mm("radius", 0)
@@ -170,7 +169,7 @@ def _stroke(canvas: Canvas, element: Element) -> int:
     """Set the element's line width, colour and dash; 1 when it strokes at all."""
     width = float(element.spec.get("stroke", 0.5))
     canvas.setLineWidth(width)
-    canvas.setStrokeColor(HexColor(element.style.color))
+    canvas.setStrokeColor(color(element.style.color))
     if "dash" in element.spec:
         canvas.setDash([float(part) for part in element.spec["dash"]])
     return int(width > 0)

@@ -13,11 +13,13 @@ Element types and their keys (mm unless noted; sizes and strokes in points):
     flow       x, y, width, items: [{text, style, when}], [gap, max_height, min_scale]
                                                    paragraphs stacked top-down; shrunk together
                                                    until they fit max_height
-    line       x1, y1, x2, y2, [stroke, color]
-    box        x, y, width, height, [stroke, color, fill]
+    line       x1, y1, x2, y2, [stroke, color, dash]
+    box        x, y, width, height, [stroke, color, fill, dash, radius]
     table      x, y, rows (expression), rows_per_page, header_height, row_height,
                columns: [{title, width, value, align}], [header_style, header_fill,
-               padding, stroke, pad_rows, empty]      rows beyond rows_per_page go to the next page
+               padding, stroke, pad_rows, empty]      rows beyond rows_per_page go to the next
+                                                   page; the document has as many pages as its
+                                                   longest table needs
     qr         x, y, size, payload, [border, error]  size includes the quiet zone
 
 Every element may also have `style` (plus inline font, size, leading, min_size, align, color),
@@ -27,24 +29,22 @@ Markup strings (paragraph, flow) escape &, < and > in every value they print.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 from xml.sax.saxutils import escape
 
-import reportlab
 import yaml
 from jinja2 import Environment, StrictUndefined, Template
 from jinja2.environment import TemplateExpression
 from reportlab.lib import pagesizes
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 
 from hub.documents.render_filters import FILTERS
+from hub.documents.render_fonts import FontError, register_family, register_fonts
 
 PAGE_SIZES = {"A4": pagesizes.A4, "A5": pagesizes.A5}
 PAGE_SETS = ("all", "first", "last", "not_first", "not_last")
@@ -60,7 +60,6 @@ REQUIRED = {
     "qr": ("x", "y", "size", "payload"),
 }
 _STYLE_KEYS = ("font", "size", "leading", "min_size", "align", "color")
-_FONT_DIR = os.path.join(os.path.dirname(reportlab.__file__), "fonts")
 
 
 class LayoutError(ValueError):
@@ -140,10 +139,14 @@ def load_layout(name: str) -> Layout:
 
 
 def parse_layout(name: str, text: str) -> Layout:
+    """A layout from YAML text; registers its fonts. LayoutError names what is wrong and where."""
     raw = yaml.safe_load(text)
     if not isinstance(raw, dict):
         raise LayoutError(f"{name}: a layout is a mapping")
-    fonts = _register_fonts(name, _section(name, raw, "fonts"))
+    try:
+        fonts = register_fonts(_section(name, raw, "fonts"))
+    except FontError as error:
+        raise LayoutError(f"{name}: {error}") from error
     family = _family(name, _section(name, raw, "font_family"), fonts)
     width, height = _page(name, _section(name, raw, "page"))
     styles = _section(name, raw, "styles")
@@ -177,37 +180,13 @@ def _page(name: str, page: Mapping[str, Any]) -> tuple[float, float]:
     return float(shaped[0]), float(shaped[1])
 
 
-def _register_fonts(name: str, fonts: Mapping[str, Any]) -> frozenset[str]:
-    """Register each font name with its TrueType file from ReportLab's own fonts folder.
-
-    Only those files: they travel with the package, so every machine lays out the same glyphs;
-    TTF fonts are embedded as subsets, unlike the 14 standard PDF fonts.
-    """
-    for font_name, file_name in fonts.items():
-        path = os.path.join(_FONT_DIR, str(file_name))
-        if os.path.basename(str(file_name)) != file_name or not os.path.isfile(path):
-            raise LayoutError(f"{name}: font file {file_name!r} is not in ReportLab's fonts folder")
-        _register_font(str(font_name), path)
-    return frozenset(str(font_name) for font_name in fonts)
-
-
-def _register_font(font_name: str, path: str) -> None:
-    if font_name in pdfmetrics.getRegisteredFontNames():
-        known = getattr(getattr(pdfmetrics.getFont(font_name), "face", None), "filename", None)
-        if known != path:
-            raise LayoutError(f"font name {font_name!r} is already registered for another file")
-        return
-    pdfmetrics.registerFont(TTFont(font_name, path))
-
-
 def _family(name: str, raw: Mapping[str, Any], fonts: frozenset[str]) -> FontFamily:
     """The four faces paragraph markup switches between with <b> and <i>."""
     faces = {role: str(raw.get(role, "")) for role in FAMILY_ROLES}
     unknown = [face for face in faces.values() if face not in fonts]
     if unknown:
         raise LayoutError(f"{name}: font_family names fonts not declared under `fonts`: {unknown}")
-    pdfmetrics.registerFontFamily(faces["normal"], normal=faces["normal"], bold=faces["bold"],
-                                  italic=faces["italic"], boldItalic=faces["bold_italic"])
+    register_family(**faces)
     return FontFamily(**faces)
 
 
@@ -253,7 +232,7 @@ class _Parser:
         if pages not in PAGE_SETS:
             raise LayoutError(f"{self.name}: {where} has pages={pages!r}, not one of {PAGE_SETS}")
         when = self.expression(raw["when"], f"{where}.when") if "when" in raw else None
-        return Element(kind=kind, spec=raw, style=self.style(raw, where), when=when, pages=pages,
+        return Element(kind=kind, spec=MappingProxyType(dict(raw)), style=self.style(raw, where), when=when, pages=pages,
                        **self.parts(kind, raw, where))
 
     def parts(self, kind: str, raw: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -261,26 +240,34 @@ class _Parser:
             return {"text": self.template(str(raw.get("text", raw.get("payload"))))}
         if kind == "paragraph":
             return {"blocks": (self.block(raw, where),)}
-        if kind == "flow":
+        if kind == "flow" and isinstance(raw["items"], list):
             return {"blocks": tuple(self.block(item, f"{where}.items[{i}]")
                                     for i, item in enumerate(raw["items"]))}
+        if kind == "flow":
+            raise LayoutError(f"{self.name}: {where}.items must be a list")
         if kind == "table":
             return self.table(raw, where)
         return {}
 
-    def block(self, raw: Mapping[str, Any], where: str) -> Block:
-        if "text" not in raw:
+    def block(self, raw: Any, where: str) -> Block:
+        if not isinstance(raw, dict) or "text" not in raw:
             raise LayoutError(f"{self.name}: {where} lacks text")
         when = self.expression(raw["when"], f"{where}.when") if "when" in raw else None
         return Block(self.template(str(raw["text"]), markup=True), self.style(raw, where), when)
 
     def table(self, raw: Mapping[str, Any], where: str) -> dict[str, Any]:
-        columns = tuple(Column(title=str(c.get("title", "")), width=float(c["width"]),
-                               value=self.template(str(c["value"])), align=self.align(c, where))
-                        for c in raw["columns"])
+        if not isinstance(raw["columns"], list) or int(raw["rows_per_page"]) < 1:
+            raise LayoutError(f"{self.name}: {where} needs a list of columns and rows_per_page >= 1")
+        columns = tuple(self.column(c, f"{where}.columns[{i}]") for i, c in enumerate(raw["columns"]))
         header = self.style({"style": raw["header_style"]}, where) if "header_style" in raw else None
         return {"rows": self.expression(raw["rows"], f"{where}.rows"), "columns": columns,
                 "header_style": header}
+
+    def column(self, raw: Any, where: str) -> Column:
+        if not isinstance(raw, dict) or "width" not in raw or "value" not in raw:
+            raise LayoutError(f"{self.name}: {where} needs a width and a value")
+        return Column(title=str(raw.get("title", "")), width=float(raw["width"]),
+                      value=self.template(str(raw["value"])), align=self.align(raw, where))
 
     def align(self, raw: Mapping[str, Any], where: str) -> str:
         align = str(raw.get("align", "left"))

@@ -1,10 +1,15 @@
 """The QR code, drawn as vector rectangles from segno's module matrix.
 
 Vector modules stay sharp at any print or zoom size and cost a few hundred bytes, where an image
-would be resampled. Each row's runs of dark modules become one rectangle, all of them in a single
-filled path, so a rasteriser fills their union and leaves no hairline seams between rows.
-The error correction level is kept exactly as asked (no boosting), and segno picks the encoding
-mode: the Base45 payloads of the hub fit QR's alphanumeric mode.
+would be resampled. The drawing works in module units: one transform maps the symbol's grid onto
+the page, and each row's runs of dark modules become one `re` (rectangle) operator with integer
+operands, all filled as a single path, so a rasteriser fills their union without hairline seams
+between rows. Writing those operators directly keeps a ~1,500-rectangle symbol cheap to emit.
+
+The error correction level is kept exactly as asked (no boosting) and segno picks the encoding
+mode: the Base45 payloads of the hub fit QR's alphanumeric mode. segno also picks the mask by the
+standard's penalty rules, the costly part, so the matrix is cached per payload: every page of a
+multi-page document carries the same code.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 import segno
-from reportlab.lib.colors import white
+from reportlab.lib.colors import black, white
 from reportlab.pdfgen.canvas import Canvas
 
 
@@ -26,20 +31,17 @@ def draw_qr(canvas: Canvas, payload: str, *, left: float, top: float, size: floa
     canvas.saveState()
     canvas.setFillColor(white)
     canvas.rect(left, top - size, size, size, stroke=0, fill=1)
-    canvas.setFillColorRGB(0, 0, 0)
-    path = canvas.beginPath()
-    for row, start, length in _dark_runs(matrix):
-        x = left + (border + start) * module
-        y = top - (border + row + 1) * module
-        path.rect(x, y, length * module, module)
-    canvas.drawPath(path, stroke=0, fill=1)
+    canvas.setFillColor(black)
+    canvas.translate(left + border * module, top - border * module)
+    canvas.scale(module, -module)  # one unit per module, rows counted downwards
+    canvas.addLiteral("\n".join(f"{start} {row} {length} 1 re" for row, start, length in _dark_runs(matrix)))
+    canvas.addLiteral("f")
     canvas.restoreState()
 
 
 @lru_cache(maxsize=32)
 def qr_matrix(payload: str, error: str = "M") -> tuple[tuple[bool, ...], ...]:
-    """The symbol's modules without quiet zone, dark = True. Cached: choosing the mask is the
-    costly part, and every page of a multi-page document carries the same code."""
+    """The symbol's modules without the quiet zone, dark = True."""
     code = segno.make(payload, error=error.lower(), micro=False, boost_error=False)
     return tuple(tuple(bool(module) for module in row) for row in code.matrix)
 

@@ -93,7 +93,7 @@ def verify_offline(payload: str, trust: TrustList, *, status_file: Path | None =
 
 
 def with_status_list(check: PayloadCheck, token: bytes, trust: TrustList, now: datetime) -> Verdict:
-    listing = verify_status_list(token, trust, now)
+    listing = verify_status_list(token, trust, now, uri=check.status_uri)
     if not listing.valid or check.status_index is None:
         return Verdict(check, None, f"status list not accepted ({listing.reason})")
     try:
