@@ -88,6 +88,7 @@ class BenchEnv:
             "HUB_CONSUMER_GROUP": self.settings.consumer_group,
             "HUB_NOTIFICATION_PARTITIONS": str(self.settings.notification_partitions),
             "HUB_LOG_LEVEL": "INFO",  # readiness is the INFO line "hub running"
+            "HUB_VERIFY_PORT": "0",  # two hubs of the scale scenario would both want the verification port
         }
         return {**os.environ, **values, **extra}
 

@@ -32,6 +32,10 @@ ROWS = {  # scenario -> (metric, label, format)
                  ("database_births_per_s", "database: register_birth births/s (1 tx each)", "{:.1f}"),
                  ("database_ms_per_birth", "database: ms per birth", "{:.2f}"),
                  ("handler_msgs_per_s", "handler in process, no Kafka (extra) msgs/s", "{:.1f}")],
+    "no-documents": [("notifications_per_s", "notifications/s, documents off (HUB_DOCUMENTS=false)", "{:.1f}"),
+                     ("births_per_s", "registered births/s, documents off", "{:.1f}"),
+                     ("hub_cpu_share", "hub CPU, cores used", "{:.2f}"),
+                     ("peak_rss_mib", "peak RSS MiB", "{:.0f}")],
     "scale": [("notifications_per_s", "notifications/s, 2 hub processes", "{:.1f}"),
               ("births_per_s", "registered births/s, 2 hub processes", "{:.1f}"),
               ("startup_s", "startup s (slower of the two)", "{:.2f}"),
@@ -39,7 +43,7 @@ ROWS = {  # scenario -> (metric, label, format)
               ("hub_cpu_share", "hub CPU, cores used (both)", "{:.2f}"),
               ("machine_busy", "machine CPU busy (all cores = 1)", "{:.2f}")],
 }
-METRICS = {"throughput": throughput.METRICS, "scale": throughput.METRICS, "ceilings": ceilings.METRICS,
+METRICS = {"throughput": throughput.METRICS, "scale": throughput.METRICS, "no-documents": throughput.METRICS, "ceilings": ceilings.METRICS,
            "latency": latency.METRICS}
 
 
@@ -51,11 +55,13 @@ def summarise(results: dict) -> None:
     med = {name: {k: v["median"] for k, v in s.get("summary", {}).items()}
            for name, s in results["scenarios"].items() if name != "latency"}
     hub, ceil, scale = med.get("throughput", {}), med.get("ceilings", {}), med.get("scale", {})
+    plain = med.get("no-documents", {})
     pairs = [("hub notifications/s ÷ transport ceiling", hub.get("notifications_per_s"), ceil.get("transport_msgs_per_s")),
              ("hub notifications/s ÷ validation ceiling", hub.get("notifications_per_s"), ceil.get("validation_msgs_per_s")),
              ("hub registered births/s ÷ database ceiling", hub.get("births_per_s"), ceil.get("database_births_per_s")),
              ("hub notifications/s ÷ in-process handler (extra)", hub.get("notifications_per_s"), ceil.get("handler_msgs_per_s")),
-             ("2 hub processes ÷ 1 hub process (notifications/s)", scale.get("notifications_per_s"), hub.get("notifications_per_s"))]
+             ("2 hub processes ÷ 1 hub process (notifications/s)", scale.get("notifications_per_s"), hub.get("notifications_per_s")),
+             ("documents on ÷ documents off (notifications/s)", hub.get("notifications_per_s"), plain.get("notifications_per_s"))]
     results["ratios"] = {label: {"value": a / b, "numerator": a, "denominator": b} for label, a, b in pairs if a and b}
 
 

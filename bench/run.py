@@ -1,6 +1,6 @@
 """`make bench`: the hub's benchmark harness. Measures and reports; asserts nothing.
 
-    python -m bench.run [--scenario throughput,latency,ceilings,scale] [--runs 3] [--notifications N] [--quick]
+    python -m bench.run [--scenario throughput,no-documents,latency,ceilings,scale] [--runs 3] [--notifications N] [--quick]
 
 Needs the local Kafka and PostgreSQL (`make bench` starts them like `make run`). Results go to
 bench-results/<timestamp>/: results.json, runs/*.json, summary.md, latency.png, logs/.
@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-SCENARIOS = ("throughput", "latency", "ceilings", "scale")
+SCENARIOS = ("throughput", "no-documents", "latency", "ceilings", "scale")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -104,6 +104,9 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
                         await record(s[name], f"throughput-{i}", lambda: run_throughput(ctx, messages, f"throughput-{i}"))
                     elif name == "ceilings":
                         await record(s[name], f"ceilings-{i}", lambda: run_ceilings(ctx, messages, f"ceilings-{i}"))
+                    elif name == "no-documents":
+                        await record(s[name], f"nodocs-{i}", lambda: run_throughput(ctx, messages, f"nodocs-{i}",
+                                                                                 extra_env={"HUB_DOCUMENTS": "false"}))
                     elif name == "scale":
                         await record(s[name], f"scale-{i}", lambda: run_throughput(ctx, messages, f"scale-{i}", processes=2))
                     else:

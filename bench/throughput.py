@@ -22,7 +22,7 @@ METRICS = ("notifications_per_s", "births_per_s", "cold_notifications_per_s", "f
 
 
 async def run_throughput(ctx: Context, messages: list[Message], label: str, *, processes: int = 1,
-                         profile_seconds: int = 0) -> dict:
+                         profile_seconds: int = 0, extra_env: dict[str, str] | None = None) -> dict:
     env = await fresh_env(ctx.template, label.replace("-", "_"))
     task = ctx.task(f"{label}: produce", len(messages))
     hubs: list[HubProcess] = []
@@ -32,7 +32,7 @@ async def run_throughput(ctx: Context, messages: list[Message], label: str, *, p
                                       lambda n: ctx.progress.advance(task, n))
         collector = ResultCollector(env.settings.kafka_bootstrap, env.settings.topics.results, len(messages))
         await collector.start()
-        hubs = [HubProcess(env.hub_env(), ctx.logs / f"{label}-hub{i + 1}.log") for i in range(processes)]
+        hubs = [HubProcess(env.hub_env(**(extra_env or {})), ctx.logs / f"{label}-hub{i + 1}.log") for i in range(processes)]
         for hub in hubs:
             hub.spawn()
         ctx.progress.update(task, description=f"{label}: hub starting", completed=0)

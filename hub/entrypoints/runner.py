@@ -134,10 +134,21 @@ async def serve_verification(settings: Settings, pool, signer, stop: asyncio.Eve
     app = create_verify_app(pool, signer, settings)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.verify_host, port=settings.verify_port, log_config=None,
                                            access_log=False, lifespan="off"))
-    serving = asyncio.ensure_future(server.serve())
-    await stop.wait()
+    serving = asyncio.ensure_future(_serve(server))
+    await asyncio.wait([serving, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
-    await serving
+    if not await serving:
+        log.error("the verification service could not listen on %s:%d (port in use?); the hub runs without it",
+                  settings.verify_host, settings.verify_port)
+
+
+async def _serve(server) -> bool:
+    """uvicorn exits the process when it cannot bind: keep the hub, report the service as not started."""
+    try:
+        await server.serve()
+    except SystemExit:
+        return False
+    return server.started
 
 
 @contextlib.asynccontextmanager
