@@ -223,7 +223,13 @@ class FakeDocuments:
         self.state.status_lists[(regency, year)] = index + 1
         return StatusSlot(regency, year, index)
 
-    async def store(self, document: SignedDocument, *, kk_number: str, message_id: str, reason: str) -> str | None:
+    async def store(self, document: SignedDocument, *, kk_number: str, message_id: str, reason: str,
+                    stale: bool = False) -> str | None:
+        if stale:
+            self.state.documents.append(StoredDocument(replace(document.ref, status=DocumentStatus.SUPERSEDED),
+                                                       document.content, kk_number, message_id, document.pdf,
+                                                       document.qr_payload, document.key_id, reason))
+            return None
         previous = await self.current(document.ref.kind, document.ref.number)
         if previous is not None:
             await self.set_status(previous.ref.document_id, DocumentStatus.SUPERSEDED, "superseded", document.ref.issued_at)

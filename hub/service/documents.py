@@ -29,7 +29,7 @@ from hub.documents.qr import DocumentClaims, issue_payload
 from hub.documents.render import render
 from hub.domain import codes
 from hub.domain.codes import Issue
-from hub.domain.documents import Content, DocumentKind, DocumentRef, SignedDocument, document_id
+from hub.domain.documents import Content, DocumentKind, DocumentRef, KkContent, SignedDocument, document_id
 from hub.errors import PermanentError, SignerUnavailable
 from hub.intake.results import attach_documents
 from hub.service import answers
@@ -74,7 +74,8 @@ class DocumentWorker:
         for content in job.request.contents:
             document = await self._issue(uow, content, key, now)
             previous = await uow.documents.store(document, kk_number=job.request.kk_number,
-                                                 message_id=job.request.message_id, reason=job.request.reason)
+                                                 message_id=job.request.message_id, reason=job.request.reason,
+                                                 stale=await _newer_card_active(uow, content))
             if previous:
                 supersedes[document.ref.document_id] = previous
             issued.append(document)
@@ -108,6 +109,15 @@ class DocumentWorker:
             await uow.commit()
         log.warning("documents not issued yet, retried later message_id=%s attempt=%d wait_s=%.1f error=%s",
                     job.request.message_id, job.attempts + 1, wait, type(failure).__name__)
+
+
+async def _newer_card_active(uow: UnitOfWork, content: Content) -> bool:
+    """With an external registry, two births into one family may finish their sagas out of order:
+    a card for an older KK version must not replace the card of a newer one."""
+    if not isinstance(content, KkContent):
+        return False
+    current = await uow.documents.current(DocumentKind.KK, content.kk_number)
+    return current is not None and isinstance(current.content, KkContent) and current.content.kk_version > content.kk_version
 
 
 def _reason(kind: DocumentKind) -> str:

@@ -186,8 +186,11 @@ class Documents(Protocol):
 
     async def allocate_slot(self, regency: str, year: int) -> StatusSlot: ...
 
-    async def store(self, document: SignedDocument, *, kk_number: str, message_id: str, reason: str) -> str | None:
-        """Store a new version and supersede the active one, whose id is returned (None if none)."""
+    async def store(self, document: SignedDocument, *, kk_number: str, message_id: str, reason: str,
+                    stale: bool = False) -> str | None:
+        """Store a new version and supersede the active one, whose id is returned (None if none).
+        `stale`: a newer document already holds its place (a family card for an older card version
+        that was signed late): store it as superseded and leave the active one alone."""
         ...
 
     async def current(self, kind: DocumentKind, number: str) -> StoredDocument | None: ...

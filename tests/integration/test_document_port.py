@@ -104,3 +104,19 @@ async def test_versions_slots_supersession_and_status_changes(make):
         assert statuses == {slot_1.index: StatusCode.SUPERSEDED, slot_2.index: StatusCode.INVALID} and size == 2
         assert (await uow.documents.get(v2.ref.document_id)).ref.status is DocumentStatus.REVOKED
         assert await uow.documents.current(DocumentKind.AKTA, number) is None
+
+
+async def test_a_stale_version_is_stored_superseded_and_leaves_the_active_one(make):
+    number = f"3578-LU-02012026-{uuid.uuid4().int % 9000 + 1000}"
+    at = datetime.now(timezone.utc).replace(microsecond=0)
+    year = 2000 + uuid.uuid4().int % 900
+    async with make() as uow:
+        newer = _signed(1, number, await uow.documents.allocate_slot("3578", year), at)
+        await uow.documents.store(newer, kk_number="1" * 16, message_id="m2", reason="registration")
+        older = _signed(2, number, await uow.documents.allocate_slot("3578", year), at)
+        assert await uow.documents.store(older, kk_number="1" * 16, message_id="m1", reason="registration",
+                                         stale=True) is None
+        await uow.commit()
+    async with make() as uow:
+        assert (await uow.documents.current(DocumentKind.AKTA, number)).ref.document_id == newer.ref.document_id
+        assert (await uow.documents.get(older.ref.document_id)).ref.status is DocumentStatus.SUPERSEDED

@@ -79,19 +79,23 @@ class PostgresDocuments:
                RETURNING next_index - 1""", regency, year)
         return StatusSlot(regency, year, index)
 
-    async def store(self, document: SignedDocument, *, kk_number: str, message_id: str, reason: str) -> str | None:
+    async def store(self, document: SignedDocument, *, kk_number: str, message_id: str, reason: str,
+                    stale: bool = False) -> str | None:
         ref = document.ref
-        previous = await self._conn.fetchval(
+        previous = None if stale else await self._conn.fetchval(
             """UPDATE documents SET status = 'superseded', status_reason = $3, status_changed_at = $4
                WHERE kind = $1 AND number = $2 AND status = 'active' RETURNING document_id""",
             ref.kind.value, ref.number, f"superseded by version {ref.version}", ref.issued_at)
         await self._conn.execute(
             """INSERT INTO documents (document_id, kind, number, version, status, kk_number, regency, list_year, list_index,
-                                      message_id, reason, content, pdf, qr_payload, key_id, issued_at, supersedes)
-               VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)""",
+                                      message_id, reason, content, pdf, qr_payload, key_id, issued_at, supersedes,
+                                      status_reason, status_changed_at)
+               VALUES ($1, $2, $3, $4, $17::text, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::timestamptz, $16,
+                       CASE WHEN $17::text = 'superseded' THEN 'a newer card version was issued first' END,
+                       CASE WHEN $17::text = 'superseded' THEN $15::timestamptz END)""",
             ref.document_id, ref.kind.value, ref.number, ref.version, kk_number, ref.slot.regency, ref.slot.year,
             ref.slot.index, message_id, reason, json.dumps(to_json(document.content)), document.pdf,
-            document.qr_payload, document.key_id, ref.issued_at, previous)
+            document.qr_payload, document.key_id, ref.issued_at, previous, "superseded" if stale else "active")
         return None if previous is None else str(previous)
 
     async def current(self, kind: DocumentKind, number: str) -> StoredDocument | None:
