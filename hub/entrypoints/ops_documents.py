@@ -244,3 +244,24 @@ def keys_export(output: Path = typer.Option(..., "--output", "-o", help="Where t
     settings = _settings()
     output.write_text(json.dumps(TrustList.from_signing_keys(load_keys(settings.pki_dir)).to_json(), indent=2))
     err.print(f"wrote {output}")
+
+
+@documents_app.command()
+def sample(output: Path = typer.Option(Path("document-samples"), "--output", "-o", help="Directory for the files."),
+           png: bool = typer.Option(True, help="Also write a PNG of each first page.")) -> None:
+    """Render the templates with synthetic people, unsigned, for a designer editing
+    hub/documents/templates/*.yaml: each akta variant and a family card of 12 members."""
+    from hub.documents.render import render
+    from hub.simulation.document_samples import samples
+
+    output.mkdir(parents=True, exist_ok=True)
+    for name, (content, ref, payload) in samples().items():
+        pdf = render(content, ref, payload)
+        (output / f"{name}.pdf").write_bytes(pdf)
+        if png:
+            import pypdfium2 as pdfium
+
+            document = pdfium.PdfDocument(pdf)
+            document[0].render(scale=1.25).to_pil().save(output / f"{name}.png")
+            document.close()
+        err.print(f"wrote {output / name}.pdf")
