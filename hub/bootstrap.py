@@ -84,14 +84,38 @@ async def document_signer(settings: Settings) -> AsyncIterator[DocumentSigner]:
         await client.close()
 
 
-def document_worker(settings: Settings, uow: UnitOfWorkFactory, signer: DocumentSigner,
+def document_worker(settings: Settings, uow: UnitOfWorkFactory, signer: DocumentSigner, maker=None,
                     clock: Callable[[], datetime] = utc_now):
     from hub.service.documents import DocumentWorker
 
     found = issuer(settings)
     assert found is not None, "document workers run only when documents are on"
     return DocumentWorker(uow, signer, found, settings.topics, clock, retry_initial=settings.retry_initial_seconds,
-                          retry_max=settings.document_retry_max_seconds)
+                          retry_max=settings.document_retry_max_seconds, maker=maker)
+
+
+@contextlib.contextmanager
+def document_maker(settings: Settings):
+    """Where documents are rendered and signed: a pool of `document_processes` processes, each with
+    its own signer of the configured kind; None (0 processes): in the hub's own process."""
+    if settings.document_processes == 0:
+        yield None
+        return
+    from functools import partial
+
+    from hub.adapters import documents_pool as pool
+
+    if settings.signer is SignerKind.LOCAL:
+        factory = partial(pool.local_signer, str(settings.pki_dir))
+    else:
+        factory = partial(pool.remote_signer, settings.signer_url, settings.signer_timeout_seconds,
+                          settings.signer_retries, settings.retry_initial_seconds, settings.signer_breaker_failures,
+                          settings.signer_breaker_reset_seconds)
+    maker = pool.ProcessPoolMaker(factory, settings.document_processes)
+    try:
+        yield maker
+    finally:
+        maker.close()
 
 
 @contextlib.asynccontextmanager

@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     saga_poll_seconds: float = Field(0.5, gt=0)
     documents: bool = True  # issue the signed akta and KK with every registration
     document_workers: int = Field(2, ge=1, le=32)  # document jobs carried out concurrently per process
+    document_processes: int = Field(2, ge=0, le=32)  # processes that render and sign (0: in the hub's own process)
     document_retry_max_seconds: float = Field(30.0, gt=0)
     document_official_name: str = "Pejabat Contoh (lingkungan pengembangan)"
     signer: SignerKind = SignerKind.LOCAL

@@ -18,7 +18,7 @@ from hub.adapters.postgres.database import translated
 from hub.adapters.postgres.sagas import SAGA_CHANNEL
 from hub.adapters.postgres.store import OUTBOX_CHANNEL
 from hub.adapters.postgres.documents import DOCUMENT_CHANNEL
-from hub.bootstrap import (consumer_handler, document_signer, document_worker, open_pool, prepare_database, saga_worker,
+from hub.bootstrap import (consumer_handler, document_maker, document_signer, document_worker, open_pool, prepare_database, saga_worker,
                            seed_population, units_of_work)
 from hub.config import RegistryKind, Settings
 from hub.entrypoints.consumer import build_broker
@@ -43,7 +43,7 @@ async def run_hub(settings: Settings, *, seed_families: int = 0, stop: asyncio.E
     pool = await _retry(settings, lambda: open_pool(settings), "connect-postgres")
     try:
         await _prepare(settings, pool, seed_families)
-        async with units_of_work(settings, pool, report_breaker=True) as uow, _signer(settings) as signer:
+        async with units_of_work(settings, pool, report_breaker=True) as uow, _documents(settings) as (signer, maker):
             broker = build_broker(settings, consumer_handler(settings, uow), on_bug)
             producer = idempotent_producer(settings.kafka_bootstrap)
             await _retry(settings, producer.start, "connect-kafka-producer")
@@ -56,7 +56,7 @@ async def run_hub(settings: Settings, *, seed_families: int = 0, stop: asyncio.E
                     worker = saga_worker(settings, uow)
                     tasks += [_watched(saga_loop(settings, worker, stop), on_bug) for _ in range(settings.saga_workers)]
                 if signer is not None:
-                    documents = document_worker(settings, uow, signer)
+                    documents = document_worker(settings, uow, signer, maker)
                     tasks += [_watched(document_loop(settings, documents, stop), on_bug)
                               for _ in range(settings.document_workers)]
                     if settings.verify_port:
@@ -152,12 +152,14 @@ async def _serve(server) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def _signer(settings: Settings):
+async def _documents(settings: Settings):
+    """(signer, maker) when documents are on: the signer names keys, the maker renders and signs."""
     if not settings.documents:
-        yield None
+        yield None, None
         return
     async with document_signer(settings) as signer:
-        yield signer
+        with document_maker(settings) as maker:
+            yield signer, maker
 
 
 def _watched(work: Awaitable[None], on_bug: Callable[[BaseException], None]) -> asyncio.Task:

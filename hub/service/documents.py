@@ -15,18 +15,13 @@ attached and the `civil.documents-issued` event, and marks the job done. Outcome
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
-import uuid
 from collections.abc import Callable
-from concurrent.futures import Executor
 from datetime import datetime, timedelta
 
 from hub.config import Topics
-from hub.documents.pades import sign_pdf
-from hub.documents.qr import DocumentClaims, issue_payload
-from hub.documents.render import render
+from hub.documents.maker import InProcessMaker
 from hub.domain import codes
 from hub.domain.codes import Issue
 from hub.domain.documents import Content, DocumentKind, DocumentRef, KkContent, SignedDocument, document_id
@@ -34,20 +29,21 @@ from hub.errors import PermanentError, SignerUnavailable
 from hub.intake.results import attach_documents
 from hub.service import answers
 from hub.service.documents_content import CORRECTION, Issuer, identity
-from hub.service.ports import DocumentJob, DocumentSigner, SigningKey, UnitOfWork
+from hub.service.ports import DocumentJob, DocumentMaker, DocumentSigner, SigningKey, UnitOfWork
 
 log = logging.getLogger("hub.documents")
 
 
 class DocumentWorker:
-    """Carries out due document jobs. `render_executor` runs the PDF rendering (None: the loop's
-    default thread pool)."""
+    """Carries out due document jobs: `signer` names the current key, `maker` makes each document
+    (in this process, or in a pool of processes)."""
 
     def __init__(self, unit_of_work: Callable[[], UnitOfWork], signer: DocumentSigner, issuer: Issuer, topics: Topics,
                  clock: Callable[[], datetime], *, retry_initial: float, retry_max: float,
-                 render_executor: Executor | None = None) -> None:
+                 maker: DocumentMaker | None = None) -> None:
         self._uow, self._signer, self._issuer, self._topics, self._clock = unit_of_work, signer, issuer, topics, clock
-        self._initial, self._max, self._executor = retry_initial, retry_max, render_executor
+        self._initial, self._max = retry_initial, retry_max
+        self._maker = maker or InProcessMaker(signer)
 
     async def run_one(self) -> str | None:
         """Carry out one due job; returns its message id, or None when nothing is due."""
@@ -93,12 +89,8 @@ class DocumentWorker:
         version = await uow.documents.next_version(kind, number)
         slot = await uow.documents.allocate_slot(regency, content.issued_on.year)
         ref = DocumentRef(document_id(kind, number, version), kind, number, version, now, slot)
-        attempt = uuid.uuid4().hex[:12]  # idempotent within this attempt; a new attempt signs anew
-        claims = DocumentClaims.from_content(content, ref, self._issuer.status_uri(slot.regency, slot.year))
-        payload = await issue_payload(claims, self._signer, key.kid, f"{ref.document_id}/qr/{attempt}")
-        pdf = await asyncio.get_running_loop().run_in_executor(self._executor, render, content, ref, payload)
-        signed = await sign_pdf(pdf, self._signer, key, reason=_reason(kind), location=self._issuer.name(regency),
-                                idempotency_key=f"{ref.document_id}/pades/{attempt}")
+        signed, payload = await self._maker.make(content, ref, key, self._issuer.status_uri(slot.regency, slot.year),
+                                                 self._issuer.name(regency))
         return SignedDocument(ref, content, signed, payload, key.kid)
 
     async def _retry_later(self, job: DocumentJob, now: datetime, failure: Exception | None) -> None:
@@ -120,5 +112,3 @@ async def _newer_card_active(uow: UnitOfWork, content: Content) -> bool:
     return current is not None and isinstance(current.content, KkContent) and current.content.kk_version > content.kk_version
 
 
-def _reason(kind: DocumentKind) -> str:
-    return "Kutipan Akta Kelahiran" if kind is DocumentKind.AKTA else "Kartu Keluarga"

@@ -208,6 +208,16 @@ class Documents(Protocol):
         ...
 
 
+class DocumentMaker(Protocol):
+    """Makes one signed document version: signs its QR payload, renders the PDF, signs the PDF.
+    CPU-bound; implementations run it off the event loop (threads, or other processes)."""
+
+    async def make(self, content: Content, ref: DocumentRef, key: SigningKey, status_uri: str,
+                   location: str) -> tuple[bytes, str]:
+        """(the PAdES-signed PDF, the signed QR payload printed on it)."""
+        ...
+
+
 class HospitalDirectory(Protocol):
     async def hospital(self, org_id: str) -> Hospital | None: ...
 

@@ -1,0 +1,82 @@
+"""Documents made in a pool of worker processes: rendering and signing use every core.
+
+Each process builds its own signer once (the local key store, or a client of the remote signing
+service: `signer_factory` must be picklable, e.g. a functools.partial of a module-level function)
+and its own event loop, then makes documents one at a time with hub.documents.maker. What crosses
+the process boundary is the content, the reference, the key and the results: plain data. The
+processes start on first use (spawned, not forked: the parent runs threads and an event loop).
+A process that dies takes only its current document with it: the job fails, rolls back and is
+carried out again, like any other failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from hub.domain.documents import Content, DocumentRef
+from hub.errors import SignerUnavailable
+from hub.service.ports import DocumentSigner, SigningKey
+
+_loop: asyncio.AbstractEventLoop | None = None
+_signer: DocumentSigner | None = None
+
+
+class ProcessPoolMaker:
+    def __init__(self, signer_factory: Callable[[], DocumentSigner], processes: int) -> None:
+        self._factory, self._processes = signer_factory, processes
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def make(self, content: Content, ref: DocumentRef, key: SigningKey, status_uri: str,
+                   location: str) -> tuple[bytes, str]:
+        pool = self._pool or self._start()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, _make, content, ref, key, status_uri, location)
+        except BrokenProcessPool as exc:  # a worker process died (OOM kill): start afresh, try again later
+            self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise SignerUnavailable("a document process died; the job is retried") from exc
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _start(self) -> ProcessPoolExecutor:
+        self._pool = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_initialise, initargs=(self._factory,))
+        return self._pool
+
+
+def _initialise(factory: Callable[[], DocumentSigner]) -> None:
+    global _loop, _signer
+    _loop = asyncio.new_event_loop()
+    _signer = factory()
+
+
+def _make(content: Content, ref: DocumentRef, key: SigningKey, status_uri: str, location: str) -> tuple[bytes, str]:
+    from hub.documents.maker import make_document
+
+    assert _loop is not None and _signer is not None, "the pool's initializer runs first"
+    return _loop.run_until_complete(make_document(_signer, content, ref, key, status_uri, location, render_in=False))
+
+
+def local_signer(directory: str) -> DocumentSigner:
+    """The local key store, built in a pool process."""
+    from pathlib import Path
+
+    from hub.adapters.signing.local import LocalSigner
+
+    return LocalSigner(Path(directory))
+
+
+def remote_signer(url: str, timeout: float, retries: int, backoff: float, failures: int, reset: float) -> DocumentSigner:
+    """A client of the remote signing service, built in a pool process (its own circuit breaker)."""
+    from hub.adapters.signing.remote import RemoteSigner
+    from hub.adapters.siak.breaker import CircuitBreaker
+
+    return RemoteSigner(url, timeout=timeout, retries=retries, backoff=backoff,
+                        breaker=CircuitBreaker(failure_threshold=failures, reset_after=reset))
