@@ -117,6 +117,12 @@ DOCUMENTS_CORRECTED = _code("DOCUMENTS-CORRECTED", "informational", I, "Dokumen 
 STILLBIRTH_RECORDED = _code("STILLBIRTH-RECORDED", "informational", I, "Lahir mati dicatat; tidak diterbitkan akta kelahiran.", "Stillbirth recorded; no akta kelahiran is issued.")
 REVIEW_PENDING = _code("REVIEW-PENDING", "informational", I, "Menunggu keputusan petugas Dukcapil; hasil kedua akan menyusul.", "Waiting for a Dukcapil officer; a second result will follow.")
 
+# Issue #14 (held-out checks): a missing required element says which; births too close to be two pregnancies.
+WEIGHT_MISSING = _code("BIRTH-WEIGHT-MISSING", "required", E, "Berat lahir wajib ada: Observation LOINC 8339-4 untuk bayi dengan nilai dalam gram.", "The birth weight is required: an Observation LOINC 8339-4 for the newborn with a value in grams.")
+MOTHER_MISSING = _code("MOTHER-MISSING", "required", E, "Data ibu wajib ada: Patient ibu dengan identifier NIK.", "The mother is required: her Patient with a NIK identifier.")
+MOTHER_LINK_MISSING = _code("MOTHER-LINK-MISSING", "required", E, "RelatedPerson ibu (MTH) yang merujuk ke bayi wajib ada.", "The mother's RelatedPerson (MTH) referring to the newborn is required.")
+REVIEW_BIRTH_SPACING = _code("REVIEW-BIRTH-SPACING", "business-rule", W, "Kelahiran lain dari ibu yang sama tercatat terlalu dekat waktunya untuk kehamilan yang berbeda; menunggu verifikasi petugas.", "Another birth of the same mother is registered too close in time to be from another pregnancy; waiting for an officer.")
+
 
 @dataclass(frozen=True, slots=True)
 class Issue:

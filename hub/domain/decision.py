@@ -29,7 +29,22 @@ from hub.domain.values import (
 )
 
 REGISTRATION_LIMIT_DAYS = 60  # UU 24/2013: later than this is a late registration (LT)
-DUPLICATE_WINDOW_DAYS = 30  # births of one mother closer than this (other encounter) look like a duplicate
+DUPLICATE_WINDOW_DAYS = 30  # births of one mother closer than this (not one delivery) look like a duplicate
+
+# Births of one delivery (twins, triplets): same mother, same hospital and delivery encounter, hours
+# apart at most. Further apart, even under the same encounter, they are not taken for one delivery.
+# A real delayed-interval delivery (days between twins) is rare: it goes to review, a person decides.
+SAME_DELIVERY_WINDOW = timedelta(hours=24)
+
+# (unconfirmed) The shortest interval between the births of two pregnancies of one woman: 23 weeks.
+# = 20 weeks from conception to the earliest viable birth (22 weeks of gestation, which is counted
+#   from a last period about two weeks before conception; WHO's perinatal period starts at 22 weeks)
+# + 3 weeks, the earliest return of ovulation after a birth in a woman who does not breastfeed
+#   (reported from about day 25 postpartum; the same after a stillbirth).
+# Chosen at the low end on purpose: a sooner non-twin birth of the same mother is biologically
+# impossible, a duplicate or a data error (wrong NIK, wrong date), and goes to an officer. An
+# extremely premature second birth that is real is registered after review, not refused.
+MIN_BIRTH_INTERVAL = timedelta(weeks=23)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +149,7 @@ def _review_reasons(notice: BirthNotice, facts: RegistryFacts) -> tuple[Issue, .
     mother = facts.mother
     if mother is not None and not _same_person_data(notice, mother):
         reasons.append(Issue(codes.REVIEW_MOTHER_DATA, MOTHER_PATH))
-    if any(_looks_like_same_birth(notice, other) for other in facts.mothers_births):
-        reasons.append(Issue(codes.REVIEW_SUSPECTED_DUPLICATE, NEWBORN_PATH))
+    reasons.extend(_spacing_reasons(notice, facts.mothers_births))
     if notice.father_nik is not None and facts.father is None:
         reasons.append(Issue(codes.REVIEW_FATHER_NOT_FOUND, FATHER_NIK_PATH))
     return tuple(reasons)
@@ -147,10 +161,36 @@ def _same_person_data(notice: BirthNotice, mother: Person) -> bool:
     return notice.mother_birth_date in (None, mother.birth_date)
 
 
-def _looks_like_same_birth(notice: BirthNotice, other: RegisteredBirth) -> bool:
-    if other.hospital_id == notice.hospital_id and other.encounter_id == notice.encounter_id:
-        return False  # twins of the same delivery are different births
-    return abs(notice.born_at - other.born_at) < timedelta(days=DUPLICATE_WINDOW_DAYS)
+_SPACING_ISSUES = (
+    Issue(codes.REVIEW_SUSPECTED_DUPLICATE, NEWBORN_PATH),
+    Issue(codes.REVIEW_BIRTH_SPACING, NEWBORN_PATH,
+          f"births of different pregnancies are at least {MIN_BIRTH_INTERVAL.days} days apart"),
+)
+
+
+def _spacing_reasons(notice: BirthNotice, mothers_births: tuple[RegisteredBirth, ...]) -> list[Issue]:
+    """At most one reason per kind: the mother's other births (live or stillborn, at any hospital,
+    before or after this one) that cannot be another delivery of their own."""
+    found = {_too_close(notice, other) for other in mothers_births} - {None}
+    return [issue for issue in _SPACING_ISSUES if issue.code in found]
+
+
+def _too_close(notice: BirthNotice, other: RegisteredBirth) -> codes.Code | None:
+    """Which review reason the other birth gives, if any: within the duplicate window it is most
+    likely the same child notified twice; beyond it, still too soon for another pregnancy."""
+    apart = abs(notice.born_at - other.born_at)
+    if _same_delivery(notice, other, apart):
+        return None  # twins of one delivery are different births
+    if apart < timedelta(days=DUPLICATE_WINDOW_DAYS):
+        return codes.REVIEW_SUSPECTED_DUPLICATE
+    if apart < MIN_BIRTH_INTERVAL:
+        return codes.REVIEW_BIRTH_SPACING
+    return None
+
+
+def _same_delivery(notice: BirthNotice, other: RegisteredBirth, apart: timedelta) -> bool:
+    same_encounter = other.hospital_id == notice.hospital_id and other.encounter_id == notice.encounter_id
+    return same_encounter and apart <= SAME_DELIVERY_WINDOW
 
 
 def normalise_name(name: str) -> str:

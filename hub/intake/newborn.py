@@ -55,14 +55,15 @@ def _birth_time(newborn: Located, now: datetime, issues: list[Issue]) -> datetim
     if birth_date is None:
         issues.append(Issue(codes.ELEMENT_MISSING, newborn.at("birthDate")))
     found = extension(resource.get("_birthDate"), v.BIRTH_TIME)
-    if found is None or not found.get("valueDateTime"):
+    if found is None or found.get("valueDateTime") in (None, ""):
         issues.append(Issue(codes.BIRTH_TIME_MISSING, newborn.at("birthDate.extension")))
         return None
     where = newborn.at("birthDate.extension('" + v.BIRTH_TIME + "').value")
+    value = found["valueDateTime"]
     try:  # FHIR allows partial dateTimes ("2025-03") and leap seconds; a registration needs the hour
-        if "T" not in found["valueDateTime"]:
+        if not isinstance(value, str) or "T" not in value:  # fhir.resources lets a bare number pass as a year
             raise ValueError("no time of day")
-        born_at = datetime.fromisoformat(found["valueDateTime"])
+        born_at = datetime.fromisoformat(value)
     except ValueError:
         issues.append(Issue(codes.BIRTH_TIME_INVALID, where))
         return None

@@ -117,11 +117,11 @@ class _Reader:
 
     def _mother(self, newborn: Located) -> dict | None:
         if self.view.related_person(v.MOTHER_ROLE, newborn) is None:
-            self.flag(codes.RESOURCE_MISSING, "Bundle.entry", "RelatedPerson with relationship MTH for the newborn")
+            self.flag(codes.MOTHER_LINK_MISSING, "Bundle.entry", "a RelatedPerson with relationship MTH for the newborn")
         candidates = [p for p in self.view.of_type("Patient")
                       if p.index != newborn.index and identifier_value(p.resource, v.NIK)]
         if not candidates:
-            self.flag(codes.RESOURCE_MISSING, "Bundle.entry", "the mother's Patient with a NIK identifier")
+            self.flag(codes.MOTHER_MISSING, "Bundle.entry", f"a Patient other than the newborn with a NIK identifier ({v.NIK})")
             return None
         mother = candidates[0]
         self.roles["mother"] = mother
@@ -153,8 +153,7 @@ class _Reader:
         return measures
 
     def _attendant(self, newborn: Located) -> Attendant | None:
-        procedures = [p for p in self.view.of_type("Procedure") if self.view.refers_to(p.resource.get("subject"), newborn)
-                      or self.view.refers_to(p.resource.get("subject"), self.roles.get("mother", newborn))]
+        procedures = [p for p in self.view.of_type("Procedure") if self._of_the_birth(p, newborn)]
         if not procedures:
             self.flag(codes.RESOURCE_MISSING, "Bundle.entry", "the delivery Procedure with its performer")
             return None
@@ -167,6 +166,15 @@ class _Reader:
             return None
         self.flag(codes.ELEMENT_MISSING, procedure.at("performer"))
         return None
+
+    def _of_the_birth(self, procedure: Located, newborn: Located) -> bool:
+        """A Procedure of the newborn or the mother; while the mother is unknown (reported as
+        MOTHER-MISSING), of any Patient, so that her Procedure is not reported missing as well."""
+        subject = self.view.resolve(procedure.resource.get("subject"))
+        if subject is None or subject.resource.get("resourceType") != "Patient":
+            return False
+        mother = self.roles.get("mother")
+        return mother is None or subject.index in (newborn.index, mother.index)
 
     def _encounter(self, encounter: Located | None, hospital: Located | None) -> str | None:
         if encounter is None:

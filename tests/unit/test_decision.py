@@ -11,8 +11,10 @@ from tests.unit.builders import BORN_AT, NOW, WIB, facts, nik, notice, registere
 from hub.domain import codes
 from hub.domain.decision import (
     FATHER_NIK_PATH,
+    MIN_BIRTH_INTERVAL,
     MOTHER_KK_PATH,
     MOTHER_NIK_PATH,
+    SAME_DELIVERY_WINDOW,
     AlreadyRegistered,
     RecordStillbirth,
     Register,
@@ -132,11 +134,11 @@ def test_twin_of_the_same_encounter_is_not_a_duplicate():
     assert isinstance(decide(second, facts(second, mothers_births=(first,)), NOW), Register)
 
 
-def test_birth_of_the_same_mother_30_days_apart_is_not_a_duplicate():
+def test_birth_of_the_same_mother_30_days_apart_is_not_a_duplicate_but_too_soon_for_another_pregnancy():
     birth = notice()
     earlier = registered(birth, encounter_id="ENC-old", born_at=BORN_AT - timedelta(days=30))
 
-    assert isinstance(decide(birth, facts(birth, mothers_births=(earlier,)), NOW), Register)
+    assert codes_of(decide(birth, facts(birth, mothers_births=(earlier,)), NOW).reasons) == ["REVIEW-BIRTH-SPACING"]
 
 
 def test_earlier_birth_just_inside_the_window_is_a_suspected_duplicate():
@@ -151,6 +153,130 @@ def test_duplicate_window_is_the_same_whichever_birth_came_first():  # was a bug
     later = registered(birth, encounter_id="ENC-later", born_at=BORN_AT + timedelta(days=29, hours=23))
 
     assert isinstance(decide(birth, facts(birth, mothers_births=(later,)), NOW), Review)
+
+
+# Birth spacing: two births of one mother closer than a pregnancy plus recovery are not two pregnancies.
+
+SPACING = codes.Issue(codes.REVIEW_BIRTH_SPACING, "newborn",
+                      f"births of different pregnancies are at least {MIN_BIRTH_INTERVAL.days} days apart")
+
+
+def test_spacing_threshold_lies_between_a_viable_pregnancy_and_a_year():
+    # 20 weeks from conception to a birth at 22 weeks of gestation, plus the earliest return of ovulation
+    assert timedelta(weeks=20) < MIN_BIRTH_INTERVAL <= timedelta(weeks=20 + 4)
+
+
+def test_second_birth_weeks_after_another_delivery_goes_to_review():
+    birth = notice()
+    earlier = registered(birth, encounter_id="ENC-earlier", born_at=BORN_AT - timedelta(days=90))
+
+    assert decide(birth, facts(birth, mothers_births=(earlier,)), NOW) == Review((SPACING,))
+
+
+@pytest.mark.parametrize(("apart", "reviewed"), [
+    (MIN_BIRTH_INTERVAL - timedelta(minutes=1), True),
+    (MIN_BIRTH_INTERVAL, False),
+    (timedelta(days=365), False),
+])
+def test_spacing_threshold_is_exclusive(apart, reviewed):
+    birth = notice()
+    earlier = registered(birth, encounter_id="ENC-sibling", born_at=BORN_AT - apart)
+
+    decision = decide(birth, facts(birth, mothers_births=(earlier,)), NOW)
+
+    assert isinstance(decision, Review if reviewed else Register)
+
+
+def test_an_earlier_stillbirth_counts_as_a_pregnancy():
+    birth = notice()
+    stillbirth = registered(birth, encounter_id="ENC-stillbirth", born_at=BORN_AT - timedelta(days=100),
+                            child_nik=None, akta_number=None, kk_version=None, stillborn=True)
+
+    assert decide(birth, facts(birth, mothers_births=(stillbirth,)), NOW) == Review((SPACING,))
+
+
+def test_an_earlier_birth_at_another_hospital_counts():
+    birth = notice()
+    elsewhere = registered(birth, hospital_id="1035780001", encounter_id="RS-LAIN-0001",
+                           born_at=BORN_AT - timedelta(days=120))
+
+    assert decide(birth, facts(birth, mothers_births=(elsewhere,)), NOW) == Review((SPACING,))
+
+
+def test_spacing_is_the_same_whichever_birth_was_notified_first():
+    birth = notice()
+    later = registered(birth, encounter_id="ENC-later", born_at=BORN_AT + timedelta(days=60))
+
+    assert decide(birth, facts(birth, mothers_births=(later,)), NOW) == Review((SPACING,))
+
+
+@pytest.mark.parametrize(("apart", "reason"), [
+    (timedelta(days=3), "REVIEW-SUSPECTED-DUPLICATE"),
+    (timedelta(days=45), "REVIEW-BIRTH-SPACING"),
+])
+def test_same_encounter_days_apart_is_not_one_delivery(apart, reason):
+    second = notice(birth_order=2, plurality=2, born_at=BORN_AT + apart)
+    first = registered(second, birth_order=1, born_at=BORN_AT)
+
+    assert codes_of(decide(second, facts(second, mothers_births=(first,)), NOW).reasons) == [reason]
+
+
+@pytest.mark.parametrize(("apart", "one_delivery"), [
+    (SAME_DELIVERY_WINDOW, True),
+    (SAME_DELIVERY_WINDOW + timedelta(minutes=1), False),
+])
+def test_one_delivery_is_hours_apart_at_most(apart, one_delivery):
+    second = notice(birth_order=2, plurality=2, born_at=BORN_AT + apart)
+    first = registered(second, birth_order=1, born_at=BORN_AT)
+
+    decision = decide(second, facts(second, mothers_births=(first,)), NOW)
+
+    assert isinstance(decision, Register if one_delivery else Review)
+
+
+def test_a_duplicate_is_one_reason_not_also_a_spacing_reason():
+    birth = notice()
+    earlier = registered(birth, encounter_id="ENC-again", born_at=BORN_AT - timedelta(days=2))
+
+    assert decide(birth, facts(birth, mothers_births=(earlier,)), NOW) == Review(
+        (codes.Issue(codes.REVIEW_SUSPECTED_DUPLICATE, "newborn"),))
+
+
+def test_two_other_births_give_each_reason_once():
+    birth = notice()
+    others = (registered(birth, encounter_id="ENC-a", born_at=BORN_AT - timedelta(days=2)),
+              registered(birth, encounter_id="ENC-b", born_at=BORN_AT - timedelta(days=3)),
+              registered(birth, encounter_id="ENC-c", born_at=BORN_AT - timedelta(days=80)),
+              registered(birth, encounter_id="ENC-d", born_at=BORN_AT + timedelta(days=90)))
+
+    decision = decide(birth, facts(birth, mothers_births=others), NOW)
+
+    assert codes_of(decision.reasons) == ["REVIEW-SUSPECTED-DUPLICATE", "REVIEW-BIRTH-SPACING"]
+
+
+def test_own_earlier_write_is_not_another_birth():  # see decide: our write cut off before the answer
+    birth = notice()
+    own_write = registered(birth, message_id=birth.message_id)
+
+    decision = decide(birth, facts(birth, same_birth=own_write, mothers_births=(own_write,)), NOW)
+
+    assert isinstance(decision, Register)
+
+
+def test_an_officer_approval_overrides_the_spacing_reason():
+    birth = notice()
+    earlier = registered(birth, encounter_id="ENC-earlier", born_at=BORN_AT - timedelta(days=90))
+
+    decision = decide(birth, facts(birth, mothers_births=(earlier,)), NOW, reviewed=True)
+
+    assert decision == Register(AktaVariant.BOTH_PARENTS, late=False)
+
+
+def test_a_stillbirth_soon_after_another_birth_is_still_recorded():
+    birth = notice(stillborn=True)
+    earlier = registered(birth, encounter_id="ENC-earlier", born_at=BORN_AT - timedelta(days=90))
+
+    assert decide(birth, facts(birth, mothers_births=(earlier,)), NOW) == RecordStillbirth()
 
 
 def test_father_nik_not_in_registry_goes_to_review():

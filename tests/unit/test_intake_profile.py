@@ -116,6 +116,9 @@ CASES = [
     ("birth-time-no-offset", {}, birth_time("2024-03-10T08:30:00"), "BIRTH-TIME-OFFSET", BIRTH_TIME),
     ("birth-time-date-only", {}, birth_time("2024-03-10"), "BIRTH-TIME-INVALID", BIRTH_TIME),
     ("birth-time-partial", {}, birth_time("2024-03"), "BIRTH-TIME-INVALID", BIRTH_TIME),
+    ("birth-time-a-number", {}, birth_time(-1), "BIRTH-TIME-INVALID", BIRTH_TIME),  # fhir.resources lets it pass
+    ("birth-time-empty-extension", {}, put(NEWBORN, [], "_birthDate", "extension"), "BIRTH-TIME-MISSING",
+     f"{BABY}.birthDate.extension"),
     ("birth-date-mismatch", {}, put(NEWBORN, "2024-03-09", "birthDate"), "BIRTH-DATE-MISMATCH", f"{BABY}.birthDate"),
     ("twin-without-total", {}, twins(1, None), "BIRTH-ORDER-INVALID", f"{BABY}.multipleBirthInteger"),
     ("order-above-total", {}, twins(3, 2), "BIRTH-ORDER-INVALID", f"{BABY}.multipleBirthInteger"),
@@ -129,7 +132,8 @@ CASES = [
     # measurements (2.7) and the delivery (2.6, 2.8)
     ("weight-in-kg", {}, put(WEIGHT, KG, "valueQuantity"), "BIRTH-WEIGHT-UNIT", f"{W}.code"),
     ("weight-without-ucum", {}, put(WEIGHT, None, "valueQuantity", "system"), "BIRTH-WEIGHT-UNIT", f"{W}.code"),
-    ("weight-without-value", {}, put(WEIGHT, None, "valueQuantity"), "ELEMENT-MISSING", f"{W}"),
+    ("weight-without-value", {}, put(WEIGHT, None, "valueQuantity"), "BIRTH-WEIGHT-MISSING", f"{W}"),
+    ("weight-value-missing", {}, put(WEIGHT, None, "valueQuantity", "value"), "BIRTH-WEIGHT-MISSING", f"{W}"),
     ("weight-299g", {"weight_g": 299}, unchanged, "BIRTH-WEIGHT-IMPLAUSIBLE", f"{W}.value"),
     ("weight-7001g", {"weight_g": 7001}, unchanged, "BIRTH-WEIGHT-IMPLAUSIBLE", f"{W}.value"),
     ("stillborn-99g", {"weight_g": 99, "stillborn": True}, unchanged, "BIRTH-WEIGHT-IMPLAUSIBLE", f"{W}.value"),
@@ -172,19 +176,31 @@ def test_focus_that_does_not_resolve_is_located():
     assert rejected(document) == [("REFERENCE-UNRESOLVED", f"{H}.focus[2]")]
 
 
-@pytest.mark.parametrize(("mutate", "missing"), [
-    (put(MOTHER_LINK, "GRMTH", "relationship", 0, "coding", 0, "code"), "MTH"),
-    (put(MOTHER_LINK, SENT_TO_PATIENT, "patient"), "MTH"),  # an MTH of someone else
-    (lambda d: d["entry"].pop(WEIGHT), "8339-4"),
+@pytest.mark.parametrize(("mutate", "code", "missing"), [
+    (put(MOTHER_LINK, "GRMTH", "relationship", 0, "coding", 0, "code"), "MOTHER-LINK-MISSING", "MTH"),
+    (put(MOTHER_LINK, SENT_TO_PATIENT, "patient"), "MOTHER-LINK-MISSING", "MTH"),  # an MTH of someone else
+    (lambda d: d["entry"].pop(WEIGHT), "BIRTH-WEIGHT-MISSING", "8339-4"),
+    (lambda d: resource(d, WEIGHT)["code"]["coding"][0].update(code="29463-7"), "BIRTH-WEIGHT-MISSING", "8339-4"),
+    (lambda d: resource(d, MOTHER)["identifier"].pop(0), "MOTHER-MISSING", v.NIK),
+    (put(MOTHER, v.NIK_IBU, "identifier", 0, "system"), "MOTHER-MISSING", v.NIK),  # her NIK under another system
+    (lambda d: d["entry"].pop(PROCEDURE), "RESOURCE-MISSING", "Procedure"),
 ])
-def test_required_resources_missing_from_the_bundle(mutate, missing):
+def test_required_resources_missing_from_the_bundle_say_which(mutate, code, missing):
     document = bundle()
     mutate(document)
 
     result = read(document)
 
-    assert found(result) == [("RESOURCE-MISSING", "Bundle.entry")] and missing in result.issues[0].detail
+    assert found(result) == [(code, "Bundle.entry")] and missing in result.issues[0].detail
     assert result.notice is None
+
+
+def test_a_missing_procedure_is_still_reported_when_the_mother_is_missing():
+    document = bundle()
+    resource(document, MOTHER)["identifier"].pop(0)
+    document["entry"].pop(PROCEDURE)
+
+    assert rejected(document) == [("MOTHER-MISSING", "Bundle.entry"), ("RESOURCE-MISSING", "Bundle.entry")]
 
 
 @pytest.mark.parametrize(("value", "reason"), [
