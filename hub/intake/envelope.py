@@ -46,7 +46,7 @@ def open_envelope(raw: bytes, *, max_bytes: int, max_depth: int) -> Envelope | U
     except RecursionError:
         return Unreadable(codes.TOO_DEEP, "nested too deeply to read")
     if not isinstance(document, dict):
-        return Unreadable(codes.NOT_OBJECT, f"top-level JSON {type(document).__name__}")
+        return Unreadable(codes.NOT_OBJECT, f"the top-level JSON value is {_json_kind(document)}, not an object")
     message_id = _message_id(document)
     if message_id is None:
         return Unreadable(codes.NO_MESSAGE_ID)
@@ -105,3 +105,14 @@ def _deeper_than(document: Any, limit: int) -> bool:
         elif isinstance(node, list):
             stack.extend((child, depth + 1) for child in node if isinstance(child, (dict, list)))
     return False
+
+
+def _json_kind(value: object) -> str:
+    """What a parsed JSON value is, in JSON's own words (never a Python type name)."""
+    if value is None:
+        return "empty (null)"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a string" if isinstance(value, str) else "an array"

@@ -27,7 +27,7 @@ from rich.live import Live
 from rich.table import Table
 
 from hub.config import Settings, Topics
-from hub.domain.decision import DUPLICATE_WINDOW_DAYS
+from hub.domain.decision import MIN_BIRTH_INTERVAL
 from hub.intake import vocabulary as v
 from hub.simulation.bundles import BirthSpec, Parent, build_notification
 from hub.simulation.demo_stats import MISTAKES, Tally, figures, kind_rows, read_result, utc_offset_hours
@@ -38,7 +38,7 @@ ANSWER_TIMEOUT_S = 30.0
 _MOTHERS = f"""
 SELECT m.nik, m.name, m.birth_date, m.kk_number, f.kecamatan, h.nik AS father_nik, h.name AS father_name,
        EXISTS (SELECT 1 FROM births b WHERE b.mother_nik = m.nik
-               AND b.born_at > now() - interval '{DUPLICATE_WINDOW_DAYS + 2} days') AS recent
+               AND b.born_at > now() - interval '{MIN_BIRTH_INTERVAL.days + 2} days') AS recent
 FROM persons m JOIN families f ON f.kk_number = m.kk_number
 JOIN persons h ON h.kk_number = m.kk_number AND h.relationship = 'KEPALA KELUARGA'
 WHERE m.relationship = 'ISTRI' AND m.alive ORDER BY m.nik"""
@@ -252,7 +252,7 @@ async def run_demo(settings: Settings, *, births: int, rate: float, invalid_shar
         return
     planned = plan_notifications(random.Random(seed), mothers, hospitals, births, invalid_share, datetime.now(timezone.utc))
     if repeats := sum(kind == "repeat-mother" for kind, _ in planned):
-        console.print(f"{repeats} notifications go to mothers with a birth in the last {DUPLICATE_WINDOW_DAYS} days "
+        console.print(f"{repeats} notifications go to mothers with a birth in the last {MIN_BIRTH_INTERVAL.days} days "
                       "(not enough fresh mothers): the hub should put those in review.")
     common = {"bootstrap_servers": settings.kafka_bootstrap, "client_id": "hub-demo"}
     producer = AIOKafkaProducer(**common, enable_idempotence=True, acks="all", linger_ms=5)

@@ -38,9 +38,9 @@ def test_a_built_notification_opens_with_its_ids_and_no_issues():
     (b'{"a": "\xc3"}', "DLQ-NOT-UTF8", "invalid byte at position 7"),
     (b'{"resourceType": "Bundle",', "DLQ-NOT-JSON", None),
     (b"", "DLQ-NOT-JSON", None),
-    (b"[1, 2]", "DLQ-NOT-OBJECT", "top-level JSON list"),
-    (b'"just text"', "DLQ-NOT-OBJECT", "top-level JSON str"),
-    (b"null", "DLQ-NOT-OBJECT", "top-level JSON NoneType"),
+    (b"[1, 2]", "DLQ-NOT-OBJECT", "the top-level JSON value is an array, not an object"),
+    (b'"just text"', "DLQ-NOT-OBJECT", "the top-level JSON value is a string, not an object"),
+    (b"null", "DLQ-NOT-OBJECT", "the top-level JSON value is empty (null), not an object"),
 ])
 def test_unreadable_payloads(payload, code, detail):
     opened = open_envelope(payload, **LIMITS)
