@@ -1,23 +1,56 @@
-"""In-memory fakes of the ports, for fast unit tests of the use case.
+"""In-memory fakes of the ports, for fast unit tests of the use cases.
 
-They follow the same specification as the PostgreSQL adapters (tests/integration/test_port_contracts.py
-runs one spec against both). A fake unit of work applies its changes only on commit.
+They follow the same specification as the PostgreSQL adapters: tests/contracts holds one spec per
+port, run against the fakes (tests/unit/test_port_contracts_fake.py) and against PostgreSQL
+(tests/integration/test_port_contracts_postgres.py). A fake unit of work applies its changes only
+on commit; rows it claims (sagas, document jobs) stay locked to it until it ends, as FOR UPDATE
+SKIP LOCKED does. `FakeState.clock` plays PostgreSQL's now(): the time new sagas and jobs are due.
 """
 
 from __future__ import annotations
 
 import copy
 from collections import defaultdict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
+from hub.adapters.postgres.audit import GENESIS, entry_hash
+from hub.adapters.postgres.sagas import PENDING, RETRYING, Saga
 from hub.domain.decision import Register, RegistryFacts, registration_date
 from hub.domain.family import reissue_with_child
 from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
 from hub.domain.values import BirthNotice, Family, FamilyMember, Hospital, Person, RegisteredBirth, Relationship
 from hub.domain.documents import STATUS_CODE, Correction, DocumentKind, DocumentStatus, SignedDocument, StatusCode, StatusSlot
-from hub.service.ports import (AuditEntry, Delivery, DocumentJob, DocumentRequest, InboxRecord, OutboundMessage,
-                               Registration, ReviewCase, StoredDocument)
+from hub.errors import PermanentError, StoreUnavailable
+from hub.service.ports import (AuditEntry, CivilRegistry, Delivery, DocumentJob, DocumentRequest, InboxRecord,
+                               OutboundMessage, Registration, ReviewCase, StoredDocument)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class FakeLocks:
+    """Rows claimed by open units of work (FOR UPDATE SKIP LOCKED). Shared by every unit of work of
+    one state: never copied with the state, never rolled back; a unit of work releases its own when
+    it ends."""
+
+    def __init__(self) -> None:
+        self._held: dict[Hashable, object] = {}
+
+    def __deepcopy__(self, memo) -> FakeLocks:
+        return self
+
+    def free(self, key: Hashable, owner: object | None) -> bool:
+        return owner is None or self._held.get(key, owner) is owner
+
+    def take(self, key: Hashable, owner: object | None) -> None:
+        if owner is not None:
+            self._held.setdefault(key, owner)
+
+    def release(self, owner: object) -> None:
+        self._held = {key: held for key, held in self._held.items() if held is not owner}
 
 
 @dataclass
@@ -28,15 +61,25 @@ class FakeState:
     births: list[RegisteredBirth] = field(default_factory=list)
     serials: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     inbox: dict[str, InboxRecord] = field(default_factory=dict)
-    deliveries: dict[tuple[str, int, int], str] = field(default_factory=dict)
-    dead_letters: list[tuple[Delivery, str]] = field(default_factory=list)
+    deliveries: dict[tuple[str, int, int], tuple[str | None, str]] = field(default_factory=dict)  # (message id, action)
+    dead_letters: list[tuple[Delivery, str, str | None]] = field(default_factory=list)  # (delivery, reason, detail)
     reviews: dict[str, ReviewCase] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
+    audit_hashes: list[str] = field(default_factory=list)  # the chain: audit_hashes[i] is audit[i]'s hash
+    sagas: dict[str, dict] = field(default_factory=dict)  # message id -> {state, document, attempts, ...}
     outbox: list[OutboundMessage] = field(default_factory=list)
     document_jobs: list[dict] = field(default_factory=list)
     documents: list[StoredDocument] = field(default_factory=list)
     status_lists: dict[tuple[str, int], int] = field(default_factory=dict)
     commits: int = 0
+    clock: Callable[[], datetime] = _utc_now  # the store's now(): when new sagas and jobs are due
+    locks: FakeLocks = field(default_factory=FakeLocks)
+
+
+def _duplicate(what: str) -> StoreUnavailable:
+    """A unique row written twice: PostgreSQL's UniqueViolationError, which the unit of work raises
+    as StoreUnavailable (a concurrent writer won; a retry re-reads)."""
+    return StoreUnavailable(f"UniqueViolationError: {what}")
 
 
 class FakeHospitals:
@@ -68,14 +111,16 @@ class FakeRegistry:
                      == (hospital_id, encounter_id, birth_order)), None)
 
     async def births_of_mother(self, mother_nik: str) -> list[RegisteredBirth]:
-        return [b for b in self.state.births if b.mother_nik == mother_nik]
+        return sorted((b for b in self.state.births if b.mother_nik == mother_nik), key=lambda b: b.born_at)
 
     def _next(self, scope: str) -> int:
         self.state.serials[scope] += 1
         return self.state.serials[scope]
 
     async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration:
-        family = self.state.families[notice.kk_number]
+        family = self.state.families.get(notice.kk_number)
+        if family is None:
+            raise PermanentError("KK-NOT-FOUND", "the family card disappeared before registration")
         prefix = nik_prefix(family.kecamatan, notice.birth_date, notice.sex)
         nik = with_serial(prefix, self._next(f"nik:{prefix}"))
         scope = akta_prefix(family.regency, late=decision.late, issued_on=registration_date(at, notice.born_at))
@@ -90,8 +135,9 @@ class FakeRegistry:
         self.state.births.append(_birth(notice, None, None, None, stillborn=True))
 
     async def correct_child(self, child_nik: str, correction: Correction) -> bool:
-        person = self.state.persons[child_nik]
-        self.state.persons[child_nik] = replace(person, name=correction.child_name or person.name)
+        person = self.state.persons.get(child_nik)
+        if person is not None and correction.child_name is not None:
+            self.state.persons[child_nik] = replace(person, name=correction.child_name)
         return True
 
 
@@ -114,29 +160,42 @@ class FakeInbox:
         return self.state.inbox.get(message_id)
 
     async def record(self, record: InboxRecord) -> None:
+        """Keeps where the message came from, not the delivery's key (as the inbox table does)."""
         if record.message_id in self.state.inbox:
-            raise KeyError(f"inbox already has {record.message_id}")
-        self.state.inbox[record.message_id] = record
+            raise _duplicate(f"inbox already has {record.message_id}")
+        self.state.inbox[record.message_id] = replace(record, delivery=replace(record.delivery, key=None))
 
     async def replace(self, record: InboxRecord) -> None:
-        old = self.state.inbox[record.message_id]
-        self.state.inbox[record.message_id] = replace(record, delivery=old.delivery,
-                                                      mother_nik=record.mother_nik or old.mother_nik)
+        """The message's hospital and first delivery stay; an unknown message id changes nothing."""
+        old = self.state.inbox.get(record.message_id)
+        if old is None:
+            return
+        mother_nik = old.mother_nik if record.mother_nik is None else record.mother_nik
+        self.state.inbox[record.message_id] = replace(record, hospital_id=old.hospital_id, delivery=old.delivery,
+                                                      mother_nik=mother_nik)
 
     async def claim_deliveries(self, deliveries: list[Delivery]) -> set[tuple[str, int, int]]:
         fresh = {(d.topic, d.partition, d.offset) for d in deliveries} - set(self.state.deliveries)
-        self.state.deliveries.update({key: "received" for key in fresh})
+        self.state.deliveries.update({key: (None, "received") for key in fresh})
         return fresh
 
     async def note_deliveries(self, outcomes) -> None:
-        for d, _message_id, action in outcomes:
-            self.state.deliveries[(d.topic, d.partition, d.offset)] = action
+        for d, message_id, action in outcomes:
+            key = (d.topic, d.partition, d.offset)
+            if key in self.state.deliveries:  # only claimed deliveries: like an UPDATE
+                self.state.deliveries[key] = (message_id, action)
 
     async def record_delivery(self, delivery: Delivery, message_id: str | None, action: str) -> None:
-        self.state.deliveries[(delivery.topic, delivery.partition, delivery.offset)] = action
+        key = (delivery.topic, delivery.partition, delivery.offset)
+        if key in self.state.deliveries:
+            raise _duplicate(f"delivery {key} already recorded")
+        self.state.deliveries[key] = (message_id, action)
 
     async def record_dead_letter(self, delivery: Delivery, reason: str, detail: str | None) -> None:
-        self.state.dead_letters.append((delivery, reason))
+        if any((d.topic, d.partition, d.offset) == (delivery.topic, delivery.partition, delivery.offset)
+               for d, _, _ in self.state.dead_letters):
+            raise _duplicate(f"dead letter {delivery} already recorded")
+        self.state.dead_letters.append((delivery, reason, detail))
 
 
 class FakeReviews:
@@ -144,15 +203,18 @@ class FakeReviews:
         self.state = state
 
     async def open(self, notice: BirthNotice, document: bytes, reasons: tuple[str, ...]) -> None:
-        self.state.reviews[notice.message_id] = ReviewCase(notice.message_id, notice.hospital_id, reasons, document,
-                                                           "open", datetime.now(timezone.utc))
+        if notice.message_id in self.state.reviews:
+            raise _duplicate(f"review of {notice.message_id} already open")
+        self.state.reviews[notice.message_id] = ReviewCase(notice.message_id, notice.hospital_id, tuple(reasons),
+                                                           document, "open", self.state.clock())
 
     async def get(self, message_id: str, *, lock: bool = False) -> ReviewCase | None:
         return self.state.reviews.get(message_id)
 
     async def decide(self, message_id: str, status: str, officer: str, note: str, at: datetime) -> None:
-        self.state.reviews[message_id] = replace(self.state.reviews[message_id], status=status, decided_by=officer,
-                                                 note=note, decided_at=at)
+        case = self.state.reviews.get(message_id)
+        if case is not None:
+            self.state.reviews[message_id] = replace(case, status=status, decided_by=officer, note=note, decided_at=at)
 
 
 class FakeAuditLog:
@@ -160,8 +222,11 @@ class FakeAuditLog:
         self.state = state
 
     async def append(self, entry: AuditEntry, at: datetime) -> str:
+        """Chained like the PostgreSQL log: the hash of the previous entry, the time and the entry."""
+        digest = entry_hash(self.state.audit_hashes[-1] if self.state.audit_hashes else GENESIS, at.isoformat(), entry)
         self.state.audit.append(entry)
-        return str(len(self.state.audit))
+        self.state.audit_hashes.append(digest)
+        return digest
 
 
 class FakeOutbox:
@@ -178,26 +243,74 @@ class FakeOutbox:
         return found is not None
 
 
-class FakeDocuments:
-    """Jobs as dicts {id, request, state, attempts, owed_copies, next_attempt_at}; documents in issue order."""
+class FakeSagas:
+    """Sagas as dicts {state, document, attempts, next_attempt_at, last_error, owed_copies} by message id,
+    following hub/adapters/postgres/sagas.py: a claimed saga is locked to its unit of work (`owner`)."""
 
-    def __init__(self, state: FakeState) -> None:
-        self.state = state
+    def __init__(self, state: FakeState, owner: object | None = None) -> None:
+        self.state, self._owner = state, owner
+
+    async def open(self, message_id: str, document: bytes) -> None:
+        """Opening a saga again makes it pending and due now with the new document; attempts stay."""
+        before = self.state.sagas.get(message_id, {"attempts": 0, "last_error": None})
+        self.state.sagas[message_id] = {"state": PENDING, "document": document, "attempts": before["attempts"],
+                                        "next_attempt_at": self.state.clock(), "last_error": before["last_error"],
+                                        "owed_copies": 0}
+
+    async def claim_due(self, now: datetime) -> Saga | None:
+        due = [(saga["next_attempt_at"], message_id) for message_id, saga in self.state.sagas.items()
+               if saga["state"] in (PENDING, RETRYING) and saga["next_attempt_at"] <= now
+               and self.state.locks.free(("saga", message_id), self._owner)]
+        if not due:
+            return None
+        _, message_id = min(due, key=lambda found: found[0])
+        self.state.locks.take(("saga", message_id), self._owner)
+        saga = self.state.sagas[message_id]
+        return Saga(message_id, saga["state"], saga["document"], saga["attempts"], saga["owed_copies"])
+
+    async def owe_copy(self, message_id: str) -> bool:
+        saga = self.state.sagas.get(message_id)
+        if saga is None or saga["state"] not in (PENDING, RETRYING):
+            return False
+        saga["owed_copies"] += 1
+        return True
+
+    async def finish(self, message_id: str, state: str, error: str | None = None) -> None:
+        if message_id in self.state.sagas:
+            saga = self.state.sagas[message_id]
+            saga.update(state=state, attempts=saga["attempts"] + 1, last_error=error)
+
+    async def retry_at(self, message_id: str, when: datetime, error: str) -> None:
+        if message_id in self.state.sagas:
+            saga = self.state.sagas[message_id]
+            saga.update(state=RETRYING, attempts=saga["attempts"] + 1, next_attempt_at=when, last_error=error)
+
+
+class FakeDocuments:
+    """Jobs as dicts {id, request, state, attempts, owed_copies, next_attempt_at}; documents in issue order.
+    A claimed job is locked to its unit of work (`owner`)."""
+
+    def __init__(self, state: FakeState, owner: object | None = None) -> None:
+        self.state, self._owner = state, owner
 
     async def request(self, request: DocumentRequest) -> None:
         if any(j["request"].message_id == request.message_id and j["request"].sequence == request.sequence
                for j in self.state.document_jobs):
             return
         self.state.document_jobs.append({"id": len(self.state.document_jobs) + 1, "request": request, "state": "pending",
-                                         "attempts": 0, "owed_copies": 0, "next_attempt_at": None})
+                                         "attempts": 0, "owed_copies": 0, "next_attempt_at": self.state.clock()})
 
     async def claim_due(self, now: datetime) -> DocumentJob | None:
+        """The earliest due job whose family has no earlier pending job, skipping jobs others hold."""
         pending = [j for j in self.state.document_jobs if j["state"] == "pending"]
-        for job in pending:
-            earlier = any(e["request"].kk_number == job["request"].kk_number and e["id"] < job["id"] for e in pending)
-            if not earlier and (job["next_attempt_at"] is None or job["next_attempt_at"] <= now):
-                return DocumentJob(job["id"], job["request"], job["attempts"], job["owed_copies"])
-        return None
+        due = [job for job in pending
+               if job["next_attempt_at"] <= now and self.state.locks.free(("job", job["id"]), self._owner)
+               and not any(e["request"].kk_number == job["request"].kk_number and e["id"] < job["id"] for e in pending)]
+        if not due:
+            return None
+        job = min(due, key=lambda j: (j["next_attempt_at"], j["id"]))
+        self.state.locks.take(("job", job["id"]), self._owner)
+        return DocumentJob(job["id"], job["request"], job["attempts"], job["owed_copies"])
 
     def _job(self, job_id: int) -> dict:
         return next(j for j in self.state.document_jobs if j["id"] == job_id)
@@ -228,11 +341,13 @@ class FakeDocuments:
         if stale:
             self.state.documents.append(StoredDocument(replace(document.ref, status=DocumentStatus.SUPERSEDED),
                                                        document.content, kk_number, message_id, document.pdf,
-                                                       document.qr_payload, document.key_id, reason))
+                                                       document.qr_payload, document.key_id, reason,
+                                                       status_reason="a newer card version was issued first"))
             return None
         previous = await self.current(document.ref.kind, document.ref.number)
         if previous is not None:
-            await self.set_status(previous.ref.document_id, DocumentStatus.SUPERSEDED, "superseded", document.ref.issued_at)
+            await self.set_status(previous.ref.document_id, DocumentStatus.SUPERSEDED,
+                                  f"superseded by version {document.ref.version}", document.ref.issued_at)
         self.state.documents.append(StoredDocument(document.ref, document.content, kk_number, message_id, document.pdf,
                                                    document.qr_payload, document.key_id, reason,
                                                    previous.ref.document_id if previous else None))
@@ -250,7 +365,8 @@ class FakeDocuments:
                       key=lambda d: d.ref.version)
 
     async def of_message(self, message_id: str) -> list[StoredDocument]:
-        return [d for d in self.state.documents if d.message_id == message_id]
+        return sorted((d for d in self.state.documents if d.message_id == message_id),
+                      key=lambda d: (d.ref.issued_at, d.ref.kind.value))
 
     async def set_status(self, document_id: str, status: DocumentStatus, reason: str, at: datetime) -> None:
         self.state.documents = [replace(d, ref=replace(d.ref, status=status), status_reason=reason)
@@ -263,17 +379,21 @@ class FakeDocuments:
 
 
 class FakeUnitOfWork:
-    """Works on a copy of the shared state; commit publishes the copy, leaving without commit drops it."""
+    """Works on a copy of the shared state; commit publishes the copy, leaving without commit drops it.
 
-    def __init__(self, shared: FakeState) -> None:
-        self.shared = shared
+    `registry` makes the civil registry on the unit of work's state (like PostgresUnitOfWork's):
+    a test can stand in a registry that fails or refuses."""
+
+    def __init__(self, shared: FakeState, registry: Callable[[FakeState], CivilRegistry] = FakeRegistry) -> None:
+        self.shared, self._registry = shared, registry
 
     async def __aenter__(self) -> FakeUnitOfWork:
         self.state = copy.deepcopy(self.shared)
-        self.hospitals, self.registry = FakeHospitals(self.state), FakeRegistry(self.state)
+        self.hospitals, self.registry = FakeHospitals(self.state), self._registry(self.state)
         self.inbox, self.outbox, self.reviews = FakeInbox(self.state), FakeOutbox(self.state), FakeReviews(self.state)
         self.audit = FakeAuditLog(self.state)
-        self.documents = FakeDocuments(self.state)
+        self.sagas = FakeSagas(self.state, owner=self)
+        self.documents = FakeDocuments(self.state, owner=self)
         return self
 
     async def commit(self) -> None:
@@ -281,4 +401,4 @@ class FakeUnitOfWork:
         self.shared.__dict__.update(self.state.__dict__)
 
     async def __aexit__(self, *exc: object) -> None:
-        return None
+        self.state.locks.release(self)  # the transaction ends: its claimed rows are free again

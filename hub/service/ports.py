@@ -1,7 +1,7 @@
 """Ports: what the use cases need from the outside, by capability.
 
 Each port has a PostgreSQL adapter (hub/adapters/postgres) and an in-memory fake
-(tests/fakes.py); tests/contract runs the same specification against both.
+(tests/fakes.py); tests/contracts holds the specification against both.
 """
 
 from __future__ import annotations

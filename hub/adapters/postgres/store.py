@@ -71,7 +71,8 @@ class PostgresInbox:
     async def prefetch(self, message_ids: list[str]) -> None:
         """Read the inbox rows of a whole batch in one statement; `find` answers from them."""
         rows = await self._conn.fetch(_INBOX_SELECT + " WHERE message_id = ANY($1::text[])", message_ids)
-        self._known.update({mid: None for mid in message_ids})
+        buffered = {r.message_id for r in self._pending}  # recorded in this unit of work, not written yet
+        self._known.update({mid: None for mid in message_ids if mid not in buffered})
         self._known.update({row["message_id"]: _record(row) for row in rows})
 
     async def find(self, message_id: str) -> InboxRecord | None:
@@ -97,8 +98,9 @@ class PostgresInbox:
         self._pending.clear()
 
     async def replace(self, record: InboxRecord) -> None:
+        """The row keeps its first delivery, its hospital and (when none is given) its mother."""
         await self.flush()
-        self._known[record.message_id] = record
+        self._known.pop(record.message_id, None)  # `find` reads the row as stored
         await self._conn.execute(
             """UPDATE inbox SET status = $2, codes = $3, result_event_id = $4, mother_nik = coalesce($5, mother_nik),
                                 result_sequence = $6, updated_at = now()

@@ -86,6 +86,11 @@ class SiakHttpRegistry:
         await self._client.post("/v1/stillbirths", body.model_dump(mode="json"),
                                 idempotency_key=idempotency_key("stillbirth", notice.message_id))
 
+    async def correct_child(self, child_nik: str, correction: Correction) -> bool:
+        """The SIAK contract has no correction call: SIAK, the registry's owner, applies a
+        pembetulan from the civil.documents-issued event (reason "correction") it consumes."""
+        return False
+
 
 def _member(m) -> FamilyMember:
     return FamilyMember(m.nik, m.name, m.sex, m.birth_date, m.relationship)
@@ -95,8 +100,3 @@ def _birth(found: dict) -> RegisteredBirth:
     b = BirthOut.model_validate(found)
     return RegisteredBirth(b.message_id, b.hospital_id, b.encounter_id, b.birth_order, b.mother_nik, b.born_at,
                            b.child_nik, b.akta_number, b.kk_number, b.kk_version, b.stillborn)
-
-    async def correct_child(self, child_nik: str, correction: Correction) -> bool:
-        """The SIAK contract has no correction call: SIAK, the registry's owner, applies a
-        pembetulan from the civil.documents-issued event (reason "correction") it consumes."""
-        return False
