@@ -17,20 +17,27 @@ consumer lets it crash the process and the message is redelivered.
 
 from __future__ import annotations
 
+from hub.domain import codes
+from hub.domain.codes import Code
+
 
 class HubError(Exception):
     """Base of every error the hub raises on purpose."""
 
 
 class PermanentError(HubError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
+    """A refusal with a code from the catalogue (hub/domain/codes.py): what the hospital or the
+    operator is told. `message` says more, without personal data; `origin` is the code a remote
+    service (SIAK, the signer) gave, when the hub's catalogue has no such code."""
+
+    def __init__(self, code: Code, message: str, *, origin: str | None = None) -> None:
+        super().__init__(f"{code.code}: {message}")
+        self.code, self.origin = code, origin
 
 
 class NumberSpaceExhausted(PermanentError):
     def __init__(self, scope: str) -> None:
-        super().__init__("NUMBER-SPACE-EXHAUSTED", f"no free serial left in {scope}")
+        super().__init__(codes.NUMBER_SPACE_EXHAUSTED, f"no free serial left in {scope}")
 
 
 class TransientError(HubError):

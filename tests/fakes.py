@@ -16,14 +16,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from hub.adapters.postgres.audit import GENESIS, entry_hash
-from hub.adapters.postgres.sagas import PENDING, RETRYING, Saga
+from hub.domain.outcomes import SagaState
 from hub.domain.decision import Register, RegistryFacts, registration_date
 from hub.domain.family import reissue_with_child
 from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
 from hub.domain.values import BirthNotice, Family, FamilyMember, Hospital, Person, RegisteredBirth, Relationship
 from hub.domain.documents import STATUS_CODE, Correction, DocumentKind, DocumentStatus, SignedDocument, StatusCode, StatusSlot
+from hub.domain import codes
 from hub.errors import PermanentError, StoreUnavailable
-from hub.service.ports import (AuditEntry, CivilRegistry, Delivery, DocumentJob, DocumentRequest, InboxRecord,
+from hub.service.ports import (AuditEntry, CivilRegistry, RegistrySaga, Delivery, DocumentJob, DocumentRequest, InboxRecord,
                                OutboundMessage, Registration, ReviewCase, StoredDocument)
 
 
@@ -120,7 +121,7 @@ class FakeRegistry:
     async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration:
         family = self.state.families.get(notice.kk_number)
         if family is None:
-            raise PermanentError("KK-NOT-FOUND", "the family card disappeared before registration")
+            raise PermanentError(codes.KK_NOT_FOUND, "the family card disappeared before registration")
         prefix = nik_prefix(family.kecamatan, notice.birth_date, notice.sex)
         nik = with_serial(prefix, self._next(f"nik:{prefix}"))
         scope = akta_prefix(family.regency, late=decision.late, issued_on=registration_date(at, notice.born_at))
@@ -253,24 +254,24 @@ class FakeSagas:
     async def open(self, message_id: str, document: bytes) -> None:
         """Opening a saga again makes it pending and due now with the new document; attempts stay."""
         before = self.state.sagas.get(message_id, {"attempts": 0, "last_error": None})
-        self.state.sagas[message_id] = {"state": PENDING, "document": document, "attempts": before["attempts"],
+        self.state.sagas[message_id] = {"state": SagaState.PENDING, "document": document, "attempts": before["attempts"],
                                         "next_attempt_at": self.state.clock(), "last_error": before["last_error"],
                                         "owed_copies": 0}
 
     async def claim_due(self, now: datetime) -> Saga | None:
         due = [(saga["next_attempt_at"], message_id) for message_id, saga in self.state.sagas.items()
-               if saga["state"] in (PENDING, RETRYING) and saga["next_attempt_at"] <= now
+               if saga["state"] in (SagaState.PENDING, SagaState.RETRYING) and saga["next_attempt_at"] <= now
                and self.state.locks.free(("saga", message_id), self._owner)]
         if not due:
             return None
         _, message_id = min(due, key=lambda found: found[0])
         self.state.locks.take(("saga", message_id), self._owner)
         saga = self.state.sagas[message_id]
-        return Saga(message_id, saga["state"], saga["document"], saga["attempts"], saga["owed_copies"])
+        return RegistrySaga(message_id, saga["state"], saga["document"], saga["attempts"], saga["owed_copies"])
 
     async def owe_copy(self, message_id: str) -> bool:
         saga = self.state.sagas.get(message_id)
-        if saga is None or saga["state"] not in (PENDING, RETRYING):
+        if saga is None or saga["state"] not in (SagaState.PENDING, SagaState.RETRYING):
             return False
         saga["owed_copies"] += 1
         return True
@@ -283,7 +284,7 @@ class FakeSagas:
     async def retry_at(self, message_id: str, when: datetime, error: str) -> None:
         if message_id in self.state.sagas:
             saga = self.state.sagas[message_id]
-            saga.update(state=RETRYING, attempts=saga["attempts"] + 1, next_attempt_at=when, last_error=error)
+            saga.update(state=SagaState.RETRYING, attempts=saga["attempts"] + 1, next_attempt_at=when, last_error=error)
 
 
 class FakeDocuments:

@@ -140,3 +140,13 @@ class Issue:
     @property
     def blocks(self) -> bool:
         return self.effective_severity in (Severity.FATAL, Severity.ERROR)
+
+# Document signing (operators see these on document jobs; a hospital never does: its documents wait).
+SIGNING_KEY_UNKNOWN = _code("SIGNING-KEY-UNKNOWN", "not-found", E, "Kunci tanda tangan tidak dikenal.", "The signing key is unknown.")
+SIGNING_KEY_RETIRED = _code("SIGNING-KEY-RETIRED", "business-rule", E, "Kunci tanda tangan sudah tidak berlaku.", "The signing key has been retired.")
+SIGNING_DIGEST_INVALID = _code("SIGNING-DIGEST-INVALID", "value", E, "Digest yang ditandatangani harus SHA-256 (32 byte).", "The digest to sign must be SHA-256 (32 bytes).")
+IDEMPOTENCY_KEY_REUSED = _code("IDEMPOTENCY-KEY-REUSED", "conflict", E, "Idempotency-Key sudah dipakai untuk permintaan lain.", "The idempotency key was used for another request.")
+SIGNER_BAD_SIGNATURE = _code("SIGNER-BAD-SIGNATURE", "security", E, "Layanan tanda tangan mengembalikan tanda tangan yang tidak sah.", "The signing service returned a signature that does not verify.")
+SIGNER_BAD_RESPONSE = _code("SIGNER-BAD-RESPONSE", "exception", E, "Jawaban layanan tanda tangan tidak sesuai kontrak.", "The signing service's answer does not follow the contract.")
+SIGNER_REFUSED = _code("SIGNER-REFUSED", "business-rule", E, "Layanan tanda tangan menolak permintaan; lihat alasannya.", "The signing service refused the request; see its reason.")
+

@@ -18,15 +18,9 @@ from typing import Any
 
 from hub.domain.codes import Issue
 from hub.domain.documents import DocumentKind, SignedDocument
+from hub.domain.outcomes import ResultStatus
 from hub.intake import vocabulary as v
 
-STATUS_REGISTERED = "registered"
-STATUS_DUPLICATE = "duplicate"
-STATUS_STILLBIRTH = "stillbirth-recorded"
-STATUS_REVIEW = "review-pending"
-STATUS_REJECTED = "rejected"
-STATUS_PENDING = "registry-pending"  # waiting for the external registry: no result is sent yet
-RESPONSE_CODE = {STATUS_REJECTED: "fatal-error"}
 _NO_ISSUE = {"severity": "information", "code": "informational", "diagnostics": "OK"}
 
 
@@ -35,7 +29,7 @@ class ResultContent:
     event_id: str
     message_id: str
     hospital_id: str | None
-    status: str
+    status: ResultStatus
     issues: tuple[Issue, ...]
     numbers: dict[str, str | int] = field(default_factory=dict)
 
@@ -51,7 +45,7 @@ def build_result(content: ResultContent, now: datetime) -> dict[str, Any]:
         "source": {"name": "hub", "endpoint": "urn:hub:birth-registration"},
         "response": {
             "identifier": content.message_id,
-            "code": RESPONSE_CODE.get(content.status, "ok"),
+            "code": content.status.response_code,
             "details": {"reference": f"urn:uuid:{outcome_id}"},
         },
     }

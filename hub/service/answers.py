@@ -12,12 +12,26 @@ from datetime import datetime
 
 from hub.config import Topics
 from hub.domain.decision import Register
+from hub.domain.documents import DocumentStatus, SignedDocument
 from hub.domain.values import BirthNotice
 from hub.intake.results import ResultContent, build_result
-from hub.domain.documents import DocumentStatus, SignedDocument
-from hub.service.events import (BirthRegistered, Child, DocumentsIssued, DocumentStatusChanged, FamilyCardReissued,
-                                IssuedDocument, Member, Parent)
-from hub.service.ports import Delivery, DocumentJob, OutboundMessage, Registration, StoredDocument
+from hub.service.events import (
+    BirthRegistered,
+    Child,
+    DocumentsIssued,
+    DocumentStatusChanged,
+    FamilyCardReissued,
+    IssuedDocument,
+    Member,
+    Parent,
+)
+from hub.service.ports import (
+    Delivery,
+    DocumentJob,
+    OutboundMessage,
+    Registration,
+    StoredDocument,
+)
 
 EVENT_NAMESPACE = uuid.UUID("5b0c9f7e-2d1a-4c53-9a57-6a1f3c2e8d40")
 FHIR_JSON = "application/fhir+json"

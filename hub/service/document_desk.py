@@ -16,8 +16,17 @@ from dataclasses import replace
 from datetime import datetime
 
 from hub.config import Topics
-from hub.domain.documents import (AktaContent, Content, Correction, DocumentKind, DocumentStatus, KkContent,
-                                  corrected_akta, corrected_kk)
+from hub.domain.documents import (
+    AktaContent,
+    Content,
+    Correction,
+    DocumentKind,
+    DocumentStatus,
+    KkContent,
+    corrected_akta,
+    corrected_kk,
+)
+from hub.domain.outcomes import ResultStatus
 from hub.errors import OperatorError
 from hub.intake import results as r
 from hub.service import answers
@@ -62,7 +71,7 @@ class DocumentDesk:
                 raise OperatorError("the notification behind this akta is not in the inbox")
             sequence = prior.result_sequence + 1
             result = r.ResultContent(answers.result_event_id(akta.message_id, sequence), akta.message_id,
-                                     prior.hospital_id, r.STATUS_REGISTERED, (), _numbers(akta.content, contents))
+                                     prior.hospital_id, ResultStatus.REGISTERED, (), _numbers(akta.content, contents))
             await uow.documents.request(DocumentRequest(
                 akta.message_id, sequence, CORRECTION, akta.kk_number, contents, r.build_result(result, now),
                 prior.hospital_id, correction.fields()))

@@ -24,12 +24,25 @@ from hub.config import Topics
 from hub.documents.maker import InProcessMaker
 from hub.domain import codes
 from hub.domain.codes import Issue
-from hub.domain.documents import Content, DocumentKind, DocumentRef, KkContent, SignedDocument, document_id
+from hub.domain.documents import (
+    Content,
+    DocumentKind,
+    DocumentRef,
+    KkContent,
+    SignedDocument,
+    document_id,
+)
 from hub.errors import PermanentError, SignerUnavailable
 from hub.intake.results import attach_documents
 from hub.service import answers
 from hub.service.documents_content import CORRECTION, Issuer, identity
-from hub.service.ports import DocumentJob, DocumentMaker, DocumentSigner, SigningKey, UnitOfWork
+from hub.service.ports import (
+    DocumentJob,
+    DocumentMaker,
+    DocumentSigner,
+    SigningKey,
+    UnitOfWork,
+)
 
 log = logging.getLogger("hub.documents")
 
@@ -95,7 +108,8 @@ class DocumentWorker:
 
     async def _retry_later(self, job: DocumentJob, now: datetime, failure: Exception | None) -> None:
         wait = min(self._max, self._initial * 2 ** job.attempts) * random.uniform(0.5, 1.0)
-        error = f"{type(failure).__name__}: {getattr(failure, 'code', '')}"[:300]
+        code = failure.code.code if isinstance(failure, PermanentError) else ""
+        error = f"{type(failure).__name__}: {code}"[:300]
         async with self._uow() as uow:
             await uow.documents.retry_at(job.id, now + timedelta(seconds=wait), error)
             await uow.commit()

@@ -10,7 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hub.domain.decision import Register
-from hub.domain.documents import AktaContent, Content, DocumentKind, KkContent, KkMember, Official
+from hub.domain.documents import (
+    AktaContent,
+    Content,
+    DocumentKind,
+    KkContent,
+    KkMember,
+    Official,
+)
 from hub.domain.values import BirthNotice, Relationship
 from hub.service.ports import Registration
 

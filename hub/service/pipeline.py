@@ -17,16 +17,32 @@ from datetime import datetime
 from hub.config import Topics
 from hub.domain import codes
 from hub.domain.codes import Issue
-from hub.domain.decision import AlreadyRegistered, Decision, RecordStillbirth, Register, Reject, RegistryFacts, Review, decide
+from hub.domain.decision import (
+    AlreadyRegistered,
+    Decision,
+    RecordStillbirth,
+    Register,
+    RegistryFacts,
+    Reject,
+    Review,
+    decide,
+)
+from hub.domain.documents import Content
+from hub.domain.outcomes import Outcome, ResultStatus
 from hub.domain.values import BirthNotice
 from hub.intake import results as r
 from hub.intake.envelope import Envelope
 from hub.intake.profile import ProfileResult, read_notice
 from hub.intake.structure import structural_issues
 from hub.service import answers
-from hub.domain.documents import Content
 from hub.service.documents_content import REGISTRATION, Issuer, registration_contents
-from hub.service.ports import Delivery, DocumentRequest, InboxRecord, OutboundMessage, UnitOfWork
+from hub.service.ports import (
+    Delivery,
+    DocumentRequest,
+    InboxRecord,
+    OutboundMessage,
+    UnitOfWork,
+)
 
 log = logging.getLogger("hub.register")
 
@@ -42,7 +58,7 @@ class IntakeLimits:
 class Handled:
     """What happened to one message, for logs, reports and metrics (no personal data)."""
 
-    outcome: str
+    outcome: Outcome
     message_id: str | None = None
     hospital_id: str | None = None
     codes: tuple[str, ...] = ()
@@ -104,7 +120,7 @@ class Pipeline:
         notice = profile.notice
         if self.defer_registry if defer is None else defer:
             await uow.sagas.open(notice.message_id, raw)
-            return Evaluation(reply.accepted(r.STATUS_PENDING, [], {}), mother_nik=notice.mother_nik, sequence=sequence)
+            return Evaluation(reply.accepted(ResultStatus.PENDING, [], {}), mother_nik=notice.mother_nik, sequence=sequence)
         decision = decide(notice, await _facts(uow, notice), now, reviewed=reviewed)
         content, extra, documents = await self._carry_out(uow, raw, notice, decision, reply, now)
         return Evaluation(content, extra, notice.mother_nik, sequence, documents, notice.kk_number)
@@ -123,7 +139,7 @@ class Pipeline:
                 content.message_id, evaluation.sequence, REGISTRATION, evaluation.kk_number, evaluation.documents,
                 r.build_result(content, now), content.hospital_id))
             await uow.outbox.add(evaluation.extra)
-        elif content.status != r.STATUS_PENDING:  # the hospital hears nothing until the registry confirmed
+        elif content.status != ResultStatus.PENDING:  # the hospital hears nothing until the registry confirmed
             await uow.outbox.add([answers.result_message(self.topics, content, now), *evaluation.extra])
         record = InboxRecord(envelope.message_id, content.hospital_id, content.status, content.event_id,
                              tuple(issue.code.code for issue in content.issues), delivery,
@@ -136,7 +152,7 @@ class Pipeline:
             case Register():
                 registration = await uow.registry.register_birth(notice, decision, now)
                 notes = [Issue(codes.LATE_REGISTRATION)] if decision.late else []
-                content = reply.accepted(r.STATUS_REGISTERED, notes, answers.registration_numbers(registration, decision))
+                content = reply.accepted(ResultStatus.REGISTERED, notes, answers.registration_numbers(registration, decision))
                 documents: tuple[Content, ...] = ()
                 if self.issuer is not None:
                     hospital = await uow.hospitals.hospital(notice.hospital_id)
@@ -145,15 +161,15 @@ class Pipeline:
                 return content, answers.civil_events(self.topics, notice, decision, registration), documents
             case RecordStillbirth():
                 await uow.registry.record_stillbirth(notice, now)
-                return reply.accepted(r.STATUS_STILLBIRTH, [Issue(codes.STILLBIRTH_RECORDED)], {}), [], ()
+                return reply.accepted(ResultStatus.STILLBIRTH, [Issue(codes.STILLBIRTH_RECORDED)], {}), [], ()
             case AlreadyRegistered(existing=existing):
                 numbers = {"nik": existing.child_nik, "akta-number": existing.akta_number,
                            "kk-number": existing.kk_number, "kk-version": existing.kk_version}
                 numbers = {k: val for k, val in numbers.items() if val is not None}
-                return reply.accepted(r.STATUS_DUPLICATE, [Issue(codes.DUPLICATE_NOTIFICATION)], numbers), [], ()
+                return reply.accepted(ResultStatus.DUPLICATE, [Issue(codes.DUPLICATE_NOTIFICATION)], numbers), [], ()
             case Review(reasons=reasons):
                 await uow.reviews.open(notice, raw, tuple(reason.code.code for reason in reasons))
-                return reply.accepted(r.STATUS_REVIEW, [Issue(codes.REVIEW_PENDING), *reasons], {}), [], ()
+                return reply.accepted(ResultStatus.REVIEW, [Issue(codes.REVIEW_PENDING), *reasons], {}), [], ()
             case Reject(issues=issues):
                 return reply.rejected(issues), [], ()
         raise AssertionError(f"unhandled decision {decision!r}")
@@ -180,7 +196,7 @@ class _Reply:
         self.notes: list[Issue] = []
 
     def rejected(self, issues) -> r.ResultContent:
-        return self._content(r.STATUS_REJECTED, [*issues, *self.notes], {})
+        return self._content(ResultStatus.REJECTED, [*issues, *self.notes], {})
 
     def accepted(self, status: str, issues, numbers) -> r.ResultContent:
         return self._content(status, [*issues, *self.notes], numbers)

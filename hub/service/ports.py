@@ -11,8 +11,18 @@ from datetime import datetime
 from typing import Protocol
 
 from hub.domain.decision import Register, RegistryFacts
-from hub.domain.documents import Content, Correction, DocumentKind, DocumentRef, DocumentStatus, SignedDocument, StatusCode, StatusSlot
+from hub.domain.documents import (
+    Content,
+    Correction,
+    DocumentKind,
+    DocumentRef,
+    DocumentStatus,
+    SignedDocument,
+    StatusCode,
+    StatusSlot,
+)
 from hub.domain.family import FamilyCardVersion
+from hub.domain.outcomes import ReviewStatus, SagaState
 from hub.domain.values import BirthNotice, Family, Hospital, Person, RegisteredBirth
 
 
@@ -293,7 +303,18 @@ class Reviews(Protocol):
 
     async def get(self, message_id: str, *, lock: bool = False) -> ReviewCase | None: ...
 
-    async def decide(self, message_id: str, status: str, officer: str, note: str, at: datetime) -> None: ...
+    async def decide(self, message_id: str, status: ReviewStatus, officer: str, note: str, at: datetime) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrySaga:
+    """A registry write owed for one notification (`document`: the notification as received)."""
+
+    message_id: str
+    state: SagaState
+    document: bytes
+    attempts: int
+    owed_copies: int = 0
 
 
 class RegistrySagas(Protocol):
@@ -302,14 +323,14 @@ class RegistrySagas(Protocol):
 
     async def open(self, message_id: str, document: bytes) -> None: ...
 
-    async def claim_due(self, now: datetime): ...
+    async def claim_due(self, now: datetime) -> RegistrySaga | None: ...
 
     async def owe_copy(self, message_id: str) -> bool:
         """The message id was re-sent before its result existed: send the result once more.
         False when the saga finished meanwhile: its result can be copied now."""
         ...
 
-    async def finish(self, message_id: str, state: str, error: str | None = None) -> None: ...
+    async def finish(self, message_id: str, state: SagaState, error: str | None = None) -> None: ...
 
     async def retry_at(self, message_id: str, when: datetime, error: str) -> None: ...
 

@@ -20,15 +20,15 @@ from datetime import datetime
 from functools import partial
 
 from hub.domain import codes
+from hub.domain.outcomes import Handling, ResultStatus
 from hub.errors import PermanentError
 from hub.intake.envelope import Envelope, Unreadable, open_envelope
-from hub.intake.results import STATUS_PENDING
 from hub.service import answers
 from hub.service.pipeline import Handled, Pipeline
 from hub.service.ports import Delivery, InboxRecord, UnitOfWork
 
 log = logging.getLogger("hub.register")
-ALREADY = Handled("already-processed")
+ALREADY = Handled(Handling.ALREADY_PROCESSED)
 # One thread, so notifications are inspected in order; fhir.resources and the rules are pure.
 _VALIDATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-validate")
 
@@ -36,7 +36,7 @@ _VALIDATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-validate"
 async def resend_result(uow: UnitOfWork, prior: InboxRecord) -> None:
     """Queue the result of a message id again. While a registry saga or the documents are still
     being made there is no result yet: the worker that makes it sends it once more."""
-    if prior.status == STATUS_PENDING and await uow.sagas.owe_copy(prior.message_id):
+    if prior.status == ResultStatus.PENDING and await uow.sagas.owe_copy(prior.message_id):
         return
     if await uow.outbox.copy_event(prior.result_event_id) or await uow.documents.owe_copy(prior.message_id):
         return
@@ -63,8 +63,8 @@ class RegisterBirths:
                 return [handled for raw, delivery, _ in opened for handled in await self.handle_batch([(raw, delivery)])]
             raw, delivery, envelope = opened[0]
             # The registry refused inside the transaction, which rolled back: answer in a new one.
-            log.warning("registration refused message_id=%s code=%s", getattr(envelope, "message_id", None), exc.code)
-            refused = codes.CATALOGUE.get(exc.code, codes.INTAKE_UNEXPECTED)
+            log.warning("registration refused message_id=%s code=%s", getattr(envelope, "message_id", None), exc.code.code)
+            refused = exc.code
 
             async def refuse(uow, raw_, delivery_, envelope_):
                 evaluation = self.pipeline.refused(envelope_, refused)
@@ -92,7 +92,7 @@ class RegisterBirths:
     async def _dead_letter(self, uow: UnitOfWork, raw: bytes, delivery: Delivery, why: Unreadable) -> Handled:
         await uow.inbox.record_dead_letter(delivery, why.reason.code, why.detail)
         await uow.outbox.add([answers.dead_letter(self.pipeline.topics, raw, delivery, why.reason.code, why.detail)])
-        return Handled("dead-letter", codes=(why.reason.code,))
+        return Handled(Handling.DEAD_LETTER, codes=(why.reason.code,))
 
     def _inspect_ahead(self, opened) -> dict[int, asyncio.Future]:
         """Validate the batch's notifications in a worker thread, in order, while this task waits
@@ -106,7 +106,7 @@ class RegisterBirths:
         prior = await uow.inbox.find(envelope.message_id)
         if prior is not None:
             await resend_result(uow, prior)
-            return Handled("resent-result", prior.message_id, prior.hospital_id, prior.codes)
+            return Handled(Handling.RESENT, prior.message_id, prior.hospital_id, prior.codes)
         now = self._clock()
         evaluation = await self.pipeline.evaluate(uow, raw, envelope, now, inspection=await inspections[id(envelope)])
         return await self.pipeline.answer(uow, envelope, evaluation, now, delivery=delivery)

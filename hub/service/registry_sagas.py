@@ -19,8 +19,8 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from hub.adapters.postgres.sagas import FAILED, WRITTEN
 from hub.domain import codes
+from hub.domain.outcomes import Handling, SagaState
 from hub.errors import PermanentError, RegistryConflict, RegistryUnavailable
 from hub.intake.envelope import Envelope, open_envelope
 from hub.logging import mask_number
@@ -48,19 +48,19 @@ class RegistrySagaWorker:
             try:
                 evaluation = await self._pipeline.evaluate(uow, saga.document, envelope, now,
                                                            sequence=prior.result_sequence, defer=False)
-                state, error = WRITTEN, None
+                state, error = SagaState.WRITTEN, None
             except (RegistryUnavailable, RegistryConflict) as exc:
                 wait = min(self._max, self._initial * 2 ** saga.attempts) * random.uniform(0.5, 1.0)
                 await uow.sagas.retry_at(saga.message_id, now + timedelta(seconds=wait), str(exc)[:500])
                 await uow.commit()
                 log.warning("registry unavailable, saga retried later message_id=%s attempt=%d wait_s=%.1f",
                             saga.message_id, saga.attempts + 1, wait)
-                return Handled("failed-retrying", saga.message_id)
+                return Handled(Handling.RETRYING, saga.message_id)
             except PermanentError as exc:
                 # The registry's words go to the hospital: masked, so no NIK travels in them.
-                code = codes.CATALOGUE.get(exc.code, codes.REGISTRY_REJECTED)
+                code = exc.code
                 evaluation = self._pipeline.refused(envelope, code, prior.result_sequence, mask_number(str(exc))[:300])
-                state, error = FAILED, exc.code
+                state, error = SagaState.FAILED, exc.origin or exc.code.code
             handled = await self._pipeline.answer(uow, envelope, evaluation, now, delivery=prior.delivery, replaces=True)
             for _ in range(saga.owed_copies):  # the hospital re-sent the message id while we waited
                 if not await uow.outbox.copy_event(evaluation.content.event_id):

@@ -18,13 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from hub.intake import results as r
+from hub.domain.outcomes import ReplayKind, ResultStatus
 from hub.intake.envelope import Unreadable, open_envelope
 from hub.service import answers
 from hub.service.pipeline import Handled, Pipeline
 from hub.service.ports import Delivery, UnitOfWork
 
-ALREADY, NEW, REJECTED, UNREADABLE, SKIPPED = "already-processed", "newly-processed", "rejected", "unreadable", "skipped"
+ALREADY, NEW, REJECTED, UNREADABLE, SKIPPED = (ReplayKind.ALREADY, ReplayKind.NEW, ReplayKind.REJECTED,
+                                            ReplayKind.UNREADABLE, ReplayKind.SKIPPED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,7 @@ class ReplayMessages:
             prior = await uow.inbox.find(envelope.message_id)
             if not _selected(only, envelope.hospital_id, prior.codes if prior else ()):
                 return Replayed(SKIPPED, Handled(SKIPPED, envelope.message_id))
-            if prior is not None and prior.status != r.STATUS_REJECTED:
+            if prior is not None and prior.status != ResultStatus.REJECTED:
                 return Replayed(ALREADY, Handled(prior.status, prior.message_id, prior.hospital_id, prior.codes))
             now = self._clock()
             if dry_run:
@@ -66,7 +67,7 @@ class ReplayMessages:
             except _WouldWrite as would:
                 return Replayed(NEW, Handled(would.status, envelope.message_id, envelope.hospital_id))
             status = evaluation.content.status
-            if prior is not None and status == r.STATUS_REJECTED:
+            if prior is not None and status == ResultStatus.REJECTED:
                 codes = tuple(issue.code.code for issue in evaluation.content.issues)
                 return Replayed(REJECTED, Handled(status, envelope.message_id, envelope.hospital_id, codes))
             if prior is None and not await uow.inbox.delivered(delivery):
@@ -75,7 +76,7 @@ class ReplayMessages:
                                                   replaces=prior is not None)
             if not dry_run:
                 await uow.commit()
-        return Replayed(REJECTED if status == r.STATUS_REJECTED else NEW, handled)
+        return Replayed(REJECTED if status == ResultStatus.REJECTED else NEW, handled)
 
     async def _unreadable(self, uow: UnitOfWork, raw: bytes, delivery: Delivery, why: Unreadable,
                           dry_run: bool, only: ReplayFilter) -> Replayed:
@@ -107,10 +108,10 @@ class _ReadOnly:
         return getattr(self._inner, name)
 
     async def register_birth(self, *args, **kwargs):
-        raise _WouldWrite(r.STATUS_REGISTERED)
+        raise _WouldWrite(ResultStatus.REGISTERED)
 
     async def record_stillbirth(self, *args, **kwargs):
-        raise _WouldWrite(r.STATUS_STILLBIRTH)
+        raise _WouldWrite(ResultStatus.STILLBIRTH)
 
 
 def _selected(only: ReplayFilter, hospital_id: str | None, codes: tuple[str, ...]) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from hub.domain import codes
+from hub.domain.outcomes import ReviewStatus
 from hub.errors import OperatorError
 from hub.intake.envelope import Envelope, open_envelope
 from hub.service.pipeline import Handled, Pipeline
@@ -35,7 +36,7 @@ class ReviewDecisions:
             case = await uow.reviews.get(message_id, lock=True)
             if case is None:
                 raise OperatorError(f"no review case for message {message_id}")
-            if case.status != "open":
+            if case.status != ReviewStatus.OPEN:
                 raise OperatorError(f"review of {message_id} was already decided ({case.status} by {case.decided_by})")
             prior = await uow.inbox.find(message_id)
             envelope = self._envelope(case.document)
@@ -46,7 +47,7 @@ class ReviewDecisions:
             else:
                 evaluation = self._pipeline.refused(envelope, codes.REVIEW_REJECTED, sequence)
             handled = await self._pipeline.answer(uow, envelope, evaluation, now, delivery=prior.delivery, replaces=True)
-            status = "approved" if approve else "rejected"
+            status = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
             await uow.reviews.decide(message_id, status, officer, note, now)
             await uow.audit.append(AuditEntry(officer, f"review.{'approve' if approve else 'reject'}", message_id, note,
                                               {"outcome": handled.outcome, "codes": list(handled.codes)}), now)

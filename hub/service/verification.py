@@ -115,7 +115,9 @@ def load_trust(keys: str | None, fallback_url: str | None, fallback_dir: Path | 
         except httpx.HTTPError:
             pass
     if fallback_dir is not None:
-        from hub.adapters.signing.pki import load_keys  # the development key store, for local use
+        from hub.adapters.signing.pki import (
+            load_keys,  # the development key store, for local use
+        )
 
         return TrustList.from_signing_keys(load_keys(fallback_dir))
     raise ValueError("no published keys: give --keys FILE or URL")

@@ -30,7 +30,14 @@ from hub.config import Settings, Topics
 from hub.domain.decision import MIN_BIRTH_INTERVAL
 from hub.intake import vocabulary as v
 from hub.simulation.bundles import BirthSpec, Parent, build_notification
-from hub.simulation.demo_stats import MISTAKES, Tally, figures, kind_rows, read_result, utc_offset_hours
+from hub.simulation.demo_stats import (
+    MISTAKES,
+    Tally,
+    figures,
+    kind_rows,
+    read_result,
+    utc_offset_hours,
+)
 from hub.simulation.population import GIVEN_F, GIVEN_M
 
 TWIN_SHARE, STILLBIRTH_SHARE = 0.05, 0.01

@@ -12,13 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.intake import results as r
+from hub.domain.outcomes import ResultStatus
 
-STATUSES = (r.STATUS_REGISTERED, r.STATUS_DUPLICATE, r.STATUS_STILLBIRTH, r.STATUS_REVIEW, r.STATUS_REJECTED)
+STATUSES = (ResultStatus.REGISTERED, ResultStatus.DUPLICATE, ResultStatus.STILLBIRTH, ResultStatus.REVIEW, ResultStatus.REJECTED)
 MISTAKES = ("placeholder-name", "weight-in-kg", "unknown-kk")
 # What the hub should answer to each kind of notification the demo sends.
-EXPECTED = {"valid": r.STATUS_REGISTERED, "twin": r.STATUS_REGISTERED, "stillbirth": r.STATUS_STILLBIRTH,
-            "repeat-mother": r.STATUS_REVIEW, **{mistake: r.STATUS_REJECTED for mistake in MISTAKES}}
+EXPECTED = {"valid": ResultStatus.REGISTERED, "twin": ResultStatus.REGISTERED, "stillbirth": ResultStatus.STILLBIRTH,
+            "repeat-mother": ResultStatus.REVIEW, **{mistake: ResultStatus.REJECTED for mistake in MISTAKES}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +102,7 @@ class Tally:
         self.counts[result.status] += 1
         self.latencies.append(max(0.0, at - sent))
         self.codes.setdefault(result.status, Counter()).update(set(result.codes))
-        expected = "fatal-error" if result.status == r.STATUS_REJECTED else "ok"
+        expected = "fatal-error" if result.status == ResultStatus.REJECTED else "ok"
         self.code_mismatches += result.response_code != expected
         return True
 
@@ -160,7 +160,7 @@ def _ms(value: float | None) -> str:
 
 def figures(tally: Tally, elapsed: float) -> list[tuple[str, str]]:
     """The progress and summary figures, in display order, as (measure, value)."""
-    shown = (r.STATUS_REGISTERED, r.STATUS_REJECTED, r.STATUS_REVIEW, r.STATUS_STILLBIRTH, r.STATUS_DUPLICATE)
+    shown = (ResultStatus.REGISTERED, ResultStatus.REJECTED, ResultStatus.REVIEW, ResultStatus.STILLBIRTH, ResultStatus.DUPLICATE)
     rows = [("sent", len(tally.sent_at)), ("answered", tally.answered), ("unanswered", tally.unanswered),
             *((status, tally.counts[status]) for status in shown),
             ("answers/s", f"{tally.answered / elapsed:.1f}" if elapsed > 0 else "-"),

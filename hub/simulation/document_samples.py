@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from hub.domain.documents import (AktaContent, Content, DocumentKind, DocumentRef, KkContent, KkMember, Official,
-                                  StatusSlot, document_id)
+from hub.domain.documents import (
+    AktaContent,
+    Content,
+    DocumentKind,
+    DocumentRef,
+    KkContent,
+    KkMember,
+    Official,
+    StatusSlot,
+    document_id,
+)
 from hub.domain.values import AktaVariant, Relationship, Sex
 
 WIB = timezone(timedelta(hours=7))

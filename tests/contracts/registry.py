@@ -197,7 +197,7 @@ class CivilRegistryContract:
         with pytest.raises(PermanentError) as refused:
             async with make() as uow:
                 await uow.registry.register_birth(notice, ON_TIME, utc_now())
-        assert refused.value.code == "KK-NOT-FOUND"
+        assert refused.value.code.code == "KK-NOT-FOUND"
         async with make() as uow:
             assert await uow.registry.birth_by_key(notice.hospital_id, notice.encounter_id, notice.birth_order) is None
 

@@ -17,6 +17,7 @@ from hub.adapters.postgres.registry import EmbeddedRegistry
 from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub.bootstrap import pipeline
 from hub.config import RegistryKind
+from hub.domain import codes
 from hub.errors import PermanentError, RegistryUnavailable
 from hub.service.ports import Delivery
 from hub.service.register_birth import RegisterBirths
@@ -36,7 +37,8 @@ class StandIn(EmbeddedRegistry):
     async def register_birth(self, notice, decision, at):
         type(self).calls += 1
         if self.behaviour == "refuse":
-            raise PermanentError("REGISTRY-ON-HOLD", "the family card is under correction at the regency office")
+            raise PermanentError(codes.REGISTRY_REJECTED, "the family card is under correction at the regency office",
+                                 origin="REGISTRY-ON-HOLD")
         if self.behaviour == "fail":
             raise RegistryUnavailable("503 from the registry")
         if self.behaviour == "stall":

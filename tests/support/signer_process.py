@@ -22,13 +22,14 @@ from cryptography.x509.oid import NameOID
 
 from hub.adapters.siak.server_faults import Faults
 from hub.adapters.signing.server import create_app
+from hub.domain import codes
 from hub.errors import PermanentError
 from hub.service.ports import SigningKey
 
 ISSUED = datetime(2026, 1, 1, tzinfo=timezone.utc)
 RETIRED_AT = ISSUED + timedelta(days=30)
 # The refusal codes of the hub's local key store (hub/adapters/signing/local.py), for realism.
-UNKNOWN_KEY, RETIRED_KEY, REUSED_KEY = "SIGNING-KEY-UNKNOWN", "SIGNING-KEY-RETIRED", "IDEMPOTENCY-KEY-REUSED"
+UNKNOWN_KEY, RETIRED_KEY, REUSED_KEY = codes.SIGNING_KEY_UNKNOWN, codes.SIGNING_KEY_RETIRED, codes.IDEMPOTENCY_KEY_REUSED
 
 
 def make_key(kid: str, retired_at: datetime | None = None) -> tuple[ec.EllipticCurvePrivateKey, SigningKey]:

@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from tests.unit.builders import BORN_AT, NOW, WIB, facts, nik, notice, registered
 from hub.domain import codes
 from hub.domain.decision import (
     FATHER_NIK_PATH,
@@ -25,7 +24,15 @@ from hub.domain.decision import (
     normalise_name,
 )
 from hub.domain.family import reissue_with_child
-from hub.domain.values import AktaVariant, FamilyMember, Hospital, MarriageStatus, Relationship, Sex
+from hub.domain.values import (
+    AktaVariant,
+    FamilyMember,
+    Hospital,
+    MarriageStatus,
+    Relationship,
+    Sex,
+)
+from tests.unit.builders import BORN_AT, NOW, WIB, facts, nik, notice, registered
 
 
 def codes_of(issues) -> list[str]:

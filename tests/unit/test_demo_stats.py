@@ -12,6 +12,7 @@ import pytest
 
 from hub.domain import codes
 from hub.domain.codes import Issue
+from hub.domain.outcomes import ResultStatus
 from hub.domain.values import Sex
 from hub.intake import results as r
 from hub.intake.profile import read_notice
@@ -36,8 +37,8 @@ def result(message_id: str, status: str, *issues: Issue) -> dict:
     return r.build_result(content, NOW)
 
 
-def view(message_id: str, status: str = r.STATUS_REGISTERED, *found: str, code: str | None = None) -> ResultView:
-    return ResultView(message_id, status, code or ("fatal-error" if status == r.STATUS_REJECTED else "ok"), found)
+def view(message_id: str, status: str = ResultStatus.REGISTERED, *found: str, code: str | None = None) -> ResultView:
+    return ResultView(message_id, status, code or ("fatal-error" if status == ResultStatus.REJECTED else "ok"), found)
 
 
 # Percentiles.
@@ -62,15 +63,15 @@ def test_percentile_of_few_values_takes_an_actual_value():
 # Reading the hub's result Bundles.
 
 def test_read_result_of_a_registration():
-    found = read_result(result("m-1", r.STATUS_REGISTERED))
+    found = read_result(result("m-1", ResultStatus.REGISTERED))
 
-    assert found == ResultView("m-1", r.STATUS_REGISTERED, "ok", ())
+    assert found == ResultView("m-1", ResultStatus.REGISTERED, "ok", ())
 
 
 def test_read_result_of_a_rejection_lists_every_issue_code():
-    found = read_result(result("m-2", r.STATUS_REJECTED, Issue(codes.WEIGHT_UNIT, "x"), Issue(codes.KK_NOT_FOUND)))
+    found = read_result(result("m-2", ResultStatus.REJECTED, Issue(codes.WEIGHT_UNIT, "x"), Issue(codes.KK_NOT_FOUND)))
 
-    assert (found.status, found.response_code) == (r.STATUS_REJECTED, "fatal-error")
+    assert (found.status, found.response_code) == (ResultStatus.REJECTED, "fatal-error")
     assert found.codes == ("BIRTH-WEIGHT-UNIT", "KK-NOT-FOUND")
 
 
@@ -87,15 +88,15 @@ def test_answers_are_counted_by_status_with_latency_from_the_send():
     for index, message_id in enumerate(("a", "b", "c", "d", "e")):
         tally.sent(message_id, at=10.0 + index)
     tally.answer(view("a"), at=10.5)
-    tally.answer(view("b", r.STATUS_REJECTED, "KK-NOT-FOUND"), at=11.2)
-    tally.answer(view("c", r.STATUS_REVIEW, "REVIEW-PENDING", "REVIEW-SUSPECTED-DUPLICATE"), at=12.1)
-    tally.answer(view("d", r.STATUS_STILLBIRTH), at=13.3)
+    tally.answer(view("b", ResultStatus.REJECTED, "KK-NOT-FOUND"), at=11.2)
+    tally.answer(view("c", ResultStatus.REVIEW, "REVIEW-PENDING", "REVIEW-SUSPECTED-DUPLICATE"), at=12.1)
+    tally.answer(view("d", ResultStatus.STILLBIRTH), at=13.3)
 
-    assert tally.counts == Counter({r.STATUS_REGISTERED: 1, r.STATUS_REJECTED: 1, r.STATUS_REVIEW: 1, r.STATUS_STILLBIRTH: 1})
+    assert tally.counts == Counter({ResultStatus.REGISTERED: 1, ResultStatus.REJECTED: 1, ResultStatus.REVIEW: 1, ResultStatus.STILLBIRTH: 1})
     assert (tally.answered, tally.unanswered, tally.complete) == (4, 1, False)
     assert tally.latencies == pytest.approx([0.5, 0.2, 0.1, 0.3])
     assert tally.latency_ms(50) == pytest.approx(200)
-    assert tally.top_codes(r.STATUS_REJECTED) == [("KK-NOT-FOUND", 1)]
+    assert tally.top_codes(ResultStatus.REJECTED) == [("KK-NOT-FOUND", 1)]
 
 
 def test_answers_to_others_and_repeated_answers_are_not_counted():
@@ -103,10 +104,10 @@ def test_answers_to_others_and_repeated_answers_are_not_counted():
     tally.sent("mine", at=0.0)
 
     assert tally.answer(view("someone-elses"), at=1.0) is False
-    assert tally.answer(view("mine", r.STATUS_REVIEW), at=1.0) is True
-    assert tally.answer(view("mine", r.STATUS_REGISTERED), at=9.0) is False  # the decision after review
+    assert tally.answer(view("mine", ResultStatus.REVIEW), at=1.0) is True
+    assert tally.answer(view("mine", ResultStatus.REGISTERED), at=9.0) is False  # the decision after review
 
-    assert tally.counts == Counter({r.STATUS_REVIEW: 1})
+    assert tally.counts == Counter({ResultStatus.REVIEW: 1})
     assert (tally.repeats, tally.complete, tally.latencies) == (1, True, [1.0])
 
 
@@ -123,7 +124,7 @@ def test_a_notification_refused_by_kafka_is_not_waited_for():
 def test_a_response_code_that_does_not_fit_the_status_is_noted():
     tally = Tally()
     tally.sent("a", at=0.0)
-    tally.answer(view("a", r.STATUS_REJECTED, code="ok"), at=0.1)
+    tally.answer(view("a", ResultStatus.REJECTED, code="ok"), at=0.1)
 
     assert tally.code_mismatches == 1
     assert any("response.code" in line for line in tally.warnings("complete", 30))
@@ -136,12 +137,12 @@ def test_outcomes_by_kind_show_surprises_and_unanswered():
     tally.sent("kg", 0.0, "weight-in-kg")
     tally.sent("late", 0.0, "twin")
     tally.answer(view("v1"), 0.1)
-    tally.answer(view("v2", r.STATUS_REJECTED, "NIK-INVALID"), 0.1)
-    tally.answer(view("kg", r.STATUS_REJECTED, "BIRTH-WEIGHT-UNIT"), 0.1)
+    tally.answer(view("v2", ResultStatus.REJECTED, "NIK-INVALID"), 0.1)
+    tally.answer(view("kg", ResultStatus.REJECTED, "BIRTH-WEIGHT-UNIT"), 0.1)
 
-    assert tally.by_kind() == {"valid": Counter({r.STATUS_REGISTERED: 1, r.STATUS_REJECTED: 1}),
-                               "weight-in-kg": Counter({r.STATUS_REJECTED: 1}), "twin": Counter({"unanswered": 1})}
-    assert tally.surprises() == Counter({("valid", r.STATUS_REJECTED): 1})
+    assert tally.by_kind() == {"valid": Counter({ResultStatus.REGISTERED: 1, ResultStatus.REJECTED: 1}),
+                               "weight-in-kg": Counter({ResultStatus.REJECTED: 1}), "twin": Counter({"unanswered": 1})}
+    assert tally.surprises() == Counter({("valid", ResultStatus.REJECTED): 1})
     lines = tally.warnings("timeout", 30)
     assert lines[0] == "stopped waiting 30s after the last send: 1 unanswered"
     assert lines[1] == "unexpected answers: valid -> rejected x1"
@@ -153,7 +154,7 @@ def test_figures_add_up():
     for message_id in "abc":
         tally.sent(message_id, 0.0)
     tally.answer(view("a"), 0.02)
-    tally.answer(view("b", r.STATUS_DUPLICATE), 0.04)
+    tally.answer(view("b", ResultStatus.DUPLICATE), 0.04)
     shown = dict(figures(tally, elapsed=2.0))
 
     assert (shown["sent"], shown["answered"], shown["unanswered"]) == ("3", "2", "1")

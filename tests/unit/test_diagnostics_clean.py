@@ -22,16 +22,17 @@ from typing import Any
 
 import pytest
 
-from tests.unit.builders import BORN_AT, NOW, facts, nik, notice, registered
 from hub.domain import codes
 from hub.domain.codes import CATALOGUE, Issue
 from hub.domain.decision import Reject, Review, decide
+from hub.domain.outcomes import ResultStatus
 from hub.domain.values import Hospital, Sex
-from hub.intake.profile import read_notice
-from hub.intake.results import STATUS_REJECTED, STATUS_REVIEW, ResultContent, build_result
 from hub.intake import structure
+from hub.intake.profile import read_notice
+from hub.intake.results import ResultContent, build_result
 from hub.intake.structure import structural_issues
 from hub.simulation import examples
+from tests.unit.builders import BORN_AT, NOW, facts, nik, notice, registered
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "examples"
 ARTEFACT = re.compile(r"None|\bnull\b|\bTrue\b|\bFalse\b|[{}\[\]<]|\"|(?<![A-Za-z])'")
@@ -40,7 +41,7 @@ MARKS = re.compile(r"None|\bnull\b|[{}\[\]<]")  # the catalogue may quote a word
 
 def artefacts(issues: list[Issue]) -> list[str]:
     """The texts of the rendered OperationOutcome that show an artefact."""
-    content = ResultContent(str(uuid.uuid4()), str(uuid.uuid4()), "1032730001", STATUS_REJECTED, tuple(issues))
+    content = ResultContent(str(uuid.uuid4()), str(uuid.uuid4()), "1032730001", ResultStatus.REJECTED, tuple(issues))
     outcome = build_result(content, NOW)["entry"][1]["resource"]
     if not issues:
         return [] if outcome["issue"][0]["diagnostics"] == "OK" else [str(outcome["issue"])]
@@ -221,7 +222,7 @@ def test_decision_issues_render_clean(case, issues):
 
 def test_review_answer_with_every_reason_renders_clean():
     _, reasons = _decisions()[0]
-    content = ResultContent(str(uuid.uuid4()), str(uuid.uuid4()), "1032730001", STATUS_REVIEW,
+    content = ResultContent(str(uuid.uuid4()), str(uuid.uuid4()), "1032730001", ResultStatus.REVIEW,
                             (Issue(codes.REVIEW_PENDING), *reasons))
 
     outcome = build_result(content, NOW)["entry"][1]["resource"]

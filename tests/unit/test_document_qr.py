@@ -16,7 +16,13 @@ import pytest
 from hub.adapters.signing import pki
 from hub.adapters.signing.local import LocalSigner
 from hub.documents.cose import sign1
-from hub.documents.qr import PREFIX, DocumentClaims, KkFacts, issue_payload, verify_payload
+from hub.documents.qr import (
+    PREFIX,
+    DocumentClaims,
+    KkFacts,
+    issue_payload,
+    verify_payload,
+)
 from hub.documents.trust import TrustList
 from hub.domain.documents import (
     AktaContent,

@@ -28,7 +28,12 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from hub.documents.render import render, render_akta, render_kk
 from hub.documents.render_canvas import render_layout
-from hub.documents.render_filters import tanggal, tanggal_terbilang, terbilang, zona_waktu
+from hub.documents.render_filters import (
+    tanggal,
+    tanggal_terbilang,
+    terbilang,
+    zona_waktu,
+)
 from hub.documents.render_layout import LayoutError, parse_layout
 from hub.domain.documents import (
     AktaContent,
@@ -40,7 +45,13 @@ from hub.domain.documents import (
     StatusSlot,
     document_id,
 )
-from hub.domain.numbers import akta_number, akta_prefix, kk_prefix, nik_prefix, with_serial
+from hub.domain.numbers import (
+    akta_number,
+    akta_prefix,
+    kk_prefix,
+    nik_prefix,
+    with_serial,
+)
 from hub.domain.values import AktaVariant, Sex
 
 WIB, WITA, WIT = (timezone(timedelta(hours=hours)) for hours in (7, 8, 9))

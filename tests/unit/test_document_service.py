@@ -5,8 +5,8 @@ cards in order, re-sends while documents are made, corrections supersede, revoca
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -23,10 +23,10 @@ from hub.service.documents import DocumentWorker
 from hub.service.documents_content import Issuer
 from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.register_birth import RegisterBirths
+from hub.simulation.bundles import BirthSpec
 from tests.fakes import FakeState, FakeUnitOfWork
 from tests.support.documents import documents_of, pdf_text
 from tests.unit.test_register_births import NOW, TOPICS, _population, at, raw
-from hub.simulation.bundles import BirthSpec
 
 ISSUER = Issuer(lambda code: {"3273": "Kota Bandung", "32": "Jawa Barat", "327301": "Sukasari"}.get(code), "Pejabat Uji",
                 "http://verify.test")

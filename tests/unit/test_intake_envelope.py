@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from tests.unit.builders import bundle, resource
 from hub.domain import codes
 from hub.intake.envelope import Envelope, Unreadable, open_envelope
+from tests.unit.builders import bundle, resource
 
 LIMITS = dict(max_bytes=1_000_000, max_depth=64)
 

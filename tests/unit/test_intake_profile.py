@@ -6,15 +6,33 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.unit.builders import (
-    BORN_AT, ENCOUNTER, FATHER_LINK, HEADER, MOTHER, MOTHER_LINK, NEWBORN, NOW, PROCEDURE, WEIGHT, WITNESS_KECAMATAN,
-    birth_time, bundle, nik, put, registration, resource, spec, twins, unchanged,
-)
 from hub.domain.codes import Severity
 from hub.domain.values import Attendant, MarriageStatus, PlaceType, Sex
 from hub.intake import vocabulary as v
 from hub.intake.profile import read_notice
 from hub.simulation.bundles import Parent, build_notification
+from tests.unit.builders import (
+    BORN_AT,
+    ENCOUNTER,
+    FATHER_LINK,
+    HEADER,
+    MOTHER,
+    MOTHER_LINK,
+    NEWBORN,
+    NOW,
+    PROCEDURE,
+    WEIGHT,
+    WITNESS_KECAMATAN,
+    birth_time,
+    bundle,
+    nik,
+    put,
+    registration,
+    resource,
+    spec,
+    twins,
+    unchanged,
+)
 
 H = "Bundle.entry[0].resource"
 BABY = "Bundle.entry[2].resource"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.builders import HEADER, MOTHER, NEWBORN, WEIGHT, bundle, nik, resource
 from hub.intake.structure import diagnostic, fhirpath, structural_issues
+from tests.unit.builders import HEADER, MOTHER, NEWBORN, WEIGHT, bundle, nik, resource
 
 H = "Bundle.entry[0].resource"
 

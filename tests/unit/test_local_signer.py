@@ -124,7 +124,7 @@ async def test_an_idempotency_key_reused_for_another_digest_is_refused(directory
 
     with pytest.raises(PermanentError) as refused:
         await signer.sign_digest(digest(), kid=kid, idempotency_key=request)
-    assert refused.value.code == "IDEMPOTENCY-KEY-REUSED"
+    assert refused.value.code.code == "IDEMPOTENCY-KEY-REUSED"
 
 
 async def test_an_unknown_kid_is_refused(directory: Path):
@@ -132,7 +132,7 @@ async def test_an_unknown_kid_is_refused(directory: Path):
 
     with pytest.raises(PermanentError) as refused:
         await signer.sign_digest(digest(), kid="not-a-key", idempotency_key=uuid.uuid4().hex)
-    assert refused.value.code == "SIGNING-KEY-UNKNOWN"
+    assert refused.value.code.code == "SIGNING-KEY-UNKNOWN"
 
 
 async def test_a_rotated_key_signs_during_the_overlap_and_is_refused_after(directory: Path):
@@ -147,7 +147,7 @@ async def test_a_rotated_key_signs_during_the_overlap_and_is_refused_after(direc
     await during.sign_digest(digest(), kid=old, idempotency_key=uuid.uuid4().hex)
     with pytest.raises(PermanentError) as refused:
         await after.sign_digest(digest(), kid=old, idempotency_key=uuid.uuid4().hex)
-    assert refused.value.code == "SIGNING-KEY-RETIRED"
+    assert refused.value.code.code == "SIGNING-KEY-RETIRED"
 
 
 async def test_a_running_signer_sees_a_rotation_made_on_disk(directory: Path):
@@ -166,7 +166,7 @@ async def test_a_digest_that_is_not_sha256_sized_is_refused(directory: Path):
 
     with pytest.raises(PermanentError) as refused:
         await signer.sign_digest(b"short", kid=kid, idempotency_key=uuid.uuid4().hex)
-    assert refused.value.code == "SIGNING-DIGEST-INVALID"
+    assert refused.value.code.code == "SIGNING-DIGEST-INVALID"
 
 
 async def test_missing_key_files_make_the_signer_unavailable(directory: Path):

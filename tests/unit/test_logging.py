@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from tests.unit.builders import kk, nik
 from hub.logging import JsonFormatter, MaskPersonalNumbers, mask_number
+from tests.unit.builders import kk, nik
 
 
 @pytest.fixture

@@ -93,7 +93,7 @@ async def test_a_retired_key_is_refused_by_the_port_and_nothing_is_signed(direct
 
     with pytest.raises(PermanentError) as refused:
         await sign_pdf(tiny_pdf(), signer, old, reason="r", location="l", idempotency_key=uuid.uuid4().hex)
-    assert refused.value.code == "SIGNING-KEY-RETIRED"
+    assert refused.value.code.code == "SIGNING-KEY-RETIRED"
 
 
 class Delegating:

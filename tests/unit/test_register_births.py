@@ -11,8 +11,8 @@ from hub.config import Topics
 from hub.domain.numbers import kk_prefix, nik_prefix, with_serial
 from hub.domain.values import Family, FamilyMember, Hospital, Person, Relationship, Sex
 from hub.errors import StoreUnavailable, TransientError
-from hub.service.ports import Delivery
 from hub.service.pipeline import IntakeLimits, Pipeline
+from hub.service.ports import Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.retry import retry_transient
 from hub.simulation.bundles import BirthSpec, Parent, build_notification

@@ -10,7 +10,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from hub.domain import codes
 from hub.domain.codes import CATALOGUE, Issue, Severity
-from hub.intake import results as r
+from hub.domain.outcomes import ResultStatus
 from hub.intake import vocabulary as v
 from hub.intake.results import ResultContent, build_result
 
@@ -22,12 +22,12 @@ ISSUE_TYPES = {
     "deleted", "too-long", "code-invalid", "extension", "too-costly", "business-rule", "conflict", "transient",
     "lock-error", "no-store", "exception", "timeout", "incomplete", "throttled", "informational",
 }
-STATUSES = [r.STATUS_REGISTERED, r.STATUS_DUPLICATE, r.STATUS_STILLBIRTH, r.STATUS_REVIEW, r.STATUS_REJECTED]
+STATUSES = [ResultStatus.REGISTERED, ResultStatus.DUPLICATE, ResultStatus.STILLBIRTH, ResultStatus.REVIEW, ResultStatus.REJECTED]
 NUMBERS = {"nik": "3273015003240001", "akta-number": "3273-LU-11032024-0001", "kk-number": "3273010501190003",
            "kk-version": 4}
 
 
-def content(status: str = r.STATUS_REJECTED, issues: tuple[Issue, ...] = (), numbers=None, hospital="1032730001"):
+def content(status: str = ResultStatus.REJECTED, issues: tuple[Issue, ...] = (), numbers=None, hospital="1032730001"):
     return ResultContent(event_id=str(uuid.uuid4()), message_id=str(uuid.uuid4()), hospital_id=hospital,
                          status=status, issues=issues, numbers=dict(numbers or {}))
 
@@ -62,7 +62,7 @@ def test_result_without_hospital_is_still_valid_and_has_no_destination():
 
 
 def test_header_answers_the_notification():
-    answer = content(r.STATUS_REGISTERED)
+    answer = content(ResultStatus.REGISTERED)
 
     header = entries(build_result(answer, NOW))["MessageHeader"]
 
@@ -70,12 +70,12 @@ def test_header_answers_the_notification():
     assert header["response"]["identifier"] == answer.message_id
     assert header["eventCoding"] == {"system": v.EVENT_SYSTEM, "code": v.BIRTH_RESULT}
     assert header["destination"] == [{"endpoint": "urn:hospital:1032730001"}]
-    assert header["extension"] == [{"url": v.REGISTRATION_STATUS, "valueCode": r.STATUS_REGISTERED}]
+    assert header["extension"] == [{"url": v.REGISTRATION_STATUS, "valueCode": ResultStatus.REGISTERED}]
 
 
 @pytest.mark.parametrize(("status", "code"), [
-    (r.STATUS_REGISTERED, "ok"), (r.STATUS_DUPLICATE, "ok"), (r.STATUS_STILLBIRTH, "ok"), (r.STATUS_REVIEW, "ok"),
-    (r.STATUS_REJECTED, "fatal-error"),
+    (ResultStatus.REGISTERED, "ok"), (ResultStatus.DUPLICATE, "ok"), (ResultStatus.STILLBIRTH, "ok"), (ResultStatus.REVIEW, "ok"),
+    (ResultStatus.REJECTED, "fatal-error"),
 ])
 def test_response_code_by_status(status, code):
     header = entries(build_result(content(status), NOW))["MessageHeader"]
@@ -88,7 +88,7 @@ def test_timestamp_is_the_answer_time_with_its_offset():
 
 
 def test_references_resolve_inside_the_bundle():
-    doc = build_result(content(r.STATUS_REGISTERED, numbers=NUMBERS), NOW)
+    doc = build_result(content(ResultStatus.REGISTERED, numbers=NUMBERS), NOW)
     header = entries(doc)["MessageHeader"]
 
     assert by_full_url(doc, header["response"]["details"]["reference"])["resourceType"] == "OperationOutcome"
@@ -96,7 +96,7 @@ def test_references_resolve_inside_the_bundle():
 
 
 def test_numbers_are_parameters_typed_by_value():
-    parameters = entries(build_result(content(r.STATUS_REGISTERED, numbers=NUMBERS), NOW))["Parameters"]
+    parameters = entries(build_result(content(ResultStatus.REGISTERED, numbers=NUMBERS), NOW))["Parameters"]
 
     assert parameters["parameter"] == [
         {"name": "nik", "valueString": "3273015003240001"},
@@ -107,7 +107,7 @@ def test_numbers_are_parameters_typed_by_value():
 
 
 def test_no_numbers_no_parameters_and_no_focus():
-    doc = build_result(content(r.STATUS_REJECTED), NOW)
+    doc = build_result(content(ResultStatus.REJECTED), NOW)
 
     assert "Parameters" not in entries(doc) and "focus" not in entries(doc)["MessageHeader"]
 
@@ -166,7 +166,7 @@ def test_every_issue_is_listed_in_order():
 
 
 def test_nothing_to_report_is_one_information_ok():
-    outcome = entries(build_result(content(r.STATUS_REGISTERED), NOW))["OperationOutcome"]
+    outcome = entries(build_result(content(ResultStatus.REGISTERED), NOW))["OperationOutcome"]
 
     assert outcome["issue"] == [{"severity": "information", "code": "informational", "diagnostics": "OK"}]
 
@@ -182,6 +182,6 @@ def test_every_hub_code_renders_as_a_valid_operation_outcome():
 
 
 def test_same_event_gives_the_same_document():
-    answer = content(r.STATUS_REGISTERED, numbers=NUMBERS)
+    answer = content(ResultStatus.REGISTERED, numbers=NUMBERS)
 
     assert build_result(answer, NOW) == build_result(answer, NOW)

@@ -11,7 +11,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from hub.errors import PermanentError, RegistryConflict, RegistryUnavailable, StoreUnavailable
+from hub.domain import codes
+from hub.errors import (
+    PermanentError,
+    RegistryConflict,
+    RegistryUnavailable,
+    StoreUnavailable,
+)
 from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.register_birth import RegisterBirths
 from hub.service.registry_sagas import RegistrySagaWorker
@@ -137,7 +143,8 @@ async def test_a_registry_conflict_is_decided_again_later(world):
 async def test_a_refusal_is_answered_with_the_registrys_reason_and_no_nik_in_it(world):
     state, script, _, consumer, worker, spec = world
     await consumer.handle(raw(spec), at(1))
-    script.errors = [PermanentError("REGISTRY-ON-HOLD", f"family card of {spec.mother.nik} is under correction")]
+    script.errors = [PermanentError(codes.REGISTRY_REJECTED, f"family card of {spec.mother.nik} is under correction",
+                                    origin="REGISTRY-ON-HOLD")]
 
     handled = await worker.run_one()
 
@@ -154,7 +161,7 @@ async def test_a_refusal_is_answered_with_the_registrys_reason_and_no_nik_in_it(
 async def test_a_refusal_the_catalogue_knows_keeps_its_own_code(world):
     state, script, _, consumer, worker, spec = world
     await consumer.handle(raw(spec), at(1))
-    script.errors = [PermanentError("NUMBER-SPACE-EXHAUSTED", "no free serial left in nik:327301420526")]
+    script.errors = [PermanentError(codes.NUMBER_SPACE_EXHAUSTED, "no free serial left in nik:327301420526")]
     handled = await worker.run_one()
     assert (handled.outcome, handled.codes) == ("rejected", ("NUMBER-SPACE-EXHAUSTED",))
     assert state.sagas[spec.message_id]["state"] == "failed-permanent"

@@ -52,7 +52,7 @@ async def test_a_registry_refusal_is_permanent_and_not_retried():
     siak = client(handler)
     with pytest.raises(PermanentError) as refused:
         await siak.post("/v1/births", {}, idempotency_key="k")
-    assert refused.value.code == "KK-NOT-FOUND" and len(calls) == 1
+    assert refused.value.code.code == "KK-NOT-FOUND" and len(calls) == 1
     await siak.close()
 
 

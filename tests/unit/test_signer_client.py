@@ -178,18 +178,18 @@ async def test_a_cancelled_trial_does_not_leave_the_circuit_half_open_for_ever()
     await signer.close()
 
 
-@pytest.mark.parametrize(("answer", "code"), [
-    (problem(422, "SIGNING-KEY-RETIRED"), "SIGNING-KEY-RETIRED"),
-    (problem(409, "IDEMPOTENCY-KEY-REUSED"), "IDEMPOTENCY-KEY-REUSED"),
-    (problem(400, "REQUEST-INVALID"), "REQUEST-INVALID"),
-    (httpx.Response(404, text="<html>not here</html>"), "SIGNER-HTTP-404"),
+@pytest.mark.parametrize(("answer", "code", "origin"), [
+    (problem(422, "SIGNING-KEY-RETIRED"), "SIGNING-KEY-RETIRED", "SIGNING-KEY-RETIRED"),
+    (problem(409, "IDEMPOTENCY-KEY-REUSED"), "IDEMPOTENCY-KEY-REUSED", "IDEMPOTENCY-KEY-REUSED"),
+    (problem(400, "REQUEST-INVALID"), "SIGNER-REFUSED", "REQUEST-INVALID"),
+    (httpx.Response(404, text="<html>not here</html>"), "SIGNER-REFUSED", "SIGNER-HTTP-404"),
 ])
-async def test_a_refusal_is_permanent_with_its_code_and_not_retried(answer, code):
+async def test_a_refusal_is_permanent_with_its_code_and_not_retried(answer, code, origin):
     service = Service(answer)
     signer = remote(service, retries=3)
     with pytest.raises(PermanentError) as refused:
         await signer.sign_digest(digest(), kid=KID, idempotency_key="doc-6")
-    assert refused.value.code == code and len(service.requests) == 1
+    assert (refused.value.code.code, refused.value.origin) == (code, origin) and len(service.requests) == 1
     assert signer.breaker.state == CLOSED and signer.breaker.failures == 0  # the service did answer
     await signer.close()
 
@@ -216,7 +216,7 @@ async def test_a_signature_that_does_not_check_is_never_returned(signs):
     await signer.current_key()
     with pytest.raises(PermanentError) as rejected:
         await signer.sign_digest(digest(), kid=KID, idempotency_key="doc-7")
-    assert rejected.value.code == "SIGNER-BAD-SIGNATURE"
+    assert rejected.value.code.code == "SIGNER-BAD-SIGNATURE"
     assert service.paths().count("/v1/signatures") == 1  # a replay would hand back the same bytes
     await signer.close()
 

@@ -19,6 +19,7 @@ from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
 from hub.domain.values import BirthNotice, Family, FamilyMember, Person, RegisteredBirth, Relationship, Sex
 from hub.adapters.postgres.lookup import registry_facts
 from hub.adapters.postgres.serials import next_serial
+from hub.domain import codes
 from hub.errors import PermanentError
 from hub.service.ports import Registration
 
@@ -92,7 +93,7 @@ class EmbeddedRegistry:
         await self._before_write()
         family = await self._locked_family(notice.kk_number)
         if family is None:
-            raise PermanentError("KK-NOT-FOUND", "the family card disappeared before registration")
+            raise PermanentError(codes.KK_NOT_FOUND, "the family card disappeared before registration")
         child_nik = await self._insert_child(notice, family)
         scope = akta_prefix(family.regency, late=decision.late, issued_on=registration_date(at, notice.born_at))
         akta = akta_number(scope, await next_serial(self._conn, f"akta:{scope}"))

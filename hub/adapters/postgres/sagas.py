@@ -7,22 +7,16 @@ A crash releases the lock with the transaction, and the saga is due again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-PENDING, WRITTEN, RETRYING, FAILED = "pending", "written", "failed-retrying", "failed-permanent"
+from hub.domain.outcomes import SagaState
+from hub.service.ports import RegistrySaga
+
 SAGA_CHANNEL = "hub_sagas"
 
 
-@dataclass(frozen=True)
-class Saga:
-    message_id: str
-    state: str
-    document: bytes
-    attempts: int
-    owed_copies: int = 0
 
 
 class PostgresSagas:
@@ -36,12 +30,13 @@ class PostgresSagas:
                                                       owed_copies = 0, updated_at = now()""", message_id, document)
         await self._conn.execute(f"NOTIFY {SAGA_CHANNEL}")
 
-    async def claim_due(self, now: datetime) -> Saga | None:
+    async def claim_due(self, now: datetime) -> RegistrySaga | None:
         row = await self._conn.fetchrow(
             """SELECT message_id, state, document, attempts, owed_copies FROM registry_sagas
                WHERE state IN ('pending', 'failed-retrying') AND next_attempt_at <= $1
                ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED""", now)
-        return None if row is None else Saga(**dict(row))
+        return None if row is None else RegistrySaga(row["message_id"], SagaState(row["state"]), row["document"],
+                                                     row["attempts"], row["owed_copies"])
 
     async def owe_copy(self, message_id: str) -> bool:
         """Note a re-send while the saga still waits; False if it has finished meanwhile (the
@@ -50,7 +45,7 @@ class PostgresSagas:
             """UPDATE registry_sagas SET owed_copies = owed_copies + 1
                WHERE message_id = $1 AND state IN ('pending', 'failed-retrying') RETURNING true""", message_id))
 
-    async def finish(self, message_id: str, state: str, error: str | None = None) -> None:
+    async def finish(self, message_id: str, state: SagaState, error: str | None = None) -> None:
         await self._conn.execute(
             """UPDATE registry_sagas SET state = $2, attempts = attempts + 1, last_error = $3, updated_at = now()
                WHERE message_id = $1""", message_id, state, error)

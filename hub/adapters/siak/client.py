@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from hub.adapters.siak.breaker import CircuitBreaker
+from hub.domain import codes
 from hub.errors import PermanentError, RegistryConflict, RegistryUnavailable
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
@@ -76,6 +77,8 @@ def _result(response: httpx.Response, missing_ok: bool) -> Any:
             body = {}
         if response.status_code == 409 and body.get("code") in CONFLICTS:
             raise RegistryConflict(body.get("detail") or body["code"])
-        raise PermanentError(body.get("code") or f"REGISTRY-HTTP-{response.status_code}",
-                             body.get("detail") or body.get("title") or f"registry answered {response.status_code}")
+        code = str(body.get("code") or f"REGISTRY-HTTP-{response.status_code}")
+        detail = str(body.get("detail") or body.get("title") or f"registry answered {response.status_code}")
+        known = codes.CATALOGUE.get(code)  # the registry's own codes that the hub also uses (KK-NOT-FOUND)
+        raise PermanentError(known or codes.REGISTRY_REJECTED, detail, origin=code)
     return response.json()

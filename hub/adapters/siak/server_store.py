@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from hub.adapters.postgres.database import TRANSIENT
 from hub.adapters.postgres.registry import EmbeddedRegistry
+from hub.domain import codes
 from hub.adapters.siak.models import (
     BirthOut,
     BirthRegistrationIn,
@@ -65,7 +66,7 @@ def refusals():
     try:
         yield
     except PermanentError as exc:
-        raise Refusal(422, exc.code, str(exc)) from exc
+        raise Refusal(422, exc.code.code, str(exc)) from exc
     except asyncpg.UniqueViolationError as exc:
         if exc.constraint_name in _DUPLICATES:
             raise Refusal(409, _DUPLICATES[exc.constraint_name], exc.detail) from exc
@@ -135,7 +136,7 @@ class SiakStore:
         async def work(conn: asyncpg.Connection, at: datetime) -> StillbirthOut:
             registry = EmbeddedRegistry(conn)
             if await registry.family(request.kk_number) is None:
-                raise PermanentError("KK-NOT-FOUND", f"no family card {request.kk_number}")
+                raise PermanentError(codes.KK_NOT_FOUND, f"no family card {request.kk_number}")
             await registry.record_stillbirth(_stillbirth_notice(request), at)
             return StillbirthOut(idempotency_key=key, recorded_at=at)
         return await self._once(key, STILLBIRTHS, request, StillbirthOut, work)

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
 from hub.adapters.signing import pki
+from hub.domain import codes
 from hub.errors import PermanentError, SignerUnavailable
 from hub.service.ports import SigningKey
 
@@ -57,7 +58,7 @@ class LocalSigner:
 
     async def sign_digest(self, digest: bytes, *, kid: str, idempotency_key: str) -> bytes:
         if len(digest) != DIGEST_SIZE:
-            raise PermanentError("SIGNING-DIGEST-INVALID", f"a SHA-256 digest has {DIGEST_SIZE} bytes, not {len(digest)}")
+            raise PermanentError(codes.SIGNING_DIGEST_INVALID, f"a SHA-256 digest has {DIGEST_SIZE} bytes, not {len(digest)}")
         replayed = self._replay(idempotency_key, kid, digest)
         if replayed is not None:
             return replayed
@@ -71,7 +72,7 @@ class LocalSigner:
         if done is None:
             return None
         if done[:2] != (kid, digest):
-            raise PermanentError("IDEMPOTENCY-KEY-REUSED", "the idempotency key was used for another signature")
+            raise PermanentError(codes.IDEMPOTENCY_KEY_REUSED, "the idempotency key was used for another signature")
         self._done.move_to_end(idempotency_key)
         return done[2]
 
@@ -83,9 +84,9 @@ class LocalSigner:
     def _check_usable(self, kid: str) -> None:
         key = self._published().get(kid)
         if key is None:
-            raise PermanentError("SIGNING-KEY-UNKNOWN", f"no signing key {kid}")
+            raise PermanentError(codes.SIGNING_KEY_UNKNOWN, f"no signing key {kid}")
         if key.not_after is not None and self._clock() >= key.not_after:
-            raise PermanentError("SIGNING-KEY-RETIRED", f"signing key {kid} was retired at {key.not_after.isoformat()}")
+            raise PermanentError(codes.SIGNING_KEY_RETIRED, f"signing key {kid} was retired at {key.not_after.isoformat()}")
 
     def _published(self) -> dict[str, SigningKey]:
         """The keys of keys.json, read again when the file was replaced or changed."""

@@ -39,14 +39,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature, encode_dss_signature
 
 from hub.adapters.siak.breaker import HALF_OPEN, CircuitBreaker
+from hub.domain import codes
 from hub.errors import PermanentError, SignerUnavailable
 from hub.service.ports import SigningKey
 
 log = logging.getLogger("hub.signer.remote")
 
 ALGORITHM = "ES256"
-BAD_SIGNATURE = "SIGNER-BAD-SIGNATURE"
-BAD_RESPONSE = "SIGNER-BAD-RESPONSE"
+BAD_SIGNATURE = codes.SIGNER_BAD_SIGNATURE
+BAD_RESPONSE = codes.SIGNER_BAD_RESPONSE
 DIGEST_SIZE = 32
 _ES256 = ec.ECDSA(Prehashed(hashes.SHA256()))
 
@@ -93,7 +94,7 @@ class RemoteSigner:
             check_signature(await self._key(kid), signature, digest)
         except PermanentError as exc:
             log.warning("the signing service answered with a signature that does not check kid=%s code=%s",
-                        kid, exc.code)
+                        kid, exc.code.code)
             raise
         return signature
 
@@ -222,8 +223,10 @@ def _answer(response: httpx.Response) -> Any:
     """The JSON of a settled (non-retryable) answer; a 4xx problem becomes PermanentError."""
     if response.status_code >= 400:
         problem = _problem(response)
-        raise PermanentError(str(problem.get("code") or f"SIGNER-HTTP-{response.status_code}"),
-                             str(problem.get("detail") or problem.get("title") or f"HTTP {response.status_code}"))
+        code = str(problem.get("code") or f"SIGNER-HTTP-{response.status_code}")
+        detail = str(problem.get("detail") or problem.get("title") or f"HTTP {response.status_code}")
+        known = codes.CATALOGUE.get(code)
+        raise PermanentError(known or codes.SIGNER_REFUSED, detail, origin=code)
     try:
         return response.json()
     except ValueError:

@@ -123,7 +123,7 @@ class SignatureStore:
         try:
             signature = await self._signer.sign_digest(digest, kid=kid, idempotency_key=idempotency_key)
         except PermanentError as exc:
-            raise Refusal(422, exc.code, str(exc)) from None
+            raise Refusal(422, exc.code.code, str(exc)) from None
         except SignerUnavailable:
             raise Refusal(503, SIGNER_UNAVAILABLE, "the key store cannot sign right now") from None
         self._stats.signatures += 1
