@@ -16,7 +16,6 @@ attached and the `civil.documents-issued` event, and marks the job done. Outcome
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -36,6 +35,7 @@ from hub.errors import PermanentError, SignerUnavailable
 from hub.intake.results import attach_documents
 from hub.service import answers
 from hub.service.documents_content import CORRECTION, Issuer, identity
+from hub.service.retry import backoff
 from hub.service.ports import (
     DocumentJob,
     DocumentMaker,
@@ -107,7 +107,7 @@ class DocumentWorker:
         return SignedDocument(ref, content, signed, payload, key.kid)
 
     async def _retry_later(self, job: DocumentJob, now: datetime, failure: Exception | None) -> None:
-        wait = min(self._max, self._initial * 2 ** job.attempts) * random.uniform(0.5, 1.0)
+        wait = backoff(job.attempts + 1, self._initial, self._max)
         code = failure.code.code if isinstance(failure, PermanentError) else ""
         error = f"{type(failure).__name__}: {code}"[:300]
         async with self._uow() as uow:

@@ -28,10 +28,11 @@ from hub.domain.decision import (
     decide,
 )
 from hub.domain.documents import Content
-from hub.domain.outcomes import Outcome, ResultStatus
+from hub.domain.outcomes import Handling, Outcome, ResultStatus
 from hub.domain.values import BirthNotice
+from hub.errors import OperatorError
 from hub.intake import results as r
-from hub.intake.envelope import Envelope
+from hub.intake.envelope import Envelope, Unreadable, open_envelope
 from hub.intake.profile import ProfileResult, read_notice
 from hub.intake.structure import structural_issues
 from hub.service import answers
@@ -91,6 +92,23 @@ class Pipeline:
         self.topics, self.limits, self._region_known = topics, limits, region_known
         self.defer_registry = defer_registry
         self.issuer = issuer  # None: documents are off, a registration is answered with its numbers only
+
+    def open(self, raw: bytes) -> Envelope | Unreadable:
+        """Read a message's envelope within the hub's limits: the one place messages are opened."""
+        return open_envelope(raw, max_bytes=self.limits.max_bytes, max_depth=self.limits.max_depth)
+
+    def reopen(self, stored: bytes) -> Envelope:
+        """Open a notification the hub stored after reading it once (saga, review case)."""
+        envelope = self.open(stored)
+        if not isinstance(envelope, Envelope):
+            raise OperatorError("a stored notification can no longer be read")
+        return envelope
+
+    async def dead_letter(self, uow: UnitOfWork, raw: bytes, delivery: Delivery, why: Unreadable) -> Handled:
+        """Keep an unreadable message on the DLQ with its reason: the one place messages are parked."""
+        await uow.inbox.record_dead_letter(delivery, why.reason.code, why.detail)
+        await uow.outbox.add([answers.dead_letter(self.topics, raw, delivery, why.reason.code, why.detail)])
+        return Handled(Handling.DEAD_LETTER, codes=(why.reason.code,))
 
     def inspect(self, envelope: Envelope, now: datetime) -> Inspection:
         """The CPU-bound part: FHIR structure and profile rules. Pure, so it may run in a thread."""

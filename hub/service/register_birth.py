@@ -19,11 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from functools import partial
 
-from hub.domain import codes
 from hub.domain.outcomes import Handling, ResultStatus
 from hub.errors import PermanentError
-from hub.intake.envelope import Envelope, Unreadable, open_envelope
-from hub.service import answers
+from hub.intake.envelope import Envelope, Unreadable
 from hub.service.pipeline import Handled, Pipeline
 from hub.service.ports import Delivery, InboxRecord, UnitOfWork
 
@@ -52,9 +50,7 @@ class RegisterBirths:
         return handled
 
     async def handle_batch(self, items: list[tuple[bytes, Delivery]]) -> list[Handled]:
-        limits = self.pipeline.limits
-        opened = [(raw, delivery, open_envelope(raw, max_bytes=limits.max_bytes, max_depth=limits.max_depth))
-                  for raw, delivery in items]
+        opened = [(raw, delivery, self.pipeline.open(raw)) for raw, delivery in items]
         inspections = self._inspect_ahead(opened)
         try:
             return await self._in_transaction(opened, partial(self._one, inspections))
@@ -81,18 +77,13 @@ class RegisterBirths:
                 if (delivery.topic, delivery.partition, delivery.offset) not in fresh:
                     results.append(ALREADY)
                 elif isinstance(envelope, Unreadable):
-                    results.append(await self._dead_letter(uow, raw, delivery, envelope))
+                    results.append(await self.pipeline.dead_letter(uow, raw, delivery, envelope))
                 else:
                     results.append(await body(uow, raw, delivery, envelope))
             await uow.inbox.note_deliveries([(d, h.message_id, h.outcome) for (_, d, _), h in zip(opened, results)
                                              if h is not ALREADY])
             await uow.commit()
         return results
-
-    async def _dead_letter(self, uow: UnitOfWork, raw: bytes, delivery: Delivery, why: Unreadable) -> Handled:
-        await uow.inbox.record_dead_letter(delivery, why.reason.code, why.detail)
-        await uow.outbox.add([answers.dead_letter(self.pipeline.topics, raw, delivery, why.reason.code, why.detail)])
-        return Handled(Handling.DEAD_LETTER, codes=(why.reason.code,))
 
     def _inspect_ahead(self, opened) -> dict[int, asyncio.Future]:
         """Validate the batch's notifications in a worker thread, in order, while this task waits

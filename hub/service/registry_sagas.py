@@ -15,16 +15,14 @@ events and marks the saga written. Outcomes:
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from hub.domain import codes
 from hub.domain.outcomes import Handling, SagaState
 from hub.errors import PermanentError, RegistryConflict, RegistryUnavailable
-from hub.intake.envelope import Envelope, open_envelope
 from hub.logging import mask_number
 from hub.service.pipeline import Handled, Pipeline
+from hub.service.retry import backoff
 from hub.service.ports import UnitOfWork
 
 log = logging.getLogger("hub.sagas")
@@ -43,14 +41,14 @@ class RegistrySagaWorker:
             saga = await uow.sagas.claim_due(now)
             if saga is None:
                 return None
-            envelope = self._envelope(saga.document)
+            envelope = self._pipeline.reopen(saga.document)
             prior = await uow.inbox.find(saga.message_id)
             try:
                 evaluation = await self._pipeline.evaluate(uow, saga.document, envelope, now,
                                                            sequence=prior.result_sequence, defer=False)
                 state, error = SagaState.WRITTEN, None
             except (RegistryUnavailable, RegistryConflict) as exc:
-                wait = min(self._max, self._initial * 2 ** saga.attempts) * random.uniform(0.5, 1.0)
+                wait = backoff(saga.attempts + 1, self._initial, self._max)
                 await uow.sagas.retry_at(saga.message_id, now + timedelta(seconds=wait), str(exc)[:500])
                 await uow.commit()
                 log.warning("registry unavailable, saga retried later message_id=%s attempt=%d wait_s=%.1f",
@@ -69,9 +67,3 @@ class RegistrySagaWorker:
             await uow.commit()
         log.info("saga finished message_id=%s state=%s outcome=%s", saga.message_id, state, handled.outcome)
         return handled
-
-    def _envelope(self, document: bytes) -> Envelope:
-        limits = self._pipeline.limits
-        envelope = open_envelope(document, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
-        assert isinstance(envelope, Envelope), "a saga is opened only for a readable notification"
-        return envelope

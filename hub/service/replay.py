@@ -18,9 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from hub.domain.outcomes import ReplayKind, ResultStatus
-from hub.intake.envelope import Unreadable, open_envelope
-from hub.service import answers
+from hub.domain.outcomes import Handling, ReplayKind, ResultStatus
+from hub.intake.envelope import Unreadable
 from hub.service.pipeline import Handled, Pipeline
 from hub.service.ports import Delivery, UnitOfWork
 
@@ -48,8 +47,7 @@ class ReplayMessages:
 
     async def replay(self, raw: bytes, delivery: Delivery, *, dry_run: bool,
                      only: ReplayFilter = ReplayFilter()) -> Replayed:
-        limits = self._pipeline.limits
-        envelope = open_envelope(raw, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
+        envelope = self._pipeline.open(raw)
         async with self._uow() as uow:
             if isinstance(envelope, Unreadable):
                 return await self._unreadable(uow, raw, delivery, envelope, dry_run, only)
@@ -84,9 +82,8 @@ class ReplayMessages:
         if only.hospital_id or (only.code and only.code != why.reason.code):
             return Replayed(SKIPPED, handled)
         if not await uow.inbox.delivered(delivery):  # never seen: keep it on the DLQ as the consumer would
-            await uow.inbox.record_delivery(delivery, None, "dead-letter")
-            await uow.inbox.record_dead_letter(delivery, why.reason.code, why.detail)
-            await uow.outbox.add([answers.dead_letter(self._pipeline.topics, raw, delivery, why.reason.code, why.detail)])
+            await uow.inbox.record_delivery(delivery, None, Handling.DEAD_LETTER)
+            await self._pipeline.dead_letter(uow, raw, delivery, why)
             if not dry_run:
                 await uow.commit()
         return Replayed(UNREADABLE, handled)

@@ -14,7 +14,6 @@ from datetime import datetime
 from hub.domain import codes
 from hub.domain.outcomes import ReviewStatus
 from hub.errors import OperatorError
-from hub.intake.envelope import Envelope, open_envelope
 from hub.service.pipeline import Handled, Pipeline
 from hub.service.ports import AuditEntry, UnitOfWork
 
@@ -39,7 +38,7 @@ class ReviewDecisions:
             if case.status != ReviewStatus.OPEN:
                 raise OperatorError(f"review of {message_id} was already decided ({case.status} by {case.decided_by})")
             prior = await uow.inbox.find(message_id)
-            envelope = self._envelope(case.document)
+            envelope = self._pipeline.reopen(case.document)
             now, sequence = self._clock(), prior.result_sequence + 1
             if approve:
                 evaluation = await self._pipeline.evaluate(uow, case.document, envelope, now, sequence=sequence,
@@ -53,10 +52,3 @@ class ReviewDecisions:
                                               {"outcome": handled.outcome, "codes": list(handled.codes)}), now)
             await uow.commit()
         return handled
-
-    def _envelope(self, document: bytes) -> Envelope:
-        limits = self._pipeline.limits
-        envelope = open_envelope(document, max_bytes=limits.max_bytes, max_depth=limits.max_depth)
-        if not isinstance(envelope, Envelope):  # a review case was readable when it was opened
-            raise OperatorError("the stored notification can no longer be read")
-        return envelope

@@ -73,7 +73,7 @@ class CrashingUnitOfWork(FakeUnitOfWork):
 
 @pytest.fixture
 def world(monkeypatch):
-    monkeypatch.setattr("hub.service.registry_sagas.random.uniform", lambda low, high: high)  # the longest wait
+    monkeypatch.setattr("hub.service.retry.random.uniform", lambda low, high: high)  # the longest wait
     state, script, clock = FakeState(), Script(), Clock(NOW)
     state.clock = clock
     mother, father = _population(state)

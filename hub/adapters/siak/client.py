@@ -8,13 +8,13 @@ because they carry an Idempotency-Key: the registry answers a repeated key with 
 from __future__ import annotations
 
 import asyncio
-import random
 from typing import Any
 
 import httpx
 
 from hub.adapters.siak.breaker import CircuitBreaker
 from hub.domain import codes
+from hub.service.retry import backoff
 from hub.errors import PermanentError, RegistryConflict, RegistryUnavailable
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
@@ -42,7 +42,7 @@ class SiakClient:
         problem = "no attempt made"
         for attempt in range(self._retries + 1):
             if attempt:
-                await asyncio.sleep(random.uniform(0.5, 1.0) * self._backoff * 2 ** (attempt - 1))
+                await asyncio.sleep(backoff(attempt, self._backoff))
             if not self.breaker.allow():
                 raise RegistryUnavailable(f"circuit {self.breaker.state}: registry calls paused")
             try:

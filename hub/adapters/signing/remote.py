@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import random
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_ds
 
 from hub.adapters.siak.breaker import HALF_OPEN, CircuitBreaker
 from hub.domain import codes
+from hub.service.retry import backoff
 from hub.errors import PermanentError, SignerUnavailable
 from hub.service.ports import SigningKey
 
@@ -143,10 +143,9 @@ class RemoteSigner:
         return response
 
 
-def backoff_pause(backoff: float, attempt: int) -> float:
-    """Seconds to wait before retry number `attempt` (1, 2, ...): `backoff` doubled per retry, jittered
-    to 50-100% so that callers that failed together do not retry together."""
-    return random.uniform(0.5, 1.0) * backoff * 2 ** (attempt - 1)
+def backoff_pause(initial: float, attempt: int) -> float:
+    """Seconds to wait before retry number `attempt` (1, 2, ...): the hub's one backoff."""
+    return backoff(attempt, initial)
 
 
 def check_signature(key: SigningKey, signature: bytes, digest: bytes) -> None:
