@@ -8,25 +8,35 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
-from datetime import date, datetime, timezone
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 
 import asyncpg
 
+from hub.adapters.kafka.reader import TopicReader
 from hub.adapters.postgres import seed
 from hub.adapters.postgres.database import create_pool, migrate
+from hub.adapters.postgres.operations import PostgresReplayRuns
+from hub.adapters.postgres.operator_views import PostgresOperationsView
 from hub.adapters.postgres.registry import EmbeddedRegistry
 from hub.adapters.postgres.sagas import record_breaker
+from hub.adapters.postgres.schema import ensure_database, pending_migrations
 from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub.adapters.regions import kecamatan_known, kecamatan_of, region_name
 from hub.adapters.siak.breaker import CircuitBreaker
 from hub.adapters.siak.client import SiakClient
 from hub.adapters.siak.registry import SiakHttpRegistry
 from hub.config import RegistryKind, Settings, SignerKind
+from hub.documents.trust import TrustList
+from hub.errors import OperatorError
+from hub.service.document_desk import DocumentDesk
 from hub.service.documents_content import Issuer
 from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.register_birth import RegisterBirths
 from hub.service.ports import DocumentSigner
 from hub.service.registry_sagas import RegistrySagaWorker
+from hub.service.replay import ReplayMessages
+from hub.service.review import ReviewDecisions
 from hub.simulation import population
 
 log = logging.getLogger("hub.bootstrap")
@@ -44,6 +54,16 @@ async def open_pool(settings: Settings) -> asyncpg.Pool:
 async def prepare_database(pool: asyncpg.Pool) -> list[str]:
     async with pool.acquire() as conn:
         return await migrate(conn)
+
+
+@contextlib.asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """A pool for one command, closed when it is done. Nothing is migrated here."""
+    pool = await open_pool(settings)
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 def issuer(settings: Settings) -> Issuer | None:
@@ -185,3 +205,93 @@ async def seed_population(pool: asyncpg.Pool, *, families: int, seed_value: int 
         by_regency = {r: [code for code, _ in kecamatan_of(r)] for r in regencies}
         generated = population.families(families, by_regency, today or date.today(), seed_value)
         return await seed.store_families(conn, generated, progress)
+
+
+async def prepare_siak_registry(dsn: str, seed_families: int) -> tuple[bool, int]:
+    """The SIAK reference server's database: created if missing, migrated, seeded if empty.
+    Returns whether it was created and how many persons were seeded."""
+    created = await ensure_database(dsn)
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        return created, await seed_population(pool, families=seed_families) if seed_families else 0
+    finally:
+        await pool.close()
+
+
+# --- operator commands -------------------------------------------------------------------------
+# They never migrate: a schema change is a deliberate step (`hub migrate`, or `hub run` starting a
+# new release), not a side effect of looking something up or approving a case, possibly under
+# hub processes of the previous release. On a schema that is behind they refuse and say so.
+
+
+@dataclass(frozen=True)
+class Operations:
+    """What the read-only operator commands use (status, dlq, review list/show, audit, registry,
+    documents show/get)."""
+
+    view: PostgresOperationsView
+    documents: DocumentDesk
+
+
+@dataclass(frozen=True)
+class OperatorActions:
+    """What the operator commands that change something use: review decisions, replay and its
+    runs, document corrections and revocations, and the read model."""
+
+    view: PostgresOperationsView
+    documents: DocumentDesk
+    reviews: ReviewDecisions
+    replay: ReplayMessages
+    runs: PostgresReplayRuns
+    read_topic: Callable[[str], TopicReader]  # a bounded reader of one topic, outside any consumer group
+
+
+@contextlib.asynccontextmanager
+async def operations(settings: Settings) -> AsyncIterator[Operations]:
+    async with _current_database(settings) as pool:
+        documents = DocumentDesk(lambda: PostgresUnitOfWork(pool), settings.topics, utc_now)  # reads: no registry call
+        yield Operations(PostgresOperationsView(pool), documents)
+
+
+@contextlib.asynccontextmanager
+async def operator_actions(settings: Settings) -> AsyncIterator[OperatorActions]:
+    async with _current_database(settings) as pool, units_of_work(settings, pool) as uow:
+        yield OperatorActions(PostgresOperationsView(pool), DocumentDesk(uow, settings.topics, utc_now),
+                              ReviewDecisions(uow, pipeline(settings), utc_now),
+                              ReplayMessages(uow, pipeline(settings), utc_now), PostgresReplayRuns(pool),
+                              lambda topic: TopicReader(settings.kafka_bootstrap, topic))
+
+
+@contextlib.asynccontextmanager
+async def _current_database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    async with database(settings) as pool:
+        async with pool.acquire() as conn:
+            pending = await pending_migrations(conn)
+        if pending:
+            raise OperatorError(f"the database schema is behind this hub (not applied: {', '.join(pending)}); "
+                                "run `hub migrate` first (`hub run` also migrates when it starts)")
+        yield pool
+
+
+def ensure_signing_keys(settings: Settings) -> bool:
+    """The local signer's development CA and signing key under `pki_dir`; True if created now."""
+    from hub.adapters.signing.pki import ensure_keys
+
+    return ensure_keys(settings.pki_dir)
+
+
+def rotate_signing_key(settings: Settings, *, now: datetime, overlap: timedelta) -> str:
+    """Make a new local signing key current; returns its key id."""
+    from hub.adapters.signing.pki import ensure_keys, rotate
+
+    ensure_keys(settings.pki_dir)
+    return rotate(settings.pki_dir, now=now, overlap=overlap)
+
+
+def published_keys(settings: Settings) -> TrustList:
+    """The local signer's keys as verifiers get them."""
+    from hub.adapters.signing.pki import load_keys
+
+    return TrustList.from_signing_keys(load_keys(settings.pki_dir))

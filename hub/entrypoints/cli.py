@@ -1,16 +1,20 @@
-"""The `hub` command line (Typer). Each command is thin: build settings, call into the hub."""
+"""The `hub` command line (Typer). Each command is thin: take the settings, call into the hub.
+
+The root callback builds the settings once and sets up the hub's logging (personal numbers
+masked) for whichever command runs; commands take the settings from the context."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from hub.config import Settings
+from hub.entrypoints.ops_common import settings, start_invocation
 from hub.logging import setup_logging
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False, help=(
@@ -20,83 +24,81 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 console = Console(stderr=True)
 
 
-def _settings() -> Settings:
-    try:
-        return Settings()
-    except ValueError as exc:
-        console.print(f"[red]invalid configuration:[/red] {exc}")
-        raise typer.Exit(2) from None
+@app.callback()
+def _every_command(ctx: typer.Context) -> None:
+    # Settings and logging for every command; `--help` is answered before this runs, or runs it
+    # without connecting anything.
+    start_invocation(ctx)
 
 
 @app.command()
-def run(seed_families: int = typer.Option(1000, help="Seed this many synthetic families if the registry is empty (0: never).")) -> None:
+def run(ctx: typer.Context,
+        seed_families: Annotated[int, typer.Option(
+            help="Seed this many synthetic families if the registry is empty (0: never).")] = 1000) -> None:
     """Run the hub in the foreground: consume notifications, register births, publish results. Ctrl-C stops it."""
-    settings = _settings()
-    setup_logging(settings.log_level, settings.log_json)
     from hub.entrypoints.runner import run_hub
 
-    code = asyncio.run(run_hub(settings, seed_families=seed_families))
+    code = asyncio.run(run_hub(settings(ctx), seed_families=seed_families))
     raise typer.Exit(code)
 
 
 @app.command()
-def migrate() -> None:
+def migrate(ctx: typer.Context) -> None:
     """Apply the database schema migrations that are not applied yet."""
-    settings = _settings()
-    setup_logging(settings.log_level)
-    from hub.bootstrap import open_pool, prepare_database
+    from hub.bootstrap import database, prepare_database
+
+    config = settings(ctx)
 
     async def _go() -> list[str]:
-        pool = await open_pool(settings)
-        try:
+        async with database(config) as pool:
             return await prepare_database(pool)
-        finally:
-            await pool.close()
 
     applied = asyncio.run(_go())
     console.print(f"applied: {', '.join(applied) if applied else 'nothing, schema is current'}")
 
 
 @app.command()
-def seed(families: int = typer.Option(1000, min=1, help="How many synthetic families to create."),
-         seed_value: int = typer.Option(1, "--seed", help="Random seed: the same seed gives the same people."),
-         force: bool = typer.Option(False, help="Add families even if the registry already has some.")) -> None:
+def seed(ctx: typer.Context,
+         families: Annotated[int, typer.Option(min=1, help="How many synthetic families to create.")] = 1000,
+         seed_value: Annotated[int, typer.Option(
+             "--seed", help="Random seed: the same seed gives the same people.")] = 1,
+         force: Annotated[bool, typer.Option(help="Add families even if the registry already has some.")] = False) -> None:
     """Fill the embedded registry with a synthetic population and the known hospitals."""
-    settings = _settings()
-    setup_logging(settings.log_level)
-    from hub.bootstrap import open_pool, prepare_database, seed_population
+    from hub.bootstrap import database, prepare_database, seed_population
+
+    config = settings(ctx)
 
     async def _go() -> int:
-        pool = await open_pool(settings)
-        try:
+        async with database(config) as pool:
             await prepare_database(pool)
             with Progress(console=console) as bar:
                 task = bar.add_task("seeding families", total=families)
                 return await seed_population(pool, families=families, seed_value=seed_value,
                                              only_if_empty=not force, progress=lambda n: bar.advance(task, n))
-        finally:
-            await pool.close()
 
     stored = asyncio.run(_go())
     console.print(f"stored {stored} persons" if stored else "registry not empty: nothing seeded (use --force)")
 
 
 @app.command()
-def demo(births: int = typer.Option(200, min=1, help="How many births to publish."),
-         rate: float = typer.Option(20.0, min=0.1, help="Births per second."),
-         invalid_share: float = typer.Option(0.1, min=0, max=1, help="Share of notifications with a mistake."),
-         seed_value: int = typer.Option(7, "--seed", help="Random seed.")) -> None:
+def demo(ctx: typer.Context,
+         births: Annotated[int, typer.Option(min=1, help="How many births to publish.")] = 200,
+         rate: Annotated[float, typer.Option(min=0.1, help="Births per second.")] = 20.0,
+         invalid_share: Annotated[float, typer.Option(min=0, max=1, help="Share of notifications with a mistake.")] = 0.1,
+         seed_value: Annotated[int, typer.Option("--seed", help="Random seed.")] = 7) -> None:
     """Play synthetic hospitals publishing births for mothers in the seeded population, with live progress."""
-    settings = _settings()
-    setup_logging("WARNING")
     from hub.simulation.demo import run_demo
 
-    asyncio.run(run_demo(settings, births=births, rate=rate, invalid_share=invalid_share, seed=seed_value, console=console))
+    config = settings(ctx)
+    setup_logging("WARNING", config.log_json)  # the live progress display is the output; only problems are logged
+    asyncio.run(run_demo(config, births=births, rate=rate, invalid_share=invalid_share, seed=seed_value, console=console))
 
 
 @app.command()
-def example(kind: str = typer.Option("valid", help="valid, twin, stillbirth, placeholder-name or unknown-mother."),
-            with_key: bool = typer.Option(False, help="Print `<mother's NIK><TAB><json>` for `kcat -K'\\t'`.")) -> None:
+def example(ctx: typer.Context,
+            kind: Annotated[str, typer.Option(help="valid, twin, stillbirth, placeholder-name or unknown-mother.")] = "valid",
+            with_key: Annotated[bool, typer.Option(
+                help="Print `<mother's NIK><TAB><json>` for `kcat -K'\\t'`.")] = False) -> None:
     """Print a fresh birth notification (FHIR JSON, one line) for a random mother of the seeded registry."""
     import json
 
@@ -106,7 +108,7 @@ def example(kind: str = typer.Option("valid", help="valid, twin, stillbirth, pla
         console.print(f"[red]unknown kind {kind!r}[/red]: one of {', '.join(KINDS)}")
         raise typer.Exit(2)
     try:
-        key, document = asyncio.run(sample_notification(_settings(), kind))
+        key, document = asyncio.run(sample_notification(settings(ctx), kind))
     except LookupError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
@@ -115,8 +117,8 @@ def example(kind: str = typer.Option("valid", help="valid, twin, stillbirth, pla
 
 
 @app.command()
-def contracts(check: bool = typer.Option(False, help="Only compare: exit 1 if contracts/ differs from the code."),
-              directory: Path = typer.Option(Path("contracts"), help="Where the contract files live.")) -> None:
+def contracts(check: Annotated[bool, typer.Option(help="Only compare: exit 1 if contracts/ differs from the code.")] = False,
+              directory: Annotated[Path, typer.Option(help="Where the contract files live.")] = Path("contracts")) -> None:
     """Generate contracts/ (AsyncAPI, JSON Schemas, error codes, examples) from the code."""
     from hub.contracts import generate, write
 

@@ -1,28 +1,96 @@
-"""What the operator commands share: settings, a pool, the operator's identity, time parsing, errors."""
+"""What the commands share: the invocation's settings and logging (set up once, by the root
+callback), the operator's identity, time parsing, and how hub errors end a command."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import getpass
+import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
-import asyncpg
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
-from hub.bootstrap import open_pool, prepare_database
 from hub.config import Settings
 from hub.errors import HubError, OperatorError, TransientError
+from hub.logging import setup_logging
 
 T = TypeVar("T")
 err = Console(stderr=True)
 
-OPERATOR = typer.Option(None, "--operator", help="Who is acting (default: $HUB_OPERATOR, else the login name). Audited.")
-JSON = typer.Option(False, "--json", help="Print JSON for scripts instead of tables.")
+Operator = Annotated[str | None, typer.Option(
+    "--operator", help="Who is acting (default: $HUB_OPERATOR, else the login name). Audited.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """`ctx.obj` of every command: the settings, or why they are invalid (reported by the commands
+    that need them, so that `--help` and the commands that need none still work)."""
+
+    found: Settings | None
+    problem: str | None = None
+
+
+def start_invocation(ctx: typer.Context) -> None:
+    """Build the settings and set up the hub's (masked) logging for the command being invoked. The
+    previous logging set-up comes back when the command ends (matters when invoked in-process)."""
+    ctx.obj = _invocation()
+    found = ctx.obj.found
+    restore = _logging_snapshot()
+    if found is None:
+        setup_logging()
+    else:
+        setup_logging(found.log_level, found.log_json)
+    ctx.call_on_close(restore)
+
+
+def settings(ctx: typer.Context) -> Settings:
+    """The invocation's settings; exit 2 with the reason if the configuration is invalid."""
+    invocation = ctx.find_object(Invocation) or _invocation()  # None: a sub-app invoked without `hub`'s callback
+    if invocation.found is None:
+        err.print(f"[red]invalid configuration:[/red] {invocation.problem}")
+        raise typer.Exit(2)
+    return invocation.found
+
+
+def _invocation() -> Invocation:
+    try:
+        return Invocation(Settings())
+    except ValidationError as exc:
+        return Invocation(None, _without_input(exc))
+    except ValueError as exc:
+        return Invocation(None, str(exc))
+
+
+def _without_input(exc: ValidationError) -> str:
+    """Pydantic echoes the offending input by default; a secret must not reach the terminal."""
+    return "; ".join(f"HUB_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+                     for error in exc.errors(include_input=False, include_url=False, include_context=False))
+
+
+def _logging_snapshot() -> Callable[[], None]:
+    root = logging.getLogger()
+    handlers, levels = root.handlers[:], {name: logger.level for name, logger in _loggers()}
+    root_level = root.level
+
+    def restore() -> None:
+        root.handlers[:] = handlers
+        root.setLevel(root_level)
+        for name, logger in _loggers():
+            logger.setLevel(levels.get(name, logging.NOTSET))
+
+    return restore
+
+
+def _loggers() -> list[tuple[str, logging.Logger]]:
+    return [(name, logger) for name, logger in logging.Logger.manager.loggerDict.items()
+            if isinstance(logger, logging.Logger)]
 
 
 def operator_name(given: str | None) -> str:
@@ -38,16 +106,6 @@ def parse_time(text: str | None) -> datetime | None:
     except ValueError:
         raise typer.BadParameter(f"not an ISO 8601 time: {text!r} (e.g. 2026-11-23T08:00+07:00)") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-@contextlib.asynccontextmanager
-async def database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    pool = await open_pool(settings)
-    try:
-        await prepare_database(pool)
-        yield pool
-    finally:
-        await pool.close()
 
 
 def run(work: Callable[[], Awaitable[T]]) -> T:

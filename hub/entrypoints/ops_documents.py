@@ -7,13 +7,14 @@ import json
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.config import Settings
-from hub.entrypoints.ops_common import JSON, OPERATOR, database, err, operator_name, run
+from hub.bootstrap import operations, operator_actions
+from hub.entrypoints.ops_common import AsJson, Operator, err, operator_name, run, settings
 
 documents_app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
     "The signed akta kelahiran and family cards: verify one (offline, from its QR payload, a photo of it or "
@@ -22,44 +23,34 @@ keys_app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
     "The local signer's keys under HUB_PKI_DIR (default .local/pki): a development CA and the signing key."))
 documents_app.add_typer(keys_app, name="keys")
 out = Console()
-
-
-def _settings() -> Settings:
-    from hub.entrypoints.cli import _settings as settings
-
-    return settings()
-
-
-def _desk(settings: Settings, pool):
-    from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
-    from hub.bootstrap import utc_now
-    from hub.service.document_desk import DocumentDesk
-
-    return DocumentDesk(lambda: PostgresUnitOfWork(pool), settings.topics, utc_now)
+Reason = Annotated[str, typer.Option(help="Why. Audited.")]
 
 
 @documents_app.command()
 def verify(
-    what: str = typer.Argument(..., help="The QR payload (DK1:...), or a file: a photo/scan of the QR (PNG, JPEG) or the PDF."),
-    keys: str = typer.Option(None, help="Published keys: a file or URL (default: <HUB_PUBLIC_BASE_URL>/keys, "
-                                        "else the local signer's keys)."),
-    status_list: Path = typer.Option(None, help="A status list saved earlier (offline); default: fetch the URI in the QR."),
-    offline: bool = typer.Option(False, help="Do not fetch anything: signature and validity only, status unknown "
-                                             "unless --status-list is given."),
-    as_json: bool = JSON,
+    ctx: typer.Context,
+    what: Annotated[str, typer.Argument(
+        help="The QR payload (DK1:...), or a file: a photo/scan of the QR (PNG, JPEG) or the PDF.")],
+    keys: Annotated[str | None, typer.Option(help="Published keys: a file or URL (default: <HUB_PUBLIC_BASE_URL>/keys, "
+                                                  "else the local signer's keys).")] = None,
+    status_list: Annotated[Path | None, typer.Option(
+        help="A status list saved earlier (offline); default: fetch the URI in the QR.")] = None,
+    offline: Annotated[bool, typer.Option(help="Do not fetch anything: signature and validity only, status unknown "
+                                               "unless --status-list is given.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Check a document: is the QR signed by a published key valid when it was issued, what does it
     vouch for, and is the document active, superseded or revoked. Exit code 0 valid and active, 1 otherwise."""
     from hub.service.verification import load_trust, read_payloads, verify_offline
 
-    settings = _settings()
+    config = settings(ctx)
     try:
         payloads = read_payloads(what)
     except ValueError as exc:
         err.print(f"[red]cannot read:[/red] {exc}")
         raise typer.Exit(2) from None
     try:
-        trust = load_trust(keys, f"{settings.public_base_url.rstrip('/')}/keys", settings.pki_dir, offline=offline)
+        trust = load_trust(keys, f"{config.public_base_url.rstrip('/')}/keys", config.pki_dir, offline=offline)
     except (ValueError, OSError) as exc:
         err.print(f"[red]no published keys:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -80,13 +71,14 @@ def _print_verdict(verdict) -> None:
 
 
 @documents_app.command()
-def show(number: str = typer.Argument(..., help="An akta number, a KK number or a document id."), as_json: bool = JSON) -> None:
+def show(ctx: typer.Context, number: Annotated[str, typer.Argument(help="An akta number, a KK number or a document id.")],
+         as_json: AsJson = False) -> None:
     """Every version of a document: id, version, status, issue time, signing key, what it replaced."""
-    settings = _settings()
+    config = settings(ctx)
 
     async def work():
-        async with database(settings) as pool:
-            return await _desk(settings, pool).find(number)
+        async with operations(config) as ops:
+            return await ops.documents.find(number)
 
     found = run(work)
     if not found:
@@ -107,14 +99,15 @@ def show(number: str = typer.Argument(..., help="An akta number, a KK number or 
 
 
 @documents_app.command()
-def get(document_id: str = typer.Argument(..., help="The document id (printed under the QR code)."),
-        output: Path = typer.Option(..., "--output", "-o", help="Where to write the PDF ('-' for standard output).")) -> None:
+def get(ctx: typer.Context, document_id: Annotated[str, typer.Argument(help="The document id (printed under the QR code).")],
+        output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the PDF ('-' for standard output).")]
+        ) -> None:
     """Reprint: write a document's signed PDF exactly as issued (byte-identical to the first copy)."""
-    settings = _settings()
+    config = settings(ctx)
 
     async def work():
-        async with database(settings) as pool:
-            return await _desk(settings, pool).get(document_id)
+        async with operations(config) as ops:
+            return await ops.documents.get(document_id)
 
     found = run(work)
     if str(output) == "-":
@@ -126,25 +119,26 @@ def get(document_id: str = typer.Argument(..., help="The document id (printed un
 
 @documents_app.command()
 def correct(
-    akta_number: str = typer.Argument(..., help="The akta number of the birth to correct."),
-    reason: str = typer.Option(..., help="Why (e.g. the request's reference). Audited; no personal data please."),
-    child_name: str = typer.Option(None, help="The child's corrected name."),
-    mother_name: str = typer.Option(None, help="The mother's corrected name."),
-    father_name: str = typer.Option(None, help="The father's corrected name."),
-    place_of_birth: str = typer.Option(None, help="The corrected place of birth."),
-    operator: str = OPERATOR,
+    ctx: typer.Context,
+    akta_number: Annotated[str, typer.Argument(help="The akta number of the birth to correct.")],
+    reason: Annotated[str, typer.Option(help="Why (e.g. the request's reference). Audited; no personal data please.")],
+    child_name: Annotated[str | None, typer.Option(help="The child's corrected name.")] = None,
+    mother_name: Annotated[str | None, typer.Option(help="The mother's corrected name.")] = None,
+    father_name: Annotated[str | None, typer.Option(help="The father's corrected name.")] = None,
+    place_of_birth: Annotated[str | None, typer.Option(help="The corrected place of birth.")] = None,
+    operator: Operator = None,
 ) -> None:
     """Pembetulan: reissue the akta and the family card with corrected data as new versions; the old
     ones become superseded and the hospital receives the new documents as a further result."""
     from hub.domain.documents import Correction
 
-    settings = _settings()
+    config = settings(ctx)
     correction = Correction(reason=reason, child_name=child_name, mother_name=mother_name, father_name=father_name,
                             place_of_birth=place_of_birth)
 
     async def work():
-        async with database(settings) as pool:
-            return await _desk(settings, pool).correct(akta_number, correction, operator_name(operator))
+        async with operator_actions(config) as actions:
+            return await actions.documents.correct(akta_number, correction, operator_name(operator))
 
     reissued = run(work)
     err.print(f"correction recorded: {len(reissued)} document(s) will be reissued by the running hub "
@@ -152,80 +146,69 @@ def correct(
 
 
 @documents_app.command()
-def revoke(document_id: str = typer.Argument(..., help="The document id to revoke."),
-           reason: str = typer.Option(..., help="Why. Audited."), operator: str = OPERATOR) -> None:
+def revoke(ctx: typer.Context, document_id: Annotated[str, typer.Argument(help="The document id to revoke.")],
+           reason: Reason, operator: Operator = None) -> None:
     """Revoke one document version: from now on its QR verifies as revoked."""
-    settings = _settings()
+    config = settings(ctx)
 
     async def work():
-        async with database(settings) as pool:
-            return await _desk(settings, pool).revoke(document_id, reason, operator_name(operator))
+        async with operator_actions(config) as actions:
+            return await actions.documents.revoke(document_id, reason, operator_name(operator))
 
     found = run(work)
     err.print(f"revoked {found.ref.kind.value} {found.ref.number} version {found.ref.version}")
 
 
 @documents_app.command()
-def serve(host: str = typer.Option(None, help="Address (default HUB_VERIFY_HOST)."),
-          port: int = typer.Option(None, help="Port (default HUB_VERIFY_PORT).")) -> None:
+def serve(ctx: typer.Context,
+          host: Annotated[str | None, typer.Option(help="Address (default HUB_VERIFY_HOST).")] = None,
+          port: Annotated[int | None, typer.Option(help="Port (default HUB_VERIFY_PORT).")] = None) -> None:
     """Serve the public verification page, the status lists and the published keys (no sign-in).
     `hub run` serves the same in its own process unless HUB_VERIFY_PORT=0."""
     import asyncio
 
-    from hub.bootstrap import document_signer, open_pool
-    from hub.entrypoints.runner import serve_verification
-    from hub.logging import setup_logging
+    from hub.bootstrap import database, document_signer
+    from hub.entrypoints.runner import _stop_on_signals, serve_verification
 
-    settings = _settings()
-    setup_logging(settings.log_level, settings.log_json)
-    settings = settings.model_copy(update={k: v for k, v in {"verify_host": host, "verify_port": port}.items() if v})
+    config = settings(ctx)
+    config = config.model_copy(update={k: v for k, v in {"verify_host": host, "verify_port": port}.items() if v})
 
     async def work() -> None:
-        pool = await open_pool(settings)
         stop = asyncio.Event()
-        try:
-            async with document_signer(settings) as signer:
-                from hub.entrypoints.runner import _stop_on_signals
-
-                _stop_on_signals(stop)
-                await serve_verification(settings, pool, signer, stop)
-        finally:
-            await pool.close()
+        async with database(config) as pool, document_signer(config) as signer:
+            _stop_on_signals(stop)
+            await serve_verification(config, pool, signer, stop)
 
     asyncio.run(work())
 
 
 @keys_app.command("init")
-def keys_init() -> None:
+def keys_init(ctx: typer.Context) -> None:
     """Create the development CA and a signing key if missing (make run and make test do this)."""
-    from hub.adapters.signing.pki import ensure_keys
+    from hub.bootstrap import ensure_signing_keys
 
-    settings = _settings()
-    created = ensure_keys(settings.pki_dir)
-    err.print(f"{'created' if created else 'already present'}: {settings.pki_dir}")
+    config = settings(ctx)
+    created = ensure_signing_keys(config)
+    err.print(f"{'created' if created else 'already present'}: {config.pki_dir}")
 
 
 @keys_app.command("rotate")
-def keys_rotate(overlap_hours: float = typer.Option(24.0, min=0, help="How long the old key stays valid for verifiers "
-                                                                       "of documents it signs until now.")) -> None:
+def keys_rotate(ctx: typer.Context,
+                overlap_hours: Annotated[float, typer.Option(min=0, help="How long the old key stays valid for verifiers "
+                                                                         "of documents it signs until now.")] = 24.0) -> None:
     """Make a new signing key current. The old key signs nothing more; documents it signed stay valid."""
-    from hub.adapters.signing.pki import ensure_keys, rotate
+    from hub.bootstrap import rotate_signing_key
 
-    settings = _settings()
-    ensure_keys(settings.pki_dir)
-    kid = rotate(settings.pki_dir, now=datetime.now(timezone.utc), overlap=timedelta(hours=overlap_hours))
+    kid = rotate_signing_key(settings(ctx), now=datetime.now(timezone.utc), overlap=timedelta(hours=overlap_hours))
     err.print(f"new signing key {kid} is current; restart the hub to sign with it")
 
 
 @keys_app.command("list")
-def keys_list(as_json: bool = JSON) -> None:
+def keys_list(ctx: typer.Context, as_json: AsJson = False) -> None:
     """The published keys with their validity."""
-    from hub.adapters.signing.pki import load_keys
-    from hub.documents.trust import TrustList
+    from hub.bootstrap import published_keys
 
-    settings = _settings()
-    trust = TrustList.from_signing_keys(load_keys(settings.pki_dir))
-    document = trust.to_json()
+    document = published_keys(settings(ctx)).to_json()
     if as_json:
         out.print_json(json.dumps(document))
         return
@@ -236,19 +219,19 @@ def keys_list(as_json: bool = JSON) -> None:
 
 
 @keys_app.command("export")
-def keys_export(output: Path = typer.Option(..., "--output", "-o", help="Where to write the published keys (JSON).")) -> None:
+def keys_export(ctx: typer.Context,
+                output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the published keys (JSON).")]
+                ) -> None:
     """Write the published keys for offline verifiers (`hub documents verify --keys FILE`)."""
-    from hub.adapters.signing.pki import load_keys
-    from hub.documents.trust import TrustList
+    from hub.bootstrap import published_keys
 
-    settings = _settings()
-    output.write_text(json.dumps(TrustList.from_signing_keys(load_keys(settings.pki_dir)).to_json(), indent=2))
+    output.write_text(json.dumps(published_keys(settings(ctx)).to_json(), indent=2))
     err.print(f"wrote {output}")
 
 
 @documents_app.command()
-def sample(output: Path = typer.Option(Path("document-samples"), "--output", "-o", help="Directory for the files."),
-           png: bool = typer.Option(True, help="Also write a PNG of each first page.")) -> None:
+def sample(output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the files.")] = Path("document-samples"),
+           png: Annotated[bool, typer.Option(help="Also write a PNG of each first page.")] = True) -> None:
     """Render the templates with synthetic people, unsigned, for a designer editing
     hub/documents/templates/*.yaml: each akta variant and a family card of 12 members."""
     from hub.documents.render import render

@@ -4,29 +4,31 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timezone
+from typing import Annotated
 
 import typer
 
-from hub.adapters.postgres import operations as ops
-from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
-from hub.bootstrap import pipeline, units_of_work
+from hub.bootstrap import operations, operator_actions
 from hub.config import Settings
 from hub.entrypoints import render
-from hub.entrypoints.ops_common import JSON, OPERATOR, database, operator_name, parse_time, run
+from hub.entrypoints.ops_common import AsJson, Operator, operator_name, parse_time, run, settings
 from hub.errors import OperatorError
-from hub.service.review import ReviewDecisions
 
 review_app = typer.Typer(help="Notifications waiting for a Dukcapil officer's decision.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead letters (unreadable messages) and rejected notifications.", no_args_is_help=True)
+Note = Annotated[str, typer.Option(help="Why (recorded in the audit log).")]
 
 
 @review_app.command("list")
-def review_list(status: str = typer.Option("open", help="open, approved, rejected or all."), as_json: bool = JSON) -> None:
+def review_list(ctx: typer.Context,
+                status: Annotated[str, typer.Option(help="open, approved, rejected or all.")] = "open",
+                as_json: AsJson = False) -> None:
     """Review cases with their reasons, oldest first."""
+    config = settings(ctx)
+
     async def go():
-        async with database(Settings()) as pool, pool.acquire() as conn:
-            return await ops.review_cases(conn, None if status == "all" else status)
+        async with operations(config) as ops:
+            return await ops.view.review_cases(None if status == "all" else status)
 
     cases = run(go)
     if as_json:
@@ -37,11 +39,13 @@ def review_list(status: str = typer.Option("open", help="open, approved, rejecte
 
 
 @review_app.command("show")
-def review_show(message_id: str, as_json: bool = JSON) -> None:
+def review_show(ctx: typer.Context, message_id: str, as_json: AsJson = False) -> None:
     """One case: its reasons and the notification's essentials (personal data masked)."""
+    config = settings(ctx)
+
     async def go():
-        async with database(Settings()) as pool, PostgresUnitOfWork(pool) as uow:
-            case = await uow.reviews.get(message_id)
+        async with operations(config) as ops:
+            case = await ops.view.review_case(message_id)
             if case is None:
                 raise OperatorError(f"no review case for message {message_id}")
             return case
@@ -64,13 +68,10 @@ def _essentials(document: bytes) -> dict:
     return {"entries": dict(kinds), "bytes": len(document)}
 
 
-def _decide(message_id: str, officer: str | None, note: str, approve: bool, as_json: bool) -> None:
-    settings = Settings()
-
+def _decide(config: Settings, message_id: str, officer: str | None, note: str, approve: bool, as_json: bool) -> None:
     async def go():
-        async with database(settings) as pool, units_of_work(settings, pool) as uow:
-            decisions = ReviewDecisions(uow, pipeline(settings), lambda: datetime.now(timezone.utc))
-            action = decisions.approve if approve else decisions.reject
+        async with operator_actions(config) as actions:
+            action = actions.reviews.approve if approve else actions.reviews.reject
             return await action(message_id, operator_name(officer), note)
 
     handled = run(go)
@@ -82,31 +83,32 @@ def _decide(message_id: str, officer: str | None, note: str, approve: bool, as_j
 
 
 @review_app.command("approve")
-def review_approve(message_id: str, note: str = typer.Option(..., help="Why (recorded in the audit log)."),
-                   officer: str | None = OPERATOR, as_json: bool = JSON) -> None:
+def review_approve(ctx: typer.Context, message_id: str, note: Note, officer: Operator = None, as_json: AsJson = False) -> None:
     """Approve: register the birth through the normal path and send the hospital its second result."""
-    _decide(message_id, officer, note, True, as_json)
+    _decide(settings(ctx), message_id, officer, note, True, as_json)
 
 
 @review_app.command("reject")
-def review_reject(message_id: str, note: str = typer.Option(..., help="Why (recorded in the audit log)."),
-                  officer: str | None = OPERATOR, as_json: bool = JSON) -> None:
+def review_reject(ctx: typer.Context, message_id: str, note: Note, officer: Operator = None, as_json: AsJson = False) -> None:
     """Reject: the hospital's second result is fatal-error REVIEW-REJECTED."""
-    _decide(message_id, officer, note, False, as_json)
+    _decide(settings(ctx), message_id, officer, note, False, as_json)
 
 
 @dlq_app.command("list")
-def dlq_list(reason: str | None = typer.Option(None, help="Only this dead-letter reason or rejection code."),
-             hospital: str | None = typer.Option(None, help="Only rejections of this hospital."),
-             since: str | None = typer.Option(None, help="From this time (ISO 8601)."),
-             until: str | None = typer.Option(None, help="Until this time (ISO 8601)."), as_json: bool = JSON) -> None:
+def dlq_list(ctx: typer.Context,
+             reason: Annotated[str | None, typer.Option(help="Only this dead-letter reason or rejection code.")] = None,
+             hospital: Annotated[str | None, typer.Option(help="Only rejections of this hospital.")] = None,
+             since: Annotated[str | None, typer.Option(help="From this time (ISO 8601).")] = None,
+             until: Annotated[str | None, typer.Option(help="Until this time (ISO 8601).")] = None,
+             as_json: AsJson = False) -> None:
     """Dead letters and rejected notifications, grouped by reason."""
     start, end = parse_time(since), parse_time(until)
+    config = settings(ctx)
 
     async def go():
-        async with database(Settings()) as pool, pool.acquire() as conn:
-            letters = [] if hospital else await ops.dead_letters(conn, reason=reason, since=start, until=end)
-            rejected = await ops.rejections(conn, code=reason, hospital=hospital, since=start, until=end)
+        async with operations(config) as ops:
+            letters = [] if hospital else await ops.view.dead_letters(reason=reason, since=start, until=end)
+            rejected = await ops.view.rejections(code=reason, hospital=hospital, since=start, until=end)
             return letters, rejected
 
     letters, rejected = run(go)
@@ -123,18 +125,19 @@ def dlq_list(reason: str | None = typer.Option(None, help="Only this dead-letter
 
 
 @dlq_app.command("show")
-def dlq_show(where: str = typer.Argument(..., help="topic:partition:offset of the dead letter (see `hub dlq list`)."),
-             as_json: bool = JSON) -> None:
+def dlq_show(ctx: typer.Context,
+             where: Annotated[str, typer.Argument(help="topic:partition:offset of the dead letter (see `hub dlq list`).")],
+             as_json: AsJson = False) -> None:
     """One dead letter: reason, detail and where it came from (its bytes stay on the DLQ topic)."""
     topic, partition, offset = _coordinates(where)
+    config = settings(ctx)
 
     async def go():
-        async with database(Settings()) as pool, pool.acquire() as conn:
-            row = await conn.fetchrow('SELECT * FROM dead_letters WHERE topic = $1 AND partition = $2 AND "offset" = $3',
-                                      topic, partition, offset)
-            if row is None:
+        async with operations(config) as ops:
+            letter = await ops.view.dead_letter(topic, partition, offset)
+            if letter is None:
                 raise OperatorError(f"no dead letter at {where}")
-            return dict(row)
+            return letter
 
     letter = run(go)
     if as_json:

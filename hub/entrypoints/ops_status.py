@@ -3,40 +3,37 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Annotated
 
 import typer
 
-from hub.adapters.postgres import operations as ops
-from hub.adapters.postgres.audit import PostgresAuditLog, verify_chain
-from hub.config import Settings
+from hub.bootstrap import operations
 from hub.entrypoints import render
-from hub.entrypoints.ops_common import JSON, OPERATOR, database, operator_name, run
+from hub.entrypoints.ops_common import AsJson, Operator, operator_name, run, settings
 from hub.errors import OperatorError
-from hub.service.ports import AuditEntry
 
 audit_app = typer.Typer(help="The operators' audit log: every action, hash-chained.", no_args_is_help=True)
 
 
-def status(query: str = typer.Argument(..., help="A message id, an akta number or a mother's NIK."),
-           show_personal_data: bool = typer.Option(False, help="Show NIKs and KK numbers unmasked (needs --reason; audited)."),
-           reason: str = typer.Option("", help="Why personal data is needed (recorded in the audit log)."),
-           operator: str | None = OPERATOR, as_json: bool = JSON) -> None:
+def status(ctx: typer.Context,
+           query: Annotated[str, typer.Argument(help="A message id, an akta number or a mother's NIK.")],
+           show_personal_data: Annotated[bool, typer.Option(
+               help="Show NIKs and KK numbers unmasked (needs --reason; audited).")] = False,
+           reason: Annotated[str, typer.Option(help="Why personal data is needed (recorded in the audit log).")] = "",
+           operator: Operator = None, as_json: AsJson = False) -> None:
     """The full trail of a notification: arrival, decisions and codes, registry writes, results and events, operator actions."""
     if show_personal_data and not reason.strip():
         raise typer.BadParameter("--show-personal-data needs --reason")
-    settings = Settings()
+    config = settings(ctx)
 
     async def go():
-        async with database(settings) as pool, pool.acquire() as conn:
-            ids = await ops.message_ids_for(conn, query)
+        async with operations(config) as ops:
+            ids = await ops.view.message_ids_for(query)
             if not ids:
                 raise OperatorError(f"nothing known about {render.masked(query)}")
-            trails = [await ops.trail(conn, mid) for mid in ids]
+            trails = await ops.view.trails(ids)
             if show_personal_data:
-                async with conn.transaction():
-                    await PostgresAuditLog(conn).append(AuditEntry(
-                        operator_name(operator), "personal-data.view", ",".join(ids), reason, {"query": "status"}),
-                        datetime.now(timezone.utc))
+                await ops.view.note_personal_data_view(operator_name(operator), ids, reason, datetime.now(timezone.utc))
             return trails
 
     trails = run(go)
@@ -72,11 +69,13 @@ def _print_trail(trail: dict) -> None:
     render.table("trail", ["when", "what", "where", "detail"], sorted(rows, key=lambda r: str(r[0])))
 
 
-def registry(as_json: bool = JSON) -> None:
+def registry(ctx: typer.Context, as_json: AsJson = False) -> None:
     """Registry sagas by state and each hub process's circuit breaker (external registry only)."""
+    config = settings(ctx)
+
     async def go():
-        async with database(Settings()) as pool, pool.acquire() as conn:
-            return await ops.registry_overview(conn)
+        async with operations(config) as ops:
+            return await ops.view.registry_overview()
 
     overview = run(go)
     if as_json:
@@ -89,11 +88,13 @@ def registry(as_json: bool = JSON) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: bool = JSON) -> None:
+def audit_verify(ctx: typer.Context, as_json: AsJson = False) -> None:
     """Recompute the hash chain; exit 1 and name the first bad row if anything was changed or removed."""
+    config = settings(ctx)
+
     async def go():
-        async with database(Settings()) as pool, pool.acquire() as conn:
-            return await verify_chain(conn)
+        async with operations(config) as ops:
+            return await ops.view.verify_audit()
 
     result = run(go)
     if as_json:
@@ -108,12 +109,15 @@ def audit_verify(as_json: bool = JSON) -> None:
 
 
 @audit_app.command("list")
-def audit_list(limit: int = typer.Option(50, min=1, help="Most recent entries to show."), as_json: bool = JSON) -> None:
+def audit_list(ctx: typer.Context,
+               limit: Annotated[int, typer.Option(min=1, help="Most recent entries to show.")] = 50,
+               as_json: AsJson = False) -> None:
     """The most recent operator actions."""
+    config = settings(ctx)
+
     async def go():
-        async with database(Settings()) as pool, pool.acquire() as conn:
-            return [dict(r) for r in await conn.fetch(
-                "SELECT id, at, actor, action, subject, reason FROM audit_log ORDER BY id DESC LIMIT $1", limit)]
+        async with operations(config) as ops:
+            return await ops.view.audit_entries(limit)
 
     rows = run(go)
     if as_json:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import re
-from urllib.parse import urlsplit, urlunsplit
+from typing import Annotated
 
 import asyncpg
 import typer
@@ -24,25 +23,29 @@ console = Console(stderr=True)
 
 @siak_app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(18080, min=1, max=65535, help="Port to listen on."),
-    database_url: str = typer.Option(DEFAULT_DSN, envvar="HUB_SIAK_DATABASE_URL", show_envvar=True,
-                                     help="The registry's PostgreSQL database; created and migrated if missing."),
-    seed_families: int = typer.Option(1000, min=0, help="Seed this many synthetic families if the registry is empty (0: never)."),
-    latency_ms: int = typer.Option(0, min=0, help="Fault: milliseconds added to every request."),
-    error_rate: float = typer.Option(0.0, min=0, max=1, help="Fault: share of requests answered 503 at once."),
-    timeout_rate: float = typer.Option(0.0, min=0, max=1, help="Fault: share of requests that sleep --timeout-sleep-s first."),
-    timeout_sleep_s: float = typer.Option(30.0, min=0, help="Fault: how long a 'timeout' request sleeps."),
-    drop_after_write_rate: float = typer.Option(0.0, min=0, max=1, help="Fault: share of POSTs committed, then answered with a dropped connection."),
-    down: bool = typer.Option(False, help="Fault: answer every request 503."),
-    fault_seed: int = typer.Option(0, help="Seed of the fault decisions (reproducible runs)."),
-    log_level: str = typer.Option("INFO", help="DEBUG, INFO, WARNING or ERROR."),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 18080,
+    database_url: Annotated[str, typer.Option(envvar="HUB_SIAK_DATABASE_URL", show_envvar=True, help=(
+        "The registry's PostgreSQL database; created and migrated if missing."))] = DEFAULT_DSN,
+    seed_families: Annotated[int, typer.Option(
+        min=0, help="Seed this many synthetic families if the registry is empty (0: never).")] = 1000,
+    latency_ms: Annotated[int, typer.Option(min=0, help="Fault: milliseconds added to every request.")] = 0,
+    error_rate: Annotated[float, typer.Option(min=0, max=1, help="Fault: share of requests answered 503 at once.")] = 0.0,
+    timeout_rate: Annotated[float, typer.Option(
+        min=0, max=1, help="Fault: share of requests that sleep --timeout-sleep-s first.")] = 0.0,
+    timeout_sleep_s: Annotated[float, typer.Option(min=0, help="Fault: how long a 'timeout' request sleeps.")] = 30.0,
+    drop_after_write_rate: Annotated[float, typer.Option(
+        min=0, max=1, help="Fault: share of POSTs committed, then answered with a dropped connection.")] = 0.0,
+    down: Annotated[bool, typer.Option(help="Fault: answer every request 503.")] = False,
+    fault_seed: Annotated[int, typer.Option(help="Seed of the fault decisions (reproducible runs).")] = 0,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
 ) -> None:
     """Serve the SIAK reference registry. Faults can also be changed at run time with PUT /v1/_faults."""
     import uvicorn
 
     from hub.adapters.siak.server import create_app
     from hub.adapters.siak.server_faults import Faults
+    from hub.bootstrap import prepare_siak_registry
     from hub.logging import setup_logging
 
     try:
@@ -55,51 +58,17 @@ def serve(
     if log_level.upper() not in LOG_LEVELS:
         console.print(f"[red]--log-level[/red] must be one of {', '.join(LOG_LEVELS)}")
         raise typer.Exit(2)
-    setup_logging(log_level.upper())
+    setup_logging(log_level.upper())  # this server's own level, in place of the hub's
     try:
-        stored = asyncio.run(prepare(database_url, seed_families))
+        created, stored = asyncio.run(prepare_siak_registry(database_url, seed_families))
     except (OSError, asyncpg.PostgresError, HubError) as exc:
         console.print(f"[red]cannot prepare the registry database:[/red] {type(exc).__name__}: {exc}")
         raise typer.Exit(1) from None
+    if created:
+        console.print("created the registry database")
     if stored:
         console.print(f"seeded {stored} persons")
     app = create_app(database_url, faults)
     config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level=log_level.lower(),
                             timeout_graceful_shutdown=5)
     uvicorn.Server(config).run()
-
-
-async def prepare(dsn: str, seed_families: int) -> int:
-    """Create the database if missing, apply hub's migrations, seed if empty. Returns persons seeded."""
-    from hub.adapters.postgres.database import create_pool, migrate
-    from hub.bootstrap import seed_population
-
-    await ensure_database(dsn)
-    pool = await create_pool(dsn, min_size=1, max_size=2)
-    try:
-        async with pool.acquire() as conn:
-            await migrate(conn)
-        return await seed_population(pool, families=seed_families) if seed_families else 0
-    finally:
-        await pool.close()
-
-
-async def ensure_database(dsn: str) -> None:
-    """Create the DSN's database (through the server's `postgres` database) if it does not exist."""
-    try:
-        conn = await asyncpg.connect(dsn)
-    except asyncpg.InvalidCatalogNameError:
-        parts = urlsplit(dsn)
-        name = parts.path.lstrip("/")
-        if not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
-            raise typer.BadParameter(f"cannot create database {name!r}: use letters, digits, _ and -") from None
-        admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        except asyncpg.DuplicateDatabaseError:
-            pass  # created meanwhile by another process
-        finally:
-            await admin.close()
-        console.print(f"created database {name}")
-    else:
-        await conn.close()

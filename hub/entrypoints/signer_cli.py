@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -18,20 +19,20 @@ console = Console(stderr=True)
 
 @signer_app.command()
 def serve(
-    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-    port: int = typer.Option(18085, min=1, max=65535, help="Port to listen on."),
-    keys_dir: Path = typer.Option(Path(".local/pki"), help="The key store: a development CA and signing keys, "
-                                                           "created if missing."),
-    latency_ms: int = typer.Option(0, min=0, help="Fault: milliseconds added to every request."),
-    error_rate: float = typer.Option(0.0, min=0, max=1, help="Fault: share of requests answered 503 at once."),
-    timeout_rate: float = typer.Option(0.0, min=0, max=1,
-                                       help="Fault: share of requests that sleep --timeout-sleep-s first."),
-    timeout_sleep_s: float = typer.Option(30.0, min=0, help="Fault: how long a 'timeout' request sleeps."),
-    drop_after_write_rate: float = typer.Option(0.0, min=0, max=1, help="Fault: share of POSTs signed and recorded, "
-                                                                        "then answered with a dropped connection."),
-    down: bool = typer.Option(False, help="Fault: answer every request 503."),
-    fault_seed: int = typer.Option(0, help="Seed of the fault decisions (reproducible runs)."),
-    log_level: str = typer.Option("INFO", help="DEBUG, INFO, WARNING or ERROR."),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 18085,
+    keys_dir: Annotated[Path, typer.Option(help="The key store: a development CA and signing keys, "
+                                                "created if missing.")] = Path(".local/pki"),
+    latency_ms: Annotated[int, typer.Option(min=0, help="Fault: milliseconds added to every request.")] = 0,
+    error_rate: Annotated[float, typer.Option(min=0, max=1, help="Fault: share of requests answered 503 at once.")] = 0.0,
+    timeout_rate: Annotated[float, typer.Option(
+        min=0, max=1, help="Fault: share of requests that sleep --timeout-sleep-s first.")] = 0.0,
+    timeout_sleep_s: Annotated[float, typer.Option(min=0, help="Fault: how long a 'timeout' request sleeps.")] = 30.0,
+    drop_after_write_rate: Annotated[float, typer.Option(min=0, max=1, help=(
+        "Fault: share of POSTs signed and recorded, then answered with a dropped connection."))] = 0.0,
+    down: Annotated[bool, typer.Option(help="Fault: answer every request 503.")] = False,
+    fault_seed: Annotated[int, typer.Option(help="Seed of the fault decisions (reproducible runs).")] = 0,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
 ) -> None:
     """Serve the signing reference server. Faults can also be changed at run time with PUT /v1/_faults."""
     import uvicorn
@@ -51,7 +52,7 @@ def serve(
     if level not in LOG_LEVELS:
         console.print(f"[red]--log-level[/red] must be one of {', '.join(LOG_LEVELS)}")
         raise typer.Exit(2)
-    setup_logging(level)
+    setup_logging(level)  # this server's own level, in place of the hub's
     app = create_app(_local_signer(keys_dir), faults)
     config = uvicorn.Config(app, host=host, port=port, log_config=None, log_level=level.lower(),
                             timeout_graceful_shutdown=5)

@@ -41,6 +41,7 @@ async def _answered(dsn: str) -> int:
         await conn.close()
 
 
+@pytest.mark.timeout(300)  # measured 36-96 s when passing; two hub starts (60 s each at most) and a 120 s collect
 async def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(environment, tmp_path):
     settings, topics = environment.settings, environment.settings.topics
     specs = _notifications(await households(settings.dsn, FAMILIES))

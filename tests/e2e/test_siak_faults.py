@@ -67,6 +67,7 @@ def _exactly_once(answers: dict, registered: Counter, specs) -> None:
     assert registered == Counter({s.message_id: 1 for s in specs})
 
 
+@pytest.mark.timeout(240)  # measured up to 51 s; waits up to 120 s for the answers under faults
 async def test_faults_after_and_before_the_write_never_double_or_lose_a_registration(environment, hub_process):
     homes = (await households(environment.settings.dsn, FAMILIES))[:60]
     environment.siak.faults(seed=7, error_rate=0.2, timeout_rate=0.1, timeout_sleep_s=4, drop_after_write_rate=0.25)
@@ -80,6 +81,7 @@ async def test_faults_after_and_before_the_write_never_double_or_lose_a_registra
     assert sum(injected.values()) > 0, injected
 
 
+@pytest.mark.timeout(240)  # measured 9 s, but may wait 4 s + 120 s for the backlog to drain
 async def test_an_outage_opens_the_circuit_and_the_backlog_drains_when_the_registry_returns(environment, hub_process):
     homes = (await households(environment.settings.dsn, FAMILIES))[60:90]
     environment.siak.faults(down=True)
@@ -97,6 +99,7 @@ async def test_an_outage_opens_the_circuit_and_the_backlog_drains_when_the_regis
     _exactly_once(answers, await _registry_rows(environment, specs), specs)
 
 
+@pytest.mark.timeout(300)  # measured up to 57 s; two hub starts (60 s each at most) and a 120 s wait for answers
 async def test_kill_9_with_sagas_in_flight_completes_them_after_restart(environment, hub_process, tmp_path):
     hub_process.stop()
     homes = (await households(environment.settings.dsn, FAMILIES))[90:210]

@@ -54,5 +54,10 @@ def birth(household: Household, hospital_id: str, *, rng: random.Random | None =
         reporter_nik=household.father.nik,
         witness_niks=(household.father.nik, household.mother.nik),
     )
+    if changes.get("birth_order") and "born_at" not in changes:
+        # Twins are one delivery: born minutes apart, at a time shared by the encounter.
+        hours = random.Random(changes.get("encounter_id", "")).randint(1, 40)
+        values["born_at"] = (datetime.now(WIB) - timedelta(hours=hours) + timedelta(minutes=7 * changes["birth_order"]))\
+            .replace(second=0, microsecond=0)
     values.update(changes)
     return BirthSpec(**values)

@@ -1,4 +1,6 @@
-"""Read models and records for operators: message trails, dead letters, rejections, reviews, replay runs."""
+"""Operators' queries and records: message trails, dead letters, rejections, reviews, the audit
+log's latest rows, replay runs. Functions run on a connection the caller holds; the read model that
+operator commands use (`PostgresOperationsView`) and `PostgresReplayRuns` wrap them over a pool."""
 
 from __future__ import annotations
 
@@ -8,6 +10,10 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+
+from hub.adapters.postgres.audit import PostgresAuditLog
+from hub.adapters.postgres.database import translated
+from hub.service.ports import AuditEntry
 
 _AKTA = re.compile(r"[0-9]{4}-L[UT]-[0-9]{8}-[0-9]{4}")
 
@@ -78,6 +84,25 @@ async def rejections(conn: asyncpg.Connection, *, code: str | None, hospital: st
              AND ($4::timestamptz IS NULL OR updated_at < $4) ORDER BY updated_at""", code, hospital, since, until))
 
 
+async def dead_letter(conn: asyncpg.Connection, topic: str, partition: int, offset: int) -> dict[str, Any] | None:
+    row = await conn.fetchrow('SELECT * FROM dead_letters WHERE topic = $1 AND partition = $2 AND "offset" = $3',
+                              topic, partition, offset)
+    return None if row is None else dict(row)
+
+
+async def audit_entries(conn: asyncpg.Connection, limit: int) -> list[dict[str, Any]]:
+    """The most recent operator actions, newest first."""
+    return _rows(await conn.fetch(
+        "SELECT id, at, actor, action, subject, reason FROM audit_log ORDER BY id DESC LIMIT $1", limit))
+
+
+async def inbox_positions(conn: asyncpg.Connection, message_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """Where each known message id was read from: (partition, offset) on the notification topic."""
+    rows = await conn.fetch('SELECT message_id, partition, "offset" FROM inbox WHERE message_id = ANY($1::text[])',
+                            message_ids)
+    return {r["message_id"]: (r["partition"], r["offset"]) for r in rows}
+
+
 async def review_cases(conn: asyncpg.Connection, status: str | None) -> list[dict[str, Any]]:
     return _rows(await conn.fetch(
         """SELECT message_id, hospital_id, reasons, status, opened_at, decided_at, decided_by FROM reviews
@@ -118,3 +143,36 @@ async def table_counts(conn: asyncpg.Connection) -> dict[str, int]:
     tables = ["births", "birth_certificates", "persons", "family_versions", "inbox", "deliveries", "outbox",
               "dead_letters", "reviews", "number_serials"]
     return {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
+
+
+class PostgresReplayRuns:
+    """Replay runs, for `--resume` and the audit log: starting and finishing a run are audited in
+    the same transaction as the run's row. Progress saves are not audited."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def get(self, run_id: int) -> dict[str, Any] | None:
+        with translated():
+            async with self._pool.acquire() as conn:
+                return await get_run(conn, run_id)
+
+    async def begin(self, operator: str, selection: dict, reason: str, at: datetime) -> int:
+        with translated():
+            async with self._pool.acquire() as conn, conn.transaction():
+                run_id = await start_run(conn, operator, selection, False)
+                await PostgresAuditLog(conn).append(AuditEntry(operator, "replay.start", f"replay-run:{run_id}", reason,
+                                                               {"selection": selection}), at)
+        return run_id
+
+    async def save(self, run_id: int, positions: dict, counts: dict) -> None:
+        with translated():
+            async with self._pool.acquire() as conn:
+                await save_run(conn, run_id, positions, counts, False)
+
+    async def finish(self, run_id: int, operator: str, positions: dict, counts: dict, reason: str, at: datetime) -> None:
+        with translated():
+            async with self._pool.acquire() as conn, conn.transaction():
+                await save_run(conn, run_id, positions, counts, True)
+                await PostgresAuditLog(conn).append(AuditEntry(operator, "replay.finish", f"replay-run:{run_id}", reason,
+                                                               {"counts": counts}), at)

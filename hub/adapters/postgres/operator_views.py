@@ -1,0 +1,83 @@
+"""The operators' read model on PostgreSQL: what `hub status`, `hub dlq`, `hub review`, `hub audit`
+and `hub registry` show. Each query borrows a connection from the pool for its own duration; the
+only write is the audit entry that showing personal data requires."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import asyncpg
+
+from hub.adapters.postgres import operations as q
+from hub.adapters.postgres.audit import PostgresAuditLog, Verification, verify_chain
+from hub.adapters.postgres.database import translated
+from hub.adapters.postgres.store import PostgresReviews
+from hub.service.ports import AuditEntry, ReviewCase
+
+T = TypeVar("T")
+
+
+class PostgresOperationsView:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def _on_connection(self, query: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        with translated():
+            async with self._pool.acquire() as conn:
+                return await query(conn)
+
+    async def message_ids_for(self, query: str) -> list[str]:
+        """Message ids matching a message id, an akta number or a mother's NIK."""
+        return await self._on_connection(lambda conn: q.message_ids_for(conn, query))
+
+    async def trails(self, message_ids: list[str]) -> list[dict[str, Any]]:
+        """Everything the hub knows about each notification, oldest first."""
+        async def read(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+            return [await q.trail(conn, message_id) for message_id in message_ids]
+
+        return await self._on_connection(read)
+
+    async def note_personal_data_view(self, operator: str, message_ids: list[str], reason: str, at: datetime) -> None:
+        """Audit that `operator` saw the personal data of these notifications, and why."""
+        async def append(conn: asyncpg.Connection) -> None:
+            async with conn.transaction():
+                await PostgresAuditLog(conn).append(AuditEntry(operator, "personal-data.view", ",".join(message_ids),
+                                                               reason, {"query": "status"}), at)
+
+        await self._on_connection(append)
+
+    async def dead_letters(self, *, reason: str | None, since: datetime | None,
+                           until: datetime | None) -> list[dict[str, Any]]:
+        return await self._on_connection(lambda conn: q.dead_letters(conn, reason=reason, since=since, until=until))
+
+    async def dead_letter(self, topic: str, partition: int, offset: int) -> dict[str, Any] | None:
+        return await self._on_connection(lambda conn: q.dead_letter(conn, topic, partition, offset))
+
+    async def rejections(self, *, code: str | None, hospital: str | None, since: datetime | None,
+                         until: datetime | None) -> list[dict[str, Any]]:
+        return await self._on_connection(
+            lambda conn: q.rejections(conn, code=code, hospital=hospital, since=since, until=until))
+
+    async def review_cases(self, status: str | None) -> list[dict[str, Any]]:
+        """Review cases with the given status (None: all), oldest first."""
+        return await self._on_connection(lambda conn: q.review_cases(conn, status))
+
+    async def review_case(self, message_id: str) -> ReviewCase | None:
+        return await self._on_connection(lambda conn: PostgresReviews(conn).get(message_id))
+
+    async def registry_overview(self) -> dict[str, Any]:
+        """Registry sagas by state and each hub process's circuit breaker."""
+        return await self._on_connection(q.registry_overview)
+
+    async def audit_entries(self, limit: int) -> list[dict[str, Any]]:
+        return await self._on_connection(lambda conn: q.audit_entries(conn, limit))
+
+    async def verify_audit(self) -> Verification:
+        """Recompute the audit log's hash chain."""
+        return await self._on_connection(verify_chain)
+
+    async def inbox_positions(self, message_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """(partition, offset) on the notification topic of each known message id."""
+        return await self._on_connection(lambda conn: q.inbox_positions(conn, message_ids))
