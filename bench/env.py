@@ -22,9 +22,10 @@ import psutil
 from aiokafka.admin import AIOKafkaAdminClient
 
 from hub.adapters.kafka.topics import ensure_topics
-from hub.bootstrap import open_pool, prepare_database, seed_population
+from hub.bootstrap import open_pool, prepare_database
+from hub.devtools.seed import seed_population
 from hub.config import Settings
-from hub.simulation.demo import Mother, load_registry
+from hub.devtools.simulation.demo import Mother, load_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://hub@127.0.0.1:15432/hub")

@@ -19,10 +19,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from hub.intake import vocabulary as v
-from hub.simulation.bundles import BirthSpec, build_notification
-from hub.simulation.demo import Mother
-from hub.simulation.demo_stats import utc_offset_hours
-from hub.simulation.population import GIVEN_F, GIVEN_M
+from hub.devtools.simulation.bundles import BirthSpec, build_notification
+from hub.devtools.simulation.demo import Mother
+from hub.devtools.simulation.demo_stats import utc_offset_hours
+from hub.devtools.simulation.population import GIVEN_F, GIVEN_M
 
 MIX = {"valid": 0.85, "twin": 0.05, "stillbirth": 0.01, "invalid": 0.06, "resent": 0.02, "duplicate": 0.01}
 INVALID = ("placeholder-name", "weight-in-kg", "fhir-invalid", "unknown-kk", "unknown-sender")

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 from bench.messages import EXPECTED
-from hub.simulation.demo_stats import read_result
+from hub.devtools.simulation.demo_stats import read_result
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

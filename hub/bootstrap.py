@@ -9,20 +9,19 @@ import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import asyncpg
 
 from hub.adapters.kafka.reader import TopicReader
-from hub.adapters.postgres import seed
 from hub.adapters.postgres.database import create_pool, migrate
 from hub.adapters.postgres.operations import PostgresReplayRuns
 from hub.adapters.postgres.operator_views import PostgresOperationsView
 from hub.adapters.postgres.registry import EmbeddedRegistry
 from hub.adapters.postgres.sagas import record_breaker
-from hub.adapters.postgres.schema import ensure_database, pending_migrations
+from hub.adapters.postgres.schema import pending_migrations
 from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
-from hub.adapters.regions import kecamatan_known, kecamatan_of, region_name
+from hub.adapters.regions import kecamatan_known, region_name
 from hub.adapters.siak.breaker import CircuitBreaker
 from hub.adapters.siak.client import SiakClient
 from hub.adapters.siak.registry import SiakHttpRegistry
@@ -32,12 +31,11 @@ from hub.errors import OperatorError
 from hub.service.document_desk import DocumentDesk
 from hub.service.documents_content import Issuer
 from hub.service.pipeline import IntakeLimits, Pipeline
-from hub.service.register_birth import RegisterBirths
 from hub.service.ports import DocumentSigner
+from hub.service.register_birth import RegisterBirths
 from hub.service.registry_sagas import RegistrySagaWorker
 from hub.service.replay import ReplayMessages
 from hub.service.review import ReviewDecisions
-from hub.simulation import population
 
 log = logging.getLogger("hub.bootstrap")
 UnitOfWorkFactory = Callable[[], PostgresUnitOfWork]
@@ -192,32 +190,6 @@ def consumer_handler(settings: Settings, uow: UnitOfWorkFactory, clock: Callable
 def saga_worker(settings: Settings, uow: UnitOfWorkFactory, clock: Callable[[], datetime] = utc_now) -> RegistrySagaWorker:
     return RegistrySagaWorker(uow, pipeline(settings), clock, retry_initial=settings.retry_initial_seconds,
                               retry_max=settings.saga_retry_max_seconds)
-
-
-async def seed_population(pool: asyncpg.Pool, *, families: int, seed_value: int = 1, today: date | None = None,
-                          only_if_empty: bool = True, progress: Callable[[int], None] = lambda _: None) -> int:
-    """Seed hospitals and `families` synthetic families; returns persons stored (0 if skipped)."""
-    async with pool.acquire() as conn:
-        if only_if_empty and not await seed.is_empty(conn):
-            return 0
-        regencies = sorted(population.REGENCIES)
-        await seed.store_hospitals(conn, population.hospitals(regencies))
-        by_regency = {r: [code for code, _ in kecamatan_of(r)] for r in regencies}
-        generated = population.families(families, by_regency, today or date.today(), seed_value)
-        return await seed.store_families(conn, generated, progress)
-
-
-async def prepare_siak_registry(dsn: str, seed_families: int) -> tuple[bool, int]:
-    """The SIAK reference server's database: created if missing, migrated, seeded if empty.
-    Returns whether it was created and how many persons were seeded."""
-    created = await ensure_database(dsn)
-    pool = await create_pool(dsn, min_size=1, max_size=2)
-    try:
-        async with pool.acquire() as conn:
-            await migrate(conn)
-        return created, await seed_population(pool, families=seed_families) if seed_families else 0
-    finally:
-        await pool.close()
 
 
 # --- operator commands -------------------------------------------------------------------------

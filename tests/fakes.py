@@ -258,7 +258,7 @@ class FakeSagas:
                                         "next_attempt_at": self.state.clock(), "last_error": before["last_error"],
                                         "owed_copies": 0}
 
-    async def claim_due(self, now: datetime) -> Saga | None:
+    async def claim_due(self, now: datetime) -> RegistrySaga | None:
         due = [(saga["next_attempt_at"], message_id) for message_id, saga in self.state.sagas.items()
                if saga["state"] in (SagaState.PENDING, SagaState.RETRYING) and saga["next_attempt_at"] <= now
                and self.state.locks.free(("saga", message_id), self._owner)]

@@ -38,7 +38,14 @@ def run(ctx: typer.Context,
     """Run the hub in the foreground: consume notifications, register births, publish results. Ctrl-C stops it."""
     from hub.entrypoints.runner import run_hub
 
-    code = asyncio.run(run_hub(settings(ctx), seed_families=seed_families))
+    prepare = None
+    if seed_families:
+        from functools import partial
+
+        from hub.devtools.seed import seed_development_registry
+
+        prepare = partial(seed_development_registry, families=seed_families)
+    code = asyncio.run(run_hub(settings(ctx), prepare=prepare))
     raise typer.Exit(code)
 
 
@@ -64,7 +71,8 @@ def seed(ctx: typer.Context,
              "--seed", help="Random seed: the same seed gives the same people.")] = 1,
          force: Annotated[bool, typer.Option(help="Add families even if the registry already has some.")] = False) -> None:
     """Fill the embedded registry with a synthetic population and the known hospitals."""
-    from hub.bootstrap import database, prepare_database, seed_population
+    from hub.bootstrap import database, prepare_database
+    from hub.devtools.seed import seed_population
 
     config = settings(ctx)
 
@@ -87,7 +95,7 @@ def demo(ctx: typer.Context,
          invalid_share: Annotated[float, typer.Option(min=0, max=1, help="Share of notifications with a mistake.")] = 0.1,
          seed_value: Annotated[int, typer.Option("--seed", help="Random seed.")] = 7) -> None:
     """Play synthetic hospitals publishing births for mothers in the seeded population, with live progress."""
-    from hub.simulation.demo import run_demo
+    from hub.devtools.simulation.demo import run_demo
 
     config = settings(ctx)
     setup_logging("WARNING", config.log_json)  # the live progress display is the output; only problems are logged
@@ -102,7 +110,7 @@ def example(ctx: typer.Context,
     """Print a fresh birth notification (FHIR JSON, one line) for a random mother of the seeded registry."""
     import json
 
-    from hub.simulation.sample import KINDS, sample_notification
+    from hub.devtools.simulation.sample import KINDS, sample_notification
 
     if kind not in KINDS:
         console.print(f"[red]unknown kind {kind!r}[/red]: one of {', '.join(KINDS)}")
@@ -120,7 +128,7 @@ def example(ctx: typer.Context,
 def contracts(check: Annotated[bool, typer.Option(help="Only compare: exit 1 if contracts/ differs from the code.")] = False,
               directory: Annotated[Path, typer.Option(help="Where the contract files live.")] = Path("contracts")) -> None:
     """Generate contracts/ (AsyncAPI, JSON Schemas, error codes, examples) from the code."""
-    from hub.contracts import generate, write
+    from hub.devtools.contracts import generate, write
 
     files = generate()
     if check:
@@ -133,7 +141,13 @@ def contracts(check: Annotated[bool, typer.Option(help="Only compare: exit 1 if 
 
 
 def _operations() -> None:
-    from hub.entrypoints import ops_documents, ops_replay, ops_review, ops_status, siak_cli
+    from hub.entrypoints import (
+        ops_documents,
+        ops_replay,
+        ops_review,
+        ops_status,
+        siak_cli,
+    )
 
     app.command("status")(ops_status.status)
     app.command("registry")(ops_status.registry)

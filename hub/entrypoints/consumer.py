@@ -24,7 +24,12 @@ from faststream.specification import AsyncAPI
 
 from hub import __version__
 from hub.config import Settings
-from hub.service.events import BirthRegistered, DocumentsIssued, DocumentStatusChanged, FamilyCardReissued
+from hub.service.events import (
+    BirthRegistered,
+    DocumentsIssued,
+    DocumentStatusChanged,
+    FamilyCardReissued,
+)
 from hub.service.ports import Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.retry import retry_transient

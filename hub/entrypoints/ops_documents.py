@@ -13,8 +13,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.bootstrap import operations, operator_actions
-from hub.entrypoints.ops_common import AsJson, Operator, err, operator_name, run, settings
+from hub.bootstrap import operations, operator_actions, published_keys
+from hub.entrypoints.ops_common import (
+    AsJson,
+    Operator,
+    err,
+    operator_name,
+    run,
+    settings,
+)
 
 documents_app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
     "The signed akta kelahiran and family cards: verify one (offline, from its QR payload, a photo of it or "
@@ -50,7 +57,8 @@ def verify(
         err.print(f"[red]cannot read:[/red] {exc}")
         raise typer.Exit(2) from None
     try:
-        trust = load_trust(keys, f"{config.public_base_url.rstrip('/')}/keys", config.pki_dir, offline=offline)
+        trust = load_trust(keys, f"{config.public_base_url.rstrip('/')}/keys", lambda: published_keys(config),
+                           offline=offline)
     except (ValueError, OSError) as exc:
         err.print(f"[red]no published keys:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -206,7 +214,7 @@ def keys_rotate(ctx: typer.Context,
 @keys_app.command("list")
 def keys_list(ctx: typer.Context, as_json: AsJson = False) -> None:
     """The published keys with their validity."""
-    from hub.bootstrap import published_keys
+
 
     document = published_keys(settings(ctx)).to_json()
     if as_json:
@@ -223,7 +231,7 @@ def keys_export(ctx: typer.Context,
                 output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the published keys (JSON).")]
                 ) -> None:
     """Write the published keys for offline verifiers (`hub documents verify --keys FILE`)."""
-    from hub.bootstrap import published_keys
+
 
     output.write_text(json.dumps(published_keys(settings(ctx)).to_json(), indent=2))
     err.print(f"wrote {output}")
@@ -234,8 +242,8 @@ def sample(output: Annotated[Path, typer.Option("--output", "-o", help="Director
            png: Annotated[bool, typer.Option(help="Also write a PNG of each first page.")] = True) -> None:
     """Render the templates with synthetic people, unsigned, for a designer editing
     hub/documents/templates/*.yaml: each akta variant and a family card of 12 members."""
+    from hub.devtools.simulation.document_samples import samples
     from hub.documents.render import render
-    from hub.simulation.document_samples import samples
 
     output.mkdir(parents=True, exist_ok=True)
     for name, (content, ref, payload) in samples().items():

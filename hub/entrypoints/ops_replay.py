@@ -12,14 +12,29 @@ from datetime import datetime, timezone
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.text import Text
 
 from hub.adapters.kafka.reader import Record
 from hub.bootstrap import OperatorActions, operator_actions
 from hub.config import Settings
 from hub.entrypoints import render
-from hub.entrypoints.ops_common import AsJson, Operator, err, operator_name, parse_time, run, settings
+from hub.entrypoints.ops_common import (
+    AsJson,
+    Operator,
+    err,
+    operator_name,
+    parse_time,
+    run,
+    settings,
+)
 from hub.errors import OperatorError
 from hub.service.ports import Delivery
 from hub.service.replay import ALREADY, NEW, REJECTED, SKIPPED, UNREADABLE, ReplayFilter

@@ -11,7 +11,14 @@ import typer
 from hub.bootstrap import operations, operator_actions
 from hub.config import Settings
 from hub.entrypoints import render
-from hub.entrypoints.ops_common import AsJson, Operator, operator_name, parse_time, run, settings
+from hub.entrypoints.ops_common import (
+    AsJson,
+    Operator,
+    operator_name,
+    parse_time,
+    run,
+    settings,
+)
 from hub.errors import OperatorError
 
 review_app = typer.Typer(help="Notifications waiting for a Dukcapil officer's decision.", no_args_is_help=True)

@@ -12,14 +12,24 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 
+import asyncpg
+
 from hub.adapters.kafka.relay import OutboxRelay, idempotent_producer, wake_on_notify
 from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.postgres.database import translated
+from hub.adapters.postgres.documents import DOCUMENT_CHANNEL
 from hub.adapters.postgres.sagas import SAGA_CHANNEL
 from hub.adapters.postgres.store import OUTBOX_CHANNEL
-from hub.adapters.postgres.documents import DOCUMENT_CHANNEL
-from hub.bootstrap import (consumer_handler, document_maker, document_signer, document_worker, open_pool, prepare_database, saga_worker,
-                           seed_population, units_of_work)
+from hub.bootstrap import (
+    consumer_handler,
+    document_maker,
+    document_signer,
+    document_worker,
+    open_pool,
+    prepare_database,
+    saga_worker,
+    units_of_work,
+)
 from hub.config import RegistryKind, Settings
 from hub.entrypoints.consumer import build_broker
 from hub.service.registry_sagas import RegistrySagaWorker
@@ -29,7 +39,10 @@ log = logging.getLogger("hub.run")
 EXIT_BUG = 70  # EX_SOFTWARE: the process stopped on an unexpected error
 
 
-async def run_hub(settings: Settings, *, seed_families: int = 0, stop: asyncio.Event | None = None) -> int:
+async def run_hub(settings: Settings, *, prepare: Callable[[asyncpg.Pool], Awaitable[None]] | None = None,
+                  stop: asyncio.Event | None = None) -> int:
+    """`prepare` runs once the schema is current, before consuming (the CLI seeds a development
+    registry with it; the production path knows nothing of synthetic data)."""
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
     bug: list[BaseException] = []
@@ -42,7 +55,7 @@ async def run_hub(settings: Settings, *, seed_families: int = 0, stop: asyncio.E
 
     pool = await _retry(settings, lambda: open_pool(settings), "connect-postgres")
     try:
-        await _prepare(settings, pool, seed_families)
+        await _prepare(settings, pool, prepare)
         async with units_of_work(settings, pool, report_breaker=True) as uow, _documents(settings) as (signer, maker):
             broker = build_broker(settings, consumer_handler(settings, uow), on_bug)
             producer = idempotent_producer(settings.kafka_bootstrap)
@@ -72,12 +85,10 @@ async def run_hub(settings: Settings, *, seed_families: int = 0, stop: asyncio.E
     return EXIT_BUG if bug else 0
 
 
-async def _prepare(settings: Settings, pool, seed_families: int) -> None:
+async def _prepare(settings: Settings, pool, prepare) -> None:
     await _retry(settings, lambda: prepare_database(pool), "migrate")
-    if seed_families:
-        stored = await seed_population(pool, families=seed_families)
-        if stored:
-            log.info("seeded synthetic population persons=%d families=%d", stored, seed_families)
+    if prepare is not None:
+        await prepare(pool)
     if settings.create_topics:
         await _retry(settings, lambda: ensure_topics(settings.kafka_bootstrap, settings.topics,
                                                      settings.notification_partitions), "topics")

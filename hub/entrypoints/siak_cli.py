@@ -43,9 +43,9 @@ def serve(
     """Serve the SIAK reference registry. Faults can also be changed at run time with PUT /v1/_faults."""
     import uvicorn
 
-    from hub.adapters.siak.server import create_app
-    from hub.adapters.siak.server_faults import Faults
-    from hub.bootstrap import prepare_siak_registry
+    from hub.devtools.seed import prepare_siak_registry
+    from hub.devtools.siak.server import create_app
+    from hub.devtools.siak.server_faults import Faults
     from hub.logging import setup_logging
 
     try:

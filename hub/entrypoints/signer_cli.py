@@ -37,8 +37,8 @@ def serve(
     """Serve the signing reference server. Faults can also be changed at run time with PUT /v1/_faults."""
     import uvicorn
 
-    from hub.adapters.siak.server_faults import Faults
-    from hub.adapters.signing.server import create_app
+    from hub.devtools.siak.server_faults import Faults
+    from hub.devtools.signer.server import create_app
     from hub.logging import setup_logging
 
     try:

@@ -21,7 +21,7 @@ from importlib import resources
 
 import asyncpg
 import jinja2
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import FastAPI, File, Form, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 

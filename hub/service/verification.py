@@ -13,6 +13,7 @@ the URI in the payload and cached, or a saved copy). What the verdict says:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -102,9 +103,10 @@ def with_status_list(check: PayloadCheck, token: bytes, trust: TrustList, now: d
         return Verdict(check, None, "the status list has no entry for this document")
 
 
-def load_trust(keys: str | None, fallback_url: str | None, fallback_dir: Path | None, *, offline: bool) -> TrustList:
-    """Published keys from a file or URL; else from `fallback_url` (unless offline), else from the
-    local signer's key directory."""
+def load_trust(keys: str | None, fallback_url: str | None, fallback: Callable[[], TrustList] | None, *,
+               offline: bool) -> TrustList:
+    """Published keys from a file or URL; else from `fallback_url` (unless offline), else from
+    `fallback` (the local signer's keys, on a development machine)."""
     if keys and keys.startswith(("http://", "https://")):
         return TrustList.from_json(httpx.get(keys, timeout=FETCH_TIMEOUT).raise_for_status().json())
     if keys:
@@ -114,12 +116,8 @@ def load_trust(keys: str | None, fallback_url: str | None, fallback_dir: Path | 
             return TrustList.from_json(httpx.get(fallback_url, timeout=FETCH_TIMEOUT).raise_for_status().json())
         except httpx.HTTPError:
             pass
-    if fallback_dir is not None:
-        from hub.adapters.signing.pki import (
-            load_keys,  # the development key store, for local use
-        )
-
-        return TrustList.from_signing_keys(load_keys(fallback_dir))
+    if fallback is not None:
+        return fallback()
     raise ValueError("no published keys: give --keys FILE or URL")
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import pytest
 
 from hub.adapters.kafka.topics import ensure_topics
-from hub.bootstrap import open_pool, seed_population
+from hub.bootstrap import open_pool
+from hub.devtools.seed import seed_population
 from tests.support.environment import create_environment, drop_environment
 from tests.support.hub_process import HubProcess, forget_all, started
 from tests.support.siak_process import SiakProcess

@@ -14,7 +14,7 @@ from collections import Counter
 import asyncpg
 import pytest
 
-from hub.simulation.bundles import build_notification
+from hub.devtools.simulation.bundles import build_notification
 from tests.support.hub_process import HubProcess
 from tests.support.kafka import Collected, collect, publish
 from tests.support.people import birth, households

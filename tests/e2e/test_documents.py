@@ -22,7 +22,7 @@ from hub.documents.qr import AktaFacts
 from hub.documents.trust import TrustList
 from hub.domain.documents import DocumentStatus
 from hub.service.verification import verify_offline
-from hub.simulation.bundles import build_notification
+from hub.devtools.simulation.bundles import build_notification
 from tests.support.documents import documents_of, free_port, pdf_text, qr_from_pdf, signature_report
 from tests.support.hub_process import HubProcess
 from tests.support.kafka import collect, numbers_of, publish, status_of

@@ -11,8 +11,8 @@ import json
 import asyncpg
 import pytest
 
-from hub.adapters.siak.server_faults import Faults
-from hub.simulation.bundles import build_notification
+from hub.devtools.siak.server_faults import Faults
+from hub.devtools.simulation.bundles import build_notification
 from tests.support.documents import documents_of, signature_report
 from tests.support.hub_process import HubProcess
 from tests.support.kafka import collect, publish, status_of

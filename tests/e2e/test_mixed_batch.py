@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 import asyncpg
 import pytest
 
-from hub.simulation.bundles import Parent, build_notification
-from hub.simulation.examples import invalid_examples
+from hub.devtools.simulation.bundles import Parent, build_notification
+from hub.devtools.simulation.examples import invalid_examples
 from tests.support.kafka import Collected, codes_of, collect, numbers_of, publish, status_of
 from tests.support.people import WIB, birth, households
 

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from hub.adapters.postgres.operations import table_counts
 from hub.entrypoints.cli import app
-from hub.simulation.bundles import Parent, build_notification
+from hub.devtools.simulation.bundles import Parent, build_notification
 from tests.support.kafka import Collected, collect, publish, status_of
 from tests.support.people import birth, households
 

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.entrypoints.cli import app
-from hub.simulation.bundles import build_notification
+from hub.devtools.simulation.bundles import build_notification
 from tests.support.hub_process import HubProcess
 from tests.support.kafka import Collected, collect, publish, status_of
 from tests.support.people import birth, households

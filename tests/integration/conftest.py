@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub.bootstrap import open_pool, seed_population
+from hub.bootstrap import open_pool
+from hub.devtools.seed import seed_population
 from tests.support.environment import create_environment, drop_environment
 
 pytestmark = pytest.mark.postgres

@@ -17,7 +17,7 @@ from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub.domain.decision import Register
 from hub.domain.values import AktaVariant
 from hub.intake.profile import read_notice
-from hub.simulation.bundles import build_notification
+from hub.devtools.simulation.bundles import build_notification
 from tests.support.people import birth, households
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

@@ -22,7 +22,7 @@ from hub.errors import PermanentError, RegistryUnavailable
 from hub.service.ports import Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.registry_sagas import RegistrySagaWorker
-from hub.simulation.bundles import build_notification
+from hub.devtools.simulation.bundles import build_notification
 from tests.support.people import birth, households
 
 pytestmark = pytest.mark.postgres

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import asyncpg
 
-from hub.simulation.bundles import BirthSpec, Parent
+from hub.devtools.simulation.bundles import BirthSpec, Parent
 
 WIB = timezone(timedelta(hours=7))
 

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import NameOID
 
-from hub.adapters.siak.server_faults import Faults
-from hub.adapters.signing.server import create_app
+from hub.devtools.siak.server_faults import Faults
+from hub.devtools.signer.server import create_app
 from hub.domain import codes
 from hub.errors import PermanentError
 from hub.service.ports import SigningKey

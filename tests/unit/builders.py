@@ -29,7 +29,7 @@ from hub.domain.values import (
     Sex,
 )
 from hub.intake import vocabulary as v
-from hub.simulation.bundles import BirthSpec, Parent, build_notification
+from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification
 
 WIB = timezone(timedelta(hours=7))
 WITA = timezone(timedelta(hours=8))
@@ -40,7 +40,7 @@ FATHER_BORN = date(1992, 5, 1)
 BORN_AT = datetime(2024, 3, 10, 8, 30, tzinfo=WIB)
 NOW = BORN_AT + timedelta(days=1)
 
-# Entry positions of build_notification with a father (see hub/simulation/bundles.py).
+# Entry positions of build_notification with a father (see hub/devtools/simulation/bundles.py).
 HEADER, ORGANIZATION, NEWBORN, MOTHER, MOTHER_LINK, ENCOUNTER, WEIGHT, PROCEDURE, FATHER_LINK = range(9)
 
 _serials = itertools.count(1)

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hub.contracts import generate
+from hub.devtools.contracts import generate
 from hub.entrypoints.cli import app
 from hub.intake.profile import read_notice
 from hub.intake.structure import structural_issues
-from hub.simulation import examples
+from hub.devtools.simulation import examples
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 GENERATED = generate()

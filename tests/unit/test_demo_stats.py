@@ -16,9 +16,9 @@ from hub.domain.outcomes import ResultStatus
 from hub.domain.values import Sex
 from hub.intake import results as r
 from hub.intake.profile import read_notice
-from hub.simulation.bundles import Parent
-from hub.simulation.demo import Mother, notification, plan_notifications
-from hub.simulation.demo_stats import (
+from hub.devtools.simulation.bundles import Parent
+from hub.devtools.simulation.demo import Mother, notification, plan_notifications
+from hub.devtools.simulation.demo_stats import (
     ResultView,
     Tally,
     figures,

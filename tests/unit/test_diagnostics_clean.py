@@ -31,7 +31,7 @@ from hub.intake import structure
 from hub.intake.profile import read_notice
 from hub.intake.results import ResultContent, build_result
 from hub.intake.structure import structural_issues
-from hub.simulation import examples
+from hub.devtools.simulation import examples
 from tests.unit.builders import BORN_AT, NOW, facts, nik, notice, registered
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "examples"

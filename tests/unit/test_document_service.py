@@ -23,7 +23,7 @@ from hub.service.documents import DocumentWorker
 from hub.service.documents_content import Issuer
 from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.register_birth import RegisterBirths
-from hub.simulation.bundles import BirthSpec
+from hub.devtools.simulation.bundles import BirthSpec
 from tests.fakes import FakeState, FakeUnitOfWork
 from tests.support.documents import documents_of, pdf_text
 from tests.unit.test_register_births import NOW, TOPICS, _population, at, raw

@@ -10,7 +10,7 @@ from hub.domain.codes import Severity
 from hub.domain.values import Attendant, MarriageStatus, PlaceType, Sex
 from hub.intake import vocabulary as v
 from hub.intake.profile import read_notice
-from hub.simulation.bundles import Parent, build_notification
+from hub.devtools.simulation.bundles import Parent, build_notification
 from tests.unit.builders import (
     BORN_AT,
     ENCOUNTER,

@@ -12,7 +12,7 @@ import pytest
 from hub.adapters.postgres.audit import GENESIS
 from hub.domain.values import Family, FamilyMember, Hospital, Person, Relationship, Sex
 from hub.service.ports import Delivery, OutboundMessage
-from hub.simulation.bundles import Parent
+from hub.devtools.simulation.bundles import Parent
 from tests.contracts.audit import AuditLogContract
 from tests.contracts.documents import DocumentsContract
 from tests.contracts.hospitals import HospitalDirectoryContract

@@ -15,7 +15,7 @@ from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.ports import Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.retry import retry_transient
-from hub.simulation.bundles import BirthSpec, Parent, build_notification
+from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification
 from tests.fakes import FakeState, FakeUnitOfWork
 
 WIB = timezone(timedelta(hours=7))

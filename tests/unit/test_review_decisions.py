@@ -15,7 +15,7 @@ from hub.service.answers import result_event_id
 from hub.service.ports import AuditEntry, Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.review import ReviewDecisions
-from hub.simulation.bundles import BirthSpec
+from hub.devtools.simulation.bundles import BirthSpec
 from tests.fakes import FakeState, FakeUnitOfWork
 from tests.unit.test_register_births import NOW, PIPELINE, TOPICS, _population, at, raw
 

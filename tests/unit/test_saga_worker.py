@@ -21,7 +21,7 @@ from hub.errors import (
 from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.register_birth import RegisterBirths
 from hub.service.registry_sagas import RegistrySagaWorker
-from hub.simulation.bundles import BirthSpec
+from hub.devtools.simulation.bundles import BirthSpec
 from tests.fakes import FakeRegistry, FakeState, FakeUnitOfWork
 from tests.unit.test_document_service import ISSUER
 from tests.unit.test_register_births import NOW, TOPICS, _population, at, raw

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 
 from hub.adapters.siak.models import StillbirthIn
-from hub.adapters.siak.server import create_app
-from hub.adapters.siak.server_faults import FaultInjector, Faults, Stats
-from hub.adapters.siak.server_store import BIRTHS, STILLBIRTHS, request_hash
+from hub.devtools.siak.server import create_app
+from hub.devtools.siak.server_faults import FaultInjector, Faults, Stats
+from hub.devtools.siak.server_store import BIRTHS, STILLBIRTHS, request_hash
 
 NOWHERE = "postgresql://nobody@127.0.0.1:9/none"  # never connected: no lifespan runs in these tests
 

@@ -57,14 +57,19 @@ async def connection(dsn: str) -> AsyncIterator[asyncpg.Connection]:
         await conn.close()
 
 
-def _migrations() -> list[tuple[str, str]]:
-    folder = resources.files("hub.adapters.postgres").joinpath("migrations")
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
-    return [(f.name.removesuffix(".sql"), f.read_text()) for f in files]
+def _migrations(packages: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """The hub's migrations, then those of `packages` (each with a migrations/ folder)."""
+    found = []
+    for package in ("hub.adapters.postgres", *packages):
+        folder = resources.files(package).joinpath("migrations")
+        found += [(f.name.removesuffix(".sql"), f.read_text())
+                  for f in sorted(folder.iterdir(), key=lambda f: f.name) if f.name.endswith(".sql")]
+    return found
 
 
-async def migrate(conn: asyncpg.Connection) -> list[str]:
-    """Apply the migrations not yet applied, each in its own transaction. Returns their names."""
+async def migrate(conn: asyncpg.Connection, *, also: tuple[str, ...] = ()) -> list[str]:
+    """Apply the migrations not yet applied, each in its own transaction. Returns their names.
+    `also`: packages whose migrations follow the hub's (the reference servers' own tables)."""
     applied_now = []
     with translated():
         await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
@@ -73,7 +78,7 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
                 "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
             )
             done = {row["name"] for row in await conn.fetch("SELECT name FROM schema_migrations")}
-            for name, sql in _migrations():
+            for name, sql in _migrations(also):
                 if name in done:
                     continue
                 async with conn.transaction():

@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from hub.adapters.siak.models import Problem as SiakProblem
-from hub.adapters.siak.server_faults import Faults
-from hub.adapters.siak.server_problems import PROBLEM_MEDIA_TYPE, Refusal
-from hub.adapters.signing.server_store import KEY_REUSED, SIGNER_UNAVAILABLE, SignatureStore, Signed, SignerStats
+from hub.devtools.siak.server_faults import Faults
+from hub.devtools.siak.server_problems import PROBLEM_MEDIA_TYPE, Refusal
+from hub.devtools.signer.server_store import KEY_REUSED, SIGNER_UNAVAILABLE, SignatureStore, Signed, SignerStats
 from hub.errors import SignerUnavailable
 from hub.service.ports import DocumentSigner, SigningKey
 

@@ -14,7 +14,7 @@ from typing import Any
 from hub.domain.numbers import nik_prefix, with_serial
 from hub.domain.values import Sex
 from hub.intake import vocabulary as v
-from hub.simulation.bundles import BirthSpec, Parent, build_notification
+from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification
 
 WIB = timezone(timedelta(hours=7))
 BORN_AT = datetime(2026, 3, 12, 8, 45, tzinfo=WIB)

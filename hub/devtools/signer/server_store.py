@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hub.adapters.siak.server_problems import Refusal
+from hub.devtools.siak.server_problems import Refusal
 from hub.errors import PermanentError, SignerUnavailable
 from hub.service.ports import DocumentSigner
 

@@ -13,14 +13,14 @@ from typing import Any
 
 import yaml
 
-from hub.adapters.siak.openapi import openapi_document
-from hub.adapters.signing.openapi import openapi_document as signer_openapi_document
+from hub.devtools.siak.openapi import openapi_document
+from hub.devtools.signer.openapi import openapi_document as signer_openapi_document
 from hub.config import Settings
 from hub.domain.codes import CATALOGUE, Severity
 from hub.intake.profile import read_notice
 from hub.intake.structure import structural_issues
 from hub.service.events import EVENT_MODELS
-from hub.simulation import examples
+from hub.devtools.simulation import examples
 
 
 def generate() -> dict[str, str]:
@@ -78,7 +78,7 @@ def _examples_readme(every: dict[str, dict[str, Any]]) -> str:
     lines = [
         "# Example birth notifications",
         "",
-        "Generated from `hub/simulation/examples.py`; synthetic people only. Checked as if received at",
+        "Generated from `hub/devtools/simulation/examples.py`; synthetic people only. Checked as if received at",
         f"{examples.AS_OF.isoformat()} with strict NIK checks; the registry checks (mother, KK, hospital) come",
         "after these and depend on the registry's contents.",
         "",

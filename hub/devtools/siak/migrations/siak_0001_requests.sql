@@ -3,7 +3,7 @@
 -- same key waits on the primary key and then reads the committed answer; a refused request rolls
 -- back and leaves no row. `operation` says which POST the key was used for.
 
-CREATE TABLE siak_requests (
+CREATE TABLE IF NOT EXISTS siak_requests (
     idempotency_key text PRIMARY KEY,
     operation       text NOT NULL,
     request_hash    text NOT NULL,          -- SHA-256 of the operation and the canonical JSON body

@@ -32,7 +32,7 @@ from hub.adapters.siak.models import (
     StillbirthIn,
     StillbirthOut,
 )
-from hub.adapters.siak.server_problems import Refusal, not_found
+from hub.devtools.siak.server_problems import Refusal, not_found
 from hub.domain.decision import Register
 from hub.domain.values import Attendant, BirthNotice, MarriageStatus, PlaceType, Sex
 from hub.errors import PermanentError, TransientError

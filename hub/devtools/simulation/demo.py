@@ -29,8 +29,8 @@ from rich.table import Table
 from hub.config import Settings, Topics
 from hub.domain.decision import MIN_BIRTH_INTERVAL
 from hub.intake import vocabulary as v
-from hub.simulation.bundles import BirthSpec, Parent, build_notification
-from hub.simulation.demo_stats import (
+from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification
+from hub.devtools.simulation.demo_stats import (
     MISTAKES,
     Tally,
     figures,
@@ -38,7 +38,7 @@ from hub.simulation.demo_stats import (
     read_result,
     utc_offset_hours,
 )
-from hub.simulation.population import GIVEN_F, GIVEN_M
+from hub.devtools.simulation.population import GIVEN_F, GIVEN_M
 
 TWIN_SHARE, STILLBIRTH_SHARE = 0.05, 0.01
 ANSWER_TIMEOUT_S = 30.0

@@ -3,7 +3,7 @@
 `create_app(signer, faults)` builds the FastAPI app; `hub signer serve` runs it with uvicorn over the
 local key store, and tests run it over an in-memory signer. The routes and wire models are in
 `server_routes`, the idempotency records in `server_store`. Fault injection and problem answers are
-the SIAK reference server's (hub/adapters/siak/server_faults.py, server_problems.py): the same
+the SIAK reference server's (hub/devtools/siak/server_faults.py, server_problems.py): the same
 faults, the same RFC 9457 bodies.
 """
 
@@ -19,11 +19,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException
 
-from hub.adapters.siak.server_faults import (DroppedConnection, FaultInjector, FaultMiddleware, Faults,
+from hub.devtools.siak.server_faults import (DroppedConnection, FaultInjector, FaultMiddleware, Faults,
                                              quiet_dropped_connections)
-from hub.adapters.siak.server_problems import Refusal
-from hub.adapters.signing.server_routes import Problem, control, signing
-from hub.adapters.signing.server_store import SignatureStore, SignerStats
+from hub.devtools.siak.server_problems import Refusal
+from hub.devtools.signer.server_routes import Problem, control, signing
+from hub.devtools.signer.server_store import SignatureStore, SignerStats
 from hub.service.ports import DocumentSigner
 
 log = logging.getLogger("hub.signer.server")

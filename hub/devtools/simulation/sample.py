@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import asyncpg
 
 from hub.config import Settings
-from hub.simulation.bundles import BirthSpec, Parent, build_notification
+from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification
 
 KINDS = ("valid", "twin", "stillbirth", "placeholder-name", "unknown-mother")
 _MOTHER = """

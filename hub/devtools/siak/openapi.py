@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.adapters.siak.server import create_app
-from hub.adapters.siak.server_faults import Faults
+from hub.devtools.siak.server import create_app
+from hub.devtools.siak.server_faults import Faults
 
 _NO_DATABASE = "postgresql://contract@127.0.0.1:9/unused"
 

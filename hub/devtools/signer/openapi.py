@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.adapters.siak.server_faults import Faults
-from hub.adapters.signing.server import create_app
+from hub.devtools.siak.server_faults import Faults
+from hub.devtools.signer.server import create_app
 from hub.service.ports import SigningKey
 
 

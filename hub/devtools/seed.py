@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import asyncpg
 
+from hub.adapters.postgres.database import create_pool, migrate
+from hub.adapters.postgres.schema import ensure_database
 from hub.adapters.postgres.serials import next_serial
+from hub.adapters.regions import kecamatan_of
+from hub.devtools.simulation import population
+from hub.devtools.simulation.population import SeedFamily, SeedHospital
 from hub.domain.numbers import kk_prefix, nik_prefix, with_serial
-from hub.simulation.population import SeedFamily, SeedHospital
+
+log = logging.getLogger("hub.seed")
 
 
 async def is_empty(conn: asyncpg.Connection) -> bool:
@@ -59,3 +66,36 @@ async def _store_family(conn: asyncpg.Connection, family: SeedFamily) -> int:
             "INSERT INTO family_version_members (kk_number, version, position, nik, relationship) VALUES ($1, 1, $2, $3, $4)",
             kk, position, nik, member.relationship.value)
     return len(family.members)
+
+
+async def seed_population(pool: asyncpg.Pool, *, families: int, seed_value: int = 1, today: date | None = None,
+                          only_if_empty: bool = True, progress: Callable[[int], None] = lambda _: None) -> int:
+    """Seed hospitals and `families` synthetic families; returns persons stored (0 if skipped)."""
+    async with pool.acquire() as conn:
+        if only_if_empty and not await is_empty(conn):
+            return 0
+        regencies = sorted(population.REGENCIES)
+        await store_hospitals(conn, population.hospitals(regencies))
+        by_regency = {r: [code for code, _ in kecamatan_of(r)] for r in regencies}
+        generated = population.families(families, by_regency, today or date.today(), seed_value)
+        return await store_families(conn, generated, progress)
+
+
+async def prepare_siak_registry(dsn: str, seed_families: int) -> tuple[bool, int]:
+    """The SIAK reference server's database: created if missing, migrated, seeded if empty.
+    Returns whether it was created and how many persons were seeded."""
+    created = await ensure_database(dsn)
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn, also=("hub.devtools.siak",))
+        return created, await seed_population(pool, families=seed_families) if seed_families else 0
+    finally:
+        await pool.close()
+
+
+async def seed_development_registry(pool: asyncpg.Pool, *, families: int) -> None:
+    """`hub run`'s development default: an empty embedded registry gets a synthetic population."""
+    stored = await seed_population(pool, families=families)
+    if stored:
+        log.info("seeded synthetic population persons=%d families=%d", stored, families)

@@ -23,9 +23,9 @@ from hub.adapters.siak.models import (
     StillbirthIn,
     StillbirthOut,
 )
-from hub.adapters.siak.server_faults import Faults, Stats
-from hub.adapters.siak.server_problems import PROBLEM_MEDIA_TYPE, Refusal
-from hub.adapters.siak.server_store import Answer, SiakStore
+from hub.devtools.siak.server_faults import Faults, Stats
+from hub.devtools.siak.server_problems import PROBLEM_MEDIA_TYPE, Refusal
+from hub.devtools.siak.server_store import Answer, SiakStore
 
 registry = APIRouter(prefix="/v1", tags=["registry"])
 control = APIRouter(prefix="/v1", tags=["reference server only"])

@@ -20,10 +20,10 @@ from starlette.exceptions import HTTPException
 
 from hub.adapters.postgres.database import create_pool, migrate
 from hub.adapters.siak.models import Problem
-from hub.adapters.siak.server_faults import DroppedConnection, FaultInjector, FaultMiddleware, Faults, Stats, quiet_dropped_connections
-from hub.adapters.siak.server_problems import Refusal
-from hub.adapters.siak.server_routes import control, registry
-from hub.adapters.siak.server_store import SiakStore
+from hub.devtools.siak.server_faults import DroppedConnection, FaultInjector, FaultMiddleware, Faults, Stats, quiet_dropped_connections
+from hub.devtools.siak.server_problems import Refusal
+from hub.devtools.siak.server_routes import control, registry
+from hub.devtools.siak.server_store import SiakStore
 
 log = logging.getLogger("hub.siak.server")
 
@@ -66,7 +66,7 @@ def create_app(dsn: str, faults: Faults, *, clock: Callable[[], datetime] = utc_
         pool = await create_pool(dsn, min_size=1, max_size=pool_max)
         try:
             async with pool.acquire() as conn:
-                await migrate(conn)
+                await migrate(conn, also=("hub.devtools.siak",))
             app.state.store = SiakStore(pool, clock)
             log.info("siak reference server ready faults=%s", app.state.injector.faults)
             yield

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
-from hub.adapters.siak.server_problems import Refusal
+from hub.devtools.siak.server_problems import Refusal
 
 CONTROL_PREFIX = "/v1/_"
 INJECTED = "INJECTED-FAULT"

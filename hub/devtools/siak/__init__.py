@@ -1,0 +1,1 @@
+"""The SIAK reference server (`hub siak serve`): the hub's registry contract over the embedded registry."""
