@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from bench.context import Context
 from bench.env import BenchEnv, drop_env, fresh_env
@@ -27,8 +27,16 @@ from hub.intake.profile import read_notice
 from hub.intake.structure import structural_issues
 from hub.service.ports import Delivery
 
-METRICS = ("transport_msgs_per_s", "validation_msgs_per_s", "database_births_per_s", "handler_msgs_per_s",
-           "validation_parse_ms", "validation_structure_ms", "validation_profile_ms", "database_ms_per_birth")
+METRICS = (
+    "transport_msgs_per_s",
+    "validation_msgs_per_s",
+    "database_births_per_s",
+    "handler_msgs_per_s",
+    "validation_parse_ms",
+    "validation_structure_ms",
+    "validation_profile_ms",
+    "database_ms_per_birth",
+)
 WARM_UP = 30
 
 
@@ -38,10 +46,16 @@ async def run_ceilings(ctx: Context, messages: list[Message], label: str) -> dic
     try:
         env = await fresh_env(ctx.template, label.replace("-", "_"))
         try:
-            await produce_all(env.settings.kafka_bootstrap, env.settings.topics.notifications, messages,
-                              lambda n: ctx.progress.advance(task, n))
+            await produce_all(
+                env.settings.kafka_bootstrap,
+                env.settings.topics.notifications,
+                messages,
+                lambda n: ctx.progress.advance(task, n),
+            )
             ctx.progress.update(task, description=f"{label}: transport (raw consume)", completed=0)
-            transport = await raw_consume(env.settings.kafka_bootstrap, env.settings.topics.notifications, len(messages))
+            transport = await raw_consume(
+                env.settings.kafka_bootstrap, env.settings.topics.notifications, len(messages)
+            )
             figures.update(transport_msgs_per_s=transport["msgs_per_s"], transport_mib_per_s=transport["mib_per_s"])
         finally:
             await drop_env(env)
@@ -50,7 +64,9 @@ async def run_ceilings(ctx: Context, messages: list[Message], label: str) -> dic
         ctx.progress.update(task, description=f"{label}: database (registry writes)", completed=0)
         figures.update(await _in_env(ctx, label + "-db", lambda env: _database(env, messages, ctx, task)))
         ctx.progress.update(task, description=f"{label}: handler in process", completed=0)
-        figures.update(await _in_env(ctx, label + "-hd", lambda env: _handler(env, messages, lambda: ctx.progress.advance(task))))
+        figures.update(
+            await _in_env(ctx, label + "-hd", lambda env: _handler(env, messages, lambda: ctx.progress.advance(task)))
+        )
     finally:
         ctx.done(task)
     return figures
@@ -65,7 +81,7 @@ async def _in_env(ctx: Context, label: str, body):
 
 
 def _validation(messages: list[Message], tick) -> dict:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for message in messages[:WARM_UP]:  # the first call of each model builds its validators
         _validate(json.loads(message.value), now)
     spent = [0.0, 0.0, 0.0]
@@ -82,17 +98,24 @@ def _validation(messages: list[Message], tick) -> dict:
         spent[0], spent[1], spent[2] = spent[0] + t1 - t0, spent[1] + t2 - t1, spent[2] + t3 - t2
         tick()
     seconds, n = time.perf_counter() - started, len(messages)
-    return {"validation_msgs_per_s": n / seconds, "validation_parse_ms": spent[0] / n * 1000,
-            "validation_structure_ms": spent[1] / n * 1000, "validation_profile_ms": spent[2] / n * 1000}
+    return {
+        "validation_msgs_per_s": n / seconds,
+        "validation_parse_ms": spent[0] / n * 1000,
+        "validation_structure_ms": spent[1] / n * 1000,
+        "validation_profile_ms": spent[2] / n * 1000,
+    }
 
 
 def _validate(document: dict, now: datetime):
-    return None if structural_issues(document) else read_notice(document, now=now, strict_nik=True,
-                                                               region_known=kecamatan_known)
+    return (
+        None
+        if structural_issues(document)
+        else read_notice(document, now=now, strict_nik=True, region_known=kecamatan_known)
+    )
 
 
 async def _database(env: BenchEnv, messages: list[Message], ctx: Context, task) -> dict:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     pool = await open_pool(env.settings)
     try:
         work = []
@@ -116,17 +139,23 @@ async def _database(env: BenchEnv, messages: list[Message], ctx: Context, task) 
     finally:
         await pool.close()
     ctx.progress.update(task, total=len(messages))
-    return {"database_births_per_s": len(work) / seconds, "database_ms_per_birth": seconds / len(work) * 1000,
-            "database_births": len(work)}
+    return {
+        "database_births_per_s": len(work) / seconds,
+        "database_ms_per_birth": seconds / len(work) * 1000,
+        "database_births": len(work),
+    }
 
 
 async def _facts(uow, notice) -> RegistryFacts:
     registry = uow.registry
-    return RegistryFacts(hospital=await uow.hospitals.hospital(notice.hospital_id), mother=await registry.person(notice.mother_nik),
-                         family=await registry.family(notice.kk_number),
-                         father=await registry.person(notice.father_nik) if notice.father_nik else None,
-                         same_birth=await registry.birth_by_key(notice.hospital_id, notice.encounter_id, notice.birth_order),
-                         mothers_births=tuple(await registry.births_of_mother(notice.mother_nik)))
+    return RegistryFacts(
+        hospital=await uow.hospitals.hospital(notice.hospital_id),
+        mother=await registry.person(notice.mother_nik),
+        family=await registry.family(notice.kk_number),
+        father=await registry.person(notice.father_nik) if notice.father_nik else None,
+        same_birth=await registry.birth_by_key(notice.hospital_id, notice.encounter_id, notice.birth_order),
+        mothers_births=tuple(await registry.births_of_mother(notice.mother_nik)),
+    )
 
 
 async def _handler(env: BenchEnv, messages: list[Message], tick) -> dict:

@@ -7,8 +7,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 
 def latency_chart(latency: dict, path: Path) -> None:
@@ -26,13 +26,18 @@ def latency_chart(latency: dict, path: Path) -> None:
         cdf.plot(ordered, np.arange(1, ordered.size + 1) / ordered.size * 100, linewidth=1.6, label=f"{rate}/s")
         points = next((run["series"] for run in group["runs"] if run.get("series")), [])
         if points:
-            xs, ys = zip(*points)
+            xs, ys = zip(*points, strict=False)
             series.scatter(xs, np.maximum(ys, 0.1), s=3, alpha=0.5, label=f"{rate}/s (first run)")
     hist.set(xscale="log", xlabel="latency, ms (log)", ylabel="notifications", title="produce → result latency")
-    cdf.set(xscale="log", xlabel="latency, ms (log)", ylabel="percent of notifications at or below",
-            title="cumulative distribution")
-    series.set(yscale="log", xlabel="seconds since the first send", ylabel="latency, ms (log)",
-               title="latency over the run")
+    cdf.set(
+        xscale="log",
+        xlabel="latency, ms (log)",
+        ylabel="percent of notifications at or below",
+        title="cumulative distribution",
+    )
+    series.set(
+        yscale="log", xlabel="seconds since the first send", ylabel="latency, ms (log)", title="latency over the run"
+    )
     series.legend(fontsize=8, markerscale=3)
     for p in (50, 95, 99):
         cdf.axhline(p, color="grey", linewidth=0.6, linestyle=":")

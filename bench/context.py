@@ -60,9 +60,12 @@ class Profiler:
         if spy is None:
             raise RuntimeError("py-spy not found: pip install py-spy (it is in the bench extra)")
         common = [spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "100", "--nonblocking"]
-        self._procs = [subprocess.Popen(common + ["--format", fmt, "-o", str(path)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.STDOUT)
-                       for fmt, path in (("flamegraph", self.svg), ("raw", self.raw))]
+        self._procs = [
+            subprocess.Popen(
+                [*common, "--format", fmt, "-o", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+            )
+            for fmt, path in (("flamegraph", self.svg), ("raw", self.raw))
+        ]
         self.started = time.monotonic()
 
     def wait(self, timeout: float = 60) -> None:

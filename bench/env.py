@@ -23,8 +23,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from hub.adapters.kafka.topics import ensure_topics
 from hub.bootstrap import open_pool, prepare_database
-from hub.devtools.seed import seed_population
 from hub.config import Settings
+from hub.devtools.seed import seed_population
 from hub.devtools.simulation.demo import Mother, load_registry
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,8 +97,13 @@ class BenchEnv:
 async def fresh_env(template: Template, tag: str) -> BenchEnv:
     name = f"bench_{tag}_{uuid.uuid4().hex[:8]}"
     await _admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template.name}"')
-    settings = Settings(kafka_bootstrap=BOOTSTRAP, database_url=dsn_for(name), topic_prefix=f"{name}.",
-                        consumer_group=f"{name}-hub", notification_partitions=PARTITIONS)
+    settings = Settings(
+        kafka_bootstrap=BOOTSTRAP,
+        database_url=dsn_for(name),
+        topic_prefix=f"{name}.",
+        consumer_group=f"{name}-hub",
+        notification_partitions=PARTITIONS,
+    )
     await ensure_topics(settings.kafka_bootstrap, settings.topics, settings.notification_partitions)
     return BenchEnv(name, settings)
 
@@ -110,7 +115,7 @@ async def drop_env(env: BenchEnv) -> None:
     try:
         await admin.start()
         await admin.delete_topics(env.settings.topics.all())
-    except Exception:  # noqa: BLE001 - cleanup only: a topic left behind is harmless
+    except Exception:
         pass
     finally:
         await admin.close()
@@ -125,13 +130,39 @@ async def machine_info() -> dict:
     finally:
         await conn.close()
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        dirty = bool(subprocess.run(["git", "status", "--porcelain", "hub"], cwd=ROOT, capture_output=True, text=True).stdout)
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], check=False, cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "hub"], check=False, cwd=ROOT, capture_output=True, text=True
+            ).stdout
+        )
     except OSError:
         commit, dirty = "unknown", False
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
-    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": sys.version.split()[0], "platform": platform.platform(), "kafka": kafka.group(1) if kafka else "?",
-            "postgresql": pg, "postgresql_settings": durability, "hub_commit": commit, "hub_dirty": dirty,
-            "partitions": PARTITIONS, "hub_env": {k: v for k, v in os.environ.items() if k.startswith("HUB_")}}
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "kafka": kafka.group(1) if kafka else "?",
+        "postgresql": pg,
+        "postgresql_settings": durability,
+        "hub_commit": commit,
+        "hub_dirty": dirty,
+        "partitions": PARTITIONS,
+        "hub_env": {k: v for k, v in os.environ.items() if k.startswith("HUB_")},
+    }

@@ -32,8 +32,12 @@ class HubProcess:
         self._log = open(self.log_path, "ab")
         self._offset = self._log.tell()
         self.spawned = time.time()
-        self.process = subprocess.Popen([sys.executable, "-m", "hub.entrypoints.cli", "run", "--seed-families", "0"],
-                                        env=self._env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hub.entrypoints.cli", "run", "--seed-families", "0"],
+            env=self._env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
 

@@ -19,15 +19,24 @@ from bench.messages import Message
 
 async def produce_all(bootstrap: str, topic: str, messages: list[Message], advance: Callable[[int], None]) -> float:
     """Publish every message (idempotent, acks=all, as a hospital would); returns seconds taken."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=20,
-                                max_batch_size=512 * 1024, max_request_size=4 * 1024 * 1024)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=20,
+        max_batch_size=512 * 1024,
+        max_request_size=4 * 1024 * 1024,
+    )
     await producer.start()
     started = time.monotonic()
     try:
         pending = []
         for message in messages:
-            pending.append(await producer.send(topic, message.value, key=message.key,
-                                               headers=[("content-type", b"application/fhir+json")]))
+            pending.append(
+                await producer.send(
+                    topic, message.value, key=message.key, headers=[("content-type", b"application/fhir+json")]
+                )
+            )
             if len(pending) >= 500:
                 await asyncio.gather(*pending)
                 advance(len(pending))
@@ -59,9 +68,14 @@ class ResultCollector:
     _task: asyncio.Task | None = None
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, group_id=None,
-                                          auto_offset_reset="earliest", enable_auto_commit=False,
-                                          fetch_max_wait_ms=50)
+        self._consumer = AIOKafkaConsumer(
+            self.topic,
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=50,
+        )
         await self._consumer.start()
         self._task = asyncio.create_task(self._run())
 
@@ -72,8 +86,9 @@ class ResultCollector:
             for records in batches.values():
                 for r in records:
                     headers = dict(r.headers or ())
-                    self.results.append(Result(headers.get("correlation-id", b"").decode(), r.timestamp / 1000,
-                                               received, r.value))
+                    self.results.append(
+                        Result(headers.get("correlation-id", b"").decode(), r.timestamp / 1000, received, r.value)
+                    )
                 self.last_progress = time.monotonic()
 
     @property
@@ -102,8 +117,9 @@ class ResultCollector:
 
 async def raw_consume(bootstrap: str, topic: str, expected: int) -> dict:
     """Transport ceiling: a bare consumer (no group) reads every record of the topic from the beginning."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         count, size, started = 0, 0, time.monotonic()

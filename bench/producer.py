@@ -30,13 +30,20 @@ async def offer(plan: list[tuple[str, bytes, bytes]], bootstrap: str, topic: str
             await asyncio.sleep(max(0.0, due - time.monotonic()))
             behind = max(behind, time.monotonic() - due)
             sends.append((message_id, time.time()))
-            acks.append(await producer.send(topic, value, key=key, headers=[("content-type", b"application/fhir+json")]))
+            acks.append(
+                await producer.send(topic, value, key=key, headers=[("content-type", b"application/fhir+json")])
+            )
         offered_s = time.monotonic() - start
         done = await asyncio.gather(*acks, return_exceptions=True)
     finally:
         await producer.stop()
-    return {"sends": sends, "offered_s": offered_s, "achieved_rate": len(plan) / offered_s if offered_s else None,
-            "max_behind_schedule_s": behind, "failed": sum(isinstance(d, BaseException) for d in done)}
+    return {
+        "sends": sends,
+        "offered_s": offered_s,
+        "achieved_rate": len(plan) / offered_s if offered_s else None,
+        "max_behind_schedule_s": behind,
+        "failed": sum(isinstance(d, BaseException) for d in done),
+    }
 
 
 def main() -> None:

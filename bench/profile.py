@@ -14,11 +14,15 @@ from pathlib import Path
 # py-spy prints them: relative to site-packages or the repository), so the shares add up to 100%.
 AREAS = [
     ("structural validation (fhir.resources, fhir_core, its pydantic)", r"(^|[ /])(fhir/resources|fhir_core)/"),
-    ("profile rules (hub/intake: profile, people, newborn, ...)",
-     r"(^|[ /])hub/intake/(profile|people|newborn|registration|measurements|bundle_view|elements|vocabulary)"),
+    (
+        "profile rules (hub/intake: profile, people, newborn, ...)",
+        r"(^|[ /])hub/intake/(profile|people|newborn|registration|measurements|bundle_view|elements|vocabulary)",
+    ),
     ("envelope: json parse, depth check (hub/intake/envelope)", r"(^|[ /])hub/intake/envelope"),
-    ("results and civil events (hub/intake/results, hub/service/answers, events)",
-     r"(^|[ /])(hub/intake/results|hub/service/answers|hub/service/events)"),
+    (
+        "results and civil events (hub/intake/results, hub/service/answers, events)",
+        r"(^|[ /])(hub/intake/results|hub/service/answers|hub/service/events)",
+    ),
     ("outbox relay (read outbox, produce, mark sent)", r"(^|[ /])hub/adapters/kafka/relay"),
     ("PostgreSQL: asyncpg and hub/adapters/postgres", r"(^|[ /])(asyncpg|hub/adapters/postgres)/"),
     ("logging", r"(^|[ /])(logging/|hub/logging\.py)"),
@@ -60,11 +64,21 @@ def top_functions(out: Path, limit: int = 15) -> dict:
         areas[next((area for area, pattern in AREAS if re.search(pattern, files)), "other")] += n
     if not total:
         return {"error": "py-spy recorded no busy samples"}
-    result = {"samples": total, "idle_samples": idle, "self": [(k, n / total) for k, n in own.most_common(limit)],
-              "areas": [(k, n / total) for k, n in areas.most_common()]}
-    lines = ["# Where the hub's busy CPU time goes (py-spy, one throughput run)", "",
-             f"{total} busy samples at 100/s ({idle} more samples waiting in select/wait left out); shares are "
-             "of the busy samples.", "", "| area (each sample counted once) | share |", "|---|---:|"]
+    result = {
+        "samples": total,
+        "idle_samples": idle,
+        "self": [(k, n / total) for k, n in own.most_common(limit)],
+        "areas": [(k, n / total) for k, n in areas.most_common()],
+    }
+    lines = [
+        "# Where the hub's busy CPU time goes (py-spy, one throughput run)",
+        "",
+        f"{total} busy samples at 100/s ({idle} more samples waiting in select/wait left out); shares are "
+        "of the busy samples.",
+        "",
+        "| area (each sample counted once) | share |",
+        "|---|---:|",
+    ]
     lines += [f"| {k} | {v:.1%} |" for k, v in result["areas"]]
     lines += ["", "| function (self time) | share |", "|---|---:|"]
     lines += [f"| `{k}` | {v:.1%} |" for k, v in result["self"]]

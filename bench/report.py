@@ -9,42 +9,61 @@ from bench import ceilings, latency, throughput
 from bench.stats import over_runs
 
 ROWS = {  # scenario -> (metric, label, format)
-    "throughput": [("notifications_per_s", "notifications/s (hub ready → last result)", "{:.1f}"),
-                   ("births_per_s", "registered births/s (same window)", "{:.1f}"),
-                   ("cold_notifications_per_s", "notifications/s cold (process start → last result)", "{:.1f}"),
-                   ("first_to_last_per_s", "notifications/s (first → last result)", "{:.1f}"),
-                   ("startup_s", "startup s (spawn → \"hub running\")", "{:.2f}"),
-                   ("processing_s", "processing s (ready → last result)", "{:.1f}"),
-                   ("first_result_s", "first result s after ready", "{:.2f}"),
-                   ("peak_rss_mib", "peak RSS of the hub, MiB", "{:.0f}"),
-                   ("hub_cpu_share", "hub CPU, cores used", "{:.2f}"),
-                   ("machine_busy", "machine CPU busy (all cores = 1)", "{:.2f}")],
-    "latency": [("p50_ms", "p50 ms", "{:.0f}"), ("p95_ms", "p95 ms", "{:.0f}"), ("p99_ms", "p99 ms", "{:.0f}"),
-                ("max_ms", "max ms", "{:.0f}"),
-                ("steady_p99_ms", "p99 ms of sends after the first 5 s", "{:.0f}"), ("achieved_rate", "offered rate achieved /s", "{:.1f}"),
-                ("hub_output_per_s", "results/s while offering", "{:.1f}"),
-                ("answered_share", "answered share", "{:.3f}"), ("peak_rss_mib", "peak RSS MiB", "{:.0f}")],
-    "ceilings": [("transport_msgs_per_s", "transport: raw aiokafka consume msgs/s", "{:.0f}"),
-                 ("validation_msgs_per_s", "validation: parse+structure+profile msgs/s (1 process)", "{:.1f}"),
-                 ("validation_parse_ms", "validation: json parse ms/msg", "{:.2f}"),
-                 ("validation_structure_ms", "validation: fhir.resources ms/msg", "{:.2f}"),
-                 ("validation_profile_ms", "validation: profile rules ms/msg", "{:.2f}"),
-                 ("database_births_per_s", "database: register_birth births/s (1 tx each)", "{:.1f}"),
-                 ("database_ms_per_birth", "database: ms per birth", "{:.2f}"),
-                 ("handler_msgs_per_s", "handler in process, no Kafka (extra) msgs/s", "{:.1f}")],
-    "no-documents": [("notifications_per_s", "notifications/s, documents off (HUB_DOCUMENTS=false)", "{:.1f}"),
-                     ("births_per_s", "registered births/s, documents off", "{:.1f}"),
-                     ("hub_cpu_share", "hub CPU, cores used", "{:.2f}"),
-                     ("peak_rss_mib", "peak RSS MiB", "{:.0f}")],
-    "scale": [("notifications_per_s", "notifications/s, 2 hub processes", "{:.1f}"),
-              ("births_per_s", "registered births/s, 2 hub processes", "{:.1f}"),
-              ("startup_s", "startup s (slower of the two)", "{:.2f}"),
-              ("peak_rss_mib", "peak RSS MiB (larger of the two)", "{:.0f}"),
-              ("hub_cpu_share", "hub CPU, cores used (both)", "{:.2f}"),
-              ("machine_busy", "machine CPU busy (all cores = 1)", "{:.2f}")],
+    "throughput": [
+        ("notifications_per_s", "notifications/s (hub ready → last result)", "{:.1f}"),
+        ("births_per_s", "registered births/s (same window)", "{:.1f}"),
+        ("cold_notifications_per_s", "notifications/s cold (process start → last result)", "{:.1f}"),
+        ("first_to_last_per_s", "notifications/s (first → last result)", "{:.1f}"),
+        ("startup_s", 'startup s (spawn → "hub running")', "{:.2f}"),
+        ("processing_s", "processing s (ready → last result)", "{:.1f}"),
+        ("first_result_s", "first result s after ready", "{:.2f}"),
+        ("peak_rss_mib", "peak RSS of the hub, MiB", "{:.0f}"),
+        ("hub_cpu_share", "hub CPU, cores used", "{:.2f}"),
+        ("machine_busy", "machine CPU busy (all cores = 1)", "{:.2f}"),
+    ],
+    "latency": [
+        ("p50_ms", "p50 ms", "{:.0f}"),
+        ("p95_ms", "p95 ms", "{:.0f}"),
+        ("p99_ms", "p99 ms", "{:.0f}"),
+        ("max_ms", "max ms", "{:.0f}"),
+        ("steady_p99_ms", "p99 ms of sends after the first 5 s", "{:.0f}"),
+        ("achieved_rate", "offered rate achieved /s", "{:.1f}"),
+        ("hub_output_per_s", "results/s while offering", "{:.1f}"),
+        ("answered_share", "answered share", "{:.3f}"),
+        ("peak_rss_mib", "peak RSS MiB", "{:.0f}"),
+    ],
+    "ceilings": [
+        ("transport_msgs_per_s", "transport: raw aiokafka consume msgs/s", "{:.0f}"),
+        ("validation_msgs_per_s", "validation: parse+structure+profile msgs/s (1 process)", "{:.1f}"),
+        ("validation_parse_ms", "validation: json parse ms/msg", "{:.2f}"),
+        ("validation_structure_ms", "validation: fhir.resources ms/msg", "{:.2f}"),
+        ("validation_profile_ms", "validation: profile rules ms/msg", "{:.2f}"),
+        ("database_births_per_s", "database: register_birth births/s (1 tx each)", "{:.1f}"),
+        ("database_ms_per_birth", "database: ms per birth", "{:.2f}"),
+        ("handler_msgs_per_s", "handler in process, no Kafka (extra) msgs/s", "{:.1f}"),
+    ],
+    "no-documents": [
+        ("notifications_per_s", "notifications/s, documents off (HUB_DOCUMENTS=false)", "{:.1f}"),
+        ("births_per_s", "registered births/s, documents off", "{:.1f}"),
+        ("hub_cpu_share", "hub CPU, cores used", "{:.2f}"),
+        ("peak_rss_mib", "peak RSS MiB", "{:.0f}"),
+    ],
+    "scale": [
+        ("notifications_per_s", "notifications/s, 2 hub processes", "{:.1f}"),
+        ("births_per_s", "registered births/s, 2 hub processes", "{:.1f}"),
+        ("startup_s", "startup s (slower of the two)", "{:.2f}"),
+        ("peak_rss_mib", "peak RSS MiB (larger of the two)", "{:.0f}"),
+        ("hub_cpu_share", "hub CPU, cores used (both)", "{:.2f}"),
+        ("machine_busy", "machine CPU busy (all cores = 1)", "{:.2f}"),
+    ],
 }
-METRICS = {"throughput": throughput.METRICS, "scale": throughput.METRICS, "no-documents": throughput.METRICS, "ceilings": ceilings.METRICS,
-           "latency": latency.METRICS}
+METRICS = {
+    "throughput": throughput.METRICS,
+    "scale": throughput.METRICS,
+    "no-documents": throughput.METRICS,
+    "ceilings": ceilings.METRICS,
+    "latency": latency.METRICS,
+}
 
 
 def summarise(results: dict) -> None:
@@ -52,16 +71,33 @@ def summarise(results: dict) -> None:
     for name, scenario in results["scenarios"].items():
         for group in scenario.values() if name == "latency" else [scenario]:
             group["summary"] = over_runs(group["runs"], METRICS[name])
-    med = {name: {k: v["median"] for k, v in s.get("summary", {}).items()}
-           for name, s in results["scenarios"].items() if name != "latency"}
+    med = {
+        name: {k: v["median"] for k, v in s.get("summary", {}).items()}
+        for name, s in results["scenarios"].items()
+        if name != "latency"
+    }
     hub, ceil, scale = med.get("throughput", {}), med.get("ceilings", {}), med.get("scale", {})
     plain = med.get("no-documents", {})
-    pairs = [("hub notifications/s ÷ transport ceiling", hub.get("notifications_per_s"), ceil.get("transport_msgs_per_s")),
-             ("hub notifications/s ÷ validation ceiling", hub.get("notifications_per_s"), ceil.get("validation_msgs_per_s")),
-             ("hub registered births/s ÷ database ceiling", hub.get("births_per_s"), ceil.get("database_births_per_s")),
-             ("hub notifications/s ÷ in-process handler (extra)", hub.get("notifications_per_s"), ceil.get("handler_msgs_per_s")),
-             ("2 hub processes ÷ 1 hub process (notifications/s)", scale.get("notifications_per_s"), hub.get("notifications_per_s")),
-             ("documents on ÷ documents off (notifications/s)", hub.get("notifications_per_s"), plain.get("notifications_per_s"))]
+    pairs = [
+        ("hub notifications/s ÷ transport ceiling", hub.get("notifications_per_s"), ceil.get("transport_msgs_per_s")),
+        ("hub notifications/s ÷ validation ceiling", hub.get("notifications_per_s"), ceil.get("validation_msgs_per_s")),
+        ("hub registered births/s ÷ database ceiling", hub.get("births_per_s"), ceil.get("database_births_per_s")),
+        (
+            "hub notifications/s ÷ in-process handler (extra)",
+            hub.get("notifications_per_s"),
+            ceil.get("handler_msgs_per_s"),
+        ),
+        (
+            "2 hub processes ÷ 1 hub process (notifications/s)",
+            scale.get("notifications_per_s"),
+            hub.get("notifications_per_s"),
+        ),
+        (
+            "documents on ÷ documents off (notifications/s)",
+            hub.get("notifications_per_s"),
+            plain.get("notifications_per_s"),
+        ),
+    ]
     results["ratios"] = {label: {"value": a / b, "numerator": a, "denominator": b} for label, a, b in pairs if a and b}
 
 
@@ -78,52 +114,88 @@ def write(results: dict, out: Path) -> None:
     (out / "summary.md").write_text(markdown(results))
     if "latency" in results["scenarios"]:
         from bench.chart import latency_chart
+
         latency_chart(results["scenarios"]["latency"], out / "latency.png")
 
 
 def markdown(results: dict) -> str:
-    lines = [f"# hub benchmark {results['started']}", "",
-             f"Runs per scenario: {results['args']['runs']}; throughput notifications per run: "
-             f"{results['args']['notifications']}; wall time {results.get('wall_s', 0):.0f} s.", "",
-             "| scenario | metric | median | min | max | runs |", "|---|---|---:|---:|---:|---:|"]
+    lines = [
+        f"# hub benchmark {results['started']}",
+        "",
+        f"Runs per scenario: {results['args']['runs']}; throughput notifications per run: "
+        f"{results['args']['notifications']}; wall time {results.get('wall_s', 0):.0f} s.",
+        "",
+        "| scenario | metric | median | min | max | runs |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for name, scenario in results["scenarios"].items():
-        groups = [(f"latency @ {rate}/s", g) for rate, g in scenario.items()] if name == "latency" else \
-            [("throughput (1 hub)" if name == "throughput" else "scale (2 hubs)" if name == "scale" else name, scenario)]
+        groups = (
+            [(f"latency @ {rate}/s", g) for rate, g in scenario.items()]
+            if name == "latency"
+            else [
+                (
+                    "throughput (1 hub)" if name == "throughput" else "scale (2 hubs)" if name == "scale" else name,
+                    scenario,
+                )
+            ]
+        )
         for title, group in groups:
             for metric, label, fmt in ROWS[name]:
                 s = group.get("summary", {}).get(metric)
                 if s:
-                    lines.append(f"| {title} | {label} | {fmt.format(s['median'])} | {fmt.format(s['min'])} | "
-                                 f"{fmt.format(s['max'])} | {s['runs']} |")
+                    lines.append(
+                        f"| {title} | {label} | {fmt.format(s['median'])} | {fmt.format(s['min'])} | "
+                        f"{fmt.format(s['max'])} | {s['runs']} |"
+                    )
             failed = [r["error"] for r in group["runs"] if "error" in r]
             if failed:
                 lines.append(f"| {title} | failed runs | {len(failed)} | | | |")
     if results.get("ratios"):
         lines += ["", "| ratio (of medians) | value | numerator | denominator |", "|---|---:|---:|---:|"]
-        lines += [f"| {k} | {v['value']:.2f} | {v['numerator']:.1f} | {v['denominator']:.1f} |" if v["value"] >= 0.01 else
-                  f"| {k} | {v['value']:.4f} | {v['numerator']:.1f} | {v['denominator']:.0f} |"
-                  for k, v in results["ratios"].items()]
+        lines += [
+            f"| {k} | {v['value']:.2f} | {v['numerator']:.1f} | {v['denominator']:.1f} |"
+            if v["value"] >= 0.01
+            else f"| {k} | {v['value']:.4f} | {v['numerator']:.1f} | {v['denominator']:.0f} |"
+            for k, v in results["ratios"].items()
+        ]
     lines += ["", "## Outcomes (first run of each scenario)", ""]
     for name, scenario in results["scenarios"].items():
-        for title, group in ([(f"latency @ {r}/s", g) for r, g in scenario.items()] if name == "latency" else [(name, scenario)]):
+        for title, group in (
+            [(f"latency @ {r}/s", g) for r, g in scenario.items()] if name == "latency" else [(name, scenario)]
+        ):
             run = next((r for r in group["runs"] if "outcomes" in r), None)
             if run:
                 o = run["outcomes"]
-                lines.append(f"- {title}: statuses {o['statuses']}; answers differing from the kind sent: "
-                             f"{o['unexpected']}; rejection/review codes {o['rejection_and_review_codes']}")
+                lines.append(
+                    f"- {title}: statuses {o['statuses']}; answers differing from the kind sent: "
+                    f"{o['unexpected']}; rejection/review codes {o['rejection_and_review_codes']}"
+                )
     profile, run = results.get("profile"), (results.get("profile_run") or {"runs": [{}]})["runs"][0]
     if profile and "areas" in profile:
-        lines += ["", "## Profile (one extra throughput run with py-spy attached, not in the medians)", "",
-                  f"That run: {run.get('notifications_per_s', 0):.1f} notifications/s. Flame graph: profile.svg; "
-                  "tables: profile-top.md. Busy CPU time of the hub by area:", ""]
+        lines += [
+            "",
+            "## Profile (one extra throughput run with py-spy attached, not in the medians)",
+            "",
+            f"That run: {run.get('notifications_per_s', 0):.1f} notifications/s. Flame graph: profile.svg; "
+            "tables: profile-top.md. Busy CPU time of the hub by area:",
+            "",
+        ]
         lines += [f"- {area}: {share:.1%}" for area, share in profile["areas"][:8]]
     m = results["machine"]
-    lines += ["", "## Machine", "", f"- {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB; Python {m['python']}; "
-              f"{m['platform']}", f"- Kafka {m['kafka']} (local KRaft, deploy/local/kafka.sh), notification topic "
-              f"{m['partitions']} partitions; PostgreSQL {m['postgresql']} {m['postgresql_settings']}",
-              f"- hub at commit {m['hub_commit']}{' with uncommitted changes under hub/' if m['hub_dirty'] else ''}; "
-              f"HUB_* passed through: {m.get('hub_env') or 'none'}",
-              "", "## How it is measured", "", NOTES]
+    lines += [
+        "",
+        "## Machine",
+        "",
+        f"- {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB; Python {m['python']}; {m['platform']}",
+        f"- Kafka {m['kafka']} (local KRaft, deploy/local/kafka.sh), notification topic "
+        f"{m['partitions']} partitions; PostgreSQL {m['postgresql']} {m['postgresql_settings']}",
+        f"- hub at commit {m['hub_commit']}{' with uncommitted changes under hub/' if m['hub_dirty'] else ''}; "
+        f"HUB_* passed through: {m.get('hub_env') or 'none'}",
+        "",
+        "## How it is measured",
+        "",
+        NOTES,
+    ]
     return "\n".join(lines) + "\n"
 
 

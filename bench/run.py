@@ -27,19 +27,33 @@ SCENARIOS = ("throughput", "no-documents", "latency", "ceilings", "scale")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="make bench BENCH_ARGS=...", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", default=",".join(SCENARIOS),
-                        help="comma-separated, from: %(default)s (scale also runs throughput, its 1-process baseline)")
+    parser = argparse.ArgumentParser(
+        prog="make bench BENCH_ARGS=...", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scenario",
+        default=",".join(SCENARIOS),
+        help="comma-separated, from: %(default)s (scale also runs throughput, its 1-process baseline)",
+    )
     parser.add_argument("--runs", type=int, help="runs per scenario; medians over them (default 3, --quick 1)")
-    parser.add_argument("--notifications", type=int, help="notifications per throughput/ceilings/scale run "
-                                                          "(default 5000, --quick 400)")
+    parser.add_argument(
+        "--notifications", type=int, help="notifications per throughput/ceilings/scale run (default 5000, --quick 400)"
+    )
     parser.add_argument("--rates", help="latency: offered rates per second (default 50,200)")
-    parser.add_argument("--duration", type=float, help="latency: seconds of offered load per run (default 30, --quick 8)")
-    parser.add_argument("--drain", type=float, default=120, help="latency: longest wait for results after the "
-                                                                 "producer stops, s (default %(default)s)")
-    parser.add_argument("--profile", action="store_true", help="one extra throughput run (not in the medians) "
-                                                               "with py-spy attached: profile.svg, profile-top.md")
+    parser.add_argument(
+        "--duration", type=float, help="latency: seconds of offered load per run (default 30, --quick 8)"
+    )
+    parser.add_argument(
+        "--drain",
+        type=float,
+        default=120,
+        help="latency: longest wait for results after the producer stops, s (default %(default)s)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="one extra throughput run (not in the medians) with py-spy attached: profile.svg, profile-top.md",
+    )
     parser.add_argument("--profile-seconds", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every scenario")
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="parent folder (default %(default)s)")
@@ -66,12 +80,19 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
     from bench.throughput import run_throughput
 
     wanted = set(args.scenarios)
-    sizes = [args.notifications] * bool(wanted - {"latency"}) + \
-            [round(rate * args.duration) for rate in args.rates] * ("latency" in wanted)
-    results = {"started": datetime.now().isoformat(timespec="seconds"), "out": str(out),
-               "args": {k: v for k, v in vars(args).items() if k != "out"}, "machine": await machine_info(),
-               "scenarios": {name: ({f"{r:g}": {"runs": []} for r in args.rates} if name == "latency" else {"runs": []})
-                             for name in args.scenarios}}
+    sizes = [args.notifications] * bool(wanted - {"latency"}) + [round(rate * args.duration) for rate in args.rates] * (
+        "latency" in wanted
+    )
+    results = {
+        "started": datetime.now().isoformat(timespec="seconds"),
+        "out": str(out),
+        "args": {k: v for k, v in vars(args).items() if k != "out"},
+        "machine": await machine_info(),
+        "scenarios": {
+            name: ({f"{r:g}": {"runs": []} for r in args.rates} if name == "latency" else {"runs": []})
+            for name in args.scenarios
+        },
+    }
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, refresh_per_second=5) as progress:
         families = mothers_needed(max(sizes))
@@ -87,7 +108,7 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
                 try:
                     group["runs"].append({"label": label, **await make()})
                     break
-                except Exception as exc:  # noqa: BLE001 - a failed run is reported, the bench goes on
+                except Exception as exc:
                     console.print(f"[red]{label} failed (attempt {attempt}):[/red] {type(exc).__name__}: {exc}"[:1500])
                     if attempt == 2:
                         group["runs"].append({"label": label, "error": f"{type(exc).__name__}: {exc}"[:3000]})
@@ -96,30 +117,49 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
 
         try:
             for i in range(1, args.runs + 1):
-                messages = plan(template.mothers, template.hospitals, args.notifications, seed=i) \
-                    if wanted - {"latency"} else []
+                messages = (
+                    plan(template.mothers, template.hospitals, args.notifications, seed=i)
+                    if wanted - {"latency"}
+                    else []
+                )
                 s = results["scenarios"]
                 for name in args.scenarios:
                     if name == "throughput":
-                        await record(s[name], f"throughput-{i}", lambda: run_throughput(ctx, messages, f"throughput-{i}"))
+                        await record(
+                            s[name], f"throughput-{i}", lambda: run_throughput(ctx, messages, f"throughput-{i}")
+                        )
                     elif name == "ceilings":
                         await record(s[name], f"ceilings-{i}", lambda: run_ceilings(ctx, messages, f"ceilings-{i}"))
                     elif name == "no-documents":
-                        await record(s[name], f"nodocs-{i}", lambda: run_throughput(ctx, messages, f"nodocs-{i}",
-                                                                                 extra_env={"HUB_DOCUMENTS": "false"}))
+                        await record(
+                            s[name],
+                            f"nodocs-{i}",
+                            lambda: run_throughput(ctx, messages, f"nodocs-{i}", extra_env={"HUB_DOCUMENTS": "false"}),
+                        )
                     elif name == "scale":
-                        await record(s[name], f"scale-{i}", lambda: run_throughput(ctx, messages, f"scale-{i}", processes=2))
+                        await record(
+                            s[name], f"scale-{i}", lambda: run_throughput(ctx, messages, f"scale-{i}", processes=2)
+                        )
                     else:
                         for rate in args.rates:
-                            load = plan(template.mothers, template.hospitals, round(rate * args.duration), seed=100 * i + int(rate))
+                            load = plan(
+                                template.mothers,
+                                template.hospitals,
+                                round(rate * args.duration),
+                                seed=100 * i + int(rate),
+                            )
                             label = f"latency-{rate:g}-{i}"
-                            await record(s[name][f"{rate:g}"], label,
-                                         lambda: run_latency(ctx, load, rate, label, args.drain))
+                            await record(
+                                s[name][f"{rate:g}"], label, lambda: run_latency(ctx, load, rate, label, args.drain)
+                            )
             if args.profile:
                 messages = plan(template.mothers, template.hospitals, args.notifications, seed=999)
                 results["profile_run"] = {"runs": []}
-                await record(results["profile_run"], "profile", lambda: run_throughput(
-                    ctx, messages, "profile", profile_seconds=args.profile_seconds))
+                await record(
+                    results["profile_run"],
+                    "profile",
+                    lambda: run_throughput(ctx, messages, "profile", profile_seconds=args.profile_seconds),
+                )
         finally:
             await template.drop()
     return results
@@ -140,13 +180,20 @@ def main(argv: list[str] | None = None) -> int:
     summarise(results)
     if "profile_run" in results:
         from bench.profile import top_functions
+
         results["profile"] = top_functions(out)
     write(results, out)
     console.print(Markdown((out / "summary.md").read_text().split("\n## Machine")[0]))
-    console.print(f"\nwrote {out / 'results.json'}, {out / 'summary.md'}"
-                  + (f", {out / 'latency.png'}" if "latency" in results["scenarios"] else ""))
-    failed = sum("error" in run for s in results["scenarios"].values()
-                 for g in (s.values() if "runs" not in s else [s]) for run in g["runs"])
+    console.print(
+        f"\nwrote {out / 'results.json'}, {out / 'summary.md'}"
+        + (f", {out / 'latency.png'}" if "latency" in results["scenarios"] else "")
+    )
+    failed = sum(
+        "error" in run
+        for s in results["scenarios"].values()
+        for g in (s.values() if "runs" not in s else [s])
+        for run in g["runs"]
+    )
     return 1 if failed else 0
 
 

@@ -23,8 +23,14 @@ def latency_summary(latencies_ms: Iterable[float]) -> dict:
     ordered = sorted(latencies_ms)
     if not ordered:
         return {"count": 0}
-    return {"count": len(ordered), "p50_ms": percentile(ordered, 50), "p95_ms": percentile(ordered, 95),
-            "p99_ms": percentile(ordered, 99), "max_ms": ordered[-1], "mean_ms": statistics.fmean(ordered)}
+    return {
+        "count": len(ordered),
+        "p50_ms": percentile(ordered, 50),
+        "p95_ms": percentile(ordered, 95),
+        "p99_ms": percentile(ordered, 99),
+        "max_ms": ordered[-1],
+        "mean_ms": statistics.fmean(ordered),
+    }
 
 
 def over_runs(runs: list[dict], metrics: Iterable[str]) -> dict[str, dict]:
@@ -33,8 +39,12 @@ def over_runs(runs: list[dict], metrics: Iterable[str]) -> dict[str, dict]:
     for metric in metrics:
         values = [run[metric] for run in runs if isinstance(run.get(metric), (int, float))]
         if values:
-            summary[metric] = {"median": statistics.median(values), "min": min(values), "max": max(values),
-                               "runs": len(values)}
+            summary[metric] = {
+                "median": statistics.median(values),
+                "min": min(values),
+                "max": max(values),
+                "runs": len(values),
+            }
     return summary
 
 
@@ -64,7 +74,12 @@ def outcomes(pairs: list[tuple[str, int, object]]) -> dict:
         if view and status in ("rejected", "review-pending"):
             codes.update(set(view.codes))
     statuses = sum(by_kind.values(), Counter())
-    unexpected = sum(n for kind, counter in by_kind.items() for status, n in counter.items()
-                     if EXPECTED.get(kind) != status)
-    return {"statuses": dict(statuses), "by_kind": {k: dict(v) for k, v in sorted(by_kind.items())},
-            "unexpected": unexpected, "rejection_and_review_codes": dict(codes.most_common(12))}
+    unexpected = sum(
+        n for kind, counter in by_kind.items() for status, n in counter.items() if EXPECTED.get(kind) != status
+    )
+    return {
+        "statuses": dict(statuses),
+        "by_kind": {k: dict(v) for k, v in sorted(by_kind.items())},
+        "unexpected": unexpected,
+        "rejection_and_review_codes": dict(codes.most_common(12)),
+    }

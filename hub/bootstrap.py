@@ -9,7 +9,7 @@ import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -42,7 +42,7 @@ UnitOfWorkFactory = Callable[[], PostgresUnitOfWork]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def open_pool(settings: Settings) -> asyncpg.Pool:
@@ -73,8 +73,13 @@ def issuer(settings: Settings) -> Issuer | None:
 
 def pipeline(settings: Settings) -> Pipeline:
     limits = IntakeLimits(settings.max_message_bytes, settings.max_json_depth, settings.strict_nik)
-    return Pipeline(settings.topics, limits, kecamatan_known, defer_registry=settings.registry is RegistryKind.SIAK_HTTP,
-                    issuer=issuer(settings))
+    return Pipeline(
+        settings.topics,
+        limits,
+        kecamatan_known,
+        defer_registry=settings.registry is RegistryKind.SIAK_HTTP,
+        issuer=issuer(settings),
+    )
 
 
 @contextlib.asynccontextmanager
@@ -91,25 +96,45 @@ async def document_signer(settings: Settings) -> AsyncIterator[DocumentSigner]:
         return
     from hub.adapters.signing.remote import RemoteSigner
 
-    breaker = CircuitBreaker(failure_threshold=settings.signer_breaker_failures,
-                             reset_after=settings.signer_breaker_reset_seconds,
-                             on_change=lambda state, failures: log.warning("signer circuit %s failures=%d", state, failures))
-    client = RemoteSigner(settings.signer_url, timeout=settings.signer_timeout_seconds, retries=settings.signer_retries,
-                          backoff=settings.retry_initial_seconds, breaker=breaker)
+    breaker = CircuitBreaker(
+        failure_threshold=settings.signer_breaker_failures,
+        reset_after=settings.signer_breaker_reset_seconds,
+        on_change=lambda state, failures: log.warning("signer circuit %s failures=%d", state, failures),
+    )
+    client = RemoteSigner(
+        settings.signer_url,
+        timeout=settings.signer_timeout_seconds,
+        retries=settings.signer_retries,
+        backoff=settings.retry_initial_seconds,
+        breaker=breaker,
+    )
     try:
         yield client
     finally:
         await client.close()
 
 
-def document_worker(settings: Settings, uow: UnitOfWorkFactory, signer: DocumentSigner, maker=None,
-                    clock: Callable[[], datetime] = utc_now):
+def document_worker(
+    settings: Settings,
+    uow: UnitOfWorkFactory,
+    signer: DocumentSigner,
+    maker=None,
+    clock: Callable[[], datetime] = utc_now,
+):
     from hub.service.documents import DocumentWorker
 
     found = issuer(settings)
     assert found is not None, "document workers run only when documents are on"
-    return DocumentWorker(uow, signer, found, settings.topics, clock, retry_initial=settings.retry_initial_seconds,
-                          retry_max=settings.document_retry_max_seconds, maker=maker)
+    return DocumentWorker(
+        uow,
+        signer,
+        found,
+        settings.topics,
+        clock,
+        retry_initial=settings.retry_initial_seconds,
+        retry_max=settings.document_retry_max_seconds,
+        maker=maker,
+    )
 
 
 @contextlib.contextmanager
@@ -126,9 +151,15 @@ def document_maker(settings: Settings):
     if settings.signer is SignerKind.LOCAL:
         factory = partial(pool.local_signer, str(settings.pki_dir))
     else:
-        factory = partial(pool.remote_signer, settings.signer_url, settings.signer_timeout_seconds,
-                          settings.signer_retries, settings.retry_initial_seconds, settings.signer_breaker_failures,
-                          settings.signer_breaker_reset_seconds)
+        factory = partial(
+            pool.remote_signer,
+            settings.signer_url,
+            settings.signer_timeout_seconds,
+            settings.signer_retries,
+            settings.retry_initial_seconds,
+            settings.signer_breaker_failures,
+            settings.signer_breaker_reset_seconds,
+        )
     maker = pool.ProcessPoolMaker(factory, settings.document_processes)
     try:
         yield maker
@@ -137,8 +168,9 @@ def document_maker(settings: Settings):
 
 
 @contextlib.asynccontextmanager
-async def units_of_work(settings: Settings, pool: asyncpg.Pool, *,
-                        report_breaker: bool = False) -> AsyncIterator[UnitOfWorkFactory]:
+async def units_of_work(
+    settings: Settings, pool: asyncpg.Pool, *, report_breaker: bool = False
+) -> AsyncIterator[UnitOfWorkFactory]:
     """Units of work with the configured civil registry (embedded, or SIAK over HTTP).
 
     `report_breaker`: record this process's circuit breaker for `hub registry` (the running hub
@@ -150,8 +182,13 @@ async def units_of_work(settings: Settings, pool: asyncpg.Pool, *,
     if report_breaker:
         await _store_breaker(pool, process, "closed", 0)  # visible to operators from the start
     breaker = _breaker(settings, pool, process if report_breaker else None)
-    client = SiakClient(settings.siak_url, timeout=settings.siak_timeout_seconds, retries=settings.siak_retries,
-                        backoff=settings.retry_initial_seconds, breaker=breaker)
+    client = SiakClient(
+        settings.siak_url,
+        timeout=settings.siak_timeout_seconds,
+        retries=settings.siak_retries,
+        backoff=settings.retry_initial_seconds,
+        breaker=breaker,
+    )
     try:
         yield lambda: PostgresUnitOfWork(pool, lambda _conn: SiakHttpRegistry(client))
     finally:
@@ -169,8 +206,11 @@ def _breaker(settings: Settings, pool: asyncpg.Pool, process: str | None) -> Cir
         pending.add(task)
         task.add_done_callback(pending.discard)
 
-    return CircuitBreaker(failure_threshold=settings.siak_breaker_failures,
-                          reset_after=settings.siak_breaker_reset_seconds, on_change=changed)
+    return CircuitBreaker(
+        failure_threshold=settings.siak_breaker_failures,
+        reset_after=settings.siak_breaker_reset_seconds,
+        on_change=changed,
+    )
 
 
 async def _store_breaker(pool: asyncpg.Pool, process: str, state: str, failures: int) -> None:
@@ -178,18 +218,29 @@ async def _store_breaker(pool: asyncpg.Pool, process: str, state: str, failures:
         await record_breaker(conn, process, state, failures)
 
 
-def registration_handler(settings: Settings, pool: asyncpg.Pool, clock: Callable[[], datetime] = utc_now) -> RegisterBirths:
+def registration_handler(
+    settings: Settings, pool: asyncpg.Pool, clock: Callable[[], datetime] = utc_now
+) -> RegisterBirths:
     """The consumer's use case on the embedded registry (benchmarks and tests use it directly)."""
     return RegisterBirths(lambda: PostgresUnitOfWork(pool, EmbeddedRegistry), pipeline(settings), clock)
 
 
-def consumer_handler(settings: Settings, uow: UnitOfWorkFactory, clock: Callable[[], datetime] = utc_now) -> RegisterBirths:
+def consumer_handler(
+    settings: Settings, uow: UnitOfWorkFactory, clock: Callable[[], datetime] = utc_now
+) -> RegisterBirths:
     return RegisterBirths(uow, pipeline(settings), clock)
 
 
-def saga_worker(settings: Settings, uow: UnitOfWorkFactory, clock: Callable[[], datetime] = utc_now) -> RegistrySagaWorker:
-    return RegistrySagaWorker(uow, pipeline(settings), clock, retry_initial=settings.retry_initial_seconds,
-                              retry_max=settings.saga_retry_max_seconds)
+def saga_worker(
+    settings: Settings, uow: UnitOfWorkFactory, clock: Callable[[], datetime] = utc_now
+) -> RegistrySagaWorker:
+    return RegistrySagaWorker(
+        uow,
+        pipeline(settings),
+        clock,
+        retry_initial=settings.retry_initial_seconds,
+        retry_max=settings.saga_retry_max_seconds,
+    )
 
 
 # --- operator commands -------------------------------------------------------------------------
@@ -230,10 +281,14 @@ async def operations(settings: Settings) -> AsyncIterator[Operations]:
 @contextlib.asynccontextmanager
 async def operator_actions(settings: Settings) -> AsyncIterator[OperatorActions]:
     async with _current_database(settings) as pool, units_of_work(settings, pool) as uow:
-        yield OperatorActions(PostgresOperationsView(pool), DocumentDesk(uow, settings.topics, utc_now),
-                              ReviewDecisions(uow, pipeline(settings), utc_now),
-                              ReplayMessages(uow, pipeline(settings), utc_now), PostgresReplayRuns(pool),
-                              lambda topic: TopicReader(settings.kafka_bootstrap, topic))
+        yield OperatorActions(
+            PostgresOperationsView(pool),
+            DocumentDesk(uow, settings.topics, utc_now),
+            ReviewDecisions(uow, pipeline(settings), utc_now),
+            ReplayMessages(uow, pipeline(settings), utc_now),
+            PostgresReplayRuns(pool),
+            lambda topic: TopicReader(settings.kafka_bootstrap, topic),
+        )
 
 
 @contextlib.asynccontextmanager
@@ -242,8 +297,10 @@ async def _current_database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
         async with pool.acquire() as conn:
             pending = await pending_migrations(conn)
         if pending:
-            raise OperatorError(f"the database schema is behind this hub (not applied: {', '.join(pending)}); "
-                                "run `hub migrate` first (`hub run` also migrates when it starts)")
+            raise OperatorError(
+                f"the database schema is behind this hub (not applied: {', '.join(pending)}); "
+                "run `hub migrate` first (`hub run` also migrates when it starts)"
+            )
         yield pool
 
 

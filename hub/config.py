@@ -36,8 +36,15 @@ class Topics:
         self.document_status = f"{prefix}civil.document-status.v1"
 
     def all(self) -> list[str]:
-        return [self.notifications, self.dead_letters, self.results, self.births_registered, self.family_cards,
-                self.documents_issued, self.document_status]
+        return [
+            self.notifications,
+            self.dead_letters,
+            self.results,
+            self.births_registered,
+            self.family_cards,
+            self.documents_issued,
+            self.document_status,
+        ]
 
 
 class Settings(BaseSettings):

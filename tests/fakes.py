@@ -13,23 +13,42 @@ import copy
 from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hub.adapters.postgres.audit import GENESIS, entry_hash
-from hub.domain.outcomes import SagaState
+from hub.domain import codes
 from hub.domain.decision import Register, RegistryFacts, registration_date
+from hub.domain.documents import (
+    STATUS_CODE,
+    Correction,
+    DocumentKind,
+    DocumentStatus,
+    SignedDocument,
+    StatusCode,
+    StatusSlot,
+)
 from hub.domain.family import reissue_with_child
 from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
+from hub.domain.outcomes import SagaState
 from hub.domain.values import BirthNotice, Family, FamilyMember, Hospital, Person, RegisteredBirth, Relationship
-from hub.domain.documents import STATUS_CODE, Correction, DocumentKind, DocumentStatus, SignedDocument, StatusCode, StatusSlot
-from hub.domain import codes
 from hub.errors import PermanentError, StoreUnavailable
-from hub.service.ports import (AuditEntry, CivilRegistry, RegistrySaga, Delivery, DocumentJob, DocumentRequest, InboxRecord,
-                               OutboundMessage, Registration, ReviewCase, StoredDocument)
+from hub.service.ports import (
+    AuditEntry,
+    CivilRegistry,
+    Delivery,
+    DocumentJob,
+    DocumentRequest,
+    InboxRecord,
+    OutboundMessage,
+    Registration,
+    RegistrySaga,
+    ReviewCase,
+    StoredDocument,
+)
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class FakeLocks:
@@ -96,10 +115,14 @@ class FakeRegistry:
         self.state = state
 
     async def facts(self, notice: BirthNotice) -> RegistryFacts:
-        return RegistryFacts(None, await self.person(notice.mother_nik), await self.family(notice.kk_number),
-                             await self.person(notice.father_nik) if notice.father_nik else None,
-                             await self.birth_by_key(notice.hospital_id, notice.encounter_id, notice.birth_order),
-                             tuple(await self.births_of_mother(notice.mother_nik)))
+        return RegistryFacts(
+            None,
+            await self.person(notice.mother_nik),
+            await self.family(notice.kk_number),
+            await self.person(notice.father_nik) if notice.father_nik else None,
+            await self.birth_by_key(notice.hospital_id, notice.encounter_id, notice.birth_order),
+            tuple(await self.births_of_mother(notice.mother_nik)),
+        )
 
     async def person(self, nik: str) -> Person | None:
         return self.state.persons.get(nik)
@@ -108,8 +131,14 @@ class FakeRegistry:
         return self.state.families.get(kk_number)
 
     async def birth_by_key(self, hospital_id: str, encounter_id: str, birth_order: int) -> RegisteredBirth | None:
-        return next((b for b in self.state.births if (b.hospital_id, b.encounter_id, b.birth_order)
-                     == (hospital_id, encounter_id, birth_order)), None)
+        return next(
+            (
+                b
+                for b in self.state.births
+                if (b.hospital_id, b.encounter_id, b.birth_order) == (hospital_id, encounter_id, birth_order)
+            ),
+            None,
+        )
 
     async def births_of_mother(self, mother_nik: str) -> list[RegisteredBirth]:
         return sorted((b for b in self.state.births if b.mother_nik == mother_nik), key=lambda b: b.born_at)
@@ -126,7 +155,9 @@ class FakeRegistry:
         nik = with_serial(prefix, self._next(f"nik:{prefix}"))
         scope = akta_prefix(family.regency, late=decision.late, issued_on=registration_date(at, notice.born_at))
         akta = akta_number(scope, self._next(f"akta:{scope}"))
-        card = reissue_with_child(family, FamilyMember(nik, notice.child_name, notice.sex, notice.birth_date, Relationship.CHILD))
+        card = reissue_with_child(
+            family, FamilyMember(nik, notice.child_name, notice.sex, notice.birth_date, Relationship.CHILD)
+        )
         self.state.persons[nik] = Person(nik, notice.child_name, notice.sex, notice.birth_date, family.kk_number)
         self.state.families[family.kk_number] = replace(family, version=card.version, members=card.members)
         self.state.births.append(_birth(notice, nik, akta, card.version))
@@ -143,8 +174,19 @@ class FakeRegistry:
 
 
 def _birth(notice: BirthNotice, nik, akta, version, stillborn=False) -> RegisteredBirth:
-    return RegisteredBirth(notice.message_id, notice.hospital_id, notice.encounter_id, notice.birth_order,
-                           notice.mother_nik, notice.born_at, nik, akta, notice.kk_number, version, stillborn)
+    return RegisteredBirth(
+        notice.message_id,
+        notice.hospital_id,
+        notice.encounter_id,
+        notice.birth_order,
+        notice.mother_nik,
+        notice.born_at,
+        nik,
+        akta,
+        notice.kk_number,
+        version,
+        stillborn,
+    )
 
 
 class FakeInbox:
@@ -172,8 +214,9 @@ class FakeInbox:
         if old is None:
             return
         mother_nik = old.mother_nik if record.mother_nik is None else record.mother_nik
-        self.state.inbox[record.message_id] = replace(record, hospital_id=old.hospital_id, delivery=old.delivery,
-                                                      mother_nik=mother_nik)
+        self.state.inbox[record.message_id] = replace(
+            record, hospital_id=old.hospital_id, delivery=old.delivery, mother_nik=mother_nik
+        )
 
     async def claim_deliveries(self, deliveries: list[Delivery]) -> set[tuple[str, int, int]]:
         fresh = {(d.topic, d.partition, d.offset) for d in deliveries} - set(self.state.deliveries)
@@ -193,8 +236,10 @@ class FakeInbox:
         self.state.deliveries[key] = (message_id, action)
 
     async def record_dead_letter(self, delivery: Delivery, reason: str, detail: str | None) -> None:
-        if any((d.topic, d.partition, d.offset) == (delivery.topic, delivery.partition, delivery.offset)
-               for d, _, _ in self.state.dead_letters):
+        if any(
+            (d.topic, d.partition, d.offset) == (delivery.topic, delivery.partition, delivery.offset)
+            for d, _, _ in self.state.dead_letters
+        ):
             raise _duplicate(f"dead letter {delivery} already recorded")
         self.state.dead_letters.append((delivery, reason, detail))
 
@@ -206,8 +251,9 @@ class FakeReviews:
     async def open(self, notice: BirthNotice, document: bytes, reasons: tuple[str, ...]) -> None:
         if notice.message_id in self.state.reviews:
             raise _duplicate(f"review of {notice.message_id} already open")
-        self.state.reviews[notice.message_id] = ReviewCase(notice.message_id, notice.hospital_id, tuple(reasons),
-                                                           document, "open", self.state.clock())
+        self.state.reviews[notice.message_id] = ReviewCase(
+            notice.message_id, notice.hospital_id, tuple(reasons), document, "open", self.state.clock()
+        )
 
     async def get(self, message_id: str, *, lock: bool = False) -> ReviewCase | None:
         return self.state.reviews.get(message_id)
@@ -254,14 +300,23 @@ class FakeSagas:
     async def open(self, message_id: str, document: bytes) -> None:
         """Opening a saga again makes it pending and due now with the new document; attempts stay."""
         before = self.state.sagas.get(message_id, {"attempts": 0, "last_error": None})
-        self.state.sagas[message_id] = {"state": SagaState.PENDING, "document": document, "attempts": before["attempts"],
-                                        "next_attempt_at": self.state.clock(), "last_error": before["last_error"],
-                                        "owed_copies": 0}
+        self.state.sagas[message_id] = {
+            "state": SagaState.PENDING,
+            "document": document,
+            "attempts": before["attempts"],
+            "next_attempt_at": self.state.clock(),
+            "last_error": before["last_error"],
+            "owed_copies": 0,
+        }
 
     async def claim_due(self, now: datetime) -> RegistrySaga | None:
-        due = [(saga["next_attempt_at"], message_id) for message_id, saga in self.state.sagas.items()
-               if saga["state"] in (SagaState.PENDING, SagaState.RETRYING) and saga["next_attempt_at"] <= now
-               and self.state.locks.free(("saga", message_id), self._owner)]
+        due = [
+            (saga["next_attempt_at"], message_id)
+            for message_id, saga in self.state.sagas.items()
+            if saga["state"] in (SagaState.PENDING, SagaState.RETRYING)
+            and saga["next_attempt_at"] <= now
+            and self.state.locks.free(("saga", message_id), self._owner)
+        ]
         if not due:
             return None
         _, message_id = min(due, key=lambda found: found[0])
@@ -295,18 +350,32 @@ class FakeDocuments:
         self.state, self._owner = state, owner
 
     async def request(self, request: DocumentRequest) -> None:
-        if any(j["request"].message_id == request.message_id and j["request"].sequence == request.sequence
-               for j in self.state.document_jobs):
+        if any(
+            j["request"].message_id == request.message_id and j["request"].sequence == request.sequence
+            for j in self.state.document_jobs
+        ):
             return
-        self.state.document_jobs.append({"id": len(self.state.document_jobs) + 1, "request": request, "state": "pending",
-                                         "attempts": 0, "owed_copies": 0, "next_attempt_at": self.state.clock()})
+        self.state.document_jobs.append(
+            {
+                "id": len(self.state.document_jobs) + 1,
+                "request": request,
+                "state": "pending",
+                "attempts": 0,
+                "owed_copies": 0,
+                "next_attempt_at": self.state.clock(),
+            }
+        )
 
     async def claim_due(self, now: datetime) -> DocumentJob | None:
         """The earliest due job whose family has no earlier pending job, skipping jobs others hold."""
         pending = [j for j in self.state.document_jobs if j["state"] == "pending"]
-        due = [job for job in pending
-               if job["next_attempt_at"] <= now and self.state.locks.free(("job", job["id"]), self._owner)
-               and not any(e["request"].kk_number == job["request"].kk_number and e["id"] < job["id"] for e in pending)]
+        due = [
+            job
+            for job in pending
+            if job["next_attempt_at"] <= now
+            and self.state.locks.free(("job", job["id"]), self._owner)
+            and not any(e["request"].kk_number == job["request"].kk_number and e["id"] < job["id"] for e in pending)
+        ]
         if not due:
             return None
         job = min(due, key=lambda j: (j["next_attempt_at"], j["id"]))
@@ -330,52 +399,95 @@ class FakeDocuments:
         self._job(job_id).update(state="done", attempts=self._job(job_id)["attempts"] + 1)
 
     async def next_version(self, kind: DocumentKind, number: str) -> int:
-        return 1 + max((d.ref.version for d in self.state.documents if (d.ref.kind, d.ref.number) == (kind, number)), default=0)
+        return 1 + max(
+            (d.ref.version for d in self.state.documents if (d.ref.kind, d.ref.number) == (kind, number)), default=0
+        )
 
     async def allocate_slot(self, regency: str, year: int) -> StatusSlot:
         index = self.state.status_lists.get((regency, year), 0)
         self.state.status_lists[(regency, year)] = index + 1
         return StatusSlot(regency, year, index)
 
-    async def store(self, document: SignedDocument, *, kk_number: str, message_id: str, reason: str,
-                    stale: bool = False) -> str | None:
+    async def store(
+        self, document: SignedDocument, *, kk_number: str, message_id: str, reason: str, stale: bool = False
+    ) -> str | None:
         if stale:
-            self.state.documents.append(StoredDocument(replace(document.ref, status=DocumentStatus.SUPERSEDED),
-                                                       document.content, kk_number, message_id, document.pdf,
-                                                       document.qr_payload, document.key_id, reason,
-                                                       status_reason="a newer card version was issued first"))
+            self.state.documents.append(
+                StoredDocument(
+                    replace(document.ref, status=DocumentStatus.SUPERSEDED),
+                    document.content,
+                    kk_number,
+                    message_id,
+                    document.pdf,
+                    document.qr_payload,
+                    document.key_id,
+                    reason,
+                    status_reason="a newer card version was issued first",
+                )
+            )
             return None
         previous = await self.current(document.ref.kind, document.ref.number)
         if previous is not None:
-            await self.set_status(previous.ref.document_id, DocumentStatus.SUPERSEDED,
-                                  f"superseded by version {document.ref.version}", document.ref.issued_at)
-        self.state.documents.append(StoredDocument(document.ref, document.content, kk_number, message_id, document.pdf,
-                                                   document.qr_payload, document.key_id, reason,
-                                                   previous.ref.document_id if previous else None))
+            await self.set_status(
+                previous.ref.document_id,
+                DocumentStatus.SUPERSEDED,
+                f"superseded by version {document.ref.version}",
+                document.ref.issued_at,
+            )
+        self.state.documents.append(
+            StoredDocument(
+                document.ref,
+                document.content,
+                kk_number,
+                message_id,
+                document.pdf,
+                document.qr_payload,
+                document.key_id,
+                reason,
+                previous.ref.document_id if previous else None,
+            )
+        )
         return previous.ref.document_id if previous else None
 
     async def current(self, kind: DocumentKind, number: str) -> StoredDocument | None:
-        return next((d for d in self.state.documents if (d.ref.kind, d.ref.number) == (kind, number)
-                     and d.ref.status is DocumentStatus.ACTIVE), None)
+        return next(
+            (
+                d
+                for d in self.state.documents
+                if (d.ref.kind, d.ref.number) == (kind, number) and d.ref.status is DocumentStatus.ACTIVE
+            ),
+            None,
+        )
 
     async def get(self, document_id: str) -> StoredDocument | None:
         return next((d for d in self.state.documents if d.ref.document_id == document_id), None)
 
     async def versions(self, kind: DocumentKind, number: str) -> list[StoredDocument]:
-        return sorted((d for d in self.state.documents if (d.ref.kind, d.ref.number) == (kind, number)),
-                      key=lambda d: d.ref.version)
+        return sorted(
+            (d for d in self.state.documents if (d.ref.kind, d.ref.number) == (kind, number)),
+            key=lambda d: d.ref.version,
+        )
 
     async def of_message(self, message_id: str) -> list[StoredDocument]:
-        return sorted((d for d in self.state.documents if d.message_id == message_id),
-                      key=lambda d: (d.ref.issued_at, d.ref.kind.value))
+        return sorted(
+            (d for d in self.state.documents if d.message_id == message_id),
+            key=lambda d: (d.ref.issued_at, d.ref.kind.value),
+        )
 
     async def set_status(self, document_id: str, status: DocumentStatus, reason: str, at: datetime) -> None:
-        self.state.documents = [replace(d, ref=replace(d.ref, status=status), status_reason=reason)
-                                if d.ref.document_id == document_id else d for d in self.state.documents]
+        self.state.documents = [
+            replace(d, ref=replace(d.ref, status=status), status_reason=reason)
+            if d.ref.document_id == document_id
+            else d
+            for d in self.state.documents
+        ]
 
     async def statuses(self, regency: str, year: int) -> tuple[dict[int, StatusCode], int]:
-        found = {d.ref.slot.index: STATUS_CODE[d.ref.status] for d in self.state.documents
-                 if (d.ref.slot.regency, d.ref.slot.year) == (regency, year) and d.ref.status is not DocumentStatus.ACTIVE}
+        found = {
+            d.ref.slot.index: STATUS_CODE[d.ref.status]
+            for d in self.state.documents
+            if (d.ref.slot.regency, d.ref.slot.year) == (regency, year) and d.ref.status is not DocumentStatus.ACTIVE
+        }
         return found, self.state.status_lists.get((regency, year), 0)
 
 

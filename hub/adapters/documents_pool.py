@@ -30,11 +30,14 @@ class ProcessPoolMaker:
         self._factory, self._processes = signer_factory, processes
         self._pool: ProcessPoolExecutor | None = None
 
-    async def make(self, content: Content, ref: DocumentRef, key: SigningKey, status_uri: str,
-                   location: str) -> tuple[bytes, str]:
+    async def make(
+        self, content: Content, ref: DocumentRef, key: SigningKey, status_uri: str, location: str
+    ) -> tuple[bytes, str]:
         pool = self._pool or self._start()
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, _make, content, ref, key, status_uri, location)
+            return await asyncio.get_running_loop().run_in_executor(
+                pool, _make, content, ref, key, status_uri, location
+            )
         except BrokenProcessPool as exc:  # a worker process died (OOM kill): start afresh, try again later
             self._pool = None
             pool.shutdown(wait=False, cancel_futures=True)
@@ -46,13 +49,17 @@ class ProcessPoolMaker:
             self._pool = None
 
     def _start(self) -> ProcessPoolExecutor:
-        self._pool = ProcessPoolExecutor(self._processes, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_initialise, initargs=(self._factory,))
+        self._pool = ProcessPoolExecutor(
+            self._processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_initialise,
+            initargs=(self._factory,),
+        )
         return self._pool
 
 
 def _initialise(factory: Callable[[], DocumentSigner]) -> None:
-    global _loop, _signer
+    global _loop, _signer  # noqa: PLW0603 - one loop and one signer per pool process, made once
     _loop = asyncio.new_event_loop()
     _signer = factory()
 
@@ -73,10 +80,17 @@ def local_signer(directory: str) -> DocumentSigner:
     return LocalSigner(Path(directory))
 
 
-def remote_signer(url: str, timeout: float, retries: int, backoff: float, failures: int, reset: float) -> DocumentSigner:
+def remote_signer(
+    url: str, timeout: float, retries: int, backoff: float, failures: int, reset: float
+) -> DocumentSigner:
     """A client of the remote signing service, built in a pool process (its own circuit breaker)."""
-    from hub.adapters.signing.remote import RemoteSigner
     from hub.adapters.siak.breaker import CircuitBreaker
+    from hub.adapters.signing.remote import RemoteSigner
 
-    return RemoteSigner(url, timeout=timeout, retries=retries, backoff=backoff,
-                        breaker=CircuitBreaker(failure_threshold=failures, reset_after=reset))
+    return RemoteSigner(
+        url,
+        timeout=timeout,
+        retries=retries,
+        backoff=backoff,
+        breaker=CircuitBreaker(failure_threshold=failures, reset_after=reset),
+    )

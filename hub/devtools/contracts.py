@@ -13,14 +13,14 @@ from typing import Any
 
 import yaml
 
+from hub.config import Settings
 from hub.devtools.siak.openapi import openapi_document
 from hub.devtools.signer.openapi import openapi_document as signer_openapi_document
-from hub.config import Settings
+from hub.devtools.simulation import examples
 from hub.domain.codes import CATALOGUE, Severity
 from hub.intake.profile import read_notice
 from hub.intake.structure import structural_issues
 from hub.service.events import EVENT_MODELS
-from hub.devtools.simulation import examples
 
 
 def generate() -> dict[str, str]:

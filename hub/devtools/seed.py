@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import asyncpg
 
@@ -26,11 +26,13 @@ async def is_empty(conn: asyncpg.Connection) -> bool:
 async def store_hospitals(conn: asyncpg.Connection, hospitals: list[SeedHospital]) -> None:
     await conn.executemany(
         "INSERT INTO hospitals (org_id, name, regency, active) VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO NOTHING",
-        [(h.org_id, h.name, h.regency, h.active) for h in hospitals])
+        [(h.org_id, h.name, h.regency, h.active) for h in hospitals],
+    )
 
 
-async def store_families(conn: asyncpg.Connection, families: list[SeedFamily],
-                         progress: Callable[[int], None] = lambda _: None) -> int:
+async def store_families(
+    conn: asyncpg.Connection, families: list[SeedFamily], progress: Callable[[int], None] = lambda _: None
+) -> int:
     """Store families, each in its own transaction; returns the number of persons stored."""
     persons = 0
     for family in families:
@@ -49,27 +51,50 @@ async def _free(conn: asyncpg.Connection, scope: str, prefix: str, table: str, c
 
 async def _store_family(conn: asyncpg.Connection, family: SeedFamily) -> int:
     kk = await _free(conn, "kk", kk_prefix(family.kecamatan, family.recorded_on), "families", "kk_number")
-    await conn.execute("INSERT INTO families (kk_number, kecamatan, current_version) VALUES ($1, $2, 1)",
-                       kk, family.kecamatan)
-    issued = datetime.combine(family.recorded_on, datetime.min.time(), timezone.utc)
+    await conn.execute(
+        "INSERT INTO families (kk_number, kecamatan, current_version) VALUES ($1, $2, 1)", kk, family.kecamatan
+    )
+    issued = datetime.combine(family.recorded_on, datetime.min.time(), UTC)
     await conn.execute(
         "INSERT INTO family_versions (kk_number, version, issued_at, regency, reason) VALUES ($1, 1, $2, $3, 'seed')",
-        kk, issued, family.kecamatan[:4])
+        kk,
+        issued,
+        family.kecamatan[:4],
+    )
     for position, member in enumerate(family.members, 1):
         nik = await _free(conn, "nik", nik_prefix(family.kecamatan, member.birth_date, member.sex), "persons", "nik")
         await conn.execute(
             """INSERT INTO persons (nik, name, sex, birth_date, kk_number, relationship, religion, father_name, mother_name)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-            nik, member.name, member.sex.value, member.birth_date, kk, member.relationship.value, member.religion,
-            member.father_name, member.mother_name)
+            nik,
+            member.name,
+            member.sex.value,
+            member.birth_date,
+            kk,
+            member.relationship.value,
+            member.religion,
+            member.father_name,
+            member.mother_name,
+        )
         await conn.execute(
             "INSERT INTO family_version_members (kk_number, version, position, nik, relationship) VALUES ($1, 1, $2, $3, $4)",
-            kk, position, nik, member.relationship.value)
+            kk,
+            position,
+            nik,
+            member.relationship.value,
+        )
     return len(family.members)
 
 
-async def seed_population(pool: asyncpg.Pool, *, families: int, seed_value: int = 1, today: date | None = None,
-                          only_if_empty: bool = True, progress: Callable[[int], None] = lambda _: None) -> int:
+async def seed_population(
+    pool: asyncpg.Pool,
+    *,
+    families: int,
+    seed_value: int = 1,
+    today: date | None = None,
+    only_if_empty: bool = True,
+    progress: Callable[[int], None] = lambda _: None,
+) -> int:
     """Seed hospitals and `families` synthetic families; returns persons stored (0 if skipped)."""
     async with pool.acquire() as conn:
         if only_if_empty and not await is_empty(conn):

@@ -21,11 +21,16 @@ def from_json(data: dict[str, Any]) -> Content:
     fields["official"] = Official(**fields["official"])
     fields["issued_on"] = date.fromisoformat(fields["issued_on"])
     if data["type"] == "akta":
-        fields.update(variant=AktaVariant(fields["variant"]), sex=Sex(fields["sex"]),
-                      born_at=datetime.fromisoformat(fields["born_at"]))
+        fields.update(
+            variant=AktaVariant(fields["variant"]),
+            sex=Sex(fields["sex"]),
+            born_at=datetime.fromisoformat(fields["born_at"]),
+        )
         return AktaContent(**fields)
-    fields["members"] = tuple(KkMember(**{**m, "sex": Sex(m["sex"]), "birth_date": date.fromisoformat(m["birth_date"])})
-                              for m in fields["members"])
+    fields["members"] = tuple(
+        KkMember(**{**m, "sex": Sex(m["sex"]), "birth_date": date.fromisoformat(m["birth_date"])})
+        for m in fields["members"]
+    )
     return KkContent(**fields)
 
 

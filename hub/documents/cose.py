@@ -52,8 +52,9 @@ class Sign1:
     claims: dict[Any, Any]
 
 
-async def sign1(claims: dict[Any, Any], *, signer: DocumentSigner, kid: str, idempotency_key: str,
-                typ: str | None = None) -> bytes:
+async def sign1(
+    claims: dict[Any, Any], *, signer: DocumentSigner, kid: str, idempotency_key: str, typ: str | None = None
+) -> bytes:
     """The tagged COSE_Sign1 of `claims`, signed through the port with key `kid`."""
     header: dict[int, Any] = {ALG: ES256, KID: kid.encode("utf-8")}
     if typ is not None:

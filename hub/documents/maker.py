@@ -22,8 +22,16 @@ from hub.service.ports import DocumentSigner, SigningKey
 TITLES = {DocumentKind.AKTA: "Kutipan Akta Kelahiran", DocumentKind.KK: "Kartu Keluarga"}
 
 
-async def make_document(signer: DocumentSigner, content: Content, ref: DocumentRef, key: SigningKey, status_uri: str,
-                        location: str, *, render_in: Executor | None | bool = None) -> tuple[bytes, str]:
+async def make_document(
+    signer: DocumentSigner,
+    content: Content,
+    ref: DocumentRef,
+    key: SigningKey,
+    status_uri: str,
+    location: str,
+    *,
+    render_in: Executor | bool | None = None,
+) -> tuple[bytes, str]:
     """(signed PDF, QR payload). Idempotency keys are fresh per call: a retried job signs anew.
 
     `render_in`: an executor for the rendering, None for the loop's default threads, False to
@@ -35,8 +43,14 @@ async def make_document(signer: DocumentSigner, content: Content, ref: DocumentR
         pdf = render(content, ref, payload)
     else:
         pdf = await asyncio.get_running_loop().run_in_executor(render_in or None, render, content, ref, payload)
-    signed = await sign_pdf(pdf, signer, key, reason=TITLES[ref.kind], location=location,
-                            idempotency_key=f"{ref.document_id}/pades/{attempt}")
+    signed = await sign_pdf(
+        pdf,
+        signer,
+        key,
+        reason=TITLES[ref.kind],
+        location=location,
+        idempotency_key=f"{ref.document_id}/pades/{attempt}",
+    )
     return signed, payload
 
 
@@ -46,6 +60,7 @@ class InProcessMaker:
     def __init__(self, signer: DocumentSigner, executor: Executor | None = None) -> None:
         self._signer, self._executor = signer, executor
 
-    async def make(self, content: Content, ref: DocumentRef, key: SigningKey, status_uri: str,
-                   location: str) -> tuple[bytes, str]:
+    async def make(
+        self, content: Content, ref: DocumentRef, key: SigningKey, status_uri: str, location: str
+    ) -> tuple[bytes, str]:
         return await make_document(self._signer, content, ref, key, status_uri, location, render_in=self._executor)

@@ -58,8 +58,12 @@ class PortSigner(signers.Signer):
         if not key.certificate_chain:
             raise ValueError(f"signing key {key.kid} has no certificate")
         chain = [asn1_x509.Certificate.load(der) for der in key.certificate_chain]
-        super().__init__(signing_cert=chain[0], cert_registry=SimpleCertificateStore.from_certs(chain[1:]),
-                         signature_mechanism=SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}), embed_roots=False)
+        super().__init__(
+            signing_cert=chain[0],
+            cert_registry=SimpleCertificateStore.from_certs(chain[1:]),
+            signature_mechanism=SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}),
+            embed_roots=False,
+        )
         self._port, self._kid, self._idempotency_key = signer, key.kid, idempotency_key
         self._public_key = x509.load_der_x509_certificate(key.certificate_chain[0]).public_key()
 
@@ -82,15 +86,30 @@ class PortSigner(signers.Signer):
             raise SignerUnavailable(f"the signer's signature does not verify with key {self._kid}") from exc
 
 
-async def sign_pdf(pdf: bytes, signer: DocumentSigner, key: SigningKey, *, reason: str, location: str,
-                   idempotency_key: str, field_name: str = "Signature1") -> bytes:
+async def sign_pdf(
+    pdf: bytes,
+    signer: DocumentSigner,
+    key: SigningKey,
+    *,
+    reason: str,
+    location: str,
+    idempotency_key: str,
+    field_name: str = "Signature1",
+) -> bytes:
     """The PDF with an invisible PAdES B-B signature by `key` appended as an incremental update."""
-    metadata = signers.PdfSignatureMetadata(field_name=field_name, md_algorithm="sha256", reason=reason,
-                                            location=location, subfilter=fields.SigSeedSubFilter.PADES)
-    pdf_signer = signers.PdfSigner(metadata, PortSigner(signer, key, idempotency_key),
-                                   new_field_spec=fields.SigFieldSpec(field_name))
-    output = await pdf_signer.async_sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)), output=BytesIO(),
-                                             bytes_reserved=_reserved(key))
+    metadata = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        md_algorithm="sha256",
+        reason=reason,
+        location=location,
+        subfilter=fields.SigSeedSubFilter.PADES,
+    )
+    pdf_signer = signers.PdfSigner(
+        metadata, PortSigner(signer, key, idempotency_key), new_field_spec=fields.SigFieldSpec(field_name)
+    )
+    output = await pdf_signer.async_sign_pdf(
+        IncrementalPdfFileWriter(BytesIO(pdf)), output=BytesIO(), bytes_reserved=_reserved(key)
+    )
     return output.getvalue()
 
 
@@ -164,7 +183,13 @@ def _report(signature: EmbeddedPdfSignature, status: PdfSignatureStatus) -> PdfS
     public_key = certificate.public_key()
     kid = key_id(public_key) if isinstance(public_key, ec.EllipticCurvePublicKey) else None
     return PdfSignatureReport(
-        signed=True, intact=status.intact, valid=status.intact and status.valid, trusted=status.trusted,
-        covers_whole_document=status.coverage == SignatureCoverageLevel.ENTIRE_FILE, kid=kid,
-        subject=certificate.subject.rfc4514_string(), field_name=signature.field_name,
-        signed_at=signature.self_reported_timestamp)
+        signed=True,
+        intact=status.intact,
+        valid=status.intact and status.valid,
+        trusted=status.trusted,
+        covers_whole_document=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        kid=kid,
+        subject=certificate.subject.rfc4514_string(),
+        field_name=signature.field_name,
+        signed_at=signature.self_reported_timestamp,
+    )

@@ -101,8 +101,9 @@ class DocumentClaims:
             raise ValueError("the content is not of the document's kind")
         regency = content.issuing_regency if isinstance(content, AktaContent) else content.regency
         issued_at = datetime.fromtimestamp(int(ref.issued_at.timestamp()), UTC)
-        return cls(ref.document_id, ref.kind, ref.number, ref.version, issued_at, regency, ref.slot.index,
-                   status_uri, facts)
+        return cls(
+            ref.document_id, ref.kind, ref.number, ref.version, issued_at, regency, ref.slot.index, status_uri, facts
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +157,7 @@ def _unwrap(text: Any) -> bytes:
     if not isinstance(text, str) or len(text) > MAX_TEXT or not text.startswith(PREFIX):
         raise MalformedToken("not a DK1 payload")
     try:
-        compressed = base45.b45decode(text[len(PREFIX):])
+        compressed = base45.b45decode(text[len(PREFIX) :])
         inflater = zlib.decompressobj()
         token = inflater.decompress(compressed, MAX_INFLATED)
     except (ValueError, zlib.error) as exc:
@@ -168,11 +169,13 @@ def _unwrap(text: Any) -> bytes:
 
 def _facts(content: Content) -> AktaFacts | KkFacts:
     if isinstance(content, AktaContent):
-        return AktaFacts(content.child_nik, content.child_name, content.born_at.date(), content.sex,
-                         content.mother_name)
+        return AktaFacts(
+            content.child_nik, content.child_name, content.born_at.date(), content.sex, content.mother_name
+        )
     if isinstance(content, KkContent):
-        return KkFacts(content.kk_version, content.head_name, content.issued_on,
-                       tuple((m.nik, m.name) for m in content.members))
+        return KkFacts(
+            content.kk_version, content.head_name, content.issued_on, tuple((m.nik, m.name) for m in content.members)
+        )
     raise TypeError(f"not a document content: {type(content).__name__}")
 
 
@@ -180,14 +183,27 @@ def _to_cwt(claims: DocumentClaims) -> dict[int, Any]:
     document: dict[int, Any] = {KIND: KINDS[claims.kind], NUMBER: _compact(claims.number), VERSION: claims.version}
     facts = claims.facts
     if isinstance(facts, AktaFacts):
-        document |= {NIK: _compact(facts.child_nik), NAME: facts.child_name, BIRTH_DATE: facts.birth_date.isoformat(),
-                     SEX: SEXES[facts.sex], MOTHER: facts.mother_name}
+        document |= {
+            NIK: _compact(facts.child_nik),
+            NAME: facts.child_name,
+            BIRTH_DATE: facts.birth_date.isoformat(),
+            SEX: SEXES[facts.sex],
+            MOTHER: facts.mother_name,
+        }
     else:
-        document |= {KK_VERSION: facts.kk_version, HEAD: facts.head_name, ISSUED_ON: facts.issued_on.isoformat(),
-                     MEMBERS: [[_compact(nik), name] for nik, name in facts.members]}
-    return {ISS: f"ID-{claims.issuing_regency}", IAT: int(claims.issued_at.timestamp()),
-            CTI: uuid.UUID(claims.document_id).bytes,
-            STATUS: {"status_list": {"idx": claims.status_index, "uri": claims.status_uri}}, DOCUMENT: document}
+        document |= {
+            KK_VERSION: facts.kk_version,
+            HEAD: facts.head_name,
+            ISSUED_ON: facts.issued_on.isoformat(),
+            MEMBERS: [[_compact(nik), name] for nik, name in facts.members],
+        }
+    return {
+        ISS: f"ID-{claims.issuing_regency}",
+        IAT: int(claims.issued_at.timestamp()),
+        CTI: uuid.UUID(claims.document_id).bytes,
+        STATUS: {"status_list": {"idx": claims.status_index, "uri": claims.status_uri}},
+        DOCUMENT: document,
+    }
 
 
 def _from_cwt(cwt: dict[Any, Any], issued_at: datetime) -> DocumentClaims:
@@ -198,25 +214,42 @@ def _from_cwt(cwt: dict[Any, Any], issued_at: datetime) -> DocumentClaims:
     if not issuer.startswith("ID-") or len(cti) != 16 or kind is None or _typed(reference, "idx", int) < 0:
         raise MalformedToken("unexpected issuer, document id or kind")
     facts = _akta_facts(document) if kind is DocumentKind.AKTA else _kk_facts(document)
-    return DocumentClaims(str(uuid.UUID(bytes=cti)), kind, _number(document.get(NUMBER)),
-                          _typed(document, VERSION, int), issued_at, issuer[3:], _typed(reference, "idx", int),
-                          _typed(reference, "uri", str), facts)
+    return DocumentClaims(
+        str(uuid.UUID(bytes=cti)),
+        kind,
+        _number(document.get(NUMBER)),
+        _typed(document, VERSION, int),
+        issued_at,
+        issuer[3:],
+        _typed(reference, "idx", int),
+        _typed(reference, "uri", str),
+        facts,
+    )
 
 
 def _akta_facts(document: dict[Any, Any]) -> AktaFacts:
     sex = next((s for s, code in SEXES.items() if code == document.get(SEX)), None)
     if sex is None:
         raise MalformedToken("unknown sex code")
-    return AktaFacts(_number(document.get(NIK)), _typed(document, NAME, str),
-                     date.fromisoformat(_typed(document, BIRTH_DATE, str)), sex, _typed(document, MOTHER, str))
+    return AktaFacts(
+        _number(document.get(NIK)),
+        _typed(document, NAME, str),
+        date.fromisoformat(_typed(document, BIRTH_DATE, str)),
+        sex,
+        _typed(document, MOTHER, str),
+    )
 
 
 def _kk_facts(document: dict[Any, Any]) -> KkFacts:
     members = _typed(document, MEMBERS, list)
     if not all(isinstance(m, list) and len(m) == 2 and isinstance(m[1], str) for m in members):
         raise MalformedToken("members must be [NIK, name] pairs")
-    return KkFacts(_typed(document, KK_VERSION, int), _typed(document, HEAD, str),
-                   date.fromisoformat(_typed(document, ISSUED_ON, str)), tuple((_number(m[0]), m[1]) for m in members))
+    return KkFacts(
+        _typed(document, KK_VERSION, int),
+        _typed(document, HEAD, str),
+        date.fromisoformat(_typed(document, ISSUED_ON, str)),
+        tuple((_number(m[0]), m[1]) for m in members),
+    )
 
 
 def _compact(number: str) -> int | str:

@@ -77,13 +77,13 @@ def _member(member: KkMember) -> dict[str, Any]:
 
 def _plain_fields(value: Any) -> dict[str, Any]:
     """A content dataclass's fields by name (nested values are flattened by the callers)."""
-    return {field.name: getattr(value, field.name) for field in fields(value)
-            if field.name not in ("official", "members")}
+    return {
+        field.name: getattr(value, field.name) for field in fields(value) if field.name not in ("official", "members")
+    }
 
 
 def _official(official: Official) -> dict[str, str]:
-    return {"official_name": official.name, "official_title": official.title,
-            "official_nip": official.nip}
+    return {"official_name": official.name, "official_title": official.title, "official_nip": official.nip}
 
 
 def _document(ref: DocumentRef, qr_payload: str) -> dict[str, Any]:

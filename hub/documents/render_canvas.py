@@ -61,14 +61,23 @@ def render_layout(layout: Layout, context: Mapping[str, Any], created: datetime)
 
 def page_count(layout: Layout, context: Mapping[str, Any]) -> int:
     """Pages needed so that every row of every table is printed (at least one)."""
-    counts = [math.ceil(len(_rows(element, context)) / int(element.spec["rows_per_page"]))
-              for element in layout.elements if element.kind == "table"]
+    counts = [
+        math.ceil(len(_rows(element, context)) / int(element.spec["rows_per_page"]))
+        for element in layout.elements
+        if element.kind == "table"
+    ]
     return max([1, *counts])
 
 
 def _canvas(layout: Layout, context: Mapping[str, Any], buffer: io.BytesIO, created: datetime) -> Canvas:
-    canvas = Canvas(buffer, pagesize=(layout.width, layout.height), invariant=1, pageCompression=1,
-                    initialFontName=layout.family.normal, lang="id")
+    canvas = Canvas(
+        buffer,
+        pagesize=(layout.width, layout.height),
+        invariant=1,
+        pageCompression=1,
+        initialFontName=layout.family.normal,
+        lang="id",
+    )
     canvas.setTitle(layout.title.render(context).strip())
     canvas.setSubject(layout.subject.render(context).strip())
     canvas.setAuthor(AUTHOR)
@@ -90,8 +99,13 @@ def pdf_date(moment: datetime) -> str:
 
 
 def _on_page(pages: str, number: int, count: int) -> bool:
-    return {"all": True, "first": number == 1, "last": number == count,
-            "not_first": number > 1, "not_last": number < count}[pages]
+    return {
+        "all": True,
+        "first": number == 1,
+        "last": number == count,
+        "not_first": number > 1,
+        "not_last": number < count,
+    }[pages]
 
 
 def _applies(when: TemplateExpression | None, context: Mapping[str, Any]) -> bool:
@@ -113,14 +127,18 @@ def _draw_text(canvas: Canvas, element: Element, page: _Page) -> None:
         return
     width = element.mm("width") if "width" in element.spec else None
     size, lines = fit_text(text, element.style, width)
-    draw_lines(canvas, lines, element.style, size, left=element.mm("x"), width=width,
-               baseline=page.y(element.spec["y"]))
+    draw_lines(
+        canvas, lines, element.style, size, left=element.mm("x"), width=width, baseline=page.y(element.spec["y"])
+    )
 
 
 def _draw_flow(canvas: Canvas, element: Element, page: _Page) -> None:
     """Paragraphs stacked from the top; all shrunk by the same factor until they fit max_height."""
-    texts = [(block.style, text) for block in element.blocks
-             if _applies(block.when, page.context) and (text := block.text.render(page.context).strip())]
+    texts = [
+        (block.style, text)
+        for block in element.blocks
+        if _applies(block.when, page.context) and (text := block.text.render(page.context).strip())
+    ]
     width, gap = element.mm("width"), element.mm("gap", 2)
     limit = element.mm("max_height") if "max_height" in element.spec else math.inf
     scale, lowest = 1.0, float(element.spec.get("min_scale", 0.75))
@@ -131,15 +149,20 @@ def _draw_flow(canvas: Canvas, element: Element, page: _Page) -> None:
             break
         scale -= _SCALE_STEP
     top = page.y(element.spec["y"])
-    for paragraph, height in zip(paragraphs, heights):
+    for paragraph, height in zip(paragraphs, heights, strict=False):
         paragraph.drawOn(canvas, element.mm("x"), top - height)
         top -= height + gap
 
 
 def _paragraph_style(style: Style, scale: float) -> ParagraphStyle:
-    return ParagraphStyle("block", fontName=style.font, fontSize=style.size * scale,
-                          leading=style.leading * scale, alignment=_PARAGRAPH_ALIGN[style.align],
-                          textColor=color(style.color))
+    return ParagraphStyle(
+        "block",
+        fontName=style.font,
+        fontSize=style.size * scale,
+        leading=style.leading * scale,
+        alignment=_PARAGRAPH_ALIGN[style.align],
+        textColor=color(style.color),
+    )
 
 
 def _draw_line(canvas: Canvas, element: Element, page: _Page) -> None:
@@ -178,20 +201,32 @@ def _stroke(canvas: Canvas, element: Element) -> int:
 def _draw_qr(canvas: Canvas, element: Element, page: _Page) -> None:
     assert element.text is not None
     payload = element.text.render(page.context)  # printed as is: Base45 may end with a space
-    draw_qr(canvas, payload, left=element.mm("x"), top=page.y(element.spec["y"]),
-            size=element.mm("size"), border=int(element.spec.get("border", 4)),
-            error=str(element.spec.get("error", "M")))
+    draw_qr(
+        canvas,
+        payload,
+        left=element.mm("x"),
+        top=page.y(element.spec["y"]),
+        size=element.mm("size"),
+        border=int(element.spec.get("border", 4)),
+        error=str(element.spec.get("error", "M")),
+    )
 
 
 def _draw_table(canvas: Canvas, element: Element, page: _Page) -> None:
     per_page = int(element.spec["rows_per_page"])
     first = (page.number - 1) * per_page
-    rows = _rows(element, page.context)[first:first + per_page]
-    draw_table(canvas, element, page.context, rows, first_number=first + 1,
-               left=element.mm("x"), top=page.y(element.spec["y"]))
+    rows = _rows(element, page.context)[first : first + per_page]
+    draw_table(
+        canvas, element, page.context, rows, first_number=first + 1, left=element.mm("x"), top=page.y(element.spec["y"])
+    )
 
 
 _DRAW: dict[str, Callable[[Canvas, Element, _Page], None]] = {
-    "text": _draw_text, "paragraph": _draw_flow, "flow": _draw_flow, "line": _draw_line,
-    "box": _draw_box, "qr": _draw_qr, "table": _draw_table,
+    "text": _draw_text,
+    "paragraph": _draw_flow,
+    "flow": _draw_flow,
+    "line": _draw_line,
+    "box": _draw_box,
+    "qr": _draw_qr,
+    "table": _draw_table,
 }

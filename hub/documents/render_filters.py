@@ -23,16 +23,39 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-BULAN = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-         "September", "Oktober", "November", "Desember")
-MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
-             "September", "October", "November", "December")
+BULAN = (
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+)
+MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 # Indonesia's three time zones, by UTC offset.
 ZONES = {timedelta(hours=7): "WIB", timedelta(hours=8): "WITA", timedelta(hours=9): "WIT"}
 
-_WORDS = ("nol", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan",
-          "sepuluh", "sebelas")
+_WORDS = ("nol", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan", "sepuluh", "sebelas")
 _SUFFIXES = {1: "st", 2: "nd", 3: "rd"}
 _SCALES = ((10**12, "triliun"), (10**9, "miliar"), (10**6, "juta"), (10**3, "ribu"))
 
@@ -110,7 +133,13 @@ def dash(value: Any) -> str:
 
 
 FILTERS: dict[str, Callable[..., str]] = {
-    "tanggal": tanggal, "tanggal_terbilang": tanggal_terbilang, "ddmmyyyy": ddmmyyyy,
-    "date_en": date_en, "jam": jam, "zona_waktu": zona_waktu, "terbilang": terbilang,
-    "ordinal_en": ordinal_en, "dash": dash,
+    "tanggal": tanggal,
+    "tanggal_terbilang": tanggal_terbilang,
+    "ddmmyyyy": ddmmyyyy,
+    "date_en": date_en,
+    "jam": jam,
+    "zona_waktu": zona_waktu,
+    "terbilang": terbilang,
+    "ordinal_en": ordinal_en,
+    "dash": dash,
 }

@@ -153,8 +153,15 @@ def parse_layout(name: str, text: str) -> Layout:
     meta = _section(name, raw, "meta")
     parse = _Parser(name, styles, fonts, family.normal)
     elements = tuple(parse.element(i, e) for i, e in enumerate(_list(name, raw, "elements")))
-    return Layout(name, width, height, family, parse.template(str(meta.get("title", ""))),
-                  parse.template(str(meta.get("subject", ""))), elements)
+    return Layout(
+        name,
+        width,
+        height,
+        family,
+        parse.template(str(meta.get("title", ""))),
+        parse.template(str(meta.get("subject", ""))),
+        elements,
+    )
 
 
 def _section(name: str, raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -192,8 +199,13 @@ def _family(name: str, raw: Mapping[str, Any], fonts: frozenset[str]) -> FontFam
 
 def _environment(markup: bool) -> Environment:
     """Plain text prints values as they are; markup (paragraphs) escapes &, <, > in each value."""
-    env = Environment(undefined=StrictUndefined, autoescape=False, trim_blocks=True,
-                      lstrip_blocks=True, finalize=_escaped if markup else None)
+    env = Environment(
+        undefined=StrictUndefined,
+        autoescape=False,  # noqa: S701 - PDF text, not HTML: markup values are escaped for ReportLab instead
+        trim_blocks=True,
+        lstrip_blocks=True,
+        finalize=_escaped if markup else None,
+    )
     env.filters.update(FILTERS)
     return env
 
@@ -232,8 +244,14 @@ class _Parser:
         if pages not in PAGE_SETS:
             raise LayoutError(f"{self.name}: {where} has pages={pages!r}, not one of {PAGE_SETS}")
         when = self.expression(raw["when"], f"{where}.when") if "when" in raw else None
-        return Element(kind=kind, spec=MappingProxyType(dict(raw)), style=self.style(raw, where), when=when, pages=pages,
-                       **self.parts(kind, raw, where))
+        return Element(
+            kind=kind,
+            spec=MappingProxyType(dict(raw)),
+            style=self.style(raw, where),
+            when=when,
+            pages=pages,
+            **self.parts(kind, raw, where),
+        )
 
     def parts(self, kind: str, raw: Mapping[str, Any], where: str) -> dict[str, Any]:
         if kind in ("text", "qr"):
@@ -241,8 +259,7 @@ class _Parser:
         if kind == "paragraph":
             return {"blocks": (self.block(raw, where),)}
         if kind == "flow" and isinstance(raw["items"], list):
-            return {"blocks": tuple(self.block(item, f"{where}.items[{i}]")
-                                    for i, item in enumerate(raw["items"]))}
+            return {"blocks": tuple(self.block(item, f"{where}.items[{i}]") for i, item in enumerate(raw["items"]))}
         if kind == "flow":
             raise LayoutError(f"{self.name}: {where}.items must be a list")
         if kind == "table":
@@ -260,14 +277,17 @@ class _Parser:
             raise LayoutError(f"{self.name}: {where} needs a list of columns and rows_per_page >= 1")
         columns = tuple(self.column(c, f"{where}.columns[{i}]") for i, c in enumerate(raw["columns"]))
         header = self.style({"style": raw["header_style"]}, where) if "header_style" in raw else None
-        return {"rows": self.expression(raw["rows"], f"{where}.rows"), "columns": columns,
-                "header_style": header}
+        return {"rows": self.expression(raw["rows"], f"{where}.rows"), "columns": columns, "header_style": header}
 
     def column(self, raw: Any, where: str) -> Column:
         if not isinstance(raw, dict) or "width" not in raw or "value" not in raw:
             raise LayoutError(f"{self.name}: {where} needs a width and a value")
-        return Column(title=str(raw.get("title", "")), width=float(raw["width"]),
-                      value=self.template(str(raw["value"])), align=self.align(raw, where))
+        return Column(
+            title=str(raw.get("title", "")),
+            width=float(raw["width"]),
+            value=self.template(str(raw["value"])),
+            align=self.align(raw, where),
+        )
 
     def align(self, raw: Mapping[str, Any], where: str) -> str:
         align = str(raw.get("align", "left"))
@@ -285,6 +305,11 @@ class _Parser:
         if merged["font"] not in self.fonts:
             raise LayoutError(f"{self.name}: {where} uses font {merged['font']!r}, not declared under `fonts`")
         size = float(merged["size"])
-        return Style(font=str(merged["font"]), size=size, leading=float(merged.get("leading", size * 1.2)),
-                     min_size=float(merged.get("min_size", size)), align=self.align(merged, where),
-                     color=str(merged["color"]))
+        return Style(
+            font=str(merged["font"]),
+            size=size,
+            leading=float(merged.get("leading", size * 1.2)),
+            min_size=float(merged.get("min_size", size)),
+            align=self.align(merged, where),
+            color=str(merged["color"]),
+        )

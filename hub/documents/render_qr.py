@@ -22,8 +22,9 @@ from reportlab.lib.colors import black, white
 from reportlab.pdfgen.canvas import Canvas
 
 
-def draw_qr(canvas: Canvas, payload: str, *, left: float, top: float, size: float,
-            border: int = 4, error: str = "M") -> None:
+def draw_qr(
+    canvas: Canvas, payload: str, *, left: float, top: float, size: float, border: int = 4, error: str = "M"
+) -> None:
     """Draw the QR for `payload` in a `size` x `size` square (points, quiet zone included)
     whose top-left corner is at (left, top) in PDF coordinates."""
     matrix = qr_matrix(payload, error)

@@ -20,8 +20,16 @@ from hub.documents.render_layout import Element
 from hub.documents.render_text import color, draw_in_box
 
 
-def draw_table(canvas: Canvas, element: Element, context: Mapping[str, Any], rows: Sequence[Any],
-               *, first_number: int, left: float, top: float) -> None:
+def draw_table(
+    canvas: Canvas,
+    element: Element,
+    context: Mapping[str, Any],
+    rows: Sequence[Any],
+    *,
+    first_number: int,
+    left: float,
+    top: float,
+) -> None:
     """Draw the header and `rows`; the first of them is row number `first_number` overall."""
     edges = [left, *(left + width for width in accumulate(c.width * mm for c in element.columns))]
     header, height = element.mm("header_height"), element.mm("row_height")
@@ -32,8 +40,9 @@ def draw_table(canvas: Canvas, element: Element, context: Mapping[str, Any], row
         _row(canvas, element, context, row, first_number + index, edges, top - header - index * height)
 
 
-def _grid(canvas: Canvas, element: Element, edges: Sequence[float], top: float, header: float,
-          rules: Sequence[float]) -> None:
+def _grid(
+    canvas: Canvas, element: Element, edges: Sequence[float], top: float, header: float, rules: Sequence[float]
+) -> None:
     """The header's shading, the column rules and a rule under every row."""
     canvas.saveState()
     if element.spec.get("header_fill"):
@@ -54,16 +63,40 @@ def _grid(canvas: Canvas, element: Element, edges: Sequence[float], top: float, 
 
 def _header(canvas: Canvas, element: Element, edges: Sequence[float], top: float, height: float) -> None:
     style = element.header_style or element.style
-    for column, x, next_x in zip(element.columns, edges, edges[1:]):
-        draw_in_box(canvas, column.title, style, left=x, top=top, width=next_x - x, height=height,
-                    padding=element.mm("padding", 0.8), align=style.align)
+    for column, x, next_x in zip(element.columns, edges, edges[1:], strict=False):
+        draw_in_box(
+            canvas,
+            column.title,
+            style,
+            left=x,
+            top=top,
+            width=next_x - x,
+            height=height,
+            padding=element.mm("padding", 0.8),
+            align=style.align,
+        )
 
 
-def _row(canvas: Canvas, element: Element, context: Mapping[str, Any], row: Any, number: int,
-         edges: Sequence[float], top: float) -> None:
+def _row(
+    canvas: Canvas,
+    element: Element,
+    context: Mapping[str, Any],
+    row: Any,
+    number: int,
+    edges: Sequence[float],
+    top: float,
+) -> None:
     empty = str(element.spec.get("empty", "-"))
-    for column, x, next_x in zip(element.columns, edges, edges[1:]):
+    for column, x, next_x in zip(element.columns, edges, edges[1:], strict=False):
         text = column.value.render(context, row=row, row_number=number).strip() or empty
-        draw_in_box(canvas, text, element.style, left=x, top=top, width=next_x - x,
-                    height=element.mm("row_height"), padding=element.mm("padding", 0.8),
-                    align=column.align)
+        draw_in_box(
+            canvas,
+            text,
+            element.style,
+            left=x,
+            top=top,
+            width=next_x - x,
+            height=element.mm("row_height"),
+            padding=element.mm("padding", 0.8),
+            align=column.align,
+        )

@@ -20,8 +20,7 @@ SIZE_STEP = 0.25  # points between the sizes shrink-to-fit tries
 CAP_HEIGHT = 0.73  # Vera's capital height as a share of the font size, to centre text vertically
 
 
-def fit_text(text: str, style: Style, width: float | None,
-             height: float | None = None) -> tuple[float, list[str]]:
+def fit_text(text: str, style: Style, width: float | None, height: float | None = None) -> tuple[float, list[str]]:
     """The largest size from style.size down to style.min_size at which `text` fits `width`:
     on one line when `height` is None, else in as many lines as `height` holds. If none fits,
     min_size with as many lines as it takes."""
@@ -81,8 +80,17 @@ def _pieces(word: str, font: str, size: float, width: float) -> list[str]:
     return pieces
 
 
-def draw_lines(canvas: Canvas, lines: Sequence[str], style: Style, size: float, *, left: float,
-               width: float | None, baseline: float, align: str | None = None) -> None:
+def draw_lines(
+    canvas: Canvas,
+    lines: Sequence[str],
+    style: Style,
+    size: float,
+    *,
+    left: float,
+    width: float | None,
+    baseline: float,
+    align: str | None = None,
+) -> None:
     """Draw `lines` from `baseline` down, aligned in [left, left + width] (or at `left`)."""
     align = align or style.align
     step = leading(style, size)
@@ -98,8 +106,18 @@ def draw_lines(canvas: Canvas, lines: Sequence[str], style: Style, size: float, 
             canvas.drawString(left, y, line)
 
 
-def draw_in_box(canvas: Canvas, text: str, style: Style, *, left: float, top: float, width: float,
-                height: float, padding: float, align: str) -> None:
+def draw_in_box(
+    canvas: Canvas,
+    text: str,
+    style: Style,
+    *,
+    left: float,
+    top: float,
+    width: float,
+    height: float,
+    padding: float,
+    align: str,
+) -> None:
     """Draw `text` fitted into a box and centred vertically in it (a table cell)."""
     inner = width - 2 * padding
     size, lines = fit_text(text, style, inner, height)

@@ -54,16 +54,30 @@ def encode_statuses(statuses: Mapping[int, StatusCode], size: int) -> bytes:
     return bytes(packed)
 
 
-async def issue_status_list(uri: str, statuses: Mapping[int, StatusCode], size: int, signer: DocumentSigner,
-                            kid: str, now: datetime, ttl_seconds: int, *,
-                            lifetime: timedelta = DEFAULT_LIFETIME, idempotency_key: str | None = None) -> bytes:
+async def issue_status_list(
+    uri: str,
+    statuses: Mapping[int, StatusCode],
+    size: int,
+    signer: DocumentSigner,
+    kid: str,
+    now: datetime,
+    ttl_seconds: int,
+    *,
+    lifetime: timedelta = DEFAULT_LIFETIME,
+    idempotency_key: str | None = None,
+) -> bytes:
     """The signed status list token (COSE_Sign1 bytes), valid from `now` for `lifetime`.
 
     Without `idempotency_key`, the key is derived from the URI, the time and the content, so a
     retry of the same list replays the same signature and a changed list is signed anew."""
     iat = int(now.timestamp())
-    claims = {SUB: uri, IAT: iat, EXP: iat + int(lifetime.total_seconds()), TTL: ttl_seconds,
-              STATUS_LIST: {"bits": BITS, "lst": zlib.compress(encode_statuses(statuses, size), 9)}}
+    claims = {
+        SUB: uri,
+        IAT: iat,
+        EXP: iat + int(lifetime.total_seconds()),
+        TTL: ttl_seconds,
+        STATUS_LIST: {"bits": BITS, "lst": zlib.compress(encode_statuses(statuses, size), 9)},
+    }
     if idempotency_key is None:
         content = hashlib.sha256(claims[STATUS_LIST]["lst"]).hexdigest()[:16]
         idempotency_key = f"status-list {uri} {iat} {size} {content}"

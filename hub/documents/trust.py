@@ -120,8 +120,15 @@ def _trusted(kid: str, chain: tuple[bytes, ...], not_before: datetime, not_after
     public_key = certificate.public_key()
     if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(public_key.curve, ec.SECP256R1):
         raise ValueError(f"key {kid} is not an ECDSA P-256 key")
-    return TrustedKey(kid, public_key, tuple(chain), not_before, not_after,
-                      certificate.not_valid_before_utc, certificate.not_valid_after_utc)
+    return TrustedKey(
+        kid,
+        public_key,
+        tuple(chain),
+        not_before,
+        not_after,
+        certificate.not_valid_before_utc,
+        certificate.not_valid_after_utc,
+    )
 
 
 def _issuer_of(keys: tuple[TrustedKey, ...]) -> str:
@@ -132,10 +139,13 @@ def _issuer_of(keys: tuple[TrustedKey, ...]) -> str:
 
 
 def _key_json(key: TrustedKey) -> dict[str, Any]:
-    return {"kid": key.kid, "alg": ALGORITHM,
-            "x5c": [base64.b64encode(der).decode("ascii") for der in key.chain],
-            "not_before": key.not_before.isoformat(),
-            "not_after": key.not_after.isoformat() if key.not_after is not None else None}
+    return {
+        "kid": key.kid,
+        "alg": ALGORITHM,
+        "x5c": [base64.b64encode(der).decode("ascii") for der in key.chain],
+        "not_before": key.not_before.isoformat(),
+        "not_after": key.not_after.isoformat() if key.not_after is not None else None,
+    }
 
 
 def _key_from_json(entry: Mapping[str, Any]) -> TrustedKey:

@@ -163,8 +163,11 @@ def _same_person_data(notice: BirthNotice, mother: Person) -> bool:
 
 _SPACING_ISSUES = (
     Issue(codes.REVIEW_SUSPECTED_DUPLICATE, NEWBORN_PATH),
-    Issue(codes.REVIEW_BIRTH_SPACING, NEWBORN_PATH,
-          f"births of different pregnancies are at least {MIN_BIRTH_INTERVAL.days} days apart"),
+    Issue(
+        codes.REVIEW_BIRTH_SPACING,
+        NEWBORN_PATH,
+        f"births of different pregnancies are at least {MIN_BIRTH_INTERVAL.days} days apart",
+    ),
 )
 
 

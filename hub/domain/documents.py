@@ -43,8 +43,11 @@ class StatusCode(IntEnum):
     SUPERSEDED = 3
 
 
-STATUS_CODE = {DocumentStatus.ACTIVE: StatusCode.VALID, DocumentStatus.REVOKED: StatusCode.INVALID,
-               DocumentStatus.SUPERSEDED: StatusCode.SUPERSEDED}
+STATUS_CODE = {
+    DocumentStatus.ACTIVE: StatusCode.VALID,
+    DocumentStatus.REVOKED: StatusCode.INVALID,
+    DocumentStatus.SUPERSEDED: StatusCode.SUPERSEDED,
+}
 STATUS_OF_CODE = {code: status for status, code in STATUS_CODE.items()}
 
 
@@ -176,8 +179,12 @@ class Correction:
     changed: tuple[str, ...] = field(default=())
 
     def fields(self) -> dict[str, str]:
-        values = {"child_name": self.child_name, "mother_name": self.mother_name,
-                  "father_name": self.father_name, "place_of_birth": self.place_of_birth}
+        values = {
+            "child_name": self.child_name,
+            "mother_name": self.mother_name,
+            "father_name": self.father_name,
+            "place_of_birth": self.place_of_birth,
+        }
         return {name: value for name, value in values.items() if value is not None}
 
 
@@ -190,11 +197,15 @@ def corrected_kk(content: KkContent, child_nik: str, correction: Correction, iss
     """The family card's next version: the child's row (and its parents' names) corrected."""
     fields = correction.fields()
     members = []
-    for member in content.members:
+    for original in content.members:
+        member = original
         if member.nik == child_nik:
-            member = replace(member, name=fields.get("child_name", member.name),
-                             birth_place=fields.get("place_of_birth", member.birth_place),
-                             mother_name=fields.get("mother_name", member.mother_name),
-                             father_name=fields.get("father_name", member.father_name))
+            member = replace(
+                member,
+                name=fields.get("child_name", member.name),
+                birth_place=fields.get("place_of_birth", member.birth_place),
+                mother_name=fields.get("mother_name", member.mother_name),
+                father_name=fields.get("father_name", member.father_name),
+            )
         members.append(member)
     return replace(content, members=tuple(members), issued_on=issued_on)

@@ -36,8 +36,6 @@ class Handling(StrEnum):
     RETRYING = "failed-retrying"  # the registry was unavailable: the saga waits
 
 
-
-
 class ReplayKind(StrEnum):
     """How a replayed message counts in the replay report."""
 

@@ -17,10 +17,16 @@ from rich.progress import Progress
 from hub.entrypoints.ops_common import settings, start_invocation
 from hub.logging import setup_logging
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False, help=(
-    "Birth-registration hub: hospitals' FHIR birth notifications in (Kafka), akta kelahiran, NIK and "
-    "family card out. Configure with HUB_* environment variables (see README); with none set, it uses "
-    "the local Kafka and PostgreSQL that `make run` starts."))
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    help=(
+        "Birth-registration hub: hospitals' FHIR birth notifications in (Kafka), akta kelahiran, NIK and "
+        "family card out. Configure with HUB_* environment variables (see README); with none set, it uses "
+        "the local Kafka and PostgreSQL that `make run` starts."
+    ),
+)
 console = Console(stderr=True)
 
 
@@ -32,9 +38,12 @@ def _every_command(ctx: typer.Context) -> None:
 
 
 @app.command()
-def run(ctx: typer.Context,
-        seed_families: Annotated[int, typer.Option(
-            help="Seed this many synthetic families if the registry is empty (0: never).")] = 1000) -> None:
+def run(
+    ctx: typer.Context,
+    seed_families: Annotated[
+        int, typer.Option(help="Seed this many synthetic families if the registry is empty (0: never).")
+    ] = 1000,
+) -> None:
     """Run the hub in the foreground: consume notifications, register births, publish results. Ctrl-C stops it."""
     from hub.entrypoints.runner import run_hub
 
@@ -65,11 +74,12 @@ def migrate(ctx: typer.Context) -> None:
 
 
 @app.command()
-def seed(ctx: typer.Context,
-         families: Annotated[int, typer.Option(min=1, help="How many synthetic families to create.")] = 1000,
-         seed_value: Annotated[int, typer.Option(
-             "--seed", help="Random seed: the same seed gives the same people.")] = 1,
-         force: Annotated[bool, typer.Option(help="Add families even if the registry already has some.")] = False) -> None:
+def seed(
+    ctx: typer.Context,
+    families: Annotated[int, typer.Option(min=1, help="How many synthetic families to create.")] = 1000,
+    seed_value: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same people.")] = 1,
+    force: Annotated[bool, typer.Option(help="Add families even if the registry already has some.")] = False,
+) -> None:
     """Fill the embedded registry with a synthetic population and the known hospitals."""
     from hub.bootstrap import database, prepare_database
     from hub.devtools.seed import seed_population
@@ -81,32 +91,42 @@ def seed(ctx: typer.Context,
             await prepare_database(pool)
             with Progress(console=console) as bar:
                 task = bar.add_task("seeding families", total=families)
-                return await seed_population(pool, families=families, seed_value=seed_value,
-                                             only_if_empty=not force, progress=lambda n: bar.advance(task, n))
+                return await seed_population(
+                    pool,
+                    families=families,
+                    seed_value=seed_value,
+                    only_if_empty=not force,
+                    progress=lambda n: bar.advance(task, n),
+                )
 
     stored = asyncio.run(_go())
     console.print(f"stored {stored} persons" if stored else "registry not empty: nothing seeded (use --force)")
 
 
 @app.command()
-def demo(ctx: typer.Context,
-         births: Annotated[int, typer.Option(min=1, help="How many births to publish.")] = 200,
-         rate: Annotated[float, typer.Option(min=0.1, help="Births per second.")] = 20.0,
-         invalid_share: Annotated[float, typer.Option(min=0, max=1, help="Share of notifications with a mistake.")] = 0.1,
-         seed_value: Annotated[int, typer.Option("--seed", help="Random seed.")] = 7) -> None:
+def demo(
+    ctx: typer.Context,
+    births: Annotated[int, typer.Option(min=1, help="How many births to publish.")] = 200,
+    rate: Annotated[float, typer.Option(min=0.1, help="Births per second.")] = 20.0,
+    invalid_share: Annotated[float, typer.Option(min=0, max=1, help="Share of notifications with a mistake.")] = 0.1,
+    seed_value: Annotated[int, typer.Option("--seed", help="Random seed.")] = 7,
+) -> None:
     """Play synthetic hospitals publishing births for mothers in the seeded population, with live progress."""
     from hub.devtools.simulation.demo import run_demo
 
     config = settings(ctx)
     setup_logging("WARNING", config.log_json)  # the live progress display is the output; only problems are logged
-    asyncio.run(run_demo(config, births=births, rate=rate, invalid_share=invalid_share, seed=seed_value, console=console))
+    asyncio.run(
+        run_demo(config, births=births, rate=rate, invalid_share=invalid_share, seed=seed_value, console=console)
+    )
 
 
 @app.command()
-def example(ctx: typer.Context,
-            kind: Annotated[str, typer.Option(help="valid, twin, stillbirth, placeholder-name or unknown-mother.")] = "valid",
-            with_key: Annotated[bool, typer.Option(
-                help="Print `<mother's NIK><TAB><json>` for `kcat -K'\\t'`.")] = False) -> None:
+def example(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Option(help="valid, twin, stillbirth, placeholder-name or unknown-mother.")] = "valid",
+    with_key: Annotated[bool, typer.Option(help="Print `<mother's NIK><TAB><json>` for `kcat -K'\\t'`.")] = False,
+) -> None:
     """Print a fresh birth notification (FHIR JSON, one line) for a random mother of the seeded registry."""
     import json
 
@@ -125,14 +145,20 @@ def example(ctx: typer.Context,
 
 
 @app.command()
-def contracts(check: Annotated[bool, typer.Option(help="Only compare: exit 1 if contracts/ differs from the code.")] = False,
-              directory: Annotated[Path, typer.Option(help="Where the contract files live.")] = Path("contracts")) -> None:
+def contracts(
+    check: Annotated[bool, typer.Option(help="Only compare: exit 1 if contracts/ differs from the code.")] = False,
+    directory: Annotated[Path, typer.Option(help="Where the contract files live.")] = Path("contracts"),
+) -> None:
     """Generate contracts/ (AsyncAPI, JSON Schemas, error codes, examples) from the code."""
     from hub.devtools.contracts import generate, write
 
     files = generate()
     if check:
-        stale = [name for name, text in files.items() if not (directory / name).exists() or (directory / name).read_text() != text]
+        stale = [
+            name
+            for name, text in files.items()
+            if not (directory / name).exists() or (directory / name).read_text() != text
+        ]
         for name in stale:
             console.print(f"[red]out of date:[/red] {directory / name}")
         raise typer.Exit(1 if stale else 0)

@@ -37,50 +37,99 @@ from hub.service.retry import retry_transient
 log = logging.getLogger("hub.consumer")
 
 
-def build_broker(settings: Settings, handler: RegisterBirths | None, on_bug: Callable[[BaseException], None]) -> KafkaBroker:
+def build_broker(
+    settings: Settings, handler: RegisterBirths | None, on_bug: Callable[[BaseException], None]
+) -> KafkaBroker:
     topics = settings.topics
-    broker = KafkaBroker(settings.kafka_bootstrap, client_id="hub", enable_idempotence=True, acks="all",
-                         allow_auto_create_topics=False, logger=logging.getLogger("hub.faststream"), log_level=logging.DEBUG,
-                         description="Civil-registry birth registration hub")
+    broker = KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id="hub",
+        enable_idempotence=True,
+        acks="all",
+        allow_auto_create_topics=False,
+        logger=logging.getLogger("hub.faststream"),
+        log_level=logging.DEBUG,
+        description="Civil-registry birth registration hub",
+    )
 
     @broker.subscriber(
-        topics.notifications, group_id=settings.consumer_group, auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR, batch=True, max_records=settings.consumer_batch,
-        batch_timeout_ms=settings.consumer_batch_wait_ms, title="birth.notification.v1:consume",
+        topics.notifications,
+        group_id=settings.consumer_group,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        batch=True,
+        max_records=settings.consumer_batch,
+        batch_timeout_ms=settings.consumer_batch_wait_ms,
+        title="birth.notification.v1:consume",
         description="Hospitals' birth notifications: FHIR R4 message Bundles (application/fhir+json), "
-                    "key = the mother's NIK. See contracts/profile.md.",
+        "key = the mother's NIK. See contracts/profile.md.",
     )
     async def on_notifications(message: KafkaMessage) -> None:
         items = [(r.value, Delivery(r.topic, r.partition, r.offset, r.key)) for r in _records(message.raw_message)]
         try:
-            results = await retry_transient(lambda: handler.handle_batch(items),
-                                            initial=settings.retry_initial_seconds,
-                                            maximum=settings.retry_max_seconds, what="notifications")
+            results = await retry_transient(
+                lambda: handler.handle_batch(items),
+                initial=settings.retry_initial_seconds,
+                maximum=settings.retry_max_seconds,
+                what="notifications",
+            )
         except Exception as exc:  # a bug: stop the process; the batch is rewound and redelivered
             on_bug(exc)
             raise
-        for (_, delivery), handled in zip(items, results):
-            log.info("notification handled partition=%d offset=%d message_id=%s hospital=%s outcome=%s codes=%s",
-                     delivery.partition, delivery.offset, handled.message_id, handled.hospital_id,
-                     handled.outcome, ",".join(handled.codes) or "-")
+        for (_, delivery), handled in zip(items, results, strict=False):
+            log.info(
+                "notification handled partition=%d offset=%d message_id=%s hospital=%s outcome=%s codes=%s",
+                delivery.partition,
+                delivery.offset,
+                handled.message_id,
+                handled.hospital_id,
+                handled.outcome,
+                ",".join(handled.codes) or "-",
+            )
 
-    broker.publisher(topics.results, title="birth.result.v1:publish", description=(
-        "One FHIR R4 message Bundle per notification (application/fhir+json), key = hospital organisation id; "
-        "MessageHeader.response.identifier = the notification's message id. A registration's result carries "
-        "the signed documents: per document a DocumentReference (id, version, QR payload, what it replaces) "
-        "and a Binary with the PAdES-signed PDF (the Kutipan Akta Kelahiran and the reissued Kartu Keluarga). "
-        "A correction sends a further result with the new versions. See contracts/profile.md."))
-    broker.publisher(topics.births_registered, schema=BirthRegistered, title="civil.birth-registered.v1:publish",
-                     description="A registered birth, key = akta number.")
-    broker.publisher(topics.family_cards, schema=FamilyCardReissued, title="civil.family-card-updated.v1:publish",
-                     description="A reissued family card with all its members, key = KK number.")
-    broker.publisher(topics.documents_issued, schema=DocumentsIssued, title="civil.documents-issued.v1:publish",
-                     description="Signed documents issued (registration or correction) and what they supersede, key = KK number.")
-    broker.publisher(topics.document_status, schema=DocumentStatusChanged, title="civil.document-status.v1:publish",
-                     description="A document revoked by an operator, with the reason, key = KK number.")
-    broker.publisher(topics.dead_letters, title="birth.notification.v1.dlq:publish", description=(
-        "Notifications that cannot be read (not UTF-8, not JSON, no MessageHeader.id): original key and bytes, "
-        "reason in the dlq-reason and dlq-detail headers."))
+    broker.publisher(
+        topics.results,
+        title="birth.result.v1:publish",
+        description=(
+            "One FHIR R4 message Bundle per notification (application/fhir+json), key = hospital organisation id; "
+            "MessageHeader.response.identifier = the notification's message id. A registration's result carries "
+            "the signed documents: per document a DocumentReference (id, version, QR payload, what it replaces) "
+            "and a Binary with the PAdES-signed PDF (the Kutipan Akta Kelahiran and the reissued Kartu Keluarga). "
+            "A correction sends a further result with the new versions. See contracts/profile.md."
+        ),
+    )
+    broker.publisher(
+        topics.births_registered,
+        schema=BirthRegistered,
+        title="civil.birth-registered.v1:publish",
+        description="A registered birth, key = akta number.",
+    )
+    broker.publisher(
+        topics.family_cards,
+        schema=FamilyCardReissued,
+        title="civil.family-card-updated.v1:publish",
+        description="A reissued family card with all its members, key = KK number.",
+    )
+    broker.publisher(
+        topics.documents_issued,
+        schema=DocumentsIssued,
+        title="civil.documents-issued.v1:publish",
+        description="Signed documents issued (registration or correction) and what they supersede, key = KK number.",
+    )
+    broker.publisher(
+        topics.document_status,
+        schema=DocumentStatusChanged,
+        title="civil.document-status.v1:publish",
+        description="A document revoked by an operator, with the reason, key = KK number.",
+    )
+    broker.publisher(
+        topics.dead_letters,
+        title="birth.notification.v1.dlq:publish",
+        description=(
+            "Notifications that cannot be read (not UTF-8, not JSON, no MessageHeader.id): original key and bytes, "
+            "reason in the dlq-reason and dlq-detail headers."
+        ),
+    )
     return broker
 
 
@@ -92,7 +141,11 @@ def _records(raw) -> list:
 
 
 def build_app(broker: KafkaBroker) -> FastStream:
-    spec = AsyncAPI(broker, title="hub: birth registration events", version=__version__,
-                    description="Topics the hub consumes and produces. Every produced message carries the headers "
-                                "event-id, correlation-id, content-type and schema.")
+    spec = AsyncAPI(
+        broker,
+        title="hub: birth registration events",
+        version=__version__,
+        description="Topics the hub consumes and produces. Every produced message carries the headers "
+        "event-id, correlation-id, content-type and schema.",
+    )
     return FastStream(broker, specification=spec, logger=logging.getLogger("hub.faststream"))

@@ -9,7 +9,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, TypeVar
 
 import typer
@@ -23,8 +23,9 @@ from hub.logging import setup_logging
 T = TypeVar("T")
 err = Console(stderr=True)
 
-Operator = Annotated[str | None, typer.Option(
-    "--operator", help="Who is acting (default: $HUB_OPERATOR, else the login name). Audited.")]
+Operator = Annotated[
+    str | None, typer.Option("--operator", help="Who is acting (default: $HUB_OPERATOR, else the login name). Audited.")
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 
 
@@ -70,8 +71,10 @@ def _invocation() -> Invocation:
 
 def _without_input(exc: ValidationError) -> str:
     """Pydantic echoes the offending input by default; a secret must not reach the terminal."""
-    return "; ".join(f"HUB_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
-                     for error in exc.errors(include_input=False, include_url=False, include_context=False))
+    return "; ".join(
+        f"HUB_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False, include_context=False)
+    )
 
 
 def _logging_snapshot() -> Callable[[], None]:
@@ -89,8 +92,11 @@ def _logging_snapshot() -> Callable[[], None]:
 
 
 def _loggers() -> list[tuple[str, logging.Logger]]:
-    return [(name, logger) for name, logger in logging.Logger.manager.loggerDict.items()
-            if isinstance(logger, logging.Logger)]
+    return [
+        (name, logger)
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    ]
 
 
 def operator_name(given: str | None) -> str:
@@ -105,7 +111,7 @@ def parse_time(text: str | None) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"not an ISO 8601 time: {text!r} (e.g. 2026-11-23T08:00+07:00)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def run(work: Callable[[], Awaitable[T]]) -> T:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -23,11 +23,19 @@ from hub.entrypoints.ops_common import (
     settings,
 )
 
-documents_app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
-    "The signed akta kelahiran and family cards: verify one (offline, from its QR payload, a photo of it or "
-    "the PDF), show a document's versions, reprint, correct (pembetulan) and revoke; the signing keys."))
-keys_app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
-    "The local signer's keys under HUB_PKI_DIR (default .local/pki): a development CA and the signing key."))
+documents_app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help=(
+        "The signed akta kelahiran and family cards: verify one (offline, from its QR payload, a photo of it or "
+        "the PDF), show a document's versions, reprint, correct (pembetulan) and revoke; the signing keys."
+    ),
+)
+keys_app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help=("The local signer's keys under HUB_PKI_DIR (default .local/pki): a development CA and the signing key."),
+)
 documents_app.add_typer(keys_app, name="keys")
 out = Console()
 Reason = Annotated[str, typer.Option(help="Why. Audited.")]
@@ -36,14 +44,24 @@ Reason = Annotated[str, typer.Option(help="Why. Audited.")]
 @documents_app.command()
 def verify(
     ctx: typer.Context,
-    what: Annotated[str, typer.Argument(
-        help="The QR payload (DK1:...), or a file: a photo/scan of the QR (PNG, JPEG) or the PDF.")],
-    keys: Annotated[str | None, typer.Option(help="Published keys: a file or URL (default: <HUB_PUBLIC_BASE_URL>/keys, "
-                                                  "else the local signer's keys).")] = None,
-    status_list: Annotated[Path | None, typer.Option(
-        help="A status list saved earlier (offline); default: fetch the URI in the QR.")] = None,
-    offline: Annotated[bool, typer.Option(help="Do not fetch anything: signature and validity only, status unknown "
-                                               "unless --status-list is given.")] = False,
+    what: Annotated[
+        str, typer.Argument(help="The QR payload (DK1:...), or a file: a photo/scan of the QR (PNG, JPEG) or the PDF.")
+    ],
+    keys: Annotated[
+        str | None,
+        typer.Option(
+            help="Published keys: a file or URL (default: <HUB_PUBLIC_BASE_URL>/keys, else the local signer's keys)."
+        ),
+    ] = None,
+    status_list: Annotated[
+        Path | None, typer.Option(help="A status list saved earlier (offline); default: fetch the URI in the QR.")
+    ] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            help="Do not fetch anything: signature and validity only, status unknown unless --status-list is given."
+        ),
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
     """Check a document: is the QR signed by a published key valid when it was issued, what does it
@@ -57,8 +75,9 @@ def verify(
         err.print(f"[red]cannot read:[/red] {exc}")
         raise typer.Exit(2) from None
     try:
-        trust = load_trust(keys, f"{config.public_base_url.rstrip('/')}/keys", lambda: published_keys(config),
-                           offline=offline)
+        trust = load_trust(
+            keys, f"{config.public_base_url.rstrip('/')}/keys", lambda: published_keys(config), offline=offline
+        )
     except (ValueError, OSError) as exc:
         err.print(f"[red]no published keys:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -79,8 +98,11 @@ def _print_verdict(verdict) -> None:
 
 
 @documents_app.command()
-def show(ctx: typer.Context, number: Annotated[str, typer.Argument(help="An akta number, a KK number or a document id.")],
-         as_json: AsJson = False) -> None:
+def show(
+    ctx: typer.Context,
+    number: Annotated[str, typer.Argument(help="An akta number, a KK number or a document id.")],
+    as_json: AsJson = False,
+) -> None:
     """Every version of a document: id, version, status, issue time, signing key, what it replaced."""
     config = settings(ctx)
 
@@ -92,24 +114,45 @@ def show(ctx: typer.Context, number: Annotated[str, typer.Argument(help="An akta
     if not found:
         err.print("no document found")
         raise typer.Exit(1)
-    rows = [{"document_id": d.ref.document_id, "kind": d.ref.kind.value, "number": d.ref.number, "version": d.ref.version,
-             "status": d.ref.status.value, "issued_at": d.ref.issued_at.isoformat(timespec="seconds"), "key_id": d.key_id,
-             "reason": d.reason, "supersedes": d.supersedes, "status_reason": d.status_reason,
-             "status_list": f"{d.ref.slot.regency}/{d.ref.slot.year}#{d.ref.slot.index}"} for d in found]
+    rows = [
+        {
+            "document_id": d.ref.document_id,
+            "kind": d.ref.kind.value,
+            "number": d.ref.number,
+            "version": d.ref.version,
+            "status": d.ref.status.value,
+            "issued_at": d.ref.issued_at.isoformat(timespec="seconds"),
+            "key_id": d.key_id,
+            "reason": d.reason,
+            "supersedes": d.supersedes,
+            "status_reason": d.status_reason,
+            "status_list": f"{d.ref.slot.regency}/{d.ref.slot.year}#{d.ref.slot.index}",
+        }
+        for d in found
+    ]
     if as_json:
         out.print_json(json.dumps(rows))
         return
     table = Table("version", "status", "issued at", "document id", "reason", "key", "status list")
     for row in rows:
-        table.add_row(str(row["version"]), row["status"], row["issued_at"], row["document_id"], row["reason"],
-                      row["key_id"], row["status_list"])
+        table.add_row(
+            str(row["version"]),
+            row["status"],
+            row["issued_at"],
+            row["document_id"],
+            row["reason"],
+            row["key_id"],
+            row["status_list"],
+        )
     out.print(table)
 
 
 @documents_app.command()
-def get(ctx: typer.Context, document_id: Annotated[str, typer.Argument(help="The document id (printed under the QR code).")],
-        output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the PDF ('-' for standard output).")]
-        ) -> None:
+def get(
+    ctx: typer.Context,
+    document_id: Annotated[str, typer.Argument(help="The document id (printed under the QR code).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the PDF ('-' for standard output).")],
+) -> None:
     """Reprint: write a document's signed PDF exactly as issued (byte-identical to the first copy)."""
     config = settings(ctx)
 
@@ -141,21 +184,32 @@ def correct(
     from hub.domain.documents import Correction
 
     config = settings(ctx)
-    correction = Correction(reason=reason, child_name=child_name, mother_name=mother_name, father_name=father_name,
-                            place_of_birth=place_of_birth)
+    correction = Correction(
+        reason=reason,
+        child_name=child_name,
+        mother_name=mother_name,
+        father_name=father_name,
+        place_of_birth=place_of_birth,
+    )
 
     async def work():
         async with operator_actions(config) as actions:
             return await actions.documents.correct(akta_number, correction, operator_name(operator))
 
     reissued = run(work)
-    err.print(f"correction recorded: {len(reissued)} document(s) will be reissued by the running hub "
-              f"(fields: {', '.join(sorted(correction.fields()))})")
+    err.print(
+        f"correction recorded: {len(reissued)} document(s) will be reissued by the running hub "
+        f"(fields: {', '.join(sorted(correction.fields()))})"
+    )
 
 
 @documents_app.command()
-def revoke(ctx: typer.Context, document_id: Annotated[str, typer.Argument(help="The document id to revoke.")],
-           reason: Reason, operator: Operator = None) -> None:
+def revoke(
+    ctx: typer.Context,
+    document_id: Annotated[str, typer.Argument(help="The document id to revoke.")],
+    reason: Reason,
+    operator: Operator = None,
+) -> None:
     """Revoke one document version: from now on its QR verifies as revoked."""
     config = settings(ctx)
 
@@ -168,9 +222,11 @@ def revoke(ctx: typer.Context, document_id: Annotated[str, typer.Argument(help="
 
 
 @documents_app.command()
-def serve(ctx: typer.Context,
-          host: Annotated[str | None, typer.Option(help="Address (default HUB_VERIFY_HOST).")] = None,
-          port: Annotated[int | None, typer.Option(help="Port (default HUB_VERIFY_PORT).")] = None) -> None:
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address (default HUB_VERIFY_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default HUB_VERIFY_PORT).")] = None,
+) -> None:
     """Serve the public verification page, the status lists and the published keys (no sign-in).
     `hub run` serves the same in its own process unless HUB_VERIFY_PORT=0."""
     import asyncio
@@ -201,20 +257,23 @@ def keys_init(ctx: typer.Context) -> None:
 
 
 @keys_app.command("rotate")
-def keys_rotate(ctx: typer.Context,
-                overlap_hours: Annotated[float, typer.Option(min=0, help="How long the old key stays valid for verifiers "
-                                                                         "of documents it signs until now.")] = 24.0) -> None:
+def keys_rotate(
+    ctx: typer.Context,
+    overlap_hours: Annotated[
+        float,
+        typer.Option(min=0, help="How long the old key stays valid for verifiers of documents it signs until now."),
+    ] = 24.0,
+) -> None:
     """Make a new signing key current. The old key signs nothing more; documents it signed stay valid."""
     from hub.bootstrap import rotate_signing_key
 
-    kid = rotate_signing_key(settings(ctx), now=datetime.now(timezone.utc), overlap=timedelta(hours=overlap_hours))
+    kid = rotate_signing_key(settings(ctx), now=datetime.now(UTC), overlap=timedelta(hours=overlap_hours))
     err.print(f"new signing key {kid} is current; restart the hub to sign with it")
 
 
 @keys_app.command("list")
 def keys_list(ctx: typer.Context, as_json: AsJson = False) -> None:
     """The published keys with their validity."""
-
 
     document = published_keys(settings(ctx)).to_json()
     if as_json:
@@ -227,19 +286,21 @@ def keys_list(ctx: typer.Context, as_json: AsJson = False) -> None:
 
 
 @keys_app.command("export")
-def keys_export(ctx: typer.Context,
-                output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the published keys (JSON).")]
-                ) -> None:
+def keys_export(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the published keys (JSON).")],
+) -> None:
     """Write the published keys for offline verifiers (`hub documents verify --keys FILE`)."""
-
 
     output.write_text(json.dumps(published_keys(settings(ctx)).to_json(), indent=2))
     err.print(f"wrote {output}")
 
 
 @documents_app.command()
-def sample(output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the files.")] = Path("document-samples"),
-           png: Annotated[bool, typer.Option(help="Also write a PNG of each first page.")] = True) -> None:
+def sample(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the files.")] = Path("document-samples"),
+    png: Annotated[bool, typer.Option(help="Also write a PNG of each first page.")] = True,
+) -> None:
     """Render the templates with synthetic people, unsigned, for a designer editing
     hub/documents/templates/*.yaml: each akta variant and a family card of 12 members."""
     from hub.devtools.simulation.document_samples import samples

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -57,37 +57,51 @@ class Selection:
     code: str | None = None
 
 
-def replay(ctx: typer.Context,
-           partition: Annotated[list[int] | None, typer.Option(help="Only these partitions (repeatable).")] = None,
-           from_offset: Annotated[int | None, typer.Option(help="First offset to replay (per partition).")] = None,
-           to_offset: Annotated[int | None, typer.Option(help="Last offset to replay, inclusive.")] = None,
-           since: Annotated[str | None, typer.Option(help="Messages published from this time (ISO 8601).")] = None,
-           until: Annotated[str | None, typer.Option(help="Messages published before this time (ISO 8601).")] = None,
-           message_id: Annotated[list[str] | None, typer.Option(help="Only these message ids (repeatable).")] = None,
-           dlq: Annotated[bool, typer.Option(
-               help="Replay the dead-letter topic instead of the notification topic.")] = False,
-           hospital: Annotated[str | None, typer.Option(help="Only notifications from this hospital.")] = None,
-           error_code: Annotated[str | None, typer.Option(
-               help="Only messages whose last answer had this code (or DLQ reason).")] = None,
-           dry_run: DryRun = False,
-           resume: Annotated[int | None, typer.Option(help="Continue replay run RUN from where it stopped.")] = None,
-           reason: Annotated[str, typer.Option(help="Why you replay (recorded in the audit log).")] = "",
-           operator: Operator = None, as_json: AsJson = False) -> None:
+def replay(
+    ctx: typer.Context,
+    partition: Annotated[list[int] | None, typer.Option(help="Only these partitions (repeatable).")] = None,
+    from_offset: Annotated[int | None, typer.Option(help="First offset to replay (per partition).")] = None,
+    to_offset: Annotated[int | None, typer.Option(help="Last offset to replay, inclusive.")] = None,
+    since: Annotated[str | None, typer.Option(help="Messages published from this time (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Messages published before this time (ISO 8601).")] = None,
+    message_id: Annotated[list[str] | None, typer.Option(help="Only these message ids (repeatable).")] = None,
+    dlq: Annotated[bool, typer.Option(help="Replay the dead-letter topic instead of the notification topic.")] = False,
+    hospital: Annotated[str | None, typer.Option(help="Only notifications from this hospital.")] = None,
+    error_code: Annotated[
+        str | None, typer.Option(help="Only messages whose last answer had this code (or DLQ reason).")
+    ] = None,
+    dry_run: DryRun = False,
+    resume: Annotated[int | None, typer.Option(help="Continue replay run RUN from where it stopped.")] = None,
+    reason: Annotated[str, typer.Option(help="Why you replay (recorded in the audit log).")] = "",
+    operator: Operator = None,
+    as_json: AsJson = False,
+) -> None:
     """Re-drive notifications through the normal path. Never registers twice: the report counts
     already processed, newly processed, rejected, unreadable and skipped messages."""
-    selection = Selection("dlq" if dlq else "ids" if message_id else "topic", partition or None, from_offset, to_offset,
-                          since, until, list(message_id or []), hospital, error_code)
+    selection = Selection(
+        "dlq" if dlq else "ids" if message_id else "topic",
+        partition or None,
+        from_offset,
+        to_offset,
+        since,
+        until,
+        list(message_id or []),
+        hospital,
+        error_code,
+    )
     config = settings(ctx)
     report = run(lambda: _replay(config, selection, dry_run, resume, operator_name(operator), reason, not as_json))
     _print_report(report, as_json)
 
 
-def replay_dead_letters(ctx: typer.Context,
-                        reason_code: Annotated[str | None, typer.Option(
-                            "--reason", help="Only dead letters with this reason.")] = None,
-                        dry_run: DryRun = False,
-                        why: Annotated[str, typer.Option(help="Why you replay (recorded in the audit log).")] = "",
-                        operator: Operator = None, as_json: AsJson = False) -> None:
+def replay_dead_letters(
+    ctx: typer.Context,
+    reason_code: Annotated[str | None, typer.Option("--reason", help="Only dead letters with this reason.")] = None,
+    dry_run: DryRun = False,
+    why: Annotated[str, typer.Option(help="Why you replay (recorded in the audit log).")] = "",
+    operator: Operator = None,
+    as_json: AsJson = False,
+) -> None:
     """Re-drive the dead-letter topic's messages (e.g. after a fix that makes them readable)."""
     selection = Selection("dlq", code=reason_code)
     config = settings(ctx)
@@ -95,9 +109,16 @@ def replay_dead_letters(ctx: typer.Context,
     _print_report(report, as_json)
 
 
-async def _replay(settings: Settings, selection: Selection, dry_run: bool, resume: int | None, operator: str,
-                  reason: str, show_progress: bool) -> dict:
-    clock = lambda: datetime.now(timezone.utc)  # noqa: E731
+async def _replay(
+    settings: Settings,
+    selection: Selection,
+    dry_run: bool,
+    resume: int | None,
+    operator: str,
+    reason: str,
+    show_progress: bool,
+) -> dict:
+    clock = lambda: datetime.now(UTC)  # noqa: E731
     async with operator_actions(settings) as actions:
         positions: dict[str, int] = {}
         if resume is not None:
@@ -112,8 +133,13 @@ async def _replay(settings: Settings, selection: Selection, dry_run: bool, resum
             async for total, record in _records(settings, actions, selection, positions):
                 delivery = _delivery(record, selection.source)
                 outcome = await retry_transient(
-                    lambda: actions.replay.replay(record.value, delivery, dry_run=dry_run, only=only),
-                    initial=settings.retry_initial_seconds, maximum=settings.retry_max_seconds, what="replay")
+                    lambda record=record, delivery=delivery: actions.replay.replay(
+                        record.value, delivery, dry_run=dry_run, only=only
+                    ),
+                    initial=settings.retry_initial_seconds,
+                    maximum=settings.retry_max_seconds,
+                    what="replay",
+                )
                 counts[outcome.kind] += 1
                 positions[str(record.partition)] = record.offset + 1
                 if run_id and sum(counts.values()) % SAVE_EVERY == 0:
@@ -121,8 +147,12 @@ async def _replay(settings: Settings, selection: Selection, dry_run: bool, resum
                 progress.update(sum(counts.values()), total)
         if run_id:
             await actions.runs.finish(run_id, operator, positions, dict(counts), reason, clock())
-    return {"run": run_id, "dry_run": dry_run, "source": selection.source,
-            "counts": {k: counts.get(k, 0) for k in (ALREADY, NEW, REJECTED, UNREADABLE, SKIPPED)}}
+    return {
+        "run": run_id,
+        "dry_run": dry_run,
+        "source": selection.source,
+        "counts": {k: counts.get(k, 0) for k in (ALREADY, NEW, REJECTED, UNREADABLE, SKIPPED)},
+    }
 
 
 async def _records(settings: Settings, actions: OperatorActions, selection: Selection, positions: dict[str, int]):
@@ -139,10 +169,14 @@ async def _records(settings: Settings, actions: OperatorActions, selection: Sele
                 if record is not None:
                     yield len(selection.message_ids), record
             return
-        span = await reader.span(partitions=selection.partitions, from_offset=selection.from_offset,
-                                 to_offset=selection.to_offset, since=parse_time(selection.since),
-                                 until=parse_time(selection.until),
-                                 resume={int(p): o for p, o in positions.items()})
+        span = await reader.span(
+            partitions=selection.partitions,
+            from_offset=selection.from_offset,
+            to_offset=selection.to_offset,
+            since=parse_time(selection.since),
+            until=parse_time(selection.until),
+            resume={int(p): o for p, o in positions.items()},
+        )
         async for record in reader.read(span):
             yield span.total, record
 
@@ -151,7 +185,9 @@ def _delivery(record: Record, source: str) -> Delivery:
     if source != "dlq":
         return Delivery(record.topic, record.partition, record.offset, record.key)
     h = record.headers
-    return Delivery(h["dlq-original-topic"], int(h["dlq-original-partition"]), int(h["dlq-original-offset"]), record.key)
+    return Delivery(
+        h["dlq-original-topic"], int(h["dlq-original-partition"]), int(h["dlq-original-offset"]), record.key
+    )
 
 
 class _Rate(ProgressColumn):
@@ -163,8 +199,15 @@ class ReplayProgress:
     """A progress bar with rate and ETA on stderr, for people; silent for --json."""
 
     def __init__(self, show: bool) -> None:
-        self._bar = Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), _Rate(), TimeRemainingColumn(),
-                             console=err, disable=not show)
+        self._bar = Progress(
+            TextColumn("replaying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _Rate(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=not show,
+        )
         self._task = None
 
     def __enter__(self) -> ReplayProgress:
@@ -185,5 +228,8 @@ def _print_report(report: dict, as_json: bool) -> None:
         render.print_json(report)
         return
     title = f"replay {'(dry run: nothing written)' if report['dry_run'] else 'run ' + str(report['run'])} of {report['source']}"
-    render.table(title, ["already processed", "newly processed", "rejected", "unreadable", "skipped"],
-                 [[report["counts"][k] for k in (ALREADY, NEW, REJECTED, UNREADABLE, SKIPPED)]])
+    render.table(
+        title,
+        ["already processed", "newly processed", "rejected", "unreadable", "skipped"],
+        [[report["counts"][k] for k in (ALREADY, NEW, REJECTED, UNREADABLE, SKIPPED)]],
+    )

@@ -27,9 +27,11 @@ Note = Annotated[str, typer.Option(help="Why (recorded in the audit log).")]
 
 
 @review_app.command("list")
-def review_list(ctx: typer.Context,
-                status: Annotated[str, typer.Option(help="open, approved, rejected or all.")] = "open",
-                as_json: AsJson = False) -> None:
+def review_list(
+    ctx: typer.Context,
+    status: Annotated[str, typer.Option(help="open, approved, rejected or all.")] = "open",
+    as_json: AsJson = False,
+) -> None:
     """Review cases with their reasons, oldest first."""
     config = settings(ctx)
 
@@ -41,8 +43,14 @@ def review_list(ctx: typer.Context,
     if as_json:
         render.print_json(cases)
         return
-    render.table(f"review cases ({status})", ["message id", "hospital", "reasons", "status", "opened", "decided by"],
-                 [[c["message_id"], c["hospital_id"], c["reasons"], c["status"], c["opened_at"], c["decided_by"]] for c in cases])
+    render.table(
+        f"review cases ({status})",
+        ["message id", "hospital", "reasons", "status", "opened", "decided by"],
+        [
+            [c["message_id"], c["hospital_id"], c["reasons"], c["status"], c["opened_at"], c["decided_by"]]
+            for c in cases
+        ],
+    )
 
 
 @review_app.command("show")
@@ -58,15 +66,29 @@ def review_show(ctx: typer.Context, message_id: str, as_json: AsJson = False) ->
             return case
 
     case = run(go)
-    summary = {"message_id": case.message_id, "hospital_id": case.hospital_id, "reasons": list(case.reasons),
-               "status": case.status, "opened_at": case.opened_at, "decided_at": case.decided_at,
-               "decided_by": case.decided_by, "note": case.note, "notification": _essentials(case.document)}
+    summary = {
+        "message_id": case.message_id,
+        "hospital_id": case.hospital_id,
+        "reasons": list(case.reasons),
+        "status": case.status,
+        "opened_at": case.opened_at,
+        "decided_at": case.decided_at,
+        "decided_by": case.decided_by,
+        "note": case.note,
+        "notification": _essentials(case.document),
+    }
     shown = render.masked(summary)
     if as_json:
         render.print_json(shown)
     else:
-        render.table(f"review {message_id}", ["field", "value"], [[k, json.dumps(render.plain(v), ensure_ascii=False)
-                                                                    if isinstance(v, dict) else v] for k, v in shown.items()])
+        render.table(
+            f"review {message_id}",
+            ["field", "value"],
+            [
+                [k, json.dumps(render.plain(v), ensure_ascii=False) if isinstance(v, dict) else v]
+                for k, v in shown.items()
+            ],
+        )
 
 
 def _essentials(document: bytes) -> dict:
@@ -85,29 +107,37 @@ def _decide(config: Settings, message_id: str, officer: str | None, note: str, a
     if as_json:
         render.print_json({"message_id": message_id, "outcome": handled.outcome, "codes": list(handled.codes)})
     else:
-        render.out.print(f"{message_id}: {handled.outcome} ({', '.join(handled.codes) or 'no codes'}); "
-                         "the hospital's second result is queued")
+        render.out.print(
+            f"{message_id}: {handled.outcome} ({', '.join(handled.codes) or 'no codes'}); "
+            "the hospital's second result is queued"
+        )
 
 
 @review_app.command("approve")
-def review_approve(ctx: typer.Context, message_id: str, note: Note, officer: Operator = None, as_json: AsJson = False) -> None:
+def review_approve(
+    ctx: typer.Context, message_id: str, note: Note, officer: Operator = None, as_json: AsJson = False
+) -> None:
     """Approve: register the birth through the normal path and send the hospital its second result."""
     _decide(settings(ctx), message_id, officer, note, True, as_json)
 
 
 @review_app.command("reject")
-def review_reject(ctx: typer.Context, message_id: str, note: Note, officer: Operator = None, as_json: AsJson = False) -> None:
+def review_reject(
+    ctx: typer.Context, message_id: str, note: Note, officer: Operator = None, as_json: AsJson = False
+) -> None:
     """Reject: the hospital's second result is fatal-error REVIEW-REJECTED."""
     _decide(settings(ctx), message_id, officer, note, False, as_json)
 
 
 @dlq_app.command("list")
-def dlq_list(ctx: typer.Context,
-             reason: Annotated[str | None, typer.Option(help="Only this dead-letter reason or rejection code.")] = None,
-             hospital: Annotated[str | None, typer.Option(help="Only rejections of this hospital.")] = None,
-             since: Annotated[str | None, typer.Option(help="From this time (ISO 8601).")] = None,
-             until: Annotated[str | None, typer.Option(help="Until this time (ISO 8601).")] = None,
-             as_json: AsJson = False) -> None:
+def dlq_list(
+    ctx: typer.Context,
+    reason: Annotated[str | None, typer.Option(help="Only this dead-letter reason or rejection code.")] = None,
+    hospital: Annotated[str | None, typer.Option(help="Only rejections of this hospital.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this time (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Until this time (ISO 8601).")] = None,
+    as_json: AsJson = False,
+) -> None:
     """Dead letters and rejected notifications, grouped by reason."""
     start, end = parse_time(since), parse_time(until)
     config = settings(ctx)
@@ -125,16 +155,24 @@ def dlq_list(ctx: typer.Context,
         render.print_json({"by_reason": dict(groups.most_common()), "dead_letters": letters, "rejected": rejected})
         return
     render.table("by reason", ["reason", "count"], [[code, n] for code, n in groups.most_common()])
-    render.table(f"dead letters ({len(letters)})", ["where", "reason", "detail", "recorded"],
-                 [[f"{d['topic']}:{d['partition']}:{d['offset']}", d["reason"], d["detail"], d["recorded_at"]] for d in letters])
-    render.table(f"rejected notifications ({len(rejected)})", ["message id", "hospital", "codes", "when"],
-                 [[r["message_id"], r["hospital_id"], r["codes"], r["updated_at"]] for r in rejected])
+    render.table(
+        f"dead letters ({len(letters)})",
+        ["where", "reason", "detail", "recorded"],
+        [[f"{d['topic']}:{d['partition']}:{d['offset']}", d["reason"], d["detail"], d["recorded_at"]] for d in letters],
+    )
+    render.table(
+        f"rejected notifications ({len(rejected)})",
+        ["message id", "hospital", "codes", "when"],
+        [[r["message_id"], r["hospital_id"], r["codes"], r["updated_at"]] for r in rejected],
+    )
 
 
 @dlq_app.command("show")
-def dlq_show(ctx: typer.Context,
-             where: Annotated[str, typer.Argument(help="topic:partition:offset of the dead letter (see `hub dlq list`).")],
-             as_json: AsJson = False) -> None:
+def dlq_show(
+    ctx: typer.Context,
+    where: Annotated[str, typer.Argument(help="topic:partition:offset of the dead letter (see `hub dlq list`).")],
+    as_json: AsJson = False,
+) -> None:
     """One dead letter: reason, detail and where it came from (its bytes stay on the DLQ topic)."""
     topic, partition, offset = _coordinates(where)
     config = settings(ctx)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -15,12 +15,16 @@ from hub.errors import OperatorError
 audit_app = typer.Typer(help="The operators' audit log: every action, hash-chained.", no_args_is_help=True)
 
 
-def status(ctx: typer.Context,
-           query: Annotated[str, typer.Argument(help="A message id, an akta number or a mother's NIK.")],
-           show_personal_data: Annotated[bool, typer.Option(
-               help="Show NIKs and KK numbers unmasked (needs --reason; audited).")] = False,
-           reason: Annotated[str, typer.Option(help="Why personal data is needed (recorded in the audit log).")] = "",
-           operator: Operator = None, as_json: AsJson = False) -> None:
+def status(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="A message id, an akta number or a mother's NIK.")],
+    show_personal_data: Annotated[
+        bool, typer.Option(help="Show NIKs and KK numbers unmasked (needs --reason; audited).")
+    ] = False,
+    reason: Annotated[str, typer.Option(help="Why personal data is needed (recorded in the audit log).")] = "",
+    operator: Operator = None,
+    as_json: AsJson = False,
+) -> None:
     """The full trail of a notification: arrival, decisions and codes, registry writes, results and events, operator actions."""
     if show_personal_data and not reason.strip():
         raise typer.BadParameter("--show-personal-data needs --reason")
@@ -33,7 +37,7 @@ def status(ctx: typer.Context,
                 raise OperatorError(f"nothing known about {render.masked(query)}")
             trails = await ops.view.trails(ids)
             if show_personal_data:
-                await ops.view.note_personal_data_view(operator_name(operator), ids, reason, datetime.now(timezone.utc))
+                await ops.view.note_personal_data_view(operator_name(operator), ids, reason, datetime.now(UTC))
             return trails
 
     trails = run(go)
@@ -47,24 +51,53 @@ def status(ctx: typer.Context,
 
 def _print_trail(trail: dict) -> None:
     inbox = trail["inbox"] or {}
-    render.out.print(f"[bold]message {trail['message_id']}[/bold]  status: [bold]{inbox.get('status', 'not processed')}[/bold]"
-                     f"  hospital: {inbox.get('hospital_id', '-')}  codes: {', '.join(inbox.get('codes') or []) or '-'}")
-    rows = [[d["handled_at"], "received", f"{d['topic']} p{d['partition']} @{d['offset']}", d["action"]]
-            for d in trail["deliveries"]]
+    render.out.print(
+        f"[bold]message {trail['message_id']}[/bold]  status: [bold]{inbox.get('status', 'not processed')}[/bold]"
+        f"  hospital: {inbox.get('hospital_id', '-')}  codes: {', '.join(inbox.get('codes') or []) or '-'}"
+    )
+    rows = [
+        [d["handled_at"], "received", f"{d['topic']} p{d['partition']} @{d['offset']}", d["action"]]
+        for d in trail["deliveries"]
+    ]
     if (reg := trail["registration"]) is not None:
-        what = "stillbirth recorded" if reg["stillborn"] else f"akta {reg['akta_number']} ({reg['registration_type']}, {reg['variant']})"
-        rows.append([reg["registered_at"], "registered", what, f"child {reg['child_nik'] or '-'}, KK {reg['kk_number']} v{reg['kk_version'] or '-'}"])
+        what = (
+            "stillbirth recorded"
+            if reg["stillborn"]
+            else f"akta {reg['akta_number']} ({reg['registration_type']}, {reg['variant']})"
+        )
+        rows.append(
+            [
+                reg["registered_at"],
+                "registered",
+                what,
+                f"child {reg['child_nik'] or '-'}, KK {reg['kk_number']} v{reg['kk_version'] or '-'}",
+            ]
+        )
     if (review := trail["review"]) is not None:
         rows.append([review["opened_at"], "review opened", ", ".join(review["reasons"]), review["status"]])
         if review["decided_at"]:
-            rows.append([review["decided_at"], f"review {review['status']}", f"by {review['decided_by']}", review["note"]])
+            rows.append(
+                [review["decided_at"], f"review {review['status']}", f"by {review['decided_by']}", review["note"]]
+            )
     if (saga := trail.get("registry_saga")) is not None:
         rows.append([saga["created_at"], "registry saga opened", "siak-http", ""])
-        rows.append([saga["updated_at"], f"registry saga {saga['state']}", f"attempts {saga['attempts']}",
-                     saga["last_error"] or (f"next attempt {saga['next_attempt_at']:%H:%M:%S}"
-                                            if saga["state"] in ("pending", "failed-retrying") else "")])
-    rows += [[p["created_at"], "queued" if p["sent_at"] is None else "published", p["topic"], f"event {p['event_id']}"]
-             for p in trail["published"]]
+        rows.append(
+            [
+                saga["updated_at"],
+                f"registry saga {saga['state']}",
+                f"attempts {saga['attempts']}",
+                saga["last_error"]
+                or (
+                    f"next attempt {saga['next_attempt_at']:%H:%M:%S}"
+                    if saga["state"] in ("pending", "failed-retrying")
+                    else ""
+                ),
+            ]
+        )
+    rows += [
+        [p["created_at"], "queued" if p["sent_at"] is None else "published", p["topic"], f"event {p['event_id']}"]
+        for p in trail["published"]
+    ]
     rows += [[a["at"], f"operator: {a['action']}", a["actor"], a["reason"]] for a in trail["audit"]]
     render.table("trail", ["when", "what", "where", "detail"], sorted(rows, key=lambda r: str(r[0])))
 
@@ -81,10 +114,16 @@ def registry(ctx: typer.Context, as_json: AsJson = False) -> None:
     if as_json:
         render.print_json(overview)
         return
-    render.table("registry sagas", ["state", "count", "oldest"],
-                 [[state, v["count"], v["oldest"]] for state, v in sorted(overview["sagas"].items())])
-    render.table("circuit breakers", ["hub process", "state", "failures", "since"],
-                 [[b["process"], b["state"], b["failures"], b["changed_at"]] for b in overview["breakers"]])
+    render.table(
+        "registry sagas",
+        ["state", "count", "oldest"],
+        [[state, v["count"], v["oldest"]] for state, v in sorted(overview["sagas"].items())],
+    )
+    render.table(
+        "circuit breakers",
+        ["hub process", "state", "failures", "since"],
+        [[b["process"], b["state"], b["failures"], b["changed_at"]] for b in overview["breakers"]],
+    )
 
 
 @audit_app.command("verify")
@@ -98,8 +137,14 @@ def audit_verify(ctx: typer.Context, as_json: AsJson = False) -> None:
 
     result = run(go)
     if as_json:
-        render.print_json({"rows": result.rows, "intact": result.broken_at is None, "broken_at": result.broken_at,
-                           "problem": result.problem})
+        render.print_json(
+            {
+                "rows": result.rows,
+                "intact": result.broken_at is None,
+                "broken_at": result.broken_at,
+                "problem": result.problem,
+            }
+        )
     elif result.broken_at is None:
         render.out.print(f"audit log intact: {result.rows} rows, chain verified")
     else:
@@ -109,9 +154,11 @@ def audit_verify(ctx: typer.Context, as_json: AsJson = False) -> None:
 
 
 @audit_app.command("list")
-def audit_list(ctx: typer.Context,
-               limit: Annotated[int, typer.Option(min=1, help="Most recent entries to show.")] = 50,
-               as_json: AsJson = False) -> None:
+def audit_list(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, help="Most recent entries to show.")] = 50,
+    as_json: AsJson = False,
+) -> None:
     """The most recent operator actions."""
     config = settings(ctx)
 
@@ -123,5 +170,8 @@ def audit_list(ctx: typer.Context,
     if as_json:
         render.print_json(rows)
     else:
-        render.table("audit log", ["id", "at", "actor", "action", "subject", "reason"],
-                     [[r["id"], r["at"], r["actor"], r["action"], r["subject"], r["reason"]] for r in rows])
+        render.table(
+            "audit log",
+            ["id", "at", "actor", "action", "subject", "reason"],
+            [[r["id"], r["at"], r["actor"], r["action"], r["subject"], r["reason"]] for r in rows],
+        )

@@ -39,8 +39,12 @@ log = logging.getLogger("hub.run")
 EXIT_BUG = 70  # EX_SOFTWARE: the process stopped on an unexpected error
 
 
-async def run_hub(settings: Settings, *, prepare: Callable[[asyncpg.Pool], Awaitable[None]] | None = None,
-                  stop: asyncio.Event | None = None) -> int:
+async def run_hub(
+    settings: Settings,
+    *,
+    prepare: Callable[[asyncpg.Pool], Awaitable[None]] | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
     """`prepare` runs once the schema is current, before consuming (the CLI seeds a development
     registry with it; the production path knows nothing of synthetic data)."""
     stop = stop or asyncio.Event()
@@ -48,8 +52,9 @@ async def run_hub(settings: Settings, *, prepare: Callable[[asyncpg.Pool], Await
     bug: list[BaseException] = []
 
     def on_bug(exc: BaseException) -> None:
-        log.critical("unexpected error, stopping; the message will be redelivered error=%s", type(exc).__name__,
-                     exc_info=exc)
+        log.critical(
+            "unexpected error, stopping; the message will be redelivered error=%s", type(exc).__name__, exc_info=exc
+        )
         bug.append(exc)
         stop.set()
 
@@ -62,16 +67,27 @@ async def run_hub(settings: Settings, *, prepare: Callable[[asyncpg.Pool], Await
             await _retry(settings, producer.start, "connect-kafka-producer")
             try:
                 await broker.start()
-                log.info("hub running bootstrap=%s topic=%s group=%s registry=%s", settings.kafka_bootstrap,
-                         settings.topics.notifications, settings.consumer_group, settings.registry.value)
-                tasks = [_watched(relay_loop(settings, OutboxRelay(pool, producer, batch=settings.relay_batch), stop), on_bug)]
+                log.info(
+                    "hub running bootstrap=%s topic=%s group=%s registry=%s",
+                    settings.kafka_bootstrap,
+                    settings.topics.notifications,
+                    settings.consumer_group,
+                    settings.registry.value,
+                )
+                tasks = [
+                    _watched(
+                        relay_loop(settings, OutboxRelay(pool, producer, batch=settings.relay_batch), stop), on_bug
+                    )
+                ]
                 if settings.registry is RegistryKind.SIAK_HTTP:
                     worker = saga_worker(settings, uow)
                     tasks += [_watched(saga_loop(settings, worker, stop), on_bug) for _ in range(settings.saga_workers)]
                 if signer is not None:
                     documents = document_worker(settings, uow, signer, maker)
-                    tasks += [_watched(document_loop(settings, documents, stop), on_bug)
-                              for _ in range(settings.document_workers)]
+                    tasks += [
+                        _watched(document_loop(settings, documents, stop), on_bug)
+                        for _ in range(settings.document_workers)
+                    ]
                     if settings.verify_port:
                         tasks.append(_watched(serve_verification(settings, pool, signer, stop), on_bug))
                 await stop.wait()
@@ -90,8 +106,11 @@ async def _prepare(settings: Settings, pool, prepare) -> None:
     if prepare is not None:
         await prepare(pool)
     if settings.create_topics:
-        await _retry(settings, lambda: ensure_topics(settings.kafka_bootstrap, settings.topics,
-                                                     settings.notification_partitions), "topics")
+        await _retry(
+            settings,
+            lambda: ensure_topics(settings.kafka_bootstrap, settings.topics, settings.notification_partitions),
+            "topics",
+        )
 
 
 async def relay_loop(settings: Settings, relay: OutboxRelay, stop: asyncio.Event) -> None:
@@ -143,14 +162,20 @@ async def serve_verification(settings: Settings, pool, signer, stop: asyncio.Eve
     from hub.entrypoints.verify_web import create_verify_app
 
     app = create_verify_app(pool, signer, settings)
-    server = uvicorn.Server(uvicorn.Config(app, host=settings.verify_host, port=settings.verify_port, log_config=None,
-                                           access_log=False, lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host=settings.verify_host, port=settings.verify_port, log_config=None, access_log=False, lifespan="off"
+        )
+    )
     serving = asyncio.ensure_future(_serve(server))
     await asyncio.wait([serving, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
     if not await serving:
-        log.error("the verification service could not listen on %s:%d (port in use?); the hub runs without it",
-                  settings.verify_host, settings.verify_port)
+        log.error(
+            "the verification service could not listen on %s:%d (port in use?); the hub runs without it",
+            settings.verify_host,
+            settings.verify_port,
+        )
 
 
 async def _serve(server) -> bool:
@@ -180,8 +205,9 @@ def _watched(work: Awaitable[None], on_bug: Callable[[BaseException], None]) -> 
 
 
 async def _retry(settings: Settings, operation, what: str):
-    return await retry_transient(operation, initial=settings.retry_initial_seconds,
-                                 maximum=settings.retry_max_seconds, what=what)
+    return await retry_transient(
+        operation, initial=settings.retry_initial_seconds, maximum=settings.retry_max_seconds, what=what
+    )
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
@@ -199,7 +225,7 @@ async def _finish(tasks: list[asyncio.Task]) -> None:
     current saga; a saga cut off here is simply due again at the next start."""
     try:
         await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=10)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         log.warning("background work did not finish in time; unsent rows and due sagas wait for the next start")
 
 

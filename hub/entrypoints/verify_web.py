@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
+from typing import Annotated
 
 import asyncpg
 import jinja2
@@ -35,8 +36,12 @@ from hub.service.verification import Verdict, decode_qr
 
 MAX_UPLOAD = 10 * 1024 * 1024
 STATUS_LIST_TYPE = "application/statuslist+cwt"
-_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
 
 
 class VerifyRequest(BaseModel):
@@ -57,13 +62,18 @@ def create_verify_app(pool: asyncpg.Pool, signer: DocumentSigner, settings: Sett
         return HTMLResponse(page.render(verdicts=[], error=None), headers=_HEADERS)
 
     @app.post("/verify", response_class=HTMLResponse)
-    async def verify(payload: str = Form(""), file: UploadFile | None = File(None)) -> HTMLResponse:
+    async def verify(
+        payload: Annotated[str, Form()] = "", file: Annotated[UploadFile | None, File()] = None
+    ) -> HTMLResponse:
         payloads = [payload.strip()] if payload.strip() else []
         if file is not None and file.filename:
             payloads += await asyncio.to_thread(_payloads_in, await file.read(MAX_UPLOAD))
         if not payloads:
-            return HTMLResponse(page.render(verdicts=[], error="Tidak ada kode QR dokumen / no document QR code found"),
-                                status_code=422, headers=_HEADERS)
+            return HTMLResponse(
+                page.render(verdicts=[], error="Tidak ada kode QR dokumen / no document QR code found"),
+                status_code=422,
+                headers=_HEADERS,
+            )
         return HTMLResponse(page.render(verdicts=await verdicts(payloads), error=None), headers=_HEADERS)
 
     @app.post("/api/verify")
@@ -80,8 +90,11 @@ def create_verify_app(pool: asyncpg.Pool, signer: DocumentSigner, settings: Sett
             token = await _status_list(pool, signer, settings, regency, year)
             cached = (time.monotonic() + settings.status_list_ttl_seconds / 2, token)
             lists[(regency, year)] = cached
-        return Response(cached[1], media_type=STATUS_LIST_TYPE,
-                        headers={"Cache-Control": f"public, max-age={settings.status_list_ttl_seconds // 2}"})
+        return Response(
+            cached[1],
+            media_type=STATUS_LIST_TYPE,
+            headers={"Cache-Control": f"public, max-age={settings.status_list_ttl_seconds // 2}"},
+        )
 
     @app.get("/keys")
     async def keys() -> JSONResponse:
@@ -104,12 +117,14 @@ async def _verdict(pool: asyncpg.Pool, check) -> Verdict:
     return Verdict(check, stored.ref.status)
 
 
-async def _status_list(pool: asyncpg.Pool, signer: DocumentSigner, settings: Settings, regency: str, year: int) -> bytes:
+async def _status_list(
+    pool: asyncpg.Pool, signer: DocumentSigner, settings: Settings, regency: str, year: int
+) -> bytes:
     async with PostgresUnitOfWork(pool) as uow:
         statuses, size = await uow.documents.statuses(regency, year)
     key = await signer.current_key()
     uri = f"{settings.public_base_url.rstrip('/')}/status/{regency}/{year}"
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return await issue_status_list(uri, statuses, size, signer, key.kid, now, settings.status_list_ttl_seconds)
 
 
@@ -134,4 +149,3 @@ def _payloads_in(data: bytes) -> list[str]:
 
 def _template(name: str) -> str:
     return resources.files("hub.entrypoints").joinpath("templates", name).read_text()
-

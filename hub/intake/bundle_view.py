@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hub.intake.elements import Json, has_coding
 from hub.intake import vocabulary as v
+from hub.intake.elements import Json, has_coding
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +60,10 @@ class BundleView:
         """The RelatedPerson with relationship `role` (MTH, FTH) for the newborn."""
         for located in self.of_type("RelatedPerson"):
             concepts = located.resource.get("relationship") or ()
-            if any(has_coding(c, v.ROLE_CODE, role) for c in concepts):
-                if self.refers_to(located.resource.get("patient"), newborn):
-                    return located
+            if any(has_coding(c, v.ROLE_CODE, role) for c in concepts) and self.refers_to(
+                located.resource.get("patient"), newborn
+            ):
+                return located
         return None
 
     def observation(self, codes: str | tuple[str, ...], subject: Located) -> Located | None:

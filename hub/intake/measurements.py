@@ -21,17 +21,29 @@ def read_measurements(view: BundleView, newborn: Located, stillborn: bool) -> tu
     weight_range = STILLBIRTH_WEIGHT_RANGE_G if stillborn else WEIGHT_RANGE_G
     found = view.observation(v.BIRTH_WEIGHT, newborn)
     if found is None:
-        issues.append(Issue(codes.WEIGHT_MISSING, "Bundle.entry", f"an Observation {v.LOINC}|{v.BIRTH_WEIGHT} for the newborn"))
+        issues.append(
+            Issue(codes.WEIGHT_MISSING, "Bundle.entry", f"an Observation {v.LOINC}|{v.BIRTH_WEIGHT} for the newborn")
+        )
     weight = _quantity(found, "g", weight_range, codes.WEIGHT_IMPLAUSIBLE, issues, missing=codes.WEIGHT_MISSING)
-    length = _quantity(view.observation(v.BIRTH_LENGTH, newborn), "cm", LENGTH_RANGE_CM, codes.LENGTH_IMPLAUSIBLE, issues)
-    weeks = _quantity(view.observation(v.GESTATIONAL_AGE, newborn), "wk", GESTATION_RANGE_WEEKS, codes.GESTATION_IMPLAUSIBLE, issues)
+    length = _quantity(
+        view.observation(v.BIRTH_LENGTH, newborn), "cm", LENGTH_RANGE_CM, codes.LENGTH_IMPLAUSIBLE, issues
+    )
+    weeks = _quantity(
+        view.observation(v.GESTATIONAL_AGE, newborn), "wk", GESTATION_RANGE_WEEKS, codes.GESTATION_IMPLAUSIBLE, issues
+    )
     if weight is None or any(issue.blocks for issue in issues):
         return None, issues
     return {"weight_g": round(weight), "length_cm": length, "gestational_weeks": weeks}, issues
 
 
-def _quantity(found: Located | None, unit: str, bounds: tuple[float, float], implausible, issues: list[Issue],
-              missing: Code = codes.ELEMENT_MISSING) -> float | None:
+def _quantity(
+    found: Located | None,
+    unit: str,
+    bounds: tuple[float, float],
+    implausible,
+    issues: list[Issue],
+    missing: Code = codes.ELEMENT_MISSING,
+) -> float | None:
     if found is None:
         return None
     quantity = found.resource.get("valueQuantity")

@@ -16,8 +16,9 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 OLDEST_NOTIFICATION = timedelta(days=366)
 # The ward's placeholders until the parents choose a name: "Bayi Ny. Siti", "By. Ny Siti", "Bayi Siti",
 # "An. Ny. Siti", "Bayi Nyonya ...": a first word meaning baby/child-of, or "Ny."/"Nyonya" up front.
-_PLACEHOLDER = re.compile(r"^\s*((bayi|by\.?|bb\.?)\s|(an|anak)\.?\s+(ny|nyonya|nn|nona)\b|(ny|nyonya)\.?\s)",
-                          re.IGNORECASE)
+_PLACEHOLDER = re.compile(
+    r"^\s*((bayi|by\.?|bb\.?)\s|(an|anak)\.?\s+(ny|nyonya|nn|nona)\b|(ny|nyonya)\.?\s)", re.IGNORECASE
+)
 
 
 def read_newborn(newborn: Located, now: datetime, mother: dict | None) -> tuple[dict | None, list[Issue]]:
@@ -33,8 +34,14 @@ def read_newborn(newborn: Located, now: datetime, mother: dict | None) -> tuple[
     _mother_link(newborn, mother, issues)
     if name is None or sex is None or born_at is None or order is None:
         return None, issues
-    child = {"name": name, "sex": sex, "born_at": born_at, "order": order, "plurality": plurality,
-             "stillborn": resource.get("deceasedBoolean") is True}
+    child = {
+        "name": name,
+        "sex": sex,
+        "born_at": born_at,
+        "order": order,
+        "plurality": plurality,
+        "stillborn": resource.get("deceasedBoolean") is True,
+    }
     return child, issues
 
 
@@ -83,8 +90,13 @@ def _birth_time(newborn: Located, now: datetime, issues: list[Issue]) -> datetim
 def _birth_order(newborn: Located, issues: list[Issue]) -> tuple[int | None, int]:
     resource = newborn.resource
     if "multipleBirthBoolean" in resource:
-        issues.append(Issue(codes.BIRTH_ORDER_INVALID, newborn.at("multipleBirthBoolean"),
-                            "use multipleBirthInteger: 0 for a singleton, 1..n among twins"))
+        issues.append(
+            Issue(
+                codes.BIRTH_ORDER_INVALID,
+                newborn.at("multipleBirthBoolean"),
+                "use multipleBirthInteger: 0 for a singleton, 1..n among twins",
+            )
+        )
         return None, 1
     order = resource.get("multipleBirthInteger", 0)
     total_ext = extension(resource, v.MULTIPLE_BIRTH_TOTAL)
@@ -109,4 +121,6 @@ def _mother_link(newborn: Located, mother: dict | None, issues: list[Issue]) -> 
     if found is None:
         issues.append(Issue(codes.ELEMENT_MISSING, newborn.at("identifier"), f"the mother's NIK ({v.NIK_IBU})"))
     elif mother is not None and found[1] != mother["nik"]:
-        issues.append(Issue(codes.NIK_INVALID, newborn.at(f"identifier[{found[0]}].value"), "differs from the mother's NIK"))
+        issues.append(
+            Issue(codes.NIK_INVALID, newborn.at(f"identifier[{found[0]}].value"), "differs from the mother's NIK")
+        )

@@ -50,7 +50,9 @@ class PeopleRules:
         birth_date = _date(resource.get("birthDate"))
         usable = nik is not None and self.nik(nik, mother.at(f"identifier[{nik_index}].value"), today, birth_date)
         if kk is None:
-            self.issues.append(Issue(codes.ELEMENT_MISSING, mother.at("identifier"), f"the family card number ({v.KK})"))
+            self.issues.append(
+                Issue(codes.ELEMENT_MISSING, mother.at("identifier"), f"the family card number ({v.KK})")
+            )
         elif not is_kk_number(kk[1]):
             self.issues.append(Issue(codes.KK_INVALID, mother.at(f"identifier[{kk[0]}].value")))
             kk = None

@@ -77,8 +77,11 @@ class _Reader:
     # The MessageHeader and its references.
 
     def _header(self) -> Located | None:
-        if not self.view.entries or self.view.entries[0].index != 0 or \
-                self.view.entries[0].resource.get("resourceType") != "MessageHeader":
+        if (
+            not self.view.entries
+            or self.view.entries[0].index != 0
+            or self.view.entries[0].resource.get("resourceType") != "MessageHeader"
+        ):
             self.flag(codes.HEADER_NOT_FIRST, "Bundle.entry[0].resource")
             return None
         header = self.view.entries[0]
@@ -86,7 +89,9 @@ class _Reader:
             self.flag(codes.MESSAGE_ID_INVALID, header.at("id"))
         event = header.resource.get("eventCoding") or {}
         if event.get("system") != v.EVENT_SYSTEM or event.get("code") != v.BIRTH_NOTIFICATION:
-            self.flag(codes.EVENT_UNKNOWN, header.at("eventCoding"), f"expected {v.EVENT_SYSTEM}|{v.BIRTH_NOTIFICATION}")
+            self.flag(
+                codes.EVENT_UNKNOWN, header.at("eventCoding"), f"expected {v.EVENT_SYSTEM}|{v.BIRTH_NOTIFICATION}"
+            )
         return header
 
     def _sender(self, header: Located) -> Located | None:
@@ -117,11 +122,18 @@ class _Reader:
 
     def _mother(self, newborn: Located) -> dict | None:
         if self.view.related_person(v.MOTHER_ROLE, newborn) is None:
-            self.flag(codes.MOTHER_LINK_MISSING, "Bundle.entry", "a RelatedPerson with relationship MTH for the newborn")
-        candidates = [p for p in self.view.of_type("Patient")
-                      if p.index != newborn.index and identifier_value(p.resource, v.NIK)]
+            self.flag(
+                codes.MOTHER_LINK_MISSING, "Bundle.entry", "a RelatedPerson with relationship MTH for the newborn"
+            )
+        candidates = [
+            p for p in self.view.of_type("Patient") if p.index != newborn.index and identifier_value(p.resource, v.NIK)
+        ]
         if not candidates:
-            self.flag(codes.MOTHER_MISSING, "Bundle.entry", f"a Patient other than the newborn with a NIK identifier ({v.NIK})")
+            self.flag(
+                codes.MOTHER_MISSING,
+                "Bundle.entry",
+                f"a Patient other than the newborn with a NIK identifier ({v.NIK})",
+            )
             return None
         mother = candidates[0]
         self.roles["mother"] = mother
@@ -135,7 +147,8 @@ class _Reader:
             read = self.people.father(father, self.now.date())
         recorded = marriage is MarriageStatus.MARRIED_RECORDED
         father_invalid = father is not None and any(
-            i.blocks and (i.expression or "").startswith(father.path) for i in self.people.issues)
+            i.blocks and (i.expression or "").startswith(father.path) for i in self.people.issues
+        )
         if recorded and read is None and not father_invalid:
             where = father.at("identifier") if father is not None else "Bundle.entry"
             self.flag(codes.FATHER_REQUIRED, where, "RelatedPerson with relationship FTH and a NIK")
@@ -162,7 +175,11 @@ class _Reader:
             for code, number in v.ATTENDANT_CODES.items():
                 if has_coding(performer.get("function"), v.ATTENDANT_SYSTEM, code):
                     return Attendant(number)
-            self.flag(codes.CODE_UNKNOWN, procedure.at(f"performer[{position}].function"), f"expected a code of {v.ATTENDANT_SYSTEM}")
+            self.flag(
+                codes.CODE_UNKNOWN,
+                procedure.at(f"performer[{position}].function"),
+                f"expected a code of {v.ATTENDANT_SYSTEM}",
+            )
             return None
         self.flag(codes.ELEMENT_MISSING, procedure.at("performer"))
         return None

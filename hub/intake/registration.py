@@ -107,6 +107,8 @@ def _witnesses(data: dict, base: str, people: PeopleRules, today: date) -> tuple
         people.issues.append(Issue(codes.WITNESSES_REQUIRED, f"{base}.extension"))
         return None
     positions = [i for i, ext in enumerate(data["extension"]) if ext.get("url") == v.WITNESS]
-    checks = [people.nik(nik, f"{base}.extension[{pos}].valueIdentifier.value", today)
-              for nik, pos in zip(niks, positions)]
+    checks = [
+        people.nik(nik, f"{base}.extension[{pos}].valueIdentifier.value", today)
+        for nik, pos in zip(niks, positions, strict=False)
+    ]
     return tuple(niks) if all(checks) else None

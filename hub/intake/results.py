@@ -96,8 +96,9 @@ def _numbers(resource_id: str, numbers: dict[str, str | int]) -> dict[str, Any]:
 _DOCUMENT_TITLES = {DocumentKind.AKTA: "Kutipan Akta Kelahiran", DocumentKind.KK: "Kartu Keluarga"}
 
 
-def attach_documents(bundle: dict[str, Any], documents: list[SignedDocument], note: Issue,
-                     supersedes: dict[str, str] | None = None) -> dict[str, Any]:
+def attach_documents(
+    bundle: dict[str, Any], documents: list[SignedDocument], note: Issue, supersedes: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The result Bundle with the signed documents: per document a DocumentReference (what it is,
     its id, version and status, and what it replaces) and a Binary with the PDF; the
     MessageHeader's focus names the DocumentReferences and the OperationOutcome gains `note`."""
@@ -120,25 +121,41 @@ def _document_entries(document: SignedDocument, replaces: str | None) -> tuple[d
     reference: dict[str, Any] = {
         "resourceType": "DocumentReference",
         "id": ref.document_id,
-        "extension": [{"url": v.DOCUMENT_VERSION, "valueInteger": ref.version},
-                      {"url": v.DOCUMENT_QR_PAYLOAD, "valueString": document.qr_payload}],
+        "extension": [
+            {"url": v.DOCUMENT_VERSION, "valueInteger": ref.version},
+            {"url": v.DOCUMENT_QR_PAYLOAD, "valueString": document.qr_payload},
+        ],
         "masterIdentifier": {"system": v.DOCUMENT_ID_SYSTEM, "value": ref.document_id},
         "identifier": [{"system": identifier_system, "value": ref.number}],
         "status": "current",
         "docStatus": "final",
-        "type": {"coding": [{"system": v.DOCUMENT_TYPE_SYSTEM, "code": ref.kind.value, "display": _DOCUMENT_TITLES[ref.kind]}]},
+        "type": {
+            "coding": [
+                {"system": v.DOCUMENT_TYPE_SYSTEM, "code": ref.kind.value, "display": _DOCUMENT_TITLES[ref.kind]}
+            ]
+        },
         "date": ref.issued_at.isoformat(timespec="seconds"),
-        "content": [{"attachment": {
-            "contentType": "application/pdf",
-            "url": f"urn:uuid:{binary_id}",
-            "size": len(document.pdf),
-            "hash": base64.b64encode(hashlib.sha1(document.pdf).digest()).decode(),
-            "title": f"{ref.kind.value}-{ref.number}-v{ref.version}.pdf",
-            "creation": ref.issued_at.isoformat(timespec="seconds"),
-        }}],
+        "content": [
+            {
+                "attachment": {
+                    "contentType": "application/pdf",
+                    "url": f"urn:uuid:{binary_id}",
+                    "size": len(document.pdf),
+                    "hash": base64.b64encode(hashlib.sha1(document.pdf, usedforsecurity=False).digest()).decode(),
+                    "title": f"{ref.kind.value}-{ref.number}-v{ref.version}.pdf",
+                    "creation": ref.issued_at.isoformat(timespec="seconds"),
+                }
+            }
+        ],
     }
     if replaces:
-        reference["relatesTo"] = [{"code": "replaces", "target": {"identifier": {"system": v.DOCUMENT_ID_SYSTEM, "value": replaces}}}]
-    binary = {"resourceType": "Binary", "id": binary_id, "contentType": "application/pdf",
-              "data": base64.b64encode(document.pdf).decode()}
+        reference["relatesTo"] = [
+            {"code": "replaces", "target": {"identifier": {"system": v.DOCUMENT_ID_SYSTEM, "value": replaces}}}
+        ]
+    binary = {
+        "resourceType": "Binary",
+        "id": binary_id,
+        "contentType": "application/pdf",
+        "data": base64.b64encode(document.pdf).decode(),
+    }
     return reference, binary

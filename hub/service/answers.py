@@ -60,39 +60,73 @@ def bundle_message(topics: Topics, bundle: dict, message_id: str, hospital_id: s
     """A result Bundle as a message to the hospital; its event id is the Bundle's id."""
     body = json.dumps(bundle, separators=(",", ":"), ensure_ascii=False).encode()
     key = (hospital_id or "").encode() or None
-    return OutboundMessage(bundle["id"], topics.results, key, body, headers(bundle["id"], message_id, FHIR_JSON, RESULT_SCHEMA))
+    return OutboundMessage(
+        bundle["id"], topics.results, key, body, headers(bundle["id"], message_id, FHIR_JSON, RESULT_SCHEMA)
+    )
 
 
-def documents_issued(topics: Topics, job: DocumentJob, issued: list[SignedDocument], supersedes: dict[str, str],
-                     now: datetime) -> OutboundMessage:
+def documents_issued(
+    topics: Topics, job: DocumentJob, issued: list[SignedDocument], supersedes: dict[str, str], now: datetime
+) -> OutboundMessage:
     """`civil.documents-issued.v1`, keyed by the KK number: a family's documents stay in order."""
     request = job.request
     event = DocumentsIssued(
         event_id=event_id("documents-issued", request.message_id, request.sequence),
-        occurred_at=now, message_id=request.message_id, reason=request.reason, kk_number=request.kk_number,
+        occurred_at=now,
+        message_id=request.message_id,
+        reason=request.reason,
+        kk_number=request.kk_number,
         correction=request.correction,
-        documents=[IssuedDocument(document_id=d.ref.document_id, kind=d.ref.kind, number=d.ref.number,
-                                  version=d.ref.version, issued_at=d.ref.issued_at, key_id=d.key_id,
-                                  status_list_regency=d.ref.slot.regency, status_list_year=d.ref.slot.year,
-                                  status_list_index=d.ref.slot.index,
-                                  supersedes=supersedes.get(d.ref.document_id)) for d in issued])
-    return OutboundMessage(event.event_id, topics.documents_issued, request.kk_number.encode(),
-                           event.model_dump_json().encode(),
-                           headers(event.event_id, request.message_id, EVENT_JSON, "DocumentsIssued/v1"))
+        documents=[
+            IssuedDocument(
+                document_id=d.ref.document_id,
+                kind=d.ref.kind,
+                number=d.ref.number,
+                version=d.ref.version,
+                issued_at=d.ref.issued_at,
+                key_id=d.key_id,
+                status_list_regency=d.ref.slot.regency,
+                status_list_year=d.ref.slot.year,
+                status_list_index=d.ref.slot.index,
+                supersedes=supersedes.get(d.ref.document_id),
+            )
+            for d in issued
+        ],
+    )
+    return OutboundMessage(
+        event.event_id,
+        topics.documents_issued,
+        request.kk_number.encode(),
+        event.model_dump_json().encode(),
+        headers(event.event_id, request.message_id, EVENT_JSON, "DocumentsIssued/v1"),
+    )
 
 
-def document_status_changed(topics: Topics, document: StoredDocument, status: DocumentStatus, reason: str,
-                            actor: str, now: datetime) -> OutboundMessage:
+def document_status_changed(
+    topics: Topics, document: StoredDocument, status: DocumentStatus, reason: str, actor: str, now: datetime
+) -> OutboundMessage:
     """`civil.document-status.v1`: an operator revoked a document (supersession travels with the
     documents-issued event of the new version)."""
     ref = document.ref
     event = DocumentStatusChanged(
-        event_id=event_id("document-status", ref.document_id, status.value, now.isoformat()), occurred_at=now,
-        message_id=document.message_id, document_id=ref.document_id, kind=ref.kind, number=ref.number,
-        version=ref.version, status=status, reason=reason, actor=actor)
-    return OutboundMessage(event.event_id, topics.document_status, document.kk_number.encode(),
-                           event.model_dump_json().encode(),
-                           headers(event.event_id, document.message_id, EVENT_JSON, "DocumentStatusChanged/v1"))
+        event_id=event_id("document-status", ref.document_id, status.value, now.isoformat()),
+        occurred_at=now,
+        message_id=document.message_id,
+        document_id=ref.document_id,
+        kind=ref.kind,
+        number=ref.number,
+        version=ref.version,
+        status=status,
+        reason=reason,
+        actor=actor,
+    )
+    return OutboundMessage(
+        event.event_id,
+        topics.document_status,
+        document.kk_number.encode(),
+        event.model_dump_json().encode(),
+        headers(event.event_id, document.message_id, EVENT_JSON, "DocumentStatusChanged/v1"),
+    )
 
 
 def registration_numbers(registration: Registration, decision: Register) -> dict[str, str | int]:
@@ -106,7 +140,9 @@ def registration_numbers(registration: Registration, decision: Register) -> dict
     }
 
 
-def civil_events(topics: Topics, notice: BirthNotice, decision: Register, registration: Registration) -> list[OutboundMessage]:
+def civil_events(
+    topics: Topics, notice: BirthNotice, decision: Register, registration: Registration
+) -> list[OutboundMessage]:
     """The civil events of a registration. Built without re-validation (`model_construct`): every
     value comes from a validated notice and the registry; tests validate the events against the
     models, which are the published JSON Schemas."""
@@ -121,9 +157,18 @@ def civil_events(topics: Topics, notice: BirthNotice, decision: Register, regist
         akta_variant=decision.variant,
         registration_type="LT" if decision.late else "LU",
         issuing_regency=registration.issuing_regency,
-        child=Child.model_construct(nik=registration.child_nik, name=notice.child_name, sex=notice.sex, born_at=notice.born_at,
-                    birth_order=notice.birth_order, plurality=notice.plurality, weight_g=notice.weight_g,
-                    length_cm=notice.length_cm, attendant=notice.attendant, place_type=notice.place_type),
+        child=Child.model_construct(
+            nik=registration.child_nik,
+            name=notice.child_name,
+            sex=notice.sex,
+            born_at=notice.born_at,
+            birth_order=notice.birth_order,
+            plurality=notice.plurality,
+            weight_g=notice.weight_g,
+            length_cm=notice.length_cm,
+            attendant=notice.attendant,
+            place_type=notice.place_type,
+        ),
         mother=Parent.model_construct(nik=notice.mother_nik, name=notice.mother_name),
         father=Parent.model_construct(nik=notice.father_nik, name=notice.father_name) if notice.father_nik else None,
         reporter_nik=notice.reporter_nik,
@@ -141,15 +186,28 @@ def civil_events(topics: Topics, notice: BirthNotice, decision: Register, regist
         kecamatan=card.kecamatan,
         issuing_regency=registration.issuing_regency,
         akta_number=registration.akta_number,
-        members=[Member.model_construct(nik=m.nik, name=m.name, sex=m.sex, birth_date=m.birth_date, relationship=m.relationship)
-                 for m in card.members],
+        members=[
+            Member.model_construct(
+                nik=m.nik, name=m.name, sex=m.sex, birth_date=m.birth_date, relationship=m.relationship
+            )
+            for m in card.members
+        ],
     )
     return [
-        OutboundMessage(born.event_id, topics.births_registered, born.akta_number.encode(),
-                        born.model_dump_json().encode(), headers(born.event_id, notice.message_id, EVENT_JSON, "BirthRegistered/v1")),
-        OutboundMessage(reissued.event_id, topics.family_cards, card.kk_number.encode(),
-                        reissued.model_dump_json().encode(),
-                        headers(reissued.event_id, notice.message_id, EVENT_JSON, "FamilyCardReissued/v1")),
+        OutboundMessage(
+            born.event_id,
+            topics.births_registered,
+            born.akta_number.encode(),
+            born.model_dump_json().encode(),
+            headers(born.event_id, notice.message_id, EVENT_JSON, "BirthRegistered/v1"),
+        ),
+        OutboundMessage(
+            reissued.event_id,
+            topics.family_cards,
+            card.kk_number.encode(),
+            reissued.model_dump_json().encode(),
+            headers(reissued.event_id, notice.message_id, EVENT_JSON, "FamilyCardReissued/v1"),
+        ),
     ]
 
 
@@ -158,11 +216,13 @@ def dead_letter(topics: Topics, raw: bytes, delivery: Delivery, reason: str, det
     # No message id could be read: the correlation id is where the message was.
     where = f"{delivery.topic}:{delivery.partition}:{delivery.offset}"
     meta = headers(eid, where, "application/octet-stream", "dead-letter/v1")
-    meta.update({
-        "dlq-reason": reason,
-        "dlq-detail": detail or "",
-        "dlq-original-topic": delivery.topic,
-        "dlq-original-partition": str(delivery.partition),
-        "dlq-original-offset": str(delivery.offset),
-    })
+    meta.update(
+        {
+            "dlq-reason": reason,
+            "dlq-detail": detail or "",
+            "dlq-original-topic": delivery.topic,
+            "dlq-original-partition": str(delivery.partition),
+            "dlq-original-offset": str(delivery.offset),
+        }
+    )
     return OutboundMessage(eid, topics.dead_letters, delivery.key, raw, meta)

@@ -70,26 +70,54 @@ class DocumentDesk:
             if prior is None:
                 raise OperatorError("the notification behind this akta is not in the inbox")
             sequence = prior.result_sequence + 1
-            result = r.ResultContent(answers.result_event_id(akta.message_id, sequence), akta.message_id,
-                                     prior.hospital_id, ResultStatus.REGISTERED, (), _numbers(akta.content, contents))
-            await uow.documents.request(DocumentRequest(
-                akta.message_id, sequence, CORRECTION, akta.kk_number, contents, r.build_result(result, now),
-                prior.hospital_id, correction.fields()))
+            result = r.ResultContent(
+                answers.result_event_id(akta.message_id, sequence),
+                akta.message_id,
+                prior.hospital_id,
+                ResultStatus.REGISTERED,
+                (),
+                _numbers(akta.content, contents),
+            )
+            await uow.documents.request(
+                DocumentRequest(
+                    akta.message_id,
+                    sequence,
+                    CORRECTION,
+                    akta.kk_number,
+                    contents,
+                    r.build_result(result, now),
+                    prior.hospital_id,
+                    correction.fields(),
+                )
+            )
             await uow.inbox.replace(replace(prior, result_event_id=result.event_id, result_sequence=sequence))
             await uow.registry.correct_child(akta.content.child_nik, correction)
-            await uow.audit.append(AuditEntry(actor, "documents.correct", akta_number, correction.reason,
-                                              {"fields": sorted(correction.fields()), "sequence": sequence}), now)
+            await uow.audit.append(
+                AuditEntry(
+                    actor,
+                    "documents.correct",
+                    akta_number,
+                    correction.reason,
+                    {"fields": sorted(correction.fields()), "sequence": sequence},
+                ),
+                now,
+            )
             await uow.commit()
         log.info("correction queued message_id=%s fields=%s", akta.message_id, ",".join(sorted(correction.fields())))
         return [type(c).__name__ for c in contents]
 
-    async def _corrected(self, uow: UnitOfWork, akta: StoredDocument, correction: Correction, now: datetime) -> tuple[Content, ...]:
+    async def _corrected(
+        self, uow: UnitOfWork, akta: StoredDocument, correction: Correction, now: datetime
+    ) -> tuple[Content, ...]:
         assert isinstance(akta.content, AktaContent)
         issued_on = now.astimezone(akta.content.born_at.tzinfo).date()
         contents: list[Content] = [corrected_akta(akta.content, correction, issued_on)]
         card = await uow.documents.current(DocumentKind.KK, akta.kk_number)
-        if card is not None and isinstance(card.content, KkContent) \
-                and any(m.nik == akta.content.child_nik for m in card.content.members):
+        if (
+            card is not None
+            and isinstance(card.content, KkContent)
+            and any(m.nik == akta.content.child_nik for m in card.content.members)
+        ):
             contents.append(corrected_kk(card.content, akta.content.child_nik, correction, issued_on))
         return tuple(contents)
 
@@ -105,18 +133,31 @@ class DocumentDesk:
                 raise OperatorError("this document is already revoked")
             now = self._clock()
             await uow.documents.set_status(document_id, DocumentStatus.REVOKED, reason, now)
-            await uow.outbox.add([answers.document_status_changed(self._topics, found, DocumentStatus.REVOKED, reason,
-                                                                  actor, now)])
-            await uow.audit.append(AuditEntry(actor, "documents.revoke", document_id, reason,
-                                              {"kind": found.ref.kind.value, "version": found.ref.version}), now)
+            await uow.outbox.add(
+                [answers.document_status_changed(self._topics, found, DocumentStatus.REVOKED, reason, actor, now)]
+            )
+            await uow.audit.append(
+                AuditEntry(
+                    actor,
+                    "documents.revoke",
+                    document_id,
+                    reason,
+                    {"kind": found.ref.kind.value, "version": found.ref.version},
+                ),
+                now,
+            )
             await uow.commit()
         return found
 
 
 def _numbers(akta: AktaContent, contents: tuple[Content, ...]) -> dict[str, str | int]:
     card = next((c for c in contents if isinstance(c, KkContent)), None)
-    numbers: dict[str, str | int] = {"nik": akta.child_nik, "akta-number": akta.akta_number,
-                                     "akta-variant": akta.variant.value, "registration-type": akta.registration_type}
+    numbers: dict[str, str | int] = {
+        "nik": akta.child_nik,
+        "akta-number": akta.akta_number,
+        "akta-variant": akta.variant.value,
+        "registration-type": akta.registration_type,
+    }
     if card is not None:
         numbers.update({"kk-number": card.kk_number, "kk-version": card.kk_version})
     return numbers

@@ -35,7 +35,6 @@ from hub.errors import PermanentError, SignerUnavailable
 from hub.intake.results import attach_documents
 from hub.service import answers
 from hub.service.documents_content import CORRECTION, Issuer, identity
-from hub.service.retry import backoff
 from hub.service.ports import (
     DocumentJob,
     DocumentMaker,
@@ -43,6 +42,7 @@ from hub.service.ports import (
     SigningKey,
     UnitOfWork,
 )
+from hub.service.retry import backoff
 
 log = logging.getLogger("hub.documents")
 
@@ -51,9 +51,18 @@ class DocumentWorker:
     """Carries out due document jobs: `signer` names the current key, `maker` makes each document
     (in this process, or in a pool of processes)."""
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], signer: DocumentSigner, issuer: Issuer, topics: Topics,
-                 clock: Callable[[], datetime], *, retry_initial: float, retry_max: float,
-                 maker: DocumentMaker | None = None) -> None:
+    def __init__(
+        self,
+        unit_of_work: Callable[[], UnitOfWork],
+        signer: DocumentSigner,
+        issuer: Issuer,
+        topics: Topics,
+        clock: Callable[[], datetime],
+        *,
+        retry_initial: float,
+        retry_max: float,
+        maker: DocumentMaker | None = None,
+    ) -> None:
         self._uow, self._signer, self._issuer, self._topics, self._clock = unit_of_work, signer, issuer, topics, clock
         self._initial, self._max = retry_initial, retry_max
         self._maker = maker or InProcessMaker(signer)
@@ -71,8 +80,12 @@ class DocumentWorker:
                 failure: Exception | None = exc
             else:
                 await uow.commit()
-                log.info("documents issued message_id=%s reason=%s documents=%d", job.request.message_id,
-                         job.request.reason, len(job.request.contents))
+                log.info(
+                    "documents issued message_id=%s reason=%s documents=%d",
+                    job.request.message_id,
+                    job.request.reason,
+                    len(job.request.contents),
+                )
                 return job.request.message_id
         await self._retry_later(job, now, failure)
         return job.request.message_id
@@ -82,9 +95,13 @@ class DocumentWorker:
         issued, supersedes = [], {}
         for content in job.request.contents:
             document = await self._issue(uow, content, key, now)
-            previous = await uow.documents.store(document, kk_number=job.request.kk_number,
-                                                 message_id=job.request.message_id, reason=job.request.reason,
-                                                 stale=await _newer_card_active(uow, content))
+            previous = await uow.documents.store(
+                document,
+                kk_number=job.request.kk_number,
+                message_id=job.request.message_id,
+                reason=job.request.reason,
+                stale=await _newer_card_active(uow, content),
+            )
             if previous:
                 supersedes[document.ref.document_id] = previous
             issued.append(document)
@@ -102,8 +119,9 @@ class DocumentWorker:
         version = await uow.documents.next_version(kind, number)
         slot = await uow.documents.allocate_slot(regency, content.issued_on.year)
         ref = DocumentRef(document_id(kind, number, version), kind, number, version, now, slot)
-        signed, payload = await self._maker.make(content, ref, key, self._issuer.status_uri(slot.regency, slot.year),
-                                                 self._issuer.name(regency))
+        signed, payload = await self._maker.make(
+            content, ref, key, self._issuer.status_uri(slot.regency, slot.year), self._issuer.name(regency)
+        )
         return SignedDocument(ref, content, signed, payload, key.kid)
 
     async def _retry_later(self, job: DocumentJob, now: datetime, failure: Exception | None) -> None:
@@ -113,8 +131,13 @@ class DocumentWorker:
         async with self._uow() as uow:
             await uow.documents.retry_at(job.id, now + timedelta(seconds=wait), error)
             await uow.commit()
-        log.warning("documents not issued yet, retried later message_id=%s attempt=%d wait_s=%.1f error=%s",
-                    job.request.message_id, job.attempts + 1, wait, type(failure).__name__)
+        log.warning(
+            "documents not issued yet, retried later message_id=%s attempt=%d wait_s=%.1f error=%s",
+            job.request.message_id,
+            job.attempts + 1,
+            wait,
+            type(failure).__name__,
+        )
 
 
 async def _newer_card_active(uow: UnitOfWork, content: Content) -> bool:
@@ -123,6 +146,8 @@ async def _newer_card_active(uow: UnitOfWork, content: Content) -> bool:
     if not isinstance(content, KkContent):
         return False
     current = await uow.documents.current(DocumentKind.KK, content.kk_number)
-    return current is not None and isinstance(current.content, KkContent) and current.content.kk_version > content.kk_version
-
-
+    return (
+        current is not None
+        and isinstance(current.content, KkContent)
+        and current.content.kk_version > content.kk_version
+    )

@@ -87,8 +87,15 @@ class Pipeline:
     """`defer_registry`: the registry is external (SIAK), so a valid notice becomes a registry saga
     (hub/service/registry_sagas.py) instead of being decided inside the consumer's transaction."""
 
-    def __init__(self, topics: Topics, limits: IntakeLimits, region_known: Callable[[str], bool], *,
-                 defer_registry: bool = False, issuer: Issuer | None = None) -> None:
+    def __init__(
+        self,
+        topics: Topics,
+        limits: IntakeLimits,
+        region_known: Callable[[str], bool],
+        *,
+        defer_registry: bool = False,
+        issuer: Issuer | None = None,
+    ) -> None:
         self.topics, self.limits, self._region_known = topics, limits, region_known
         self.defer_registry = defer_registry
         self.issuer = issuer  # None: documents are off, a registration is answered with its numbers only
@@ -118,15 +125,27 @@ class Pipeline:
             problems = structural_issues(envelope.document)
             if problems:
                 return Inspection(problems=problems)
-            return Inspection(profile=read_notice(envelope.document, now=now, strict_nik=self.limits.strict_nik,
-                                                  region_known=self._region_known))
-        except Exception as exc:  # park: an input the rules did not foresee must not block the partition
+            return Inspection(
+                profile=read_notice(
+                    envelope.document, now=now, strict_nik=self.limits.strict_nik, region_known=self._region_known
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - park: an input the rules did not foresee must not block the partition
             _log_intake_bug(envelope.message_id, exc)
             return Inspection(problems=[Issue(codes.INTAKE_UNEXPECTED)])
 
-    async def evaluate(self, uow: UnitOfWork, raw: bytes, envelope: Envelope, now: datetime, *,
-                       sequence: int = 1, reviewed: bool = False, defer: bool | None = None,
-                       inspection: Inspection | None = None) -> Evaluation:
+    async def evaluate(
+        self,
+        uow: UnitOfWork,
+        raw: bytes,
+        envelope: Envelope,
+        now: datetime,
+        *,
+        sequence: int = 1,
+        reviewed: bool = False,
+        defer: bool | None = None,
+        inspection: Inspection | None = None,
+    ) -> Evaluation:
         reply = _Reply(envelope, answers.result_event_id(envelope.message_id, sequence))
         inspection = inspection or self.inspect(envelope, now)
         if inspection.profile is None:
@@ -138,7 +157,9 @@ class Pipeline:
         notice = profile.notice
         if self.defer_registry if defer is None else defer:
             await uow.sagas.open(notice.message_id, raw)
-            return Evaluation(reply.accepted(ResultStatus.PENDING, [], {}), mother_nik=notice.mother_nik, sequence=sequence)
+            return Evaluation(
+                reply.accepted(ResultStatus.PENDING, [], {}), mother_nik=notice.mother_nik, sequence=sequence
+            )
         decision = decide(notice, await _facts(uow, notice), now, reviewed=reviewed)
         content, extra, documents = await self._carry_out(uow, raw, notice, decision, reply, now)
         return Evaluation(content, extra, notice.mother_nik, sequence, documents, notice.kk_number)
@@ -148,41 +169,73 @@ class Pipeline:
         reply = _Reply(envelope, answers.result_event_id(envelope.message_id, sequence))
         return Evaluation(reply.rejected([Issue(code, detail=detail)]), sequence=sequence)
 
-    async def answer(self, uow: UnitOfWork, envelope: Envelope, evaluation: Evaluation, now: datetime, *,
-                     delivery: Delivery, replaces: bool = False) -> Handled:
+    async def answer(
+        self,
+        uow: UnitOfWork,
+        envelope: Envelope,
+        evaluation: Evaluation,
+        now: datetime,
+        *,
+        delivery: Delivery,
+        replaces: bool = False,
+    ) -> Handled:
         """Queue the result and events; record (or, after a replay or review, replace) the inbox row."""
         content = evaluation.content
         if evaluation.documents and evaluation.kk_number:  # the result goes out with the signed documents
-            await uow.documents.request(DocumentRequest(
-                content.message_id, evaluation.sequence, REGISTRATION, evaluation.kk_number, evaluation.documents,
-                r.build_result(content, now), content.hospital_id))
+            await uow.documents.request(
+                DocumentRequest(
+                    content.message_id,
+                    evaluation.sequence,
+                    REGISTRATION,
+                    evaluation.kk_number,
+                    evaluation.documents,
+                    r.build_result(content, now),
+                    content.hospital_id,
+                )
+            )
             await uow.outbox.add(evaluation.extra)
         elif content.status != ResultStatus.PENDING:  # the hospital hears nothing until the registry confirmed
             await uow.outbox.add([answers.result_message(self.topics, content, now), *evaluation.extra])
-        record = InboxRecord(envelope.message_id, content.hospital_id, content.status, content.event_id,
-                             tuple(issue.code.code for issue in content.issues), delivery,
-                             evaluation.mother_nik, evaluation.sequence)
+        record = InboxRecord(
+            envelope.message_id,
+            content.hospital_id,
+            content.status,
+            content.event_id,
+            tuple(issue.code.code for issue in content.issues),
+            delivery,
+            evaluation.mother_nik,
+            evaluation.sequence,
+        )
         await (uow.inbox.replace(record) if replaces else uow.inbox.record(record))
         return Handled(content.status, envelope.message_id, content.hospital_id, record.codes)
 
-    async def _carry_out(self, uow: UnitOfWork, raw: bytes, notice: BirthNotice, decision: Decision, reply: _Reply, now):
+    async def _carry_out(
+        self, uow: UnitOfWork, raw: bytes, notice: BirthNotice, decision: Decision, reply: _Reply, now
+    ):
         match decision:
             case Register():
                 registration = await uow.registry.register_birth(notice, decision, now)
                 notes = [Issue(codes.LATE_REGISTRATION)] if decision.late else []
-                content = reply.accepted(ResultStatus.REGISTERED, notes, answers.registration_numbers(registration, decision))
+                content = reply.accepted(
+                    ResultStatus.REGISTERED, notes, answers.registration_numbers(registration, decision)
+                )
                 documents: tuple[Content, ...] = ()
                 if self.issuer is not None:
                     hospital = await uow.hospitals.hospital(notice.hospital_id)
-                    documents = registration_contents(notice, decision, registration,
-                                                      hospital.regency if hospital else None, self.issuer)
+                    documents = registration_contents(
+                        notice, decision, registration, hospital.regency if hospital else None, self.issuer
+                    )
                 return content, answers.civil_events(self.topics, notice, decision, registration), documents
             case RecordStillbirth():
                 await uow.registry.record_stillbirth(notice, now)
                 return reply.accepted(ResultStatus.STILLBIRTH, [Issue(codes.STILLBIRTH_RECORDED)], {}), [], ()
             case AlreadyRegistered(existing=existing):
-                numbers = {"nik": existing.child_nik, "akta-number": existing.akta_number,
-                           "kk-number": existing.kk_number, "kk-version": existing.kk_version}
+                numbers = {
+                    "nik": existing.child_nik,
+                    "akta-number": existing.akta_number,
+                    "kk-number": existing.kk_number,
+                    "kk-version": existing.kk_version,
+                }
                 numbers = {k: val for k, val in numbers.items() if val is not None}
                 return reply.accepted(ResultStatus.DUPLICATE, [Issue(codes.DUPLICATE_NOTIFICATION)], numbers), [], ()
             case Review(reasons=reasons):
@@ -196,8 +249,13 @@ class Pipeline:
 def _log_intake_bug(message_id: str, exc: Exception) -> None:
     """Name the failing line, not the exception's text: that text may quote the input."""
     frame = traceback.extract_tb(exc.__traceback__)[-1]
-    log.error("intake failed unexpectedly, answered INTAKE-UNEXPECTED message_id=%s error=%s at=%s:%d",
-              message_id, type(exc).__name__, frame.filename.rsplit("/", 1)[-1], frame.lineno)
+    log.error(
+        "intake failed unexpectedly, answered INTAKE-UNEXPECTED message_id=%s error=%s at=%s:%d",
+        message_id,
+        type(exc).__name__,
+        frame.filename.rsplit("/", 1)[-1],
+        frame.lineno,
+    )
 
 
 async def _facts(uow: UnitOfWork, notice: BirthNotice) -> RegistryFacts:
@@ -221,7 +279,9 @@ class _Reply:
 
     def _content(self, status: str, issues: list[Issue], numbers) -> r.ResultContent:
         placed = tuple(self._place(issue) for issue in dict.fromkeys(issues))
-        return r.ResultContent(self.event_id, self.envelope.message_id, self.envelope.hospital_id, status, placed, numbers)
+        return r.ResultContent(
+            self.event_id, self.envelope.message_id, self.envelope.hospital_id, status, placed, numbers
+        )
 
     def _place(self, issue: Issue) -> Issue:
         if not issue.expression:

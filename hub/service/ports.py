@@ -196,8 +196,9 @@ class Documents(Protocol):
 
     async def allocate_slot(self, regency: str, year: int) -> StatusSlot: ...
 
-    async def store(self, document: SignedDocument, *, kk_number: str, message_id: str, reason: str,
-                    stale: bool = False) -> str | None:
+    async def store(
+        self, document: SignedDocument, *, kk_number: str, message_id: str, reason: str, stale: bool = False
+    ) -> str | None:
         """Store a new version and supersede the active one, whose id is returned (None if none).
         `stale`: a newer document already holds its place (a family card for an older card version
         that was signed late): store it as superseded and leave the active one alone."""
@@ -222,8 +223,9 @@ class DocumentMaker(Protocol):
     """Makes one signed document version: signs its QR payload, renders the PDF, signs the PDF.
     CPU-bound; implementations run it off the event loop (threads, or other processes)."""
 
-    async def make(self, content: Content, ref: DocumentRef, key: SigningKey, status_uri: str,
-                   location: str) -> tuple[bytes, str]:
+    async def make(
+        self, content: Content, ref: DocumentRef, key: SigningKey, status_uri: str, location: str
+    ) -> tuple[bytes, str]:
         """(the PAdES-signed PDF, the signed QR payload printed on it)."""
         ...
 

@@ -42,7 +42,9 @@ async def resend_result(uow: UnitOfWork, prior: InboxRecord) -> None:
 
 
 class RegisterBirths:
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], pipeline: Pipeline, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, unit_of_work: Callable[[], UnitOfWork], pipeline: Pipeline, clock: Callable[[], datetime]
+    ) -> None:
         self._uow, self.pipeline, self._clock = unit_of_work, pipeline, clock
 
     async def handle(self, raw: bytes, delivery: Delivery) -> Handled:
@@ -56,10 +58,14 @@ class RegisterBirths:
             return await self._in_transaction(opened, partial(self._one, inspections))
         except PermanentError as exc:
             if len(opened) > 1:
-                return [handled for raw, delivery, _ in opened for handled in await self.handle_batch([(raw, delivery)])]
-            raw, delivery, envelope = opened[0]
+                return [
+                    handled for raw, delivery, _ in opened for handled in await self.handle_batch([(raw, delivery)])
+                ]
+            _raw, _delivery, envelope = opened[0]
             # The registry refused inside the transaction, which rolled back: answer in a new one.
-            log.warning("registration refused message_id=%s code=%s", getattr(envelope, "message_id", None), exc.code.code)
+            log.warning(
+                "registration refused message_id=%s code=%s", getattr(envelope, "message_id", None), exc.code.code
+            )
             refused = exc.code
 
             async def refuse(uow, raw_, delivery_, envelope_):
@@ -80,8 +86,13 @@ class RegisterBirths:
                     results.append(await self.pipeline.dead_letter(uow, raw, delivery, envelope))
                 else:
                     results.append(await body(uow, raw, delivery, envelope))
-            await uow.inbox.note_deliveries([(d, h.message_id, h.outcome) for (_, d, _), h in zip(opened, results)
-                                             if h is not ALREADY])
+            await uow.inbox.note_deliveries(
+                [
+                    (d, h.message_id, h.outcome)
+                    for (_, d, _), h in zip(opened, results, strict=False)
+                    if h is not ALREADY
+                ]
+            )
             await uow.commit()
         return results
 
@@ -89,11 +100,20 @@ class RegisterBirths:
         """Validate the batch's notifications in a worker thread, in order, while this task waits
         on the database for the earlier ones: the CPU-bound and the I/O-bound halves overlap."""
         loop, now = asyncio.get_running_loop(), self._clock()
-        return {id(envelope): loop.run_in_executor(_VALIDATOR, self.pipeline.inspect, envelope, now)
-                for _, _, envelope in opened if isinstance(envelope, Envelope)}
+        return {
+            id(envelope): loop.run_in_executor(_VALIDATOR, self.pipeline.inspect, envelope, now)
+            for _, _, envelope in opened
+            if isinstance(envelope, Envelope)
+        }
 
-    async def _one(self, inspections: dict[int, asyncio.Future], uow: UnitOfWork, raw: bytes, delivery: Delivery,
-                   envelope: Envelope) -> Handled:
+    async def _one(
+        self,
+        inspections: dict[int, asyncio.Future],
+        uow: UnitOfWork,
+        raw: bytes,
+        delivery: Delivery,
+        envelope: Envelope,
+    ) -> Handled:
         prior = await uow.inbox.find(envelope.message_id)
         if prior is not None:
             await resend_result(uow, prior)

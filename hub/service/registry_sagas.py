@@ -22,15 +22,22 @@ from hub.domain.outcomes import Handling, SagaState
 from hub.errors import PermanentError, RegistryConflict, RegistryUnavailable
 from hub.logging import mask_number
 from hub.service.pipeline import Handled, Pipeline
-from hub.service.retry import backoff
 from hub.service.ports import UnitOfWork
+from hub.service.retry import backoff
 
 log = logging.getLogger("hub.sagas")
 
 
 class RegistrySagaWorker:
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], pipeline: Pipeline, clock: Callable[[], datetime], *,
-                 retry_initial: float, retry_max: float) -> None:
+    def __init__(
+        self,
+        unit_of_work: Callable[[], UnitOfWork],
+        pipeline: Pipeline,
+        clock: Callable[[], datetime],
+        *,
+        retry_initial: float,
+        retry_max: float,
+    ) -> None:
         self._uow, self._pipeline, self._clock = unit_of_work, pipeline, clock
         self._initial, self._max = retry_initial, retry_max
 
@@ -44,22 +51,29 @@ class RegistrySagaWorker:
             envelope = self._pipeline.reopen(saga.document)
             prior = await uow.inbox.find(saga.message_id)
             try:
-                evaluation = await self._pipeline.evaluate(uow, saga.document, envelope, now,
-                                                           sequence=prior.result_sequence, defer=False)
+                evaluation = await self._pipeline.evaluate(
+                    uow, saga.document, envelope, now, sequence=prior.result_sequence, defer=False
+                )
                 state, error = SagaState.WRITTEN, None
             except (RegistryUnavailable, RegistryConflict) as exc:
                 wait = backoff(saga.attempts + 1, self._initial, self._max)
                 await uow.sagas.retry_at(saga.message_id, now + timedelta(seconds=wait), str(exc)[:500])
                 await uow.commit()
-                log.warning("registry unavailable, saga retried later message_id=%s attempt=%d wait_s=%.1f",
-                            saga.message_id, saga.attempts + 1, wait)
+                log.warning(
+                    "registry unavailable, saga retried later message_id=%s attempt=%d wait_s=%.1f",
+                    saga.message_id,
+                    saga.attempts + 1,
+                    wait,
+                )
                 return Handled(Handling.RETRYING, saga.message_id)
             except PermanentError as exc:
                 # The registry's words go to the hospital: masked, so no NIK travels in them.
                 code = exc.code
                 evaluation = self._pipeline.refused(envelope, code, prior.result_sequence, mask_number(str(exc))[:300])
                 state, error = SagaState.FAILED, exc.origin or exc.code.code
-            handled = await self._pipeline.answer(uow, envelope, evaluation, now, delivery=prior.delivery, replaces=True)
+            handled = await self._pipeline.answer(
+                uow, envelope, evaluation, now, delivery=prior.delivery, replaces=True
+            )
             for _ in range(saga.owed_copies):  # the hospital re-sent the message id while we waited
                 if not await uow.outbox.copy_event(evaluation.content.event_id):
                     await uow.documents.owe_copy(saga.message_id)  # the result waits for its documents

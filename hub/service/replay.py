@@ -23,8 +23,13 @@ from hub.intake.envelope import Unreadable
 from hub.service.pipeline import Handled, Pipeline
 from hub.service.ports import Delivery, UnitOfWork
 
-ALREADY, NEW, REJECTED, UNREADABLE, SKIPPED = (ReplayKind.ALREADY, ReplayKind.NEW, ReplayKind.REJECTED,
-                                            ReplayKind.UNREADABLE, ReplayKind.SKIPPED)
+ALREADY, NEW, REJECTED, UNREADABLE, SKIPPED = (
+    ReplayKind.ALREADY,
+    ReplayKind.NEW,
+    ReplayKind.REJECTED,
+    ReplayKind.UNREADABLE,
+    ReplayKind.SKIPPED,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +47,14 @@ class Replayed:
 
 
 class ReplayMessages:
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], pipeline: Pipeline, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, unit_of_work: Callable[[], UnitOfWork], pipeline: Pipeline, clock: Callable[[], datetime]
+    ) -> None:
         self._uow, self._pipeline, self._clock = unit_of_work, pipeline, clock
 
-    async def replay(self, raw: bytes, delivery: Delivery, *, dry_run: bool,
-                     only: ReplayFilter = ReplayFilter()) -> Replayed:
+    async def replay(
+        self, raw: bytes, delivery: Delivery, *, dry_run: bool, only: ReplayFilter = ReplayFilter()
+    ) -> Replayed:
         envelope = self._pipeline.open(raw)
         async with self._uow() as uow:
             if isinstance(envelope, Unreadable):
@@ -60,8 +68,9 @@ class ReplayMessages:
             if dry_run:
                 uow.registry = _ReadOnly(uow.registry)
             try:
-                evaluation = await self._pipeline.evaluate(uow, raw, envelope, now, defer=False,
-                                                           sequence=prior.result_sequence + 1 if prior else 1)
+                evaluation = await self._pipeline.evaluate(
+                    uow, raw, envelope, now, defer=False, sequence=prior.result_sequence + 1 if prior else 1
+                )
             except _WouldWrite as would:
                 return Replayed(NEW, Handled(would.status, envelope.message_id, envelope.hospital_id))
             status = evaluation.content.status
@@ -70,14 +79,16 @@ class ReplayMessages:
                 return Replayed(REJECTED, Handled(status, envelope.message_id, envelope.hospital_id, codes))
             if prior is None and not await uow.inbox.delivered(delivery):
                 await uow.inbox.record_delivery(delivery, envelope.message_id, status)
-            handled = await self._pipeline.answer(uow, envelope, evaluation, now, delivery=delivery,
-                                                  replaces=prior is not None)
+            handled = await self._pipeline.answer(
+                uow, envelope, evaluation, now, delivery=delivery, replaces=prior is not None
+            )
             if not dry_run:
                 await uow.commit()
         return Replayed(REJECTED if status == ResultStatus.REJECTED else NEW, handled)
 
-    async def _unreadable(self, uow: UnitOfWork, raw: bytes, delivery: Delivery, why: Unreadable,
-                          dry_run: bool, only: ReplayFilter) -> Replayed:
+    async def _unreadable(
+        self, uow: UnitOfWork, raw: bytes, delivery: Delivery, why: Unreadable, dry_run: bool, only: ReplayFilter
+    ) -> Replayed:
         handled = Handled(UNREADABLE, codes=(why.reason.code,))
         if only.hospital_id or (only.code and only.code != why.reason.code):
             return Replayed(SKIPPED, handled)

@@ -19,7 +19,9 @@ from hub.service.ports import AuditEntry, UnitOfWork
 
 
 class ReviewDecisions:
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], pipeline: Pipeline, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, unit_of_work: Callable[[], UnitOfWork], pipeline: Pipeline, clock: Callable[[], datetime]
+    ) -> None:
         self._uow, self._pipeline, self._clock = unit_of_work, pipeline, clock
 
     async def approve(self, message_id: str, officer: str, note: str) -> Handled:
@@ -41,14 +43,25 @@ class ReviewDecisions:
             envelope = self._pipeline.reopen(case.document)
             now, sequence = self._clock(), prior.result_sequence + 1
             if approve:
-                evaluation = await self._pipeline.evaluate(uow, case.document, envelope, now, sequence=sequence,
-                                                           reviewed=True, defer=False)
+                evaluation = await self._pipeline.evaluate(
+                    uow, case.document, envelope, now, sequence=sequence, reviewed=True, defer=False
+                )
             else:
                 evaluation = self._pipeline.refused(envelope, codes.REVIEW_REJECTED, sequence)
-            handled = await self._pipeline.answer(uow, envelope, evaluation, now, delivery=prior.delivery, replaces=True)
+            handled = await self._pipeline.answer(
+                uow, envelope, evaluation, now, delivery=prior.delivery, replaces=True
+            )
             status = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
             await uow.reviews.decide(message_id, status, officer, note, now)
-            await uow.audit.append(AuditEntry(officer, f"review.{'approve' if approve else 'reject'}", message_id, note,
-                                              {"outcome": handled.outcome, "codes": list(handled.codes)}), now)
+            await uow.audit.append(
+                AuditEntry(
+                    officer,
+                    f"review.{'approve' if approve else 'reject'}",
+                    message_id,
+                    note,
+                    {"outcome": handled.outcome, "codes": list(handled.codes)},
+                ),
+                now,
+            )
             await uow.commit()
         return handled

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +27,11 @@ from hub.documents.trust import TrustList
 from hub.domain.documents import STATUS_OF_CODE, DocumentStatus
 
 FETCH_TIMEOUT = 5.0
-_LABELS = {DocumentStatus.ACTIVE: "AKTIF / active", DocumentStatus.SUPERSEDED: "DIGANTI / superseded by a later version",
-           DocumentStatus.REVOKED: "DICABUT / revoked"}
+_LABELS = {
+    DocumentStatus.ACTIVE: "AKTIF / active",
+    DocumentStatus.SUPERSEDED: "DIGANTI / superseded by a later version",
+    DocumentStatus.REVOKED: "DICABUT / revoked",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,28 +58,51 @@ class Verdict:
         rows = [("key id", self.check.kid or "-")]
         if claims is None:
             return rows
-        rows += [("document", f"{claims.kind.value} {claims.number}"), ("version", str(claims.version)),
-                 ("document id", claims.document_id), ("issued at", claims.issued_at.isoformat()),
-                 ("issuing regency", claims.issuing_regency),
-                 ("status", _LABELS[self.status] if self.status else f"unknown ({self.status_note})")]
+        rows += [
+            ("document", f"{claims.kind.value} {claims.number}"),
+            ("version", str(claims.version)),
+            ("document id", claims.document_id),
+            ("issued at", claims.issued_at.isoformat()),
+            ("issuing regency", claims.issuing_regency),
+            ("status", _LABELS[self.status] if self.status else f"unknown ({self.status_note})"),
+        ]
         facts = claims.facts
         if isinstance(facts, AktaFacts):
-            rows += [("NIK", facts.child_nik), ("name", facts.child_name), ("date of birth", facts.birth_date.isoformat()),
-                     ("sex", facts.sex.value), ("mother", facts.mother_name)]
+            rows += [
+                ("NIK", facts.child_nik),
+                ("name", facts.child_name),
+                ("date of birth", facts.birth_date.isoformat()),
+                ("sex", facts.sex.value),
+                ("mother", facts.mother_name),
+            ]
         else:
-            rows += [("KK version", str(facts.kk_version)), ("head of family", facts.head_name),
-                     ("card issued on", facts.issued_on.isoformat())]
+            rows += [
+                ("KK version", str(facts.kk_version)),
+                ("head of family", facts.head_name),
+                ("card issued on", facts.issued_on.isoformat()),
+            ]
             rows += [(f"member {i}", f"{nik} {name}") for i, (nik, name) in enumerate(facts.members, 1)]
         return rows
 
     def as_json(self) -> dict[str, Any]:
-        return {"valid": self.check.valid, "accepted": self.accepted, "reason": self.check.reason,
-                "status": self.status.value if self.status else None, "status_note": self.status_note,
-                "fields": dict(self.fields())}
+        return {
+            "valid": self.check.valid,
+            "accepted": self.accepted,
+            "reason": self.check.reason,
+            "status": self.status.value if self.status else None,
+            "status_note": self.status_note,
+            "fields": dict(self.fields()),
+        }
 
 
-def verify_offline(payload: str, trust: TrustList, *, status_file: Path | None = None, offline: bool = False,
-                   now: datetime | None = None) -> Verdict:
+def verify_offline(
+    payload: str,
+    trust: TrustList,
+    *,
+    status_file: Path | None = None,
+    offline: bool = False,
+    now: datetime | None = None,
+) -> Verdict:
     """The verdict on one payload, with the status from a saved status list or the one its URI serves."""
     check = verify_payload(payload, trust)
     if not check.valid or check.claims is None:
@@ -90,7 +116,7 @@ def verify_offline(payload: str, trust: TrustList, *, status_file: Path | None =
             token = httpx.get(check.claims.status_uri, timeout=FETCH_TIMEOUT).raise_for_status().content
         except httpx.HTTPError as exc:
             return Verdict(check, None, f"status list not reachable ({type(exc).__name__})")
-    return with_status_list(check, token, trust, now or datetime.now(timezone.utc))
+    return with_status_list(check, token, trust, now or datetime.now(UTC))
 
 
 def with_status_list(check: PayloadCheck, token: bytes, trust: TrustList, now: datetime) -> Verdict:
@@ -103,8 +129,9 @@ def with_status_list(check: PayloadCheck, token: bytes, trust: TrustList, now: d
         return Verdict(check, None, "the status list has no entry for this document")
 
 
-def load_trust(keys: str | None, fallback_url: str | None, fallback: Callable[[], TrustList] | None, *,
-               offline: bool) -> TrustList:
+def load_trust(
+    keys: str | None, fallback_url: str | None, fallback: Callable[[], TrustList] | None, *, offline: bool
+) -> TrustList:
     """Published keys from a file or URL; else from `fallback_url` (unless offline), else from
     `fallback` (the local signer's keys, on a development machine)."""
     if keys and keys.startswith(("http://", "https://")):

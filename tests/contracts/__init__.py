@@ -15,5 +15,9 @@ Where one adapter is known to break the spec, its subclass overrides the test wi
 
 import pytest
 
-pytest.register_assert_rewrite(*(f"tests.contracts.{name}" for name in (
-    "audit", "documents", "hospitals", "inbox", "outbox", "registry", "reviews", "sagas", "support")))
+pytest.register_assert_rewrite(
+    *(
+        f"tests.contracts.{name}"
+        for name in ("audit", "documents", "hospitals", "inbox", "outbox", "registry", "reviews", "sagas", "support")
+    )
+)

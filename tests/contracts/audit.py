@@ -58,8 +58,11 @@ class AuditLogContract:
 
     async def test_the_hash_depends_on_the_time_and_every_field(self, make):
         base = entry()
-        variants = [base, AuditEntry(base.actor, base.action, base.subject, base.reason, {"outcome": "rejected"}),
-                    AuditEntry("petugas-8", base.action, base.subject, base.reason, base.details)]
+        variants = [
+            base,
+            AuditEntry(base.actor, base.action, base.subject, base.reason, {"outcome": "rejected"}),
+            AuditEntry("petugas-8", base.action, base.subject, base.reason, base.details),
+        ]
         hashes = set()
         for variant in variants:
             for at in (AT, AT + timedelta(microseconds=1)):

@@ -14,8 +14,18 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
-from hub.domain.documents import (AktaContent, DocumentKind, DocumentRef, DocumentStatus, KkContent, KkMember, Official,
-                                  SignedDocument, StatusCode, document_id)
+from hub.domain.documents import (
+    AktaContent,
+    DocumentKind,
+    DocumentRef,
+    DocumentStatus,
+    KkContent,
+    KkMember,
+    Official,
+    SignedDocument,
+    StatusCode,
+    document_id,
+)
 from hub.domain.values import AktaVariant, Sex
 from hub.service.ports import DocumentRequest
 from tests.contracts.support import unique, utc_now
@@ -25,17 +35,55 @@ OFFICIAL = Official("Pejabat Uji", "Kepala Dinas")
 
 
 def akta(number: str, name: str = "Anak Uji") -> AktaContent:
-    return AktaContent(number, "LU", AktaVariant.BOTH_PARENTS, "3578014101260001", name, Sex.FEMALE,
-                       datetime(2026, 1, 1, 8, 0, tzinfo=WIB), "Kota Surabaya", 1, 0, 1, "Ibu Uji", "Ayah Uji", "3578",
-                       "Kota Surabaya", date(2026, 1, 1), OFFICIAL)
+    return AktaContent(
+        number,
+        "LU",
+        AktaVariant.BOTH_PARENTS,
+        "3578014101260001",
+        name,
+        Sex.FEMALE,
+        datetime(2026, 1, 1, 8, 0, tzinfo=WIB),
+        "Kota Surabaya",
+        1,
+        0,
+        1,
+        "Ibu Uji",
+        "Ayah Uji",
+        "3578",
+        "Kota Surabaya",
+        date(2026, 1, 1),
+        OFFICIAL,
+    )
 
 
 def kk(number: str, version: int = 2) -> KkContent:
-    members = (KkMember("3578010101900001", "Ayah Uji", Sex.MALE, "Surabaya", date(1990, 1, 1), "KEPALA KELUARGA"),
-               KkMember("3578014101260001", "Anak Uji", Sex.FEMALE, "Surabaya", date(2026, 1, 1), "ANAK",
-                        father_name="Ayah Uji", mother_name="Ibu Uji"))
-    return KkContent(number, version, "Ayah Uji", "Jl. Contoh 1", "357801", "Kecamatan Uji", "3578", "Kota Surabaya",
-                     "Jawa Timur", date(2026, 1, 2), members, OFFICIAL)
+    members = (
+        KkMember("3578010101900001", "Ayah Uji", Sex.MALE, "Surabaya", date(1990, 1, 1), "KEPALA KELUARGA"),
+        KkMember(
+            "3578014101260001",
+            "Anak Uji",
+            Sex.FEMALE,
+            "Surabaya",
+            date(2026, 1, 1),
+            "ANAK",
+            father_name="Ayah Uji",
+            mother_name="Ibu Uji",
+        ),
+    )
+    return KkContent(
+        number,
+        version,
+        "Ayah Uji",
+        "Jl. Contoh 1",
+        "357801",
+        "Kecamatan Uji",
+        "3578",
+        "Kota Surabaya",
+        "Jawa Timur",
+        date(2026, 1, 2),
+        members,
+        OFFICIAL,
+    )
 
 
 def family() -> str:
@@ -47,8 +95,15 @@ def akta_number() -> str:
 
 
 def request(kk_number: str, *numbers: str, message_id: str | None = None, sequence: int = 1) -> DocumentRequest:
-    return DocumentRequest(message_id or unique(), sequence, "registration", kk_number, tuple(akta(n) for n in numbers),
-                           {"resourceType": "Bundle", "id": unique()}, "103578001")
+    return DocumentRequest(
+        message_id or unique(),
+        sequence,
+        "registration",
+        kk_number,
+        tuple(akta(n) for n in numbers),
+        {"resourceType": "Bundle", "id": unique()},
+        "103578001",
+    )
 
 
 def signed(version: int, number: str, slot, at: datetime, kind: DocumentKind = DocumentKind.AKTA) -> SignedDocument:
@@ -80,7 +135,9 @@ class DocumentsContract:
             await uow.documents.retry_at(job.id, now + timedelta(hours=1), "SignerUnavailable")
             await uow.commit()
         async with make() as uow:
-            assert await uow.documents.claim_due(now + timedelta(seconds=1)) is None, "the family waits for its first job"
+            assert await uow.documents.claim_due(now + timedelta(seconds=1)) is None, (
+                "the family waits for its first job"
+            )
             job = await uow.documents.claim_due(now + timedelta(hours=2))
             assert (job.request.message_id, job.attempts, job.owed_copies) == (first.message_id, 1, 1)
             await uow.documents.finish(job.id)
@@ -96,9 +153,16 @@ class DocumentsContract:
 
     async def test_a_request_comes_back_as_it_was_made(self, make):
         number, kk_number = akta_number(), family()
-        correction = DocumentRequest(unique(), 2, "correction", kk_number, (akta(number, "Nama Benar"), kk(kk_number)),
-                                     {"resourceType": "Bundle", "entry": [{"fullUrl": "urn:uuid:1"}]}, None,
-                                     {"child_name": "Nama Benar"})
+        correction = DocumentRequest(
+            unique(),
+            2,
+            "correction",
+            kk_number,
+            (akta(number, "Nama Benar"), kk(kk_number)),
+            {"resourceType": "Bundle", "entry": [{"fullUrl": "urn:uuid:1"}]},
+            None,
+            {"child_name": "Nama Benar"},
+        )
         async with make() as uow:
             await uow.documents.request(correction)
             await uow.commit()
@@ -177,13 +241,25 @@ class DocumentsContract:
         assert previous == v1.ref.document_id
         async with make() as uow:
             versions = await uow.documents.versions(DocumentKind.AKTA, number)
-            assert [(d.ref.version, d.ref.status) for d in versions] == [(1, DocumentStatus.SUPERSEDED), (2, DocumentStatus.ACTIVE)]
+            assert [(d.ref.version, d.ref.status) for d in versions] == [
+                (1, DocumentStatus.SUPERSEDED),
+                (2, DocumentStatus.ACTIVE),
+            ]
             assert versions[0].status_reason == "superseded by version 2"
             current = await uow.documents.current(DocumentKind.AKTA, number)
             assert (current.ref, current.content, current.pdf, current.qr_payload, current.key_id) == (
-                v2.ref, v2.content, v2.pdf, v2.qr_payload, v2.key_id)
+                v2.ref,
+                v2.content,
+                v2.pdf,
+                v2.qr_payload,
+                v2.key_id,
+            )
             assert (current.kk_number, current.message_id, current.reason, current.supersedes) == (
-                kk_number, "m1", "correction", previous)
+                kk_number,
+                "m1",
+                "correction",
+                previous,
+            )
             await uow.documents.set_status(v2.ref.document_id, DocumentStatus.REVOKED, "issued in error", at)
             await uow.commit()
         async with make() as uow:
@@ -200,14 +276,19 @@ class DocumentsContract:
             newer = signed(1, number, await uow.documents.allocate_slot(regency, year), at)
             await uow.documents.store(newer, kk_number="1" * 16, message_id="m2", reason="registration")
             older = signed(2, number, await uow.documents.allocate_slot(regency, year), at)
-            assert await uow.documents.store(older, kk_number="1" * 16, message_id="m1", reason="registration",
-                                             stale=True) is None
+            assert (
+                await uow.documents.store(older, kk_number="1" * 16, message_id="m1", reason="registration", stale=True)
+                is None
+            )
             await uow.commit()
         async with make() as uow:
             assert (await uow.documents.current(DocumentKind.AKTA, number)).ref.document_id == newer.ref.document_id
             stale = await uow.documents.get(older.ref.document_id)
         assert (stale.ref.status, stale.supersedes, stale.status_reason) == (
-            DocumentStatus.SUPERSEDED, None, "a newer card version was issued first")
+            DocumentStatus.SUPERSEDED,
+            None,
+            "a newer card version was issued first",
+        )
 
     async def test_documents_of_a_message_come_in_issue_order_akta_before_card(self, make):
         message_id, kk_number, (regency, year) = unique(), family(), own_list()
@@ -222,14 +303,20 @@ class DocumentsContract:
             await uow.commit()
         async with make() as uow:
             found = await uow.documents.of_message(message_id)
-        assert [d.ref.document_id for d in found] == [earlier.ref.document_id, birth.ref.document_id, card.ref.document_id]
+        assert [d.ref.document_id for d in found] == [
+            earlier.ref.document_id,
+            birth.ref.document_id,
+            card.ref.document_id,
+        ]
 
     async def test_slots_and_versions_not_committed_are_given_back(self, make):
         number, (regency, year) = akta_number(), own_list()
         at = utc_now().replace(microsecond=0)
         async with make() as uow:
             slot = await uow.documents.allocate_slot(regency, year)
-            await uow.documents.store(signed(1, number, slot, at), kk_number=family(), message_id="m", reason="registration")
+            await uow.documents.store(
+                signed(1, number, slot, at), kk_number=family(), message_id="m", reason="registration"
+            )
         async with make() as uow:
             assert await uow.documents.statuses(regency, year) == ({}, 0), "nothing committed in this list"
             assert await uow.documents.next_version(DocumentKind.AKTA, number) == 1

@@ -38,16 +38,23 @@ def _key(d: Delivery) -> tuple[str, int, int]:
 
 class InboxContract:
     async def test_a_recorded_message_is_found_in_its_unit_of_work_and_after_commit(self, make):
-        record = inbox_record(status="rejected", codes=("A", "B"), mother_nik="3273014203950001", result_sequence=2,
-                              delivery=delivery())
+        record = inbox_record(
+            status="rejected", codes=("A", "B"), mother_nik="3273014203950001", result_sequence=2, delivery=delivery()
+        )
         async with make() as uow:
             assert await uow.inbox.find(record.message_id) is None
             await uow.inbox.record(record)
             found = await uow.inbox.find(record.message_id)
-            assert (found.status, found.codes, found.result_event_id) == (record.status, record.codes, record.result_event_id)
+            assert (found.status, found.codes, found.result_event_id) == (
+                record.status,
+                record.codes,
+                record.result_event_id,
+            )
             await uow.commit()
         async with make() as uow:
-            assert await uow.inbox.find(record.message_id) == replace(record, delivery=replace(record.delivery, key=None))
+            assert await uow.inbox.find(record.message_id) == replace(
+                record, delivery=replace(record.delivery, key=None)
+            )
             assert await uow.inbox.find(unique()) is None
 
     async def test_nothing_written_without_commit_is_kept(self, make, probe):
@@ -140,22 +147,36 @@ class InboxContract:
         assert await probe.dead_letter(without) == ("DLQ-NOT-UTF8", None)
 
     async def test_replace_overwrites_the_outcome_and_keeps_the_messages_origin(self, make):
-        first = inbox_record(hospital_id="1032730001", status="review", codes=("REVIEW-PENDING",),
-                             mother_nik="3273014203950001")
+        first = inbox_record(
+            hospital_id="1032730001", status="review", codes=("REVIEW-PENDING",), mother_nik="3273014203950001"
+        )
         async with make() as uow:
             await uow.inbox.record(first)
             await uow.commit()
-        second = inbox_record(first.message_id, hospital_id="1032730099", status="registered", codes=(),
-                              mother_nik=None, result_sequence=2)
+        second = inbox_record(
+            first.message_id,
+            hospital_id="1032730099",
+            status="registered",
+            codes=(),
+            mother_nik=None,
+            result_sequence=2,
+        )
         async with make() as uow:
             await uow.inbox.replace(second)
             await uow.commit()
         async with make() as uow:
             found = await uow.inbox.find(first.message_id)
         assert (found.status, found.codes, found.result_event_id, found.result_sequence) == (
-            "registered", (), second.result_event_id, 2)
+            "registered",
+            (),
+            second.result_event_id,
+            2,
+        )
         assert (found.hospital_id, found.delivery, found.mother_nik) == (
-            first.hospital_id, first.delivery, first.mother_nik), "hospital, first delivery and mother stay"
+            first.hospital_id,
+            first.delivery,
+            first.mother_nik,
+        ), "hospital, first delivery and mother stay"
         async with make() as uow:
             await uow.inbox.replace(inbox_record(first.message_id, mother_nik="3273014203950002", result_sequence=3))
             await uow.commit()
@@ -166,7 +187,9 @@ class InboxContract:
         first = inbox_record(status="registry-pending")
         async with make() as uow:
             await uow.inbox.record(first)
-            await uow.inbox.replace(inbox_record(first.message_id, status="registered", result_event_id=first.result_event_id))
+            await uow.inbox.replace(
+                inbox_record(first.message_id, status="registered", result_event_id=first.result_event_id)
+            )
             await uow.commit()
         async with make() as uow:
             found = await uow.inbox.find(first.message_id)

@@ -51,16 +51,34 @@ class Home:
     @classmethod
     def of(cls, household: Household, hospital_id: str) -> Home:
         mother, father = household.mother, household.father
-        return cls(mother.nik, mother.name, mother.birth_date, mother.kk_number, father.nik, father.name,
-                   household.kecamatan, household.kk_version, hospital_id)
+        return cls(
+            mother.nik,
+            mother.name,
+            mother.birth_date,
+            mother.kk_number,
+            father.nik,
+            father.name,
+            household.kecamatan,
+            household.kk_version,
+            hospital_id,
+        )
 
 
 def notice_of(home: Home, **changes) -> BirthNotice:
     """A live birth into `home`, born three hours ago, with a fresh message id and encounter."""
-    values = dict(message_id=unique(), hospital_id=home.hospital_id, encounter_id=f"ENC-{unique()[:12]}",
-                  mother_nik=home.mother_nik, kk_number=home.kk_number, mother_name=home.mother_name,
-                  mother_birth_date=home.mother_birth_date, father_nik=home.father_nik, father_name=home.father_name,
-                  child_name="Anak Kontrak", born_at=(utc_now() - timedelta(hours=3)).astimezone(WIB))
+    values = dict(
+        message_id=unique(),
+        hospital_id=home.hospital_id,
+        encounter_id=f"ENC-{unique()[:12]}",
+        mother_nik=home.mother_nik,
+        kk_number=home.kk_number,
+        mother_name=home.mother_name,
+        mother_birth_date=home.mother_birth_date,
+        father_nik=home.father_nik,
+        father_name=home.father_name,
+        child_name="Anak Kontrak",
+        born_at=(utc_now() - timedelta(hours=3)).astimezone(WIB),
+    )
     values.update(changes)
     return builders.notice(**values)
 
@@ -92,7 +110,12 @@ class CivilRegistryContract:
         assert card.members[:-1] == before.members, "everyone stays, in card order, the child last"
         child = card.members[-1]
         assert (child.nik, child.name, child.sex, child.birth_date, child.relationship) == (
-            registration.child_nik, "Bima Kontrak", Sex.MALE, notice.birth_date, Relationship.CHILD)
+            registration.child_nik,
+            "Bima Kontrak",
+            Sex.MALE,
+            notice.birth_date,
+            Relationship.CHILD,
+        )
         async with make() as uow:
             family = await uow.registry.family(home.kk_number)
             person = await uow.registry.person(registration.child_nik)
@@ -100,11 +123,32 @@ class CivilRegistryContract:
             mothers = await uow.registry.births_of_mother(home.mother_nik)
         assert (family.version, family.members) == (card.version, card.members)
         assert (person.nik, person.name, person.sex, person.birth_date, person.kk_number, person.alive) == (
-            registration.child_nik, "Bima Kontrak", Sex.MALE, notice.birth_date, home.kk_number, True)
-        assert (found.message_id, found.child_nik, found.akta_number, found.kk_number, found.kk_version,
-                found.stillborn, found.born_at, found.mother_nik) == (
-            notice.message_id, registration.child_nik, registration.akta_number, home.kk_number, card.version, False,
-            notice.born_at, home.mother_nik)
+            registration.child_nik,
+            "Bima Kontrak",
+            Sex.MALE,
+            notice.birth_date,
+            home.kk_number,
+            True,
+        )
+        assert (
+            found.message_id,
+            found.child_nik,
+            found.akta_number,
+            found.kk_number,
+            found.kk_version,
+            found.stillborn,
+            found.born_at,
+            found.mother_nik,
+        ) == (
+            notice.message_id,
+            registration.child_nik,
+            registration.akta_number,
+            home.kk_number,
+            card.version,
+            False,
+            notice.born_at,
+            home.mother_nik,
+        )
         assert mothers == [found]
 
     async def test_a_late_registration_gets_an_lt_akta(self, make, home):
@@ -116,7 +160,12 @@ class CivilRegistryContract:
             mother = await uow.registry.person(home.mother_nik)
             family = await uow.registry.family(home.kk_number)
         assert (mother.nik, mother.name, mother.sex, mother.birth_date, mother.kk_number) == (
-            home.mother_nik, home.mother_name, Sex.FEMALE, home.mother_birth_date, home.kk_number)
+            home.mother_nik,
+            home.mother_name,
+            Sex.FEMALE,
+            home.mother_birth_date,
+            home.kk_number,
+        )
         assert (family.kk_number, family.kecamatan, family.version) == (home.kk_number, home.kecamatan, home.kk_version)
         members = {m.nik: m.relationship for m in family.members}
         assert members[home.mother_nik] is Relationship.WIFE and members[home.father_nik] is Relationship.HEAD
@@ -133,27 +182,47 @@ class CivilRegistryContract:
         async with make() as uow:
             facts = await uow.registry.facts(notice)
         assert facts.hospital is None, "hospitals are the hub's own directory"
-        assert (facts.mother.nik, facts.mother.name, facts.mother.kk_number) == (home.mother_nik, home.mother_name, home.kk_number)
+        assert (facts.mother.nik, facts.mother.name, facts.mother.kk_number) == (
+            home.mother_nik,
+            home.mother_name,
+            home.kk_number,
+        )
         assert facts.father.nik == home.father_nik
         assert (facts.family.kk_number, facts.family.kecamatan, facts.family.version) == (
-            home.kk_number, home.kecamatan, home.kk_version)
+            home.kk_number,
+            home.kecamatan,
+            home.kk_version,
+        )
         assert (facts.same_birth, facts.mothers_births) == (None, ())
         registration = await self._register(make, notice)
         async with make() as uow:
             again = await uow.registry.facts(notice)
-        assert (again.same_birth.message_id, again.same_birth.child_nik, again.same_birth.akta_number,
-                again.same_birth.born_at) == (notice.message_id, registration.child_nik, registration.akta_number,
-                                              notice.born_at)
+        assert (
+            again.same_birth.message_id,
+            again.same_birth.child_nik,
+            again.same_birth.akta_number,
+            again.same_birth.born_at,
+        ) == (notice.message_id, registration.child_nik, registration.akta_number, notice.born_at)
         assert [b.message_id for b in again.mothers_births] == [notice.message_id]
         assert again.family.version == home.kk_version + 1
 
     async def test_facts_of_strangers_are_empty(self, make, home):
-        stranger = notice_of(home, mother_nik=builders.nik(STRANGER_KECAMATAN), kk_number=builders.kk(STRANGER_KECAMATAN),
-                             father_nik=None, father_name=None)
+        stranger = notice_of(
+            home,
+            mother_nik=builders.nik(STRANGER_KECAMATAN),
+            kk_number=builders.kk(STRANGER_KECAMATAN),
+            father_nik=None,
+            father_name=None,
+        )
         async with make() as uow:
             facts = await uow.registry.facts(stranger)
         assert (facts.mother, facts.father, facts.family, facts.same_birth, facts.mothers_births) == (
-            None, None, None, None, ())
+            None,
+            None,
+            None,
+            None,
+            (),
+        )
 
     async def test_a_stillbirth_is_recorded_without_numbers_and_leaves_the_family_card(self, make, home):
         notice = notice_of(home, stillborn=True, weight_g=900, gestational_weeks=27.0)
@@ -165,7 +234,12 @@ class CivilRegistryContract:
             mothers = await uow.registry.births_of_mother(home.mother_nik)
             family = await uow.registry.family(home.kk_number)
         assert (found.message_id, found.stillborn, found.child_nik, found.akta_number, found.kk_version) == (
-            notice.message_id, True, None, None, None)
+            notice.message_id,
+            True,
+            None,
+            None,
+            None,
+        )
         assert mothers == [found] and family.version == home.kk_version
 
     async def test_births_of_a_mother_come_oldest_first(self, make, home):
@@ -214,14 +288,17 @@ class CivilRegistryContract:
             assert found.child_nik == first.child_nik and family.version == home.kk_version + 1
         again = await self._register(make, notice)
         assert (again.child_nik, again.akta_number, again.family_card.version) == (
-            first.child_nik, first.akta_number, first.family_card.version), \
-            "rolled back: the numbers are given back; external: the registry repeats its answer"
+            first.child_nik,
+            first.akta_number,
+            first.family_card.version,
+        ), "rolled back: the numbers are given back; external: the registry repeats its answer"
 
     async def test_correct_child_applies_a_pembetulan_where_the_registry_takes_it(self, make, home):
         registration = await self._register(make, notice_of(home, child_name="Nama Salah"))
         async with make() as uow:
             answered = await uow.registry.correct_child(
-                registration.child_nik, Correction(reason="request 7", child_name="Nama Benar", mother_name="Ibu Benar"))
+                registration.child_nik, Correction(reason="request 7", child_name="Nama Benar", mother_name="Ibu Benar")
+            )
             await uow.commit()
         assert answered is self.corrects_children
         async with make() as uow:

@@ -8,7 +8,7 @@ Fixtures a concrete suite provides: `make`, a unit-of-work factory.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -34,7 +34,12 @@ class ReviewsContract:
         async with make() as uow:
             found = await uow.reviews.get(case.message_id)
         assert (found.message_id, found.hospital_id, found.reasons, found.document, found.status) == (
-            case.message_id, case.hospital_id, REASONS, DOCUMENT, "open")
+            case.message_id,
+            case.hospital_id,
+            REASONS,
+            DOCUMENT,
+            "open",
+        )
         assert (found.decided_at, found.decided_by, found.note) == (None, None, None)
         assert before - minutes(1) <= found.opened_at <= utc_now() + minutes(1)
 
@@ -60,14 +65,18 @@ class ReviewsContract:
 
     async def test_a_decision_records_status_officer_note_and_time(self, make):
         case = await self._opened(make)
-        at = datetime(2026, 5, 3, 10, 15, 30, 123456, tzinfo=timezone.utc)
+        at = datetime(2026, 5, 3, 10, 15, 30, 123456, tzinfo=UTC)
         async with make() as uow:
             await uow.reviews.decide(case.message_id, "approved", "petugas-7", "KK checked at the office", at)
             await uow.commit()
         async with make() as uow:
             found = await uow.reviews.get(case.message_id)
         assert (found.status, found.decided_by, found.note, found.decided_at) == (
-            "approved", "petugas-7", "KK checked at the office", at)
+            "approved",
+            "petugas-7",
+            "KK checked at the office",
+            at,
+        )
         assert (found.reasons, found.document) == (REASONS, DOCUMENT)
 
     async def test_a_decision_not_committed_leaves_the_case_open(self, make):

@@ -39,7 +39,12 @@ class RegistrySagasContract:
             assert await uow.sagas.claim_due(before - minutes(1)) is None, "not due before it was opened"
             saga = await uow.sagas.claim_due(utc_now() + timedelta(seconds=1))
         assert (saga.message_id, saga.state, saga.document, saga.attempts, saga.owed_copies) == (
-            message_id, "pending", DOCUMENT, 0, 0)
+            message_id,
+            "pending",
+            DOCUMENT,
+            0,
+            0,
+        )
 
     async def test_a_saga_opened_without_commit_is_never_due(self, make):
         async with make() as uow:
@@ -132,4 +137,9 @@ class RegistrySagasContract:
         async with make() as uow:
             saga = await uow.sagas.claim_due(utc_now() + timedelta(seconds=1))
         assert (saga.message_id, saga.state, saga.document, saga.owed_copies, saga.attempts) == (
-            message_id, "pending", b'{"resourceType": "Bundle", "id": "again"}', 0, 1)
+            message_id,
+            "pending",
+            b'{"resourceType": "Bundle", "id": "again"}',
+            0,
+            1,
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hub.service.ports import Delivery, InboxRecord
 
@@ -23,7 +23,7 @@ def delivery() -> Delivery:
 
 def utc_now() -> datetime:
     """Now, to the microsecond PostgreSQL keeps."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def minutes(n: float) -> timedelta:
@@ -32,8 +32,15 @@ def minutes(n: float) -> timedelta:
 
 def inbox_record(message_id: str | None = None, **changes) -> InboxRecord:
     """An inbox row; its delivery has no key, as the inbox keeps only topic, partition and offset."""
-    values = dict(message_id=message_id or unique(), hospital_id="1032730001", status="registered",
-                  result_event_id=unique(), codes=(), delivery=replace(delivery(), key=None), mother_nik=None,
-                  result_sequence=1)
+    values = dict(
+        message_id=message_id or unique(),
+        hospital_id="1032730001",
+        status="registered",
+        result_event_id=unique(),
+        codes=(),
+        delivery=replace(delivery(), key=None),
+        mother_nik=None,
+        result_sequence=1,
+    )
     values.update(changes)
     return InboxRecord(**values)

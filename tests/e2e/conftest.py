@@ -67,8 +67,13 @@ async def environment(request, tmp_path_factory):
     if request.param == "siak-http":
         siak = SiakProcess(env.settings.dsn, tmp_path_factory.mktemp("siak") / "siak.log", env.env())
         siak.start()
-        env.extra.update(HUB_REGISTRY="siak-http", HUB_SIAK_URL=siak.url, HUB_SIAK_TIMEOUT_SECONDS="2",
-                         HUB_SIAK_BREAKER_RESET_SECONDS="2", HUB_SAGA_RETRY_MAX_SECONDS="2")
+        env.extra.update(
+            HUB_REGISTRY="siak-http",
+            HUB_SIAK_URL=siak.url,
+            HUB_SIAK_TIMEOUT_SECONDS="2",
+            HUB_SIAK_BREAKER_RESET_SECONDS="2",
+            HUB_SAGA_RETRY_MAX_SECONDS="2",
+        )
     env.siak = siak
     yield env
     if siak is not None:

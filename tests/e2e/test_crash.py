@@ -47,8 +47,11 @@ async def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(environment, t
     specs = _notifications(await households(settings.dsn, FAMILIES))
     hub = HubProcess(environment.env(), tmp_path / "hub.log")
     hub.start()
-    await publish(settings.kafka_bootstrap, topics.notifications,
-                  [(s.mother.nik.encode(), json.dumps(build_notification(s)).encode()) for s in specs])
+    await publish(
+        settings.kafka_bootstrap,
+        topics.notifications,
+        [(s.mother.nik.encode(), json.dumps(build_notification(s)).encode()) for s in specs],
+    )
     while await _answered(settings.dsn) < 40:
         await asyncio.sleep(0.02)
     hub.kill_hard()
@@ -57,6 +60,7 @@ async def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(environment, t
 
     hub.start()
     try:
+
         def done(c: Collected) -> bool:
             registered = {r.headers["event-id"] for r in c.on(topics.births_registered)}
             return len(c.results_by_message(topics)) >= len(specs) and len(registered) >= 200
@@ -71,7 +75,9 @@ async def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(environment, t
     conn = await asyncpg.connect(settings.dsn)
     try:
         births = await conn.fetchval("SELECT count(*) FROM births")
-        per_message = await conn.fetchval("SELECT count(*) FROM (SELECT message_id FROM births GROUP BY 1 HAVING count(*) > 1) d")
+        per_message = await conn.fetchval(
+            "SELECT count(*) FROM (SELECT message_id FROM births GROUP BY 1 HAVING count(*) > 1) d"
+        )
         inbox = await conn.fetchval("SELECT count(*) FROM inbox")
         unsent = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
     finally:
@@ -80,8 +86,11 @@ async def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(environment, t
     assert inbox == len(specs) and unsent == 0
     registered = Counter(r.headers["event-id"] for r in collected.on(topics.births_registered))
     assert len(registered) == 200
-    statuses = Counter(r.json()["entry"][0]["resource"]["extension"][0]["valueCode"]
-                       for copies in results.values() for r in copies[:1])
+    statuses = Counter(
+        r.json()["entry"][0]["resource"]["extension"][0]["valueCode"] for copies in results.values() for r in copies[:1]
+    )
     assert statuses == {"registered": 200, "rejected": 100}
-    print(f"killed after {at_kill} of {len(specs)}; result copies re-published: "
-          f"{sum(len(c) - 1 for c in results.values())}")
+    print(
+        f"killed after {at_kill} of {len(specs)}; result copies re-published: "
+        f"{sum(len(c) - 1 for c in results.values())}"
+    )

@@ -18,11 +18,11 @@ import httpx
 import pytest
 
 from hub.adapters.signing.pki import ca_certificate
+from hub.devtools.simulation.bundles import build_notification
 from hub.documents.qr import AktaFacts
 from hub.documents.trust import TrustList
 from hub.domain.documents import DocumentStatus
 from hub.service.verification import verify_offline
-from hub.devtools.simulation.bundles import build_notification
 from tests.support.documents import documents_of, free_port, pdf_text, qr_from_pdf, signature_report
 from tests.support.hub_process import HubProcess
 from tests.support.kafka import collect, numbers_of, publish, status_of
@@ -38,8 +38,9 @@ STATUS_LIST_CACHE = 1.2
 def verify_url(environment):
     port = free_port()
     # Status lists are cached for half their TTL: 1 s here, so a change shows after a short wait.
-    environment.extra.update(HUB_VERIFY_PORT=str(port), HUB_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-                             HUB_STATUS_LIST_TTL_SECONDS="2")
+    environment.extra.update(
+        HUB_VERIFY_PORT=str(port), HUB_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", HUB_STATUS_LIST_TTL_SECONDS="2"
+    )
     return f"http://127.0.0.1:{port}"
 
 
@@ -62,16 +63,26 @@ async def births(environment, hub):
     """A singleton, twins, a stillbirth and a case for review, and the results they got."""
     h = await households(environment.settings.dsn, 6)
     twins = f"TWINS-{uuid.uuid4().hex[:8]}"
-    specs = {"single": birth(h[0], HOSPITAL), "twin-1": birth(h[1], HOSPITAL, encounter_id=twins, birth_order=1, plurality=2),
-             "twin-2": birth(h[1], HOSPITAL, encounter_id=twins, birth_order=2, plurality=2),
-             "still": birth(h[2], HOSPITAL, stillborn=True, weight_g=900, gestational_weeks=26),
-             "review": birth(replace(h[3], mother=replace(h[3].mother, name="Nama Berbeda Sekali")), HOSPITAL)}
-    await publish(environment.settings.kafka_bootstrap, environment.settings.topics.notifications,
-                  [(s.mother.nik.encode(), json.dumps(build_notification(s)).encode()) for s in specs.values()])
+    specs = {
+        "single": birth(h[0], HOSPITAL),
+        "twin-1": birth(h[1], HOSPITAL, encounter_id=twins, birth_order=1, plurality=2),
+        "twin-2": birth(h[1], HOSPITAL, encounter_id=twins, birth_order=2, plurality=2),
+        "still": birth(h[2], HOSPITAL, stillborn=True, weight_g=900, gestational_weeks=26),
+        "review": birth(replace(h[3], mother=replace(h[3].mother, name="Nama Berbeda Sekali")), HOSPITAL),
+    }
+    await publish(
+        environment.settings.kafka_bootstrap,
+        environment.settings.topics.notifications,
+        [(s.mother.nik.encode(), json.dumps(build_notification(s)).encode()) for s in specs.values()],
+    )
     ids = {name: spec.message_id for name, spec in specs.items()}
     topics = environment.settings.topics
-    got = await collect(environment.settings.kafka_bootstrap, [topics.results, topics.documents_issued],
-                        until=lambda c: set(ids.values()) <= set(c.results_by_message(topics)), timeout=90)
+    got = await collect(
+        environment.settings.kafka_bootstrap,
+        [topics.results, topics.documents_issued],
+        until=lambda c: set(ids.values()) <= set(c.results_by_message(topics)),
+        timeout=90,
+    )
     by_message = got.results_by_message(topics)
     return {name: by_message[mid][0].json() for name, mid in ids.items()}, ids, got
 
@@ -117,25 +128,36 @@ async def test_the_second_twin_supersedes_the_first_twins_family_card(births, tr
     """The twin registered second (with an external registry, sagas may finish in either order)
     joins the later card version, and that card supersedes the earlier one."""
     results, _, _ = births
-    first, second = sorted((next(d for d in documents_of(results[twin]) if d.kind == "kartu-keluarga")
-                            for twin in ("twin-1", "twin-2")), key=lambda d: d.version)
+    first, second = sorted(
+        (next(d for d in documents_of(results[twin]) if d.kind == "kartu-keluarga") for twin in ("twin-1", "twin-2")),
+        key=lambda d: d.version,
+    )
     assert second.version == first.version + 1 and second.replaces == first.document_id
     assert verify_offline(first.qr_payload, trust).status is DocumentStatus.SUPERSEDED
     assert verify_offline(second.qr_payload, trust).status is DocumentStatus.ACTIVE
 
 
 async def test_a_resent_message_id_gets_the_same_documents_byte_for_byte(births, environment):
-    results, ids, got = births
+    _results, ids, got = births
     async with _conn(environment) as conn:
-        spec_bytes = await conn.fetchval("SELECT value FROM outbox WHERE headers->>'correlation-id' = $1 "
-                                         "AND topic = $2 ORDER BY id LIMIT 1", ids["single"], environment.settings.topics.results)
-    first = [r for r in got.on(environment.settings.topics.results) if r.headers["correlation-id"] == ids["single"]][0]
+        spec_bytes = await conn.fetchval(
+            "SELECT value FROM outbox WHERE headers->>'correlation-id' = $1 AND topic = $2 ORDER BY id LIMIT 1",
+            ids["single"],
+            environment.settings.topics.results,
+        )
+    first = next(r for r in got.on(environment.settings.topics.results) if r.headers["correlation-id"] == ids["single"])
     assert first.value == bytes(spec_bytes)
     notification = await _notification_of(environment, ids["single"])
-    await publish(environment.settings.kafka_bootstrap, environment.settings.topics.notifications, [(b"again", notification)])
+    await publish(
+        environment.settings.kafka_bootstrap, environment.settings.topics.notifications, [(b"again", notification)]
+    )
     topics = environment.settings.topics
-    again = await collect(environment.settings.kafka_bootstrap, [topics.results],
-                          until=lambda c: len(c.results_by_message(topics).get(ids["single"], [])) >= 2, timeout=60)
+    again = await collect(
+        environment.settings.kafka_bootstrap,
+        [topics.results],
+        until=lambda c: len(c.results_by_message(topics).get(ids["single"], [])) >= 2,
+        timeout=60,
+    )
     copies = again.results_by_message(topics)[ids["single"]]
     assert len(copies) == 2 and copies[0].value == copies[1].value
 
@@ -144,15 +166,33 @@ async def test_a_correction_reissues_both_documents_and_supersedes_the_old_ones(
     results, ids, _ = births
     old = {d.kind: d for d in documents_of(results["single"])}
     akta_number = old["akta-kelahiran"].number
-    _hub_cli(environment, "documents", "correct", akta_number, "--child-name", "Nama Yang Dibetulkan",
-             "--reason", "request 42", "--operator", "petugas-test")
+    _hub_cli(
+        environment,
+        "documents",
+        "correct",
+        akta_number,
+        "--child-name",
+        "Nama Yang Dibetulkan",
+        "--reason",
+        "request 42",
+        "--operator",
+        "petugas-test",
+    )
     topics = environment.settings.topics
-    got = await collect(environment.settings.kafka_bootstrap, [topics.results],
-                        until=lambda c: len(c.results_by_message(topics).get(ids["single"], [])) >= 2 and any(
-                            d.version > 1 for r in c.results_by_message(topics)[ids["single"]] for d in documents_of(r.json())),
-                        timeout=60)
-    newest = [r.json() for r in got.results_by_message(topics)[ids["single"]] if any(
-        d.version > 1 for d in documents_of(r.json()))][-1]
+    got = await collect(
+        environment.settings.kafka_bootstrap,
+        [topics.results],
+        until=lambda c: (
+            len(c.results_by_message(topics).get(ids["single"], [])) >= 2
+            and any(d.version > 1 for r in c.results_by_message(topics)[ids["single"]] for d in documents_of(r.json()))
+        ),
+        timeout=60,
+    )
+    newest = [
+        r.json()
+        for r in got.results_by_message(topics)[ids["single"]]
+        if any(d.version > 1 for d in documents_of(r.json()))
+    ][-1]
     new = {d.kind: d for d in documents_of(newest)}
     assert new["akta-kelahiran"].version == 2 and new["akta-kelahiran"].replaces == old["akta-kelahiran"].document_id
     assert new["kartu-keluarga"].replaces == old["kartu-keluarga"].document_id
@@ -163,8 +203,9 @@ async def test_a_correction_reissues_both_documents_and_supersedes_the_old_ones(
     assert verify_offline(new["akta-kelahiran"].qr_payload, trust).accepted
 
 
-async def test_a_revoked_document_verifies_as_revoked_on_the_cli_and_the_public_page(births, environment, trust,
-                                                                                   verify_url, tmp_path):
+async def test_a_revoked_document_verifies_as_revoked_on_the_cli_and_the_public_page(
+    births, environment, trust, verify_url, tmp_path
+):
     results, _, _ = births
     akta = next(d for d in documents_of(results["twin-2"]) if d.kind == "akta-kelahiran")
     pdf = tmp_path / "akta.pdf"
@@ -185,8 +226,14 @@ async def test_a_revoked_document_verifies_as_revoked_on_the_cli_and_the_public_
 
 
 def _hub_cli(environment, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "hub.entrypoints.cli", *args], env=environment.env(),
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "hub.entrypoints.cli", *args],
+        check=False,
+        env=environment.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if check:
         assert done.returncode == 0, done.stdout + done.stderr
     return done
@@ -219,4 +266,3 @@ async def _notification_of(environment, message_id: str) -> bytes:
         return record.value
     finally:
         await consumer.stop()
-

@@ -28,8 +28,9 @@ FAMILIES = 40
 @pytest.fixture(scope="module")
 def signer():
     backing = MemorySigner()
-    server = SignerServer(backing, Faults(error_rate=0.3, timeout_rate=0.1, timeout_sleep_s=1.5,
-                                          drop_after_write_rate=0.1, seed=7))
+    server = SignerServer(
+        backing, Faults(error_rate=0.3, timeout_rate=0.1, timeout_sleep_s=1.5, drop_after_write_rate=0.1, seed=7)
+    )
     server.start()
     yield backing, server
     server.stop()
@@ -37,15 +38,24 @@ def signer():
 
 def _hub(environment, signer, tmp_path_factory) -> HubProcess:
     _, server = signer
-    env = environment.env(HUB_SIGNER="remote", HUB_SIGNER_URL=server.url, HUB_SIGNER_TIMEOUT_SECONDS="1",
-                          HUB_SIGNER_RETRIES="2", HUB_SIGNER_BREAKER_RESET_SECONDS="1", HUB_DOCUMENT_RETRY_MAX_SECONDS="1")
+    env = environment.env(
+        HUB_SIGNER="remote",
+        HUB_SIGNER_URL=server.url,
+        HUB_SIGNER_TIMEOUT_SECONDS="1",
+        HUB_SIGNER_RETRIES="2",
+        HUB_SIGNER_BREAKER_RESET_SECONDS="1",
+        HUB_DOCUMENT_RETRY_MAX_SECONDS="1",
+    )
     return HubProcess(env, tmp_path_factory.mktemp("hub") / "hub.log")
 
 
 async def _publish_births(environment, households_, count: int) -> list[str]:
     specs = [birth(h, HOSPITAL) for h in households_[:count]]
-    await publish(environment.settings.kafka_bootstrap, environment.settings.topics.notifications,
-                  [(s.mother.nik.encode(), json.dumps(build_notification(s)).encode()) for s in specs])
+    await publish(
+        environment.settings.kafka_bootstrap,
+        environment.settings.topics.notifications,
+        [(s.mother.nik.encode(), json.dumps(build_notification(s)).encode()) for s in specs],
+    )
     return [s.message_id for s in specs]
 
 
@@ -63,8 +73,11 @@ async def _results_with_documents(environment, message_ids: list[str], timeout: 
 async def _document_rows(environment, message_ids: list[str]) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(environment.settings.dsn)
     try:
-        return await conn.fetch("""SELECT message_id, kind, version, count(*) OVER (PARTITION BY message_id) AS per_message
-                                   FROM documents WHERE message_id = ANY($1::text[])""", message_ids)
+        return await conn.fetch(
+            """SELECT message_id, kind, version, count(*) OVER (PARTITION BY message_id) AS per_message
+                                   FROM documents WHERE message_id = ANY($1::text[])""",
+            message_ids,
+        )
     finally:
         await conn.close()
 
@@ -76,7 +89,9 @@ def _exactly_one_set(rows, message_ids: list[str]) -> None:
 
 
 @pytest.mark.timeout(300)  # measured up to 31 s; waits up to 180 s for documents through a failing signer
-async def test_a_failing_remote_signer_still_yields_exactly_one_signed_set_per_birth(environment, signer, tmp_path_factory):
+async def test_a_failing_remote_signer_still_yields_exactly_one_signed_set_per_birth(
+    environment, signer, tmp_path_factory
+):
     backing, server = signer
     hub = _hub(environment, signer, tmp_path_factory)
     hub.start()
@@ -116,5 +131,7 @@ async def test_kill_9_while_documents_are_made_leaves_exactly_one_set_each(envir
     finally:
         restarted.stop()
     for mid in ids:
-        assert len({r.headers["event-id"] for r in found[mid]}) == 1, "one result per notification (re-sends keep its id)"
+        assert len({r.headers["event-id"] for r in found[mid]}) == 1, (
+            "one result per notification (re-sends keep its id)"
+        )
     _exactly_one_set(await _document_rows(environment, ids), ids)

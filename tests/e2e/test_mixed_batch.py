@@ -61,7 +61,11 @@ async def _build_batch(dsn: str) -> Batch:
     twin_encounter = "TWINS-" + uuid.uuid4().hex[:8]
     for order in (1, 2):
         add(birth(h[5], HOSPITAL, encounter_id=twin_encounter, birth_order=order, plurality=2), "registered")
-    add(birth(h[6], HOSPITAL, stillborn=True, weight_g=850, gestational_weeks=25), "stillbirth-recorded", "STILLBIRTH-RECORDED")
+    add(
+        birth(h[6], HOSPITAL, stillborn=True, weight_g=850, gestational_weeks=25),
+        "stillbirth-recorded",
+        "STILLBIRTH-RECORDED",
+    )
     add(birth(h[7], HOSPITAL, born_at=datetime.now(WIB) - timedelta(days=70)), "registered", "LATE-REGISTRATION")
     for name, document in invalid_examples().items():
         if name in EXPECTED_INVALID:
@@ -72,14 +76,26 @@ async def _build_batch(dsn: str) -> Batch:
     add(birth(h[9], "100000000"), "rejected", "SENDER-INACTIVE")
     stranger = Parent("3578016507990001", "Orang Asing", None, h[10].mother.kk_number)
     add(birth(replace(h[10], mother=stranger), HOSPITAL), "rejected", "MOTHER-NOT-FOUND")
-    add(birth(replace(h[11], mother=replace(h[11].mother, kk_number=h[12].mother.kk_number)), HOSPITAL),
-        "rejected", "KK-MOTHER-MISMATCH")
-    add(birth(replace(h[13], mother=replace(h[13].mother, kk_number="3578010101990001")), HOSPITAL),
-        "rejected", "KK-NOT-FOUND")
-    add(birth(replace(h[14], mother=replace(h[14].mother, name="Nama Lain Sekali")), HOSPITAL),
-        "review-pending", "REVIEW-MOTHER-DATA-MISMATCH")
-    add(birth(replace(h[15], father=Parent("3578011203880009", "Ayah Tak Dikenal")), HOSPITAL),
-        "review-pending", "REVIEW-FATHER-NOT-FOUND")
+    add(
+        birth(replace(h[11], mother=replace(h[11].mother, kk_number=h[12].mother.kk_number)), HOSPITAL),
+        "rejected",
+        "KK-MOTHER-MISMATCH",
+    )
+    add(
+        birth(replace(h[13], mother=replace(h[13].mother, kk_number="3578010101990001")), HOSPITAL),
+        "rejected",
+        "KK-NOT-FOUND",
+    )
+    add(
+        birth(replace(h[14], mother=replace(h[14].mother, name="Nama Lain Sekali")), HOSPITAL),
+        "review-pending",
+        "REVIEW-MOTHER-DATA-MISMATCH",
+    )
+    add(
+        birth(replace(h[15], father=Parent("3578011203880009", "Ayah Tak Dikenal")), HOSPITAL),
+        "review-pending",
+        "REVIEW-FATHER-NOT-FOUND",
+    )
     deep = build_notification(birth(h[16], HOSPITAL))
     nested: dict = {"url": "urn:x", "valueString": "end"}
     for _ in range(40):
@@ -94,7 +110,12 @@ async def _build_batch(dsn: str) -> Batch:
     add(birth(h[18], HOSPITAL, message_id=odd["entry"][0]["resource"]["id"]), "rejected", "FHIR-UNKNOWN-RESOURCE", odd)
     collection = build_notification(birth(h[19], HOSPITAL))
     collection["type"] = "collection"
-    add(birth(h[19], HOSPITAL, message_id=collection["entry"][0]["resource"]["id"]), "rejected", "BUNDLE-NOT-MESSAGE", collection)
+    add(
+        birth(h[19], HOSPITAL, message_id=collection["entry"][0]["resource"]["id"]),
+        "rejected",
+        "BUNDLE-NOT-MESSAGE",
+        collection,
+    )
     # Re-sent: the same bytes again. New id for an already registered birth: same encounter and order.
     messages.append(messages[0])
     again = replace(singles[1], message_id=str(uuid.uuid4()))
@@ -117,9 +138,12 @@ async def outcome(environment, hub_process):
 
     def done(c: Collected) -> bool:
         results = c.results_by_message(topics)
-        return (set(batch.expected) <= set(results) and len(results[batch.resent_id]) >= 2
-                and len(c.on(topics.dead_letters)) >= batch.dead_letters
-                and len(c.on(topics.family_cards)) >= batch.registered)
+        return (
+            set(batch.expected) <= set(results)
+            and len(results[batch.resent_id]) >= 2
+            and len(c.on(topics.dead_letters)) >= batch.dead_letters
+            and len(c.on(topics.family_cards)) >= batch.registered
+        )
 
     collected = await collect(settings.kafka_bootstrap, topics.all(), until=done, timeout=90)
     return batch, collected
@@ -173,7 +197,9 @@ async def test_registrations_produce_their_rows_and_civil_events(environment, ou
     assert births == batch.registered + stillbirths and stillbirths == 1
     assert reviews == 2 and inbox == len(batch.expected) and unsent == 0
     registered = collected.on(topics.births_registered)
-    assert sorted(json.loads(r.value)["akta_number"] for r in registered) == sorted(c["akta_number"] for c in certificates)
+    assert sorted(json.loads(r.value)["akta_number"] for r in registered) == sorted(
+        c["akta_number"] for c in certificates
+    )
     assert all(r.key.decode() == json.loads(r.value)["akta_number"] for r in registered)
     cards = [json.loads(r.value) for r in collected.on(topics.family_cards)]
     assert len(cards) == batch.registered
@@ -183,9 +209,13 @@ async def test_registrations_produce_their_rows_and_civil_events(environment, ou
 
 
 async def test_unreadable_messages_are_kept_on_the_dead_letter_topic_with_the_reason(environment, outcome):
-    batch, collected = outcome
+    _batch, collected = outcome
     letters = collected.on(environment.settings.topics.dead_letters)
-    assert sorted(r.headers["dlq-reason"] for r in letters) == ["DLQ-NO-MESSAGE-ID", "DLQ-NO-MESSAGE-ID", "DLQ-NOT-UTF8"]
+    assert sorted(r.headers["dlq-reason"] for r in letters) == [
+        "DLQ-NO-MESSAGE-ID",
+        "DLQ-NO-MESSAGE-ID",
+        "DLQ-NOT-UTF8",
+    ]
     garbage = next(r for r in letters if r.key == b"garbage")
     assert garbage.value == b"\x89PNG not a notification"
     assert garbage.headers["dlq-original-topic"] == environment.settings.topics.notifications

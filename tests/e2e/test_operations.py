@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.adapters.postgres.operations import table_counts
-from hub.entrypoints.cli import app
 from hub.devtools.simulation.bundles import Parent, build_notification
+from hub.entrypoints.cli import app
 from tests.support.kafka import Collected, collect, publish, status_of
 from tests.support.people import birth, households
 
@@ -65,7 +65,9 @@ async def test_status_shows_the_trail_masked_as_text_and_json(environment, sent)
     data = json.loads((await asyncio.to_thread(cli, environment, "status", message_id, "--json")).output)
     assert data[0]["inbox"]["status"] == "registered" and data[0]["registration"]["akta_number"]
     assert "*" in data[0]["inbox"]["mother_nik"]
-    by_nik = json.loads((await asyncio.to_thread(cli, environment, "status", sent["valid"][0].mother.nik, "--json")).output)
+    by_nik = json.loads(
+        (await asyncio.to_thread(cli, environment, "status", sent["valid"][0].mother.nik, "--json")).output
+    )
     assert [t["message_id"] for t in by_nik] == [message_id]
 
 
@@ -73,8 +75,9 @@ async def test_showing_personal_data_needs_a_reason_and_is_audited(environment, 
     message_id = sent["valid"][1].message_id
     refused = await asyncio.to_thread(cli, environment, "status", message_id, "--show-personal-data")
     assert refused.exit_code != 0
-    shown = await asyncio.to_thread(cli, environment, "status", message_id, "--show-personal-data",
-                                    "--reason", "citizen request 42", "--json")
+    shown = await asyncio.to_thread(
+        cli, environment, "status", message_id, "--show-personal-data", "--reason", "citizen request 42", "--json"
+    )
     assert sent["valid"][1].mother.nik in shown.output
     audit = json.loads((await asyncio.to_thread(cli, environment, "audit", "list", "--json")).output)
     assert any(a["action"] == "personal-data.view" and a["subject"] == message_id for a in audit)
@@ -93,12 +96,18 @@ async def test_replaying_the_whole_topic_twice_registers_nothing_new(environment
     for _ in range(2):
         result = await asyncio.to_thread(cli, environment, "replay", "--json", "--reason", "test")
         report = json.loads(result.output)
-        assert report["counts"] == {"already-processed": 10, "newly-processed": 0, "rejected": 1,
-                                    "unreadable": 1, "skipped": 0}
+        assert report["counts"] == {
+            "already-processed": 10,
+            "newly-processed": 0,
+            "rejected": 1,
+            "unreadable": 1,
+            "skipped": 0,
+        }
     after = await _counts(environment)
     assert after["births"] == before["births"] and after["outbox"] == before["outbox"]
-    resumed = json.loads((await asyncio.to_thread(cli, environment, "replay", "--json", "--resume",
-                                                  str(report["run"]))).output)
+    resumed = json.loads(
+        (await asyncio.to_thread(cli, environment, "replay", "--json", "--resume", str(report["run"]))).output
+    )
     assert sum(resumed["counts"].values()) == 0, "a finished run resumes at its saved end positions"
     text = await asyncio.to_thread(cli, environment, "replay", "--error-code", "MOTHER-NOT-FOUND")
     assert "already processed" in text.output and text.exit_code == 0
@@ -107,14 +116,31 @@ async def test_replaying_the_whole_topic_twice_registers_nothing_new(environment
 async def test_a_fixed_rejection_succeeds_on_replay_and_dry_run_writes_nothing(environment, sent):
     await _add_mother(environment, sent["newcomer"])
     before, offsets = await _counts(environment), await _end_offsets(environment)
-    dry = json.loads((await asyncio.to_thread(cli, environment, "replay", "--dry-run", "--json",
-                                              "--message-id", sent["fixable"].message_id)).output)
+    dry = json.loads(
+        (
+            await asyncio.to_thread(
+                cli, environment, "replay", "--dry-run", "--json", "--message-id", sent["fixable"].message_id
+            )
+        ).output
+    )
     assert dry["counts"]["newly-processed"] == 1 and dry["run"] is None
     await asyncio.sleep(1)
     assert await _counts(environment) == before and await _end_offsets(environment) == offsets
 
-    real = json.loads((await asyncio.to_thread(cli, environment, "replay", "--json", "--reason", "mother added",
-                                               "--message-id", sent["fixable"].message_id)).output)
+    real = json.loads(
+        (
+            await asyncio.to_thread(
+                cli,
+                environment,
+                "replay",
+                "--json",
+                "--reason",
+                "mother added",
+                "--message-id",
+                sent["fixable"].message_id,
+            )
+        ).output
+    )
     assert real["counts"]["newly-processed"] == 1
     results = (await _results(environment, {sent["fixable"].message_id}, copies=2))[sent["fixable"].message_id]
     statuses = [status_of(r.json()) for r in results]
@@ -125,7 +151,9 @@ async def test_review_decisions_send_exactly_one_result_each_and_are_audited(env
     approve, reject = (s.message_id for s in sent["reviews"])
     listed = json.loads((await asyncio.to_thread(cli, environment, "review", "list", "--json")).output)
     assert {c["message_id"] for c in listed} == {approve, reject}
-    ok = await asyncio.to_thread(cli, environment, "review", "approve", approve, "--note", "mother's name checked at the office")
+    ok = await asyncio.to_thread(
+        cli, environment, "review", "approve", approve, "--note", "mother's name checked at the office"
+    )
     assert ok.exit_code == 0, ok.output
     no = await asyncio.to_thread(cli, environment, "review", "reject", reject, "--note", "not the same mother")
     assert no.exit_code == 0, no.output
@@ -179,6 +207,10 @@ async def _add_mother(environment, mother: Parent) -> None:
     try:
         await conn.execute(
             """INSERT INTO persons (nik, name, sex, birth_date, kk_number, relationship)
-               VALUES ($1, $2, 'female', '1999-05-21', $3, 'FAMILI LAIN')""", mother.nik, mother.name, mother.kk_number)
+               VALUES ($1, $2, 'female', '1999-05-21', $3, 'FAMILI LAIN')""",
+            mother.nik,
+            mother.name,
+            mother.kk_number,
+        )
     finally:
         await conn.close()

@@ -13,11 +13,10 @@ from collections import Counter
 
 import asyncpg
 import pytest
-
 from typer.testing import CliRunner
 
-from hub.entrypoints.cli import app
 from hub.devtools.simulation.bundles import build_notification
+from hub.entrypoints.cli import app
 from tests.support.hub_process import HubProcess
 from tests.support.kafka import Collected, collect, publish, status_of
 from tests.support.people import birth, households
@@ -30,8 +29,11 @@ HOSPITAL = "103578001"
 
 async def _send(environment, homes) -> list:
     specs = [birth(home, HOSPITAL) for home in homes]
-    await publish(environment.settings.kafka_bootstrap, environment.settings.topics.notifications,
-                  [(s.mother.nik.encode(), json.dumps(build_notification(s)).encode()) for s in specs])
+    await publish(
+        environment.settings.kafka_bootstrap,
+        environment.settings.topics.notifications,
+        [(s.mother.nik.encode(), json.dumps(build_notification(s)).encode()) for s in specs],
+    )
     return specs
 
 
@@ -50,8 +52,9 @@ async def _answers(environment, specs, timeout=120) -> dict:
 async def _registry_rows(environment, specs) -> Counter:
     conn = await asyncpg.connect(environment.settings.dsn)
     try:
-        rows = await conn.fetch("SELECT message_id FROM births WHERE message_id = ANY($1::text[])",
-                                [s.message_id for s in specs])
+        rows = await conn.fetch(
+            "SELECT message_id FROM births WHERE message_id = ANY($1::text[])", [s.message_id for s in specs]
+        )
     finally:
         await conn.close()
     return Counter(r["message_id"] for r in rows)

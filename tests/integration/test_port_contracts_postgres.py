@@ -44,19 +44,31 @@ class PostgresProbe:
         self.pool = pool
 
     async def delivery(self, d: Delivery):
-        row = await self.pool.fetchrow('SELECT message_id, action FROM deliveries WHERE topic = $1 AND partition = $2 '
-                                       'AND "offset" = $3', d.topic, d.partition, d.offset)
+        row = await self.pool.fetchrow(
+            'SELECT message_id, action FROM deliveries WHERE topic = $1 AND partition = $2 AND "offset" = $3',
+            d.topic,
+            d.partition,
+            d.offset,
+        )
         return None if row is None else (row["message_id"], row["action"])
 
     async def dead_letter(self, d: Delivery):
-        row = await self.pool.fetchrow('SELECT reason, detail FROM dead_letters WHERE topic = $1 AND partition = $2 '
-                                       'AND "offset" = $3', d.topic, d.partition, d.offset)
+        row = await self.pool.fetchrow(
+            'SELECT reason, detail FROM dead_letters WHERE topic = $1 AND partition = $2 AND "offset" = $3',
+            d.topic,
+            d.partition,
+            d.offset,
+        )
         return None if row is None else (row["reason"], row["detail"])
 
     async def queued(self, event_id: str) -> list[OutboundMessage]:
-        rows = await self.pool.fetch("SELECT event_id, topic, key, value, headers FROM outbox WHERE event_id = $1::uuid "
-                                     "ORDER BY id", event_id)
-        return [OutboundMessage(str(r["event_id"]), r["topic"], r["key"], r["value"], json.loads(r["headers"])) for r in rows]
+        rows = await self.pool.fetch(
+            "SELECT event_id, topic, key, value, headers FROM outbox WHERE event_id = $1::uuid ORDER BY id", event_id
+        )
+        return [
+            OutboundMessage(str(r["event_id"]), r["topic"], r["key"], r["value"], json.loads(r["headers"]))
+            for r in rows
+        ]
 
     async def head(self) -> str:
         return await self.pool.fetchval("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1") or GENESIS
@@ -86,13 +98,14 @@ async def hospitals(pool) -> tuple[Hospital, Hospital]:
     tag = unique()[:6]
     active = Hospital(f"CT{tag}{next(_hospital_ids)}", "RS Umum Sintetis Kontrak", "3578", True)
     closed = Hospital(f"CT{tag}{next(_hospital_ids)}", "RS Tutup Sintetis", "3273", False)
-    await pool.executemany("INSERT INTO hospitals (org_id, name, regency, active) VALUES ($1, $2, $3, $4)",
-                           [(h.org_id, h.name, h.regency, h.active) for h in (active, closed)])
+    await pool.executemany(
+        "INSERT INTO hospitals (org_id, name, regency, active) VALUES ($1, $2, $3, $4)",
+        [(h.org_id, h.name, h.regency, h.active) for h in (active, closed)],
+    )
     return active, closed
 
 
 class TestPostgresInbox(InboxContract):
-
     async def test_a_delivery_claimed_by_an_open_transaction_is_not_claimed_again_by_another(self, pool, make):
         where = Delivery(f"contract.{unique()[:8]}", 0, 1)
         async with make() as first:

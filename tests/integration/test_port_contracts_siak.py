@@ -34,8 +34,9 @@ def siak(environment, tmp_path_factory):
 
 @pytest.fixture
 async def client(siak):
-    client = SiakClient(siak.url, timeout=5, retries=1, backoff=0.05,
-                        breaker=CircuitBreaker(failure_threshold=5, reset_after=1))
+    client = SiakClient(
+        siak.url, timeout=5, retries=1, backoff=0.05, breaker=CircuitBreaker(failure_threshold=5, reset_after=1)
+    )
     yield client
     await client.close()
 
@@ -58,4 +59,3 @@ def home(seeded_homes) -> Home:
 class TestSiakHttpCivilRegistry(CivilRegistryContract):
     transactional = False
     corrects_children = False
-

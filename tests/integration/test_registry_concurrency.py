@@ -9,15 +9,15 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
+from hub.devtools.simulation.bundles import build_notification
 from hub.domain.decision import Register
 from hub.domain.values import AktaVariant
 from hub.intake.profile import read_notice
-from hub.devtools.simulation.bundles import build_notification
 from tests.support.people import birth, households
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -25,15 +25,14 @@ REGISTER = Register(AktaVariant.BOTH_PARENTS, late=False)
 
 
 def notice_for(spec):
-    result = read_notice(build_notification(spec), now=datetime.now(timezone.utc), strict_nik=True,
-                         region_known=lambda _: True)
+    result = read_notice(build_notification(spec), now=datetime.now(UTC), strict_nik=True, region_known=lambda _: True)
     assert result.notice is not None, result.issues
     return result.notice
 
 
 async def register(pool, notice):
     async with PostgresUnitOfWork(pool) as uow:
-        registration = await uow.registry.register_birth(notice, REGISTER, datetime.now(timezone.utc))
+        registration = await uow.registry.register_birth(notice, REGISTER, datetime.now(UTC))
         await uow.commit()
     return registration
 
@@ -57,9 +56,11 @@ async def test_twins_registered_at_the_same_moment_both_land_in_consecutive_vers
 async def test_many_concurrent_births_never_share_a_number_and_leave_no_gaps(environment, pool):
     homes = (await households(environment.settings.dsn, 12))[2:12]
     rng = random.Random(5)
-    same_day = datetime.now(timezone.utc).astimezone(birth(homes[0], "x").born_at.tzinfo).replace(hour=1)
-    notices = [notice_for(birth(homes[i % len(homes)], "103578001", rng=rng, born_at=same_day, sex="female"))
-               for i in range(30)]
+    same_day = datetime.now(UTC).astimezone(birth(homes[0], "x").born_at.tzinfo).replace(hour=1)
+    notices = [
+        notice_for(birth(homes[i % len(homes)], "103578001", rng=rng, born_at=same_day, sex="female"))
+        for i in range(30)
+    ]
 
     registrations = await asyncio.gather(*(register(pool, n) for n in notices))
 
@@ -72,9 +73,13 @@ async def test_many_concurrent_births_never_share_a_number_and_leave_no_gaps(env
         assert serials == list(range(serials[0], serials[0] + count)), f"gap or repeat in {scope}"
     per_family = Counter(r.family_card.kk_number for r in registrations)
     async with pool.acquire() as conn:
-        for kk, count in per_family.items():
-            versions = [row["version"] for row in await conn.fetch(
-                "SELECT version FROM family_versions WHERE kk_number = $1 ORDER BY version", kk)]
+        for kk in per_family:
+            versions = [
+                row["version"]
+                for row in await conn.fetch(
+                    "SELECT version FROM family_versions WHERE kk_number = $1 ORDER BY version", kk
+                )
+            ]
             assert versions == list(range(1, versions[-1] + 1)), f"family card versions of {kk} are not consecutive"
 
 
@@ -82,7 +87,7 @@ async def test_a_rolled_back_registration_gives_its_serials_back(environment, po
     household = (await households(environment.settings.dsn, 20))[15]
     notice = notice_for(birth(household, "103578001"))
     async with PostgresUnitOfWork(pool) as uow:
-        abandoned = await uow.registry.register_birth(notice, REGISTER, datetime.now(timezone.utc))
+        abandoned = await uow.registry.register_birth(notice, REGISTER, datetime.now(UTC))
         # leaving without commit rolls back
 
     kept = await register(pool, notice)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,12 +17,12 @@ from hub.adapters.postgres.registry import EmbeddedRegistry
 from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub.bootstrap import pipeline
 from hub.config import RegistryKind
+from hub.devtools.simulation.bundles import build_notification
 from hub.domain import codes
 from hub.errors import PermanentError, RegistryUnavailable
 from hub.service.ports import Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.registry_sagas import RegistrySagaWorker
-from hub.devtools.simulation.bundles import build_notification
 from tests.support.people import birth, households
 
 pytestmark = pytest.mark.postgres
@@ -37,8 +37,11 @@ class StandIn(EmbeddedRegistry):
     async def register_birth(self, notice, decision, at):
         type(self).calls += 1
         if self.behaviour == "refuse":
-            raise PermanentError(codes.REGISTRY_REJECTED, "the family card is under correction at the regency office",
-                                 origin="REGISTRY-ON-HOLD")
+            raise PermanentError(
+                codes.REGISTRY_REJECTED,
+                "the family card is under correction at the regency office",
+                origin="REGISTRY-ON-HOLD",
+            )
         if self.behaviour == "fail":
             raise RegistryUnavailable("503 from the registry")
         if self.behaviour == "stall":
@@ -50,7 +53,7 @@ class StandIn(EmbeddedRegistry):
 async def saga_world(environment, pool):
     settings = environment.settings.model_copy(update={"registry": RegistryKind.SIAK_HTTP})
     uow = lambda: PostgresUnitOfWork(pool, StandIn)  # noqa: E731
-    clock = lambda: datetime.now(timezone.utc)  # noqa: E731
+    clock = lambda: datetime.now(UTC)  # noqa: E731
     consumer = RegisterBirths(uow, pipeline(settings), clock)
     worker = RegistrySagaWorker(uow, pipeline(settings), clock, retry_initial=30, retry_max=60)
     StandIn.behaviour, StandIn.calls = "register", 0
@@ -67,10 +70,14 @@ async def _queue(environment, consumer, index: int, offset: int) -> str:
 
 async def _row(pool, message_id):
     async with pool.acquire() as conn:
-        saga = await conn.fetchrow("SELECT state, attempts, next_attempt_at, last_error FROM registry_sagas WHERE message_id = $1", message_id)
+        saga = await conn.fetchrow(
+            "SELECT state, attempts, next_attempt_at, last_error FROM registry_sagas WHERE message_id = $1", message_id
+        )
         inbox = await conn.fetchrow("SELECT status, codes FROM inbox WHERE message_id = $1", message_id)
         results = await conn.fetchval(
-            "SELECT count(*) FROM outbox WHERE headers ->> 'correlation-id' = $1 AND topic LIKE '%birth.result.v1'", message_id)
+            "SELECT count(*) FROM outbox WHERE headers ->> 'correlation-id' = $1 AND topic LIKE '%birth.result.v1'",
+            message_id,
+        )
     return saga, inbox, results
 
 
@@ -91,9 +98,9 @@ async def test_a_transient_failure_is_retried_later_and_nothing_is_answered(envi
     message_id = await _queue(environment, consumer, 31, 2)
     StandIn.behaviour = "fail"
     assert (await worker.run_one()).outcome == "failed-retrying"
-    saga, inbox, results = await _row(pool, message_id)
+    saga, _inbox, results = await _row(pool, message_id)
     assert (saga["state"], saga["attempts"], results) == ("failed-retrying", 1, 0)
-    assert saga["next_attempt_at"] > datetime.now(timezone.utc) and "503" in saga["last_error"]
+    assert saga["next_attempt_at"] > datetime.now(UTC) and "503" in saga["last_error"]
     assert await worker.run_one() is None  # not due yet
 
 
@@ -104,7 +111,12 @@ async def test_a_registry_refusal_is_answered_with_the_registrys_reason(environm
     handled = await worker.run_one()
     assert handled.outcome == "rejected" and handled.codes == ("REGISTRY-REJECTED",)
     saga, inbox, results = await _row(pool, message_id)
-    assert (saga["state"], saga["last_error"], inbox["status"], results) == ("failed-permanent", "REGISTRY-ON-HOLD", "rejected", 1)
+    assert (saga["state"], saga["last_error"], inbox["status"], results) == (
+        "failed-permanent",
+        "REGISTRY-ON-HOLD",
+        "rejected",
+        1,
+    )
     async with pool.acquire() as conn:
         value = await conn.fetchval("SELECT value FROM outbox WHERE headers ->> 'correlation-id' = $1", message_id)
     assert "under correction" in value.decode()
@@ -127,6 +139,8 @@ async def test_a_message_id_resent_while_its_saga_waits_gets_the_same_result_aga
     assert (await consumer.handle(raw, Delivery("sagas", 1, 2))).outcome == "resent-result"
     handled = await worker.run_one()
     async with pool.acquire() as conn:
-        copies = await conn.fetch("SELECT event_id FROM outbox WHERE headers ->> 'correlation-id' = $1 "
-                                  "AND topic LIKE '%birth.result.v1'", handled.message_id)
+        copies = await conn.fetch(
+            "SELECT event_id FROM outbox WHERE headers ->> 'correlation-id' = $1 AND topic LIKE '%birth.result.v1'",
+            handled.message_id,
+        )
     assert len(copies) == 2 and len({c["event_id"] for c in copies}) == 1

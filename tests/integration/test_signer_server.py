@@ -45,8 +45,13 @@ async def http(server):
 
 
 def remote(server: SignerServer, *, retries: int = 2, timeout: float = 5, threshold: int = 100) -> RemoteSigner:
-    return RemoteSigner(server.url, timeout=timeout, retries=retries, backoff=0.001,
-                        breaker=CircuitBreaker(failure_threshold=threshold, reset_after=60))
+    return RemoteSigner(
+        server.url,
+        timeout=timeout,
+        retries=retries,
+        backoff=0.001,
+        breaker=CircuitBreaker(failure_threshold=threshold, reset_after=60),
+    )
 
 
 def digest() -> bytes:
@@ -93,8 +98,9 @@ async def test_a_key_reused_for_another_digest_is_refused(http, server, backing)
     with pytest.raises(PermanentError) as refused:
         await signer.sign_digest(digest(), kid=backing.current, idempotency_key=idempotency_key)
     assert refused.value.code.code == "IDEMPOTENCY-KEY-REUSED"
-    raw = await http.post("/v1/signatures", json=request_body(digest(), backing.current),
-                          headers={"Idempotency-Key": idempotency_key})
+    raw = await http.post(
+        "/v1/signatures", json=request_body(digest(), backing.current), headers={"Idempotency-Key": idempotency_key}
+    )
     assert_problem(raw, 409, "IDEMPOTENCY-KEY-REUSED")
     await signer.close()
 
@@ -102,8 +108,9 @@ async def test_a_key_reused_for_another_digest_is_refused(http, server, backing)
 @pytest.mark.parametrize(("kid", "code"), [("test-2025", RETIRED_KEY), ("nobody", UNKNOWN_KEY)])
 async def test_the_key_stores_refusal_is_a_permanent_problem_and_records_nothing(http, server, kid, code, backing):
     idempotency_key = key()
-    raw = await http.post("/v1/signatures", json=request_body(digest(), kid),
-                          headers={"Idempotency-Key": idempotency_key})
+    raw = await http.post(
+        "/v1/signatures", json=request_body(digest(), kid), headers={"Idempotency-Key": idempotency_key}
+    )
     assert_problem(raw, 422, code.code)
     signer = remote(server)
     with pytest.raises(PermanentError) as refused:
@@ -117,13 +124,22 @@ async def test_the_key_stores_refusal_is_a_permanent_problem_and_records_nothing
 SECRET = "3171015501260001"  # looks like a NIK: must never be echoed
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"digest": SECRET, "algorithm": "ES256", "key_id": "test-2026"}, "body.digest"),
-    ({"digest": base64.b64encode(b"x" * 31).decode(), "algorithm": "ES256", "key_id": "test-2026"}, "body.digest"),
-    ({"digest": base64.b64encode(b"x" * 32).decode(), "algorithm": SECRET, "key_id": "test-2026"}, "body.algorithm"),
-    ({"digest": base64.b64encode(b"x" * 32).decode(), "algorithm": "ES256"}, "body.key_id"),
-    ({"digest": base64.b64encode(b"x" * 32).decode(), "algorithm": "ES256", "key_id": "k", SECRET: 1}, "unknown field"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"digest": SECRET, "algorithm": "ES256", "key_id": "test-2026"}, "body.digest"),
+        ({"digest": base64.b64encode(b"x" * 31).decode(), "algorithm": "ES256", "key_id": "test-2026"}, "body.digest"),
+        (
+            {"digest": base64.b64encode(b"x" * 32).decode(), "algorithm": SECRET, "key_id": "test-2026"},
+            "body.algorithm",
+        ),
+        ({"digest": base64.b64encode(b"x" * 32).decode(), "algorithm": "ES256"}, "body.key_id"),
+        (
+            {"digest": base64.b64encode(b"x" * 32).decode(), "algorithm": "ES256", "key_id": "k", SECRET: 1},
+            "unknown field",
+        ),
+    ],
+)
 async def test_a_malformed_request_names_the_field_and_never_quotes_it(http, body, field):
     raw = await http.post("/v1/signatures", json=body, headers={"Idempotency-Key": key()})
     problem = assert_problem(raw, 400, "REQUEST-INVALID")
@@ -133,8 +149,9 @@ async def test_a_malformed_request_names_the_field_and_never_quotes_it(http, bod
 async def test_a_post_without_an_idempotency_key_is_refused(http, backing):
     raw = await http.post("/v1/signatures", json=request_body(digest(), backing.current))
     assert_problem(raw, 400, "IDEMPOTENCY-KEY-REQUIRED")
-    raw = await http.post("/v1/signatures", json=request_body(digest(), backing.current),
-                          headers={"Idempotency-Key": "k" * 201})
+    raw = await http.post(
+        "/v1/signatures", json=request_body(digest(), backing.current), headers={"Idempotency-Key": "k" * 201}
+    )
     assert_problem(raw, 400, "IDEMPOTENCY-KEY-INVALID")
 
 
@@ -144,7 +161,10 @@ async def test_published_keys_round_trip_into_the_backing_signers_keys(http, ser
     assert await signer.current_key() == await backing.current_key()
     listed = (await http.get("/v1/keys")).json()
     assert listed["current"] == backing.current
-    assert {entry["kid"]: entry["not_after"] is None for entry in listed["keys"]} == {"test-2025": False, "test-2026": True}
+    assert {entry["kid"]: entry["not_after"] is None for entry in listed["keys"]} == {
+        "test-2025": False,
+        "test-2026": True,
+    }
     await signer.close()
 
 
@@ -153,8 +173,9 @@ async def test_with_half_the_requests_failing_every_signature_is_made_exactly_on
     signer, before = remote(server, retries=20), server.stats()
     keys = [key() for _ in range(50)]
     work = [(digest(), idempotency_key) for idempotency_key in keys]
-    signatures = await asyncio.gather(*(signer.sign_digest(data, kid=backing.current, idempotency_key=k)
-                                        for data, k in work))
+    signatures = await asyncio.gather(
+        *(signer.sign_digest(data, kid=backing.current, idempotency_key=k) for data, k in work)
+    )
     for (data, _), signature in zip(work, signatures, strict=True):
         check_signature(backing.keys[backing.current], signature, data)
     after = server.stats()

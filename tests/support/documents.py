@@ -36,10 +36,17 @@ def documents_of(result: dict[str, Any]) -> list[AttachedDocument]:
         binary = resources[attachment["url"]]
         extensions = {e["url"].rsplit("/", 1)[-1]: e for e in resource["extension"]}
         replaces = resource.get("relatesTo", [{}])[0].get("target", {}).get("identifier", {}).get("value")
-        found.append(AttachedDocument(resource["type"]["coding"][0]["code"], resource["identifier"][0]["value"],
-                                      extensions["document-version"]["valueInteger"], resource["id"],
-                                      base64.b64decode(binary["data"]), extensions["document-qr-payload"]["valueString"],
-                                      replaces))
+        found.append(
+            AttachedDocument(
+                resource["type"]["coding"][0]["code"],
+                resource["identifier"][0]["value"],
+                extensions["document-version"]["valueInteger"],
+                resource["id"],
+                base64.b64decode(binary["data"]),
+                extensions["document-qr-payload"]["valueString"],
+                replaces,
+            )
+        )
     return found
 
 

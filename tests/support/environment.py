@@ -46,9 +46,15 @@ async def create_environment(tag: str) -> Environment:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    settings = Settings(kafka_bootstrap=BOOTSTRAP, database_url=_dsn_for(name), topic_prefix=f"{name}.",
-                        consumer_group=f"{name}-hub", retry_max_seconds=2.0, relay_idle_seconds=0.2,
-                        documents=False)  # in-process use cases answer at once; hub processes issue documents
+    settings = Settings(
+        kafka_bootstrap=BOOTSTRAP,
+        database_url=_dsn_for(name),
+        topic_prefix=f"{name}.",
+        consumer_group=f"{name}-hub",
+        retry_max_seconds=2.0,
+        relay_idle_seconds=0.2,
+        documents=False,
+    )  # in-process use cases answer at once; hub processes issue documents
     conn = await asyncpg.connect(settings.dsn)
     try:
         await migrate(conn)

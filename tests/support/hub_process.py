@@ -43,7 +43,10 @@ class HubProcess:
         since = self._log.tell()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "hub.entrypoints.cli", "run", "--seed-families", "0"],
-            env=self._env, stdout=self._log, stderr=subprocess.STDOUT)
+            env=self._env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

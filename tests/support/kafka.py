@@ -40,8 +40,9 @@ class Collected:
 
 
 async def publish(bootstrap: str, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all",
-                                max_request_size=4 * 1024 * 1024)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", max_request_size=4 * 1024 * 1024
+    )
     await producer.start()
     try:
         futures = [await producer.send(topic, value, key=key) for key, value in messages]
@@ -52,8 +53,9 @@ async def publish(bootstrap: str, topic: str, messages: list[tuple[bytes | None,
 
 async def collect(bootstrap: str, topics: list[str], *, until, timeout: float) -> Collected:
     """Read the topics from the beginning until `until(collected)` is true or the timeout passes."""
-    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
-                                enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
+    )
     collected = Collected()
     await consumer.start()
     deadline = time.monotonic() + timeout

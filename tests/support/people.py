@@ -30,14 +30,22 @@ async def households(dsn: str, count: int) -> list[Household]:
                       f.current_version, h.nik AS h_nik, h.name AS h_name, h.birth_date AS h_birth
                FROM persons m JOIN families f ON f.kk_number = m.kk_number
                JOIN persons h ON h.kk_number = m.kk_number AND h.relationship = 'KEPALA KELUARGA'
-               WHERE m.relationship = 'ISTRI' ORDER BY m.nik LIMIT $1""", count)
+               WHERE m.relationship = 'ISTRI' ORDER BY m.nik LIMIT $1""",
+            count,
+        )
     finally:
         await conn.close()
     if len(rows) < count:
         raise RuntimeError(f"the test registry has {len(rows)} households, {count} needed: seed more families")
-    return [Household(Parent(r["m_nik"], r["m_name"], r["m_birth"], r["kk_number"]),
-                      Parent(r["h_nik"], r["h_name"], r["h_birth"]), r["kecamatan"], r["current_version"])
-            for r in rows]
+    return [
+        Household(
+            Parent(r["m_nik"], r["m_name"], r["m_birth"], r["kk_number"]),
+            Parent(r["h_nik"], r["h_name"], r["h_birth"]),
+            r["kecamatan"],
+            r["current_version"],
+        )
+        for r in rows
+    ]
 
 
 def birth(household: Household, hospital_id: str, *, rng: random.Random | None = None, **changes) -> BirthSpec:
@@ -57,7 +65,8 @@ def birth(household: Household, hospital_id: str, *, rng: random.Random | None =
     if changes.get("birth_order") and "born_at" not in changes:
         # Twins are one delivery: born minutes apart, at a time shared by the encounter.
         hours = random.Random(changes.get("encounter_id", "")).randint(1, 40)
-        values["born_at"] = (datetime.now(WIB) - timedelta(hours=hours) + timedelta(minutes=7 * changes["birth_order"]))\
-            .replace(second=0, microsecond=0)
+        values["born_at"] = (
+            datetime.now(WIB) - timedelta(hours=hours) + timedelta(minutes=7 * changes["birth_order"])
+        ).replace(second=0, microsecond=0)
     values.update(changes)
     return BirthSpec(**values)

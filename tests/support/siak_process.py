@@ -27,9 +27,23 @@ class SiakProcess:
     def start(self, timeout: float = 30) -> None:
         self._log = open(self._log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hub.entrypoints.cli", "siak", "serve", "--port", str(self.port),
-             "--database-url", self._dsn, "--seed-families", "0"],
-            env=self._env, stdout=self._log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "hub.entrypoints.cli",
+                "siak",
+                "serve",
+                "--port",
+                str(self.port),
+                "--database-url",
+                self._dsn,
+                "--seed-families",
+                "0",
+            ],
+            env=self._env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

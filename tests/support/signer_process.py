@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import uvicorn
@@ -26,20 +26,30 @@ from hub.domain import codes
 from hub.errors import PermanentError
 from hub.service.ports import SigningKey
 
-ISSUED = datetime(2026, 1, 1, tzinfo=timezone.utc)
+ISSUED = datetime(2026, 1, 1, tzinfo=UTC)
 RETIRED_AT = ISSUED + timedelta(days=30)
 # The refusal codes of the hub's local key store (hub/adapters/signing/local.py), for realism.
-UNKNOWN_KEY, RETIRED_KEY, REUSED_KEY = codes.SIGNING_KEY_UNKNOWN, codes.SIGNING_KEY_RETIRED, codes.IDEMPOTENCY_KEY_REUSED
+UNKNOWN_KEY, RETIRED_KEY, REUSED_KEY = (
+    codes.SIGNING_KEY_UNKNOWN,
+    codes.SIGNING_KEY_RETIRED,
+    codes.IDEMPOTENCY_KEY_REUSED,
+)
 
 
 def make_key(kid: str, retired_at: datetime | None = None) -> tuple[ec.EllipticCurvePrivateKey, SigningKey]:
     """A fresh P-256 key and its published form, with a self-signed certificate."""
     private = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"hub test signer {kid}")])
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-                   .public_key(private.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(ISSUED).not_valid_after(ISSUED + timedelta(days=3650))
-                   .sign(private, hashes.SHA256()))
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(ISSUED)
+        .not_valid_after(ISSUED + timedelta(days=3650))
+        .sign(private, hashes.SHA256())
+    )
     der = certificate.public_bytes(serialization.Encoding.DER)
     return private, SigningKey(kid=kid, certificate_chain=(der,), not_before=ISSUED, not_after=retired_at)
 
@@ -92,8 +102,9 @@ class SignerServer:
 
     def __init__(self, signer: MemorySigner, faults: Faults | None = None) -> None:
         self.app = create_app(signer, faults or Faults())
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_config=None, ws="none", lifespan="off",
-                                timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=0, log_config=None, ws="none", lifespan="off", timeout_graceful_shutdown=2
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="signer-server", daemon=True)
         self.url = ""

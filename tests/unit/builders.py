@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification
 from hub.domain.decision import RegistryFacts
 from hub.domain.numbers import kk_prefix, nik_prefix, with_serial
 from hub.domain.values import (
@@ -29,7 +30,6 @@ from hub.domain.values import (
     Sex,
 )
 from hub.intake import vocabulary as v
-from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification
 
 WIB = timezone(timedelta(hours=7))
 WITA = timezone(timedelta(hours=8))
@@ -65,8 +65,10 @@ def spec(**overrides: Any) -> BirthSpec:
         child_name="Putri Ayu Santoso",
         sex="female",
         born_at=BORN_AT,
-        witness_niks=(nik(WITNESS_KECAMATAN, date(1980, 1, 1), Sex.MALE),
-                      nik(WITNESS_KECAMATAN, date(1981, 2, 2), Sex.FEMALE)),
+        witness_niks=(
+            nik(WITNESS_KECAMATAN, date(1980, 1, 1), Sex.MALE),
+            nik(WITNESS_KECAMATAN, date(1981, 2, 2), Sex.FEMALE),
+        ),
     )
     values.update(overrides)
     return BirthSpec(**values)
@@ -136,10 +138,16 @@ def facts(of: BirthNotice, **overrides: Any) -> RegistryFacts:
 def registered(of: BirthNotice, **overrides: Any) -> RegisteredBirth:
     """A birth already in the registry; by default the same birth as `of`."""
     values: dict[str, Any] = dict(
-        message_id=str(uuid.uuid4()), hospital_id=of.hospital_id, encounter_id=of.encounter_id,
-        birth_order=of.birth_order, mother_nik=of.mother_nik, born_at=of.born_at,
-        child_nik=nik(KECAMATAN, of.birth_date, of.sex), akta_number="3273-LU-11032024-0001",
-        kk_number=of.kk_number, kk_version=4,
+        message_id=str(uuid.uuid4()),
+        hospital_id=of.hospital_id,
+        encounter_id=of.encounter_id,
+        birth_order=of.birth_order,
+        mother_nik=of.mother_nik,
+        born_at=of.born_at,
+        child_nik=nik(KECAMATAN, of.birth_date, of.sex),
+        akta_number="3273-LU-11032024-0001",
+        kk_number=of.kk_number,
+        kk_version=4,
     )
     values.update(overrides)
     return RegisteredBirth(**values)
@@ -152,6 +160,7 @@ Mutation = Callable[[dict[str, Any]], None]
 
 def put(index: int, value: Any, *keys: str | int) -> Mutation:
     """Set resource(index)[k1][k2]... to `value`; None deletes the element."""
+
     def mutate(document: dict[str, Any]) -> None:
         target = resource(document, index)
         for key in keys[:-1]:
@@ -160,15 +169,18 @@ def put(index: int, value: Any, *keys: str | int) -> Mutation:
             del target[keys[-1]]
         else:
             target[keys[-1]] = value
+
     return mutate
 
 
 def twins(order: int, total: int | None) -> Mutation:
     """Set the newborn's multipleBirthInteger and its multiple-birth-total extension (None: no extension)."""
+
     def mutate(document: dict[str, Any]) -> None:
         newborn = resource(document, NEWBORN)
         newborn["multipleBirthInteger"] = order
         newborn["extension"] = [] if total is None else [{"url": v.MULTIPLE_BIRTH_TOTAL, "valuePositiveInt": total}]
+
     return mutate
 
 

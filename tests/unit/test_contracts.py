@@ -9,10 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.devtools.contracts import generate
+from hub.devtools.simulation import examples
 from hub.entrypoints.cli import app
 from hub.intake.profile import read_notice
 from hub.intake.structure import structural_issues
-from hub.devtools.simulation import examples
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 GENERATED = generate()
@@ -43,15 +43,22 @@ def test_check_command_reports_drift(tmp_path):
 
 def test_asyncapi_documents_every_topic_and_the_event_schemas():
     text = GENERATED["asyncapi.yaml"]
-    for topic in ("birth.notification.v1", "birth.result.v1", "civil.birth-registered.v1",
-                  "civil.family-card-updated.v1", "birth.notification.v1.dlq"):
+    for topic in (
+        "birth.notification.v1",
+        "birth.result.v1",
+        "civil.birth-registered.v1",
+        "civil.family-card-updated.v1",
+        "birth.notification.v1.dlq",
+    ):
         assert f"address: {topic}" in text
     assert "akta_number" in text and "previous_version" in text
 
 
 def _codes(document):
-    found = structural_issues(document) or read_notice(
-        document, now=examples.AS_OF, strict_nik=True, region_known=lambda _: True).issues
+    found = (
+        structural_issues(document)
+        or read_notice(document, now=examples.AS_OF, strict_nik=True, region_known=lambda _: True).issues
+    )
     return {issue.code.code for issue in found if issue.blocks}
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -39,12 +39,15 @@ def codes_of(issues) -> list[str]:
     return [issue.code.code for issue in issues]
 
 
-@pytest.mark.parametrize(("marriage", "variant"), [
-    (MarriageStatus.MARRIED_RECORDED, AktaVariant.BOTH_PARENTS),
-    (MarriageStatus.MARRIED_UNRECORDED, AktaVariant.BOTH_PARENTS_WITH_NOTE),
-    (MarriageStatus.NOT_MARRIED, AktaVariant.MOTHER_ONLY),
-    (MarriageStatus.PARENTS_UNKNOWN, AktaVariant.NO_PARENTS_KNOWN),
-])
+@pytest.mark.parametrize(
+    ("marriage", "variant"),
+    [
+        (MarriageStatus.MARRIED_RECORDED, AktaVariant.BOTH_PARENTS),
+        (MarriageStatus.MARRIED_UNRECORDED, AktaVariant.BOTH_PARENTS_WITH_NOTE),
+        (MarriageStatus.NOT_MARRIED, AktaVariant.MOTHER_ONLY),
+        (MarriageStatus.PARENTS_UNKNOWN, AktaVariant.NO_PARENTS_KNOWN),
+    ],
+)
 def test_register_with_the_variant_of_the_parents_status(marriage, variant):
     birth = notice(marriage=marriage)
 
@@ -56,14 +59,14 @@ LATE_EVENING_BIRTH = datetime(2024, 1, 1, 23, 30, tzinfo=WIB)
 
 
 def test_sixty_days_in_local_dates_is_on_time():
-    now = datetime(2024, 3, 1, 16, 0, tzinfo=timezone.utc)  # 23:00 WIB on 1 March
+    now = datetime(2024, 3, 1, 16, 0, tzinfo=UTC)  # 23:00 WIB on 1 March
     birth = notice(born_at=LATE_EVENING_BIRTH)
 
     assert decide(birth, facts(birth), now) == Register(AktaVariant.BOTH_PARENTS, late=False)
 
 
 def test_sixty_one_days_in_local_dates_is_late_even_when_utc_says_sixty():
-    now = datetime(2024, 3, 1, 17, 30, tzinfo=timezone.utc)  # 00:30 WIB on 2 March
+    now = datetime(2024, 3, 1, 17, 30, tzinfo=UTC)  # 00:30 WIB on 2 March
     birth = notice(born_at=LATE_EVENING_BIRTH)
 
     assert now.date() == date(2024, 3, 1)
@@ -88,10 +91,13 @@ def test_same_birth_already_registered_returns_the_existing_numbers():
     assert decide(birth, facts(birth, same_birth=existing), NOW) == AlreadyRegistered(existing)
 
 
-@pytest.mark.parametrize(("registry_name", "registry_birth"), [
-    ("Siti Rahayu Lestari", date(1995, 3, 12)),  # another name
-    ("Siti Rahayu", date(1995, 3, 13)),  # another birth date
-])
+@pytest.mark.parametrize(
+    ("registry_name", "registry_birth"),
+    [
+        ("Siti Rahayu Lestari", date(1995, 3, 12)),  # another name
+        ("Siti Rahayu", date(1995, 3, 13)),  # another birth date
+    ],
+)
 def test_mother_data_mismatch_goes_to_review(registry_name, registry_birth):
     birth = notice(mother_name="Siti Rahayu", mother_birth_date=date(1995, 3, 12))
     registry = facts(birth)
@@ -164,8 +170,11 @@ def test_duplicate_window_is_the_same_whichever_birth_came_first():  # was a bug
 
 # Birth spacing: two births of one mother closer than a pregnancy plus recovery are not two pregnancies.
 
-SPACING = codes.Issue(codes.REVIEW_BIRTH_SPACING, "newborn",
-                      f"births of different pregnancies are at least {MIN_BIRTH_INTERVAL.days} days apart")
+SPACING = codes.Issue(
+    codes.REVIEW_BIRTH_SPACING,
+    "newborn",
+    f"births of different pregnancies are at least {MIN_BIRTH_INTERVAL.days} days apart",
+)
 
 
 def test_spacing_threshold_lies_between_a_viable_pregnancy_and_a_year():
@@ -180,11 +189,14 @@ def test_second_birth_weeks_after_another_delivery_goes_to_review():
     assert decide(birth, facts(birth, mothers_births=(earlier,)), NOW) == Review((SPACING,))
 
 
-@pytest.mark.parametrize(("apart", "reviewed"), [
-    (MIN_BIRTH_INTERVAL - timedelta(minutes=1), True),
-    (MIN_BIRTH_INTERVAL, False),
-    (timedelta(days=365), False),
-])
+@pytest.mark.parametrize(
+    ("apart", "reviewed"),
+    [
+        (MIN_BIRTH_INTERVAL - timedelta(minutes=1), True),
+        (MIN_BIRTH_INTERVAL, False),
+        (timedelta(days=365), False),
+    ],
+)
 def test_spacing_threshold_is_exclusive(apart, reviewed):
     birth = notice()
     earlier = registered(birth, encounter_id="ENC-sibling", born_at=BORN_AT - apart)
@@ -196,16 +208,24 @@ def test_spacing_threshold_is_exclusive(apart, reviewed):
 
 def test_an_earlier_stillbirth_counts_as_a_pregnancy():
     birth = notice()
-    stillbirth = registered(birth, encounter_id="ENC-stillbirth", born_at=BORN_AT - timedelta(days=100),
-                            child_nik=None, akta_number=None, kk_version=None, stillborn=True)
+    stillbirth = registered(
+        birth,
+        encounter_id="ENC-stillbirth",
+        born_at=BORN_AT - timedelta(days=100),
+        child_nik=None,
+        akta_number=None,
+        kk_version=None,
+        stillborn=True,
+    )
 
     assert decide(birth, facts(birth, mothers_births=(stillbirth,)), NOW) == Review((SPACING,))
 
 
 def test_an_earlier_birth_at_another_hospital_counts():
     birth = notice()
-    elsewhere = registered(birth, hospital_id="1035780001", encounter_id="RS-LAIN-0001",
-                           born_at=BORN_AT - timedelta(days=120))
+    elsewhere = registered(
+        birth, hospital_id="1035780001", encounter_id="RS-LAIN-0001", born_at=BORN_AT - timedelta(days=120)
+    )
 
     assert decide(birth, facts(birth, mothers_births=(elsewhere,)), NOW) == Review((SPACING,))
 
@@ -217,10 +237,13 @@ def test_spacing_is_the_same_whichever_birth_was_notified_first():
     assert decide(birth, facts(birth, mothers_births=(later,)), NOW) == Review((SPACING,))
 
 
-@pytest.mark.parametrize(("apart", "reason"), [
-    (timedelta(days=3), "REVIEW-SUSPECTED-DUPLICATE"),
-    (timedelta(days=45), "REVIEW-BIRTH-SPACING"),
-])
+@pytest.mark.parametrize(
+    ("apart", "reason"),
+    [
+        (timedelta(days=3), "REVIEW-SUSPECTED-DUPLICATE"),
+        (timedelta(days=45), "REVIEW-BIRTH-SPACING"),
+    ],
+)
 def test_same_encounter_days_apart_is_not_one_delivery(apart, reason):
     second = notice(birth_order=2, plurality=2, born_at=BORN_AT + apart)
     first = registered(second, birth_order=1, born_at=BORN_AT)
@@ -228,10 +251,13 @@ def test_same_encounter_days_apart_is_not_one_delivery(apart, reason):
     assert codes_of(decide(second, facts(second, mothers_births=(first,)), NOW).reasons) == [reason]
 
 
-@pytest.mark.parametrize(("apart", "one_delivery"), [
-    (SAME_DELIVERY_WINDOW, True),
-    (SAME_DELIVERY_WINDOW + timedelta(minutes=1), False),
-])
+@pytest.mark.parametrize(
+    ("apart", "one_delivery"),
+    [
+        (SAME_DELIVERY_WINDOW, True),
+        (SAME_DELIVERY_WINDOW + timedelta(minutes=1), False),
+    ],
+)
 def test_one_delivery_is_hours_apart_at_most(apart, one_delivery):
     second = notice(birth_order=2, plurality=2, born_at=BORN_AT + apart)
     first = registered(second, birth_order=1, born_at=BORN_AT)
@@ -246,15 +272,18 @@ def test_a_duplicate_is_one_reason_not_also_a_spacing_reason():
     earlier = registered(birth, encounter_id="ENC-again", born_at=BORN_AT - timedelta(days=2))
 
     assert decide(birth, facts(birth, mothers_births=(earlier,)), NOW) == Review(
-        (codes.Issue(codes.REVIEW_SUSPECTED_DUPLICATE, "newborn"),))
+        (codes.Issue(codes.REVIEW_SUSPECTED_DUPLICATE, "newborn"),)
+    )
 
 
 def test_two_other_births_give_each_reason_once():
     birth = notice()
-    others = (registered(birth, encounter_id="ENC-a", born_at=BORN_AT - timedelta(days=2)),
-              registered(birth, encounter_id="ENC-b", born_at=BORN_AT - timedelta(days=3)),
-              registered(birth, encounter_id="ENC-c", born_at=BORN_AT - timedelta(days=80)),
-              registered(birth, encounter_id="ENC-d", born_at=BORN_AT + timedelta(days=90)))
+    others = (
+        registered(birth, encounter_id="ENC-a", born_at=BORN_AT - timedelta(days=2)),
+        registered(birth, encounter_id="ENC-b", born_at=BORN_AT - timedelta(days=3)),
+        registered(birth, encounter_id="ENC-c", born_at=BORN_AT - timedelta(days=80)),
+        registered(birth, encounter_id="ENC-d", born_at=BORN_AT + timedelta(days=90)),
+    )
 
     decision = decide(birth, facts(birth, mothers_births=others), NOW)
 
@@ -302,13 +331,19 @@ def test_every_review_reason_is_given():
     decision = decide(birth, facts(birth, mother=mother, mothers_births=(earlier,)), NOW)
 
     assert codes_of(decision.reasons) == [
-        "REVIEW-MOTHER-DATA-MISMATCH", "REVIEW-SUSPECTED-DUPLICATE", "REVIEW-FATHER-NOT-FOUND"]
+        "REVIEW-MOTHER-DATA-MISMATCH",
+        "REVIEW-SUSPECTED-DUPLICATE",
+        "REVIEW-FATHER-NOT-FOUND",
+    ]
 
 
-@pytest.mark.parametrize(("hospital", "code"), [
-    (None, "SENDER-UNKNOWN"),
-    (Hospital("1032730001", "RS Sintetis (tutup)", "3273", active=False), "SENDER-INACTIVE"),
-])
+@pytest.mark.parametrize(
+    ("hospital", "code"),
+    [
+        (None, "SENDER-UNKNOWN"),
+        (Hospital("1032730001", "RS Sintetis (tutup)", "3273", active=False), "SENDER-INACTIVE"),
+    ],
+)
 def test_unknown_or_inactive_hospital_is_rejected(hospital, code):
     birth = notice()
 
@@ -360,13 +395,16 @@ def test_registry_rejection_wins_over_review_and_stillbirth():
     assert codes_of(decision.issues) == ["KK-NOT-FOUND"]
 
 
-@pytest.mark.parametrize(("a", "b"), [
-    ("Siti Rahayu", "siti rahayu"),
-    ("  Siti\tRahayu ", "Siti Rahayu"),
-    ("Sìti Rähayu", "Siti Rahayu"),
-    ("Nur'aini", "Nuraini"),
-    ("ＳＩＴＩ", "siti"),  # full-width letters (NFKD)
-])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Siti Rahayu", "siti rahayu"),
+        ("  Siti\tRahayu ", "Siti Rahayu"),
+        ("Sìti Rähayu", "Siti Rahayu"),
+        ("Nur'aini", "Nuraini"),
+        ("ＳＩＴＩ", "siti"),  # full-width letters (NFKD)
+    ],
+)
 def test_normalise_name_ignores_case_accents_spacing_and_punctuation(a, b):
     assert normalise_name(a) == normalise_name(b)
 
@@ -377,8 +415,13 @@ def test_normalise_name_keeps_different_names_different(a, b):
 
 
 def child_member(**overrides) -> FamilyMember:
-    values = dict(nik=nik(born=BORN_AT.date()), name="Putri Ayu Santoso", sex=Sex.FEMALE,
-                  birth_date=BORN_AT.date(), relationship=Relationship.CHILD)
+    values = dict(
+        nik=nik(born=BORN_AT.date()),
+        name="Putri Ayu Santoso",
+        sex=Sex.FEMALE,
+        birth_date=BORN_AT.date(),
+        relationship=Relationship.CHILD,
+    )
     values.update(overrides)
     return FamilyMember(**values)
 
@@ -409,7 +452,6 @@ def test_reissue_rejects_a_member_who_is_not_a_child():
 
     with pytest.raises(ValueError, match="ANAK"):
         reissue_with_child(family, child_member(relationship=Relationship.OTHER))
-
 
 
 def test_a_birth_registered_under_the_same_message_id_is_registered_again_not_a_duplicate():

@@ -6,16 +6,10 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from hub.domain import codes
-from hub.domain.codes import Issue
-from hub.domain.outcomes import ResultStatus
-from hub.domain.values import Sex
-from hub.intake import results as r
-from hub.intake.profile import read_notice
 from hub.devtools.simulation.bundles import Parent
 from hub.devtools.simulation.demo import Mother, notification, plan_notifications
 from hub.devtools.simulation.demo_stats import (
@@ -27,9 +21,15 @@ from hub.devtools.simulation.demo_stats import (
     read_result,
     utc_offset_hours,
 )
+from hub.domain import codes
+from hub.domain.codes import Issue
+from hub.domain.outcomes import ResultStatus
+from hub.domain.values import Sex
+from hub.intake import results as r
+from hub.intake.profile import read_notice
 from tests.unit.builders import kk, nik
 
-NOW = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
 
 def result(message_id: str, status: str, *issues: Issue) -> dict:
@@ -42,6 +42,7 @@ def view(message_id: str, status: str = ResultStatus.REGISTERED, *found: str, co
 
 
 # Percentiles.
+
 
 def test_percentile_of_nothing_is_none():
     assert percentile([], 50) is None
@@ -62,6 +63,7 @@ def test_percentile_of_few_values_takes_an_actual_value():
 
 # Reading the hub's result Bundles.
 
+
 def test_read_result_of_a_registration():
     found = read_result(result("m-1", ResultStatus.REGISTERED))
 
@@ -75,13 +77,22 @@ def test_read_result_of_a_rejection_lists_every_issue_code():
     assert found.codes == ("BIRTH-WEIGHT-UNIT", "KK-NOT-FOUND")
 
 
-@pytest.mark.parametrize("bundle", [None, {}, {"entry": []}, {"entry": [{"resource": {"resourceType": "MessageHeader"}}]},
-                                    {"entry": [{"resource": {"response": {"identifier": "m"}, "extension": []}}]}])
+@pytest.mark.parametrize(
+    "bundle",
+    [
+        None,
+        {},
+        {"entry": []},
+        {"entry": [{"resource": {"resourceType": "MessageHeader"}}]},
+        {"entry": [{"resource": {"response": {"identifier": "m"}, "extension": []}}]},
+    ],
+)
 def test_read_result_of_something_else_is_none(bundle):
     assert read_result(bundle) is None
 
 
 # Matching and counting.
+
 
 def test_answers_are_counted_by_status_with_latency_from_the_send():
     tally = Tally()
@@ -92,7 +103,9 @@ def test_answers_are_counted_by_status_with_latency_from_the_send():
     tally.answer(view("c", ResultStatus.REVIEW, "REVIEW-PENDING", "REVIEW-SUSPECTED-DUPLICATE"), at=12.1)
     tally.answer(view("d", ResultStatus.STILLBIRTH), at=13.3)
 
-    assert tally.counts == Counter({ResultStatus.REGISTERED: 1, ResultStatus.REJECTED: 1, ResultStatus.REVIEW: 1, ResultStatus.STILLBIRTH: 1})
+    assert tally.counts == Counter(
+        {ResultStatus.REGISTERED: 1, ResultStatus.REJECTED: 1, ResultStatus.REVIEW: 1, ResultStatus.STILLBIRTH: 1}
+    )
     assert (tally.answered, tally.unanswered, tally.complete) == (4, 1, False)
     assert tally.latencies == pytest.approx([0.5, 0.2, 0.1, 0.3])
     assert tally.latency_ms(50) == pytest.approx(200)
@@ -140,8 +153,11 @@ def test_outcomes_by_kind_show_surprises_and_unanswered():
     tally.answer(view("v2", ResultStatus.REJECTED, "NIK-INVALID"), 0.1)
     tally.answer(view("kg", ResultStatus.REJECTED, "BIRTH-WEIGHT-UNIT"), 0.1)
 
-    assert tally.by_kind() == {"valid": Counter({ResultStatus.REGISTERED: 1, ResultStatus.REJECTED: 1}),
-                               "weight-in-kg": Counter({ResultStatus.REJECTED: 1}), "twin": Counter({"unanswered": 1})}
+    assert tally.by_kind() == {
+        "valid": Counter({ResultStatus.REGISTERED: 1, ResultStatus.REJECTED: 1}),
+        "weight-in-kg": Counter({ResultStatus.REJECTED: 1}),
+        "twin": Counter({"unanswered": 1}),
+    }
     assert tally.surprises() == Counter({("valid", ResultStatus.REJECTED): 1})
     lines = tally.warnings("timeout", 30)
     assert lines[0] == "stopped waiting 30s after the last send: 1 unanswered"
@@ -165,16 +181,36 @@ def test_figures_add_up():
 
 # Time zones of hospitals.
 
-@pytest.mark.parametrize(("regency", "hours"), [
-    ("1271", 7), ("3174", 7), ("3578", 7), ("3671", 7), ("6171", 7), ("6271", 7),
-    ("6371", 8), ("6471", 8), ("6571", 8), ("5171", 8), ("5371", 8), ("7371", 8), ("7671", 8),
-    ("8171", 9), ("8271", 9), ("9171", 9), ("9471", 9), ("9671", 9),
-])
+
+@pytest.mark.parametrize(
+    ("regency", "hours"),
+    [
+        ("1271", 7),
+        ("3174", 7),
+        ("3578", 7),
+        ("3671", 7),
+        ("6171", 7),
+        ("6271", 7),
+        ("6371", 8),
+        ("6471", 8),
+        ("6571", 8),
+        ("5171", 8),
+        ("5371", 8),
+        ("7371", 8),
+        ("7671", 8),
+        ("8171", 9),
+        ("8271", 9),
+        ("9171", 9),
+        ("9471", 9),
+        ("9671", 9),
+    ],
+)
 def test_utc_offset_follows_the_province(regency, hours):
     assert utc_offset_hours(regency) == hours
 
 
 # The plan: what the synthetic hospitals send.
+
 
 def mothers(count: int, recent: int = 0) -> list[Mother]:
     found = []
@@ -199,7 +235,7 @@ def test_plan_sends_the_asked_number_of_notifications_with_unique_ids():
 
 
 def test_plan_people_are_consistent_and_births_are_recent_in_local_time():
-    for kind, spec in plan_notifications(random.Random(5), mothers(40), HOSPITALS, 40, 0.0, NOW):
+    for _kind, spec in plan_notifications(random.Random(5), mothers(40), HOSPITALS, 40, 0.0, NOW):
         hospital_regency = dict(HOSPITALS)[spec.hospital_id]
         assert spec.reporter_nik == spec.father.nik
         assert len(set(spec.witness_niks)) == 2
@@ -230,12 +266,20 @@ def test_mothers_without_a_recent_birth_come_first():
     assert "repeat-mother" in {kind for kind, _ in more}
 
 
-@pytest.mark.parametrize(("mistake", "expected"), [
-    ("placeholder-name", "NEWBORN-NAME-PLACEHOLDER"), ("weight-in-kg", "BIRTH-WEIGHT-UNIT"), ("unknown-kk", None),
-])
+@pytest.mark.parametrize(
+    ("mistake", "expected"),
+    [
+        ("placeholder-name", "NEWBORN-NAME-PLACEHOLDER"),
+        ("weight-in-kg", "BIRTH-WEIGHT-UNIT"),
+        ("unknown-kk", None),
+    ],
+)
 def test_each_mistake_is_the_one_the_profile_sees(mistake, expected):
-    planned = [(kind, spec) for kind, spec in plan_notifications(random.Random(9), mothers(300), HOSPITALS, 300, 0.5, NOW)
-               if kind == mistake]
+    planned = [
+        (kind, spec)
+        for kind, spec in plan_notifications(random.Random(9), mothers(300), HOSPITALS, 300, 0.5, NOW)
+        if kind == mistake
+    ]
     assert planned
     for kind, spec in planned[:5]:
         profile = read_notice(notification(kind, spec), now=NOW, strict_nik=True, region_known=lambda _: True)

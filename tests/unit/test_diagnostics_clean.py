@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from hub.devtools.simulation import examples
 from hub.domain import codes
 from hub.domain.codes import CATALOGUE, Issue
 from hub.domain.decision import Reject, Review, decide
@@ -31,7 +32,6 @@ from hub.intake import structure
 from hub.intake.profile import read_notice
 from hub.intake.results import ResultContent, build_result
 from hub.intake.structure import structural_issues
-from hub.devtools.simulation import examples
 from tests.unit.builders import BORN_AT, NOW, facts, nik, notice, registered
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "contracts" / "examples"
@@ -58,8 +58,10 @@ def artefacts(issues: list[Issue]) -> list[str]:
 
 def intake(document: dict[str, Any], now=examples.AS_OF) -> list[Issue]:
     """The issues the pipeline answers with: structural ones, else the profile's."""
-    return structural_issues(document) or read_notice(
-        document, now=now, strict_nik=True, region_known=lambda _: True).issues
+    return (
+        structural_issues(document)
+        or read_notice(document, now=now, strict_nik=True, region_known=lambda _: True).issues
+    )
 
 
 def test_the_check_catches_what_it_is_for():  # the guard of every test below
@@ -84,6 +86,7 @@ def test_every_contract_example_renders_clean(path):
 
 
 # Mutations of the valid examples.
+
 
 def _paths(node: Any, prefix: tuple = ()) -> Iterator[tuple]:
     if isinstance(node, dict):
@@ -151,9 +154,14 @@ SWEEP = list(_sweep())
 
 def test_the_sweep_reaches_every_required_element():
     reached = {(name, ".".join(map(str, path))) for name, _, path in SWEEP}
-    for path in ("entry.2.resource._birthDate.extension.0.valueDateTime", "entry.6.resource.valueQuantity.value",
-                 "entry.3.resource.identifier.0.value", "entry.4.resource.relationship", "entry.0.resource.sender",
-                 "entry.0.resource.extension.0.extension.3.valueIdentifier.value"):
+    for path in (
+        "entry.2.resource._birthDate.extension.0.valueDateTime",
+        "entry.6.resource.valueQuantity.value",
+        "entry.3.resource.identifier.0.value",
+        "entry.4.resource.relationship",
+        "entry.0.resource.sender",
+        "entry.0.resource.extension.0.extension.3.valueIdentifier.value",
+    ):
         assert ("valid-singleton", path) in reached
     assert any(name == "valid-twin-2" and "valuePositiveInt" in path for name, _, path in SWEEP)
     assert any(name == "valid-stillbirth" and "deceasedBoolean" in path for name, _, path in SWEEP)
@@ -194,10 +202,13 @@ def test_mutated_valid_examples_render_clean(mutation):
 
 # The decision's rejections and review reasons, as rendered.
 
+
 def _decisions() -> list[tuple[str, list[Issue]]]:
     birth = notice(father_nik=nik(sex=Sex.MALE), mother_name="Siti Aminah")
-    others = (registered(birth, encounter_id="ENC-dup", born_at=BORN_AT - timedelta(days=3)),
-              registered(birth, encounter_id="ENC-old", born_at=BORN_AT - timedelta(days=90), stillborn=True))
+    others = (
+        registered(birth, encounter_id="ENC-dup", born_at=BORN_AT - timedelta(days=3)),
+        registered(birth, encounter_id="ENC-old", born_at=BORN_AT - timedelta(days=90), stillborn=True),
+    )
     mother = replace(facts(birth).mother, name="Dewi Lestari")
     closed = Hospital(birth.hospital_id, "RS Sintetis (tutup)", "3273", active=False)
     cases = {
@@ -222,13 +233,18 @@ def test_decision_issues_render_clean(case, issues):
 
 def test_review_answer_with_every_reason_renders_clean():
     _, reasons = _decisions()[0]
-    content = ResultContent(str(uuid.uuid4()), str(uuid.uuid4()), "1032730001", ResultStatus.REVIEW,
-                            (Issue(codes.REVIEW_PENDING), *reasons))
+    content = ResultContent(
+        str(uuid.uuid4()), str(uuid.uuid4()), "1032730001", ResultStatus.REVIEW, (Issue(codes.REVIEW_PENDING), *reasons)
+    )
 
     outcome = build_result(content, NOW)["entry"][1]["resource"]
 
     assert [i["details"]["coding"][0]["code"] for i in outcome["issue"]] == [
-        "REVIEW-PENDING", "REVIEW-MOTHER-DATA-MISMATCH", "REVIEW-SUSPECTED-DUPLICATE", "REVIEW-BIRTH-SPACING",
-        "REVIEW-FATHER-NOT-FOUND"]
+        "REVIEW-PENDING",
+        "REVIEW-MOTHER-DATA-MISMATCH",
+        "REVIEW-SUSPECTED-DUPLICATE",
+        "REVIEW-BIRTH-SPACING",
+        "REVIEW-FATHER-NOT-FOUND",
+    ]
     assert outcome["issue"][3]["diagnostics"] == "births of different pregnancies are at least 161 days apart"
     assert artefacts(list(content.issues)) == []

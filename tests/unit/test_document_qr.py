@@ -43,34 +43,73 @@ REGENCY = "3273"
 STATUS_URI = "https://verifikasi.dukcapil.example.go.id/status/3273/2026"  # as long as a real host
 OFFICIAL = Official("Pejabat Uji", "Kepala Dinas Kependudukan dan Pencatatan Sipil Kota Uji")
 # Invented names, as long as the longer real ones: the size tests need realistic lengths.
-NAMES = ["BAGUS PRASETYO WIRAHADI", "SEKAR AYU KUSUMANINGRUM", "ANGGITA LARASATI WIRAHADI",
-         "MUHAMMAD RAFIF ALGHIFARI", "DEWANTI PUSPA WIRAHADI", "GALIH PAMUNGKAS WIRAHADI",
-         "RATNA KINANTI SEKARSARI", "HENDRAWAN TIRTA WIRAHADI"]
+NAMES = [
+    "BAGUS PRASETYO WIRAHADI",
+    "SEKAR AYU KUSUMANINGRUM",
+    "ANGGITA LARASATI WIRAHADI",
+    "MUHAMMAD RAFIF ALGHIFARI",
+    "DEWANTI PUSPA WIRAHADI",
+    "GALIH PAMUNGKAS WIRAHADI",
+    "RATNA KINANTI SEKARSARI",
+    "HENDRAWAN TIRTA WIRAHADI",
+]
 
 
 def akta(serial: str | None = None) -> tuple[AktaContent, DocumentRef]:
     number = f"{REGENCY}-LU-06072026-{serial or uuid.uuid4().int % 10_000:04}"
     content = AktaContent(
-        akta_number=number, registration_type="LU", variant=AktaVariant.BOTH_PARENTS, child_nik=nik(sex=Sex.MALE),
-        child_name=NAMES[3], sex=Sex.MALE, born_at=datetime(2026, 7, 5, 23, 30, tzinfo=WIB), place_of_birth="KOTA UJI",
-        child_order=2, birth_order=1, plurality=1, mother_name=NAMES[1], father_name=NAMES[0],
-        issuing_regency=REGENCY, issuing_regency_name="KOTA UJI", issued_on=date(2026, 7, 6), official=OFFICIAL)
+        akta_number=number,
+        registration_type="LU",
+        variant=AktaVariant.BOTH_PARENTS,
+        child_nik=nik(sex=Sex.MALE),
+        child_name=NAMES[3],
+        sex=Sex.MALE,
+        born_at=datetime(2026, 7, 5, 23, 30, tzinfo=WIB),
+        place_of_birth="KOTA UJI",
+        child_order=2,
+        birth_order=1,
+        plurality=1,
+        mother_name=NAMES[1],
+        father_name=NAMES[0],
+        issuing_regency=REGENCY,
+        issuing_regency_name="KOTA UJI",
+        issued_on=date(2026, 7, 6),
+        official=OFFICIAL,
+    )
     return content, ref(DocumentKind.AKTA, number)
 
 
 def family_card(members: int) -> tuple[KkContent, DocumentRef]:
     number = kk()
-    rows = tuple(KkMember(nik(), NAMES[i], Sex.FEMALE, "KOTA UJI", date(1990 + i, 1, 1), "ANAK") for i in range(members))
+    rows = tuple(
+        KkMember(nik(), NAMES[i], Sex.FEMALE, "KOTA UJI", date(1990 + i, 1, 1), "ANAK") for i in range(members)
+    )
     content = KkContent(
-        kk_number=number, kk_version=3, head_name=NAMES[0], address="", kecamatan="327301", kecamatan_name="UJI",
-        regency=REGENCY, regency_name="KOTA UJI", province_name="JAWA BARAT", issued_on=date(2026, 7, 6),
-        members=rows, official=OFFICIAL)
+        kk_number=number,
+        kk_version=3,
+        head_name=NAMES[0],
+        address="",
+        kecamatan="327301",
+        kecamatan_name="UJI",
+        regency=REGENCY,
+        regency_name="KOTA UJI",
+        province_name="JAWA BARAT",
+        issued_on=date(2026, 7, 6),
+        members=rows,
+        official=OFFICIAL,
+    )
     return content, ref(DocumentKind.KK, number, version=2)
 
 
 def ref(kind: DocumentKind, number: str, version: int = 1) -> DocumentRef:
-    return DocumentRef(document_id(kind, number, version), kind, number, version, ISSUED,
-                       StatusSlot(REGENCY, 2026, uuid.uuid4().int % 100_000))
+    return DocumentRef(
+        document_id(kind, number, version),
+        kind,
+        number,
+        version,
+        ISSUED,
+        StatusSlot(REGENCY, 2026, uuid.uuid4().int % 100_000),
+    )
 
 
 @pytest.fixture
@@ -94,14 +133,14 @@ async def issue(signer: LocalSigner, claims: DocumentClaims, kid: str | None = N
 
 
 def token_of(payload: str) -> cbor2.CBORTag:
-    return cbor2.loads(zlib.decompress(base45.b45decode(payload[len(PREFIX):])))
+    return cbor2.loads(zlib.decompress(base45.b45decode(payload[len(PREFIX) :])))
 
 
 def payload_of(token: cbor2.CBORTag) -> str:
     return PREFIX + base45.b45encode(zlib.compress(cbor2.dumps(token))).decode("ascii")
 
 
-@pytest.mark.parametrize("document", [lambda: akta(), lambda: family_card(4)], ids=["akta", "kk"])
+@pytest.mark.parametrize("document", [akta, lambda: family_card(4)], ids=["akta", "kk"])
 async def test_an_issued_payload_verifies_with_the_claims_it_was_given(signer: LocalSigner, document):
     content, document_ref = document()
     claims = DocumentClaims.from_content(content, document_ref, STATUS_URI)
@@ -111,7 +150,10 @@ async def test_an_issued_payload_verifies_with_the_claims_it_was_given(signer: L
     assert (check.valid, check.reason, check.claims) == (True, None, claims)
     assert check.kid == (await signer.current_key()).kid
     assert (check.document_id, check.status_index, check.status_uri) == (
-        document_ref.document_id, document_ref.slot.index, STATUS_URI)
+        document_ref.document_id,
+        document_ref.slot.index,
+        STATUS_URI,
+    )
     assert claims.issued_at == ISSUED.replace(microsecond=0) and claims.issuing_regency == REGENCY
 
 
@@ -136,7 +178,7 @@ async def test_any_changed_character_of_the_text_makes_it_invalid(signer: LocalS
 
     for position in range(len(PREFIX), len(payload), 5):
         replacement = "0" if payload[position] != "0" else "1"
-        check = verify_payload(payload[:position] + replacement + payload[position + 1:], trust)
+        check = verify_payload(payload[:position] + replacement + payload[position + 1 :], trust)
         assert not check.valid and check.claims is None
 
 
@@ -170,7 +212,9 @@ async def test_a_key_whose_period_ended_before_the_issue_time_is_refused(signer:
     claims = DocumentClaims.from_content(*akta(), STATUS_URI)
     payload = await issue(signer, claims)
     trust = await trust_of(signer)
-    ended = TrustList(trust.issuer, tuple(dataclasses.replace(k, not_after=ISSUED - timedelta(days=1)) for k in trust.keys))
+    ended = TrustList(
+        trust.issuer, tuple(dataclasses.replace(k, not_after=ISSUED - timedelta(days=1)) for k in trust.keys)
+    )
 
     assert verify_payload(payload, ended).reason == "key-not-valid-at-issue-time"
     assert verify_payload(payload, trust).valid
@@ -196,19 +240,29 @@ def _cbor(value: object) -> str:
 
 
 HOSTILE = {
-    "empty": "", "prefix only": PREFIX, "other prefix": "HC1:6BFOXN*TS0BI$ZD4N9:9S6RCVN5+O30K3/XIV0W23NTDE",
-    "not base45": PREFIX + "abc~", "lowercase": PREFIX + "6bfoxn", "not zlib": PREFIX + base45.b45encode(b"hello").decode(),
-    "huge": PREFIX + "A" * 1_000_000, "zlib bomb": _bomb(), "non-ascii": PREFIX + "ÄÖÜ🙂",
-    "not a tag": _cbor([1, 2, 3]), "wrong tag": _cbor(cbor2.CBORTag(17, [b"", {}, b"", b""])),
+    "empty": "",
+    "prefix only": PREFIX,
+    "other prefix": "HC1:6BFOXN*TS0BI$ZD4N9:9S6RCVN5+O30K3/XIV0W23NTDE",
+    "not base45": PREFIX + "abc~",
+    "lowercase": PREFIX + "6bfoxn",
+    "not zlib": PREFIX + base45.b45encode(b"hello").decode(),
+    "huge": PREFIX + "A" * 1_000_000,
+    "zlib bomb": _bomb(),
+    "non-ascii": PREFIX + "ÄÖÜ🙂",
+    "not a tag": _cbor([1, 2, 3]),
+    "wrong tag": _cbor(cbor2.CBORTag(17, [b"", {}, b"", b""])),
     "wrong alg": _cbor(cbor2.CBORTag(18, [cbor2.dumps({1: -35, 4: b"k"}), {}, cbor2.dumps({6: 1}), bytes(96)])),
     "no iat": _cbor(cbor2.CBORTag(18, [cbor2.dumps({1: -7, 4: b"k"}), {}, cbor2.dumps({1: "ID-3273"}), bytes(64)])),
     "iat out of range": _cbor(cbor2.CBORTag(18, [cbor2.dumps({1: -7, 4: b"k"}), {}, cbor2.dumps({6: 10**30}), b""])),
-    "crit header": _cbor(cbor2.CBORTag(18, [cbor2.dumps({1: -7, 4: b"k", 2: [-70000], -70000: 1}), {},
-                                           cbor2.dumps({6: 1}), bytes(64)])),
-    "unprotected header": _cbor(cbor2.CBORTag(18, [cbor2.dumps({1: -7, 4: b"k"}), {4: b"x"}, cbor2.dumps({6: 1}),
-                                                  bytes(64)])),
+    "crit header": _cbor(
+        cbor2.CBORTag(18, [cbor2.dumps({1: -7, 4: b"k", 2: [-70000], -70000: 1}), {}, cbor2.dumps({6: 1}), bytes(64)])
+    ),
+    "unprotected header": _cbor(
+        cbor2.CBORTag(18, [cbor2.dumps({1: -7, 4: b"k"}), {4: b"x"}, cbor2.dumps({6: 1}), bytes(64)])
+    ),
     "payload not a map": _cbor(cbor2.CBORTag(18, [cbor2.dumps({1: -7, 4: b"k"}), {}, cbor2.dumps([6]), bytes(64)])),
-    "bytes": b"DK1:6BF", "none": None,
+    "bytes": b"DK1:6BF",
+    "none": None,
 }
 
 
@@ -232,8 +286,12 @@ async def test_random_corruption_of_the_token_is_never_valid_and_never_raises(si
 
 
 async def test_a_validly_signed_token_without_document_claims_is_malformed(signer: LocalSigner):
-    bare = await sign1({6: int(ISSUED.timestamp())}, signer=signer, kid=(await signer.current_key()).kid,
-                       idempotency_key=uuid.uuid4().hex)
+    bare = await sign1(
+        {6: int(ISSUED.timestamp())},
+        signer=signer,
+        kid=(await signer.current_key()).kid,
+        idempotency_key=uuid.uuid4().hex,
+    )
     check = verify_payload(payload_of(cbor2.loads(bare)), await trust_of(signer))
 
     assert (check.valid, check.reason) == (False, "malformed")
@@ -251,8 +309,9 @@ async def test_an_akta_payload_fits_a_small_qr(signer: LocalSigner):
     assert len(await issue(signer, DocumentClaims.from_content(*akta(), STATUS_URI))) < 520
 
 
-async def test_the_trust_list_json_round_trips_and_can_be_pinned_to_the_ca(signer: LocalSigner, directory: Path,
-                                                                             tmp_path: Path):
+async def test_the_trust_list_json_round_trips_and_can_be_pinned_to_the_ca(
+    signer: LocalSigner, directory: Path, tmp_path: Path
+):
     pki.rotate(directory, now=ISSUED, overlap=timedelta(days=1))
     trust = await trust_of(signer)
     pki.ensure_keys(tmp_path / "other", now=T0)

@@ -65,26 +65,43 @@ _serials = itertools.count(1)
 
 # --- synthetic content ------------------------------------------------------------------------
 
+
 def _nik(born: date, sex: Sex) -> str:
     return with_serial(nik_prefix(KECAMATAN, born, sex), next(_serials) % 9999 + 1)
 
 
 def _official(nip: str = "197805122003121002") -> Official:
-    return Official(name="Drs. Wiratama Endrayana, M.Si.", nip=nip,
-                    title="Kepala Dinas Kependudukan dan Pencatatan Sipil Kota Surabaya")
+    return Official(
+        name="Drs. Wiratama Endrayana, M.Si.",
+        nip=nip,
+        title="Kepala Dinas Kependudukan dan Pencatatan Sipil Kota Surabaya",
+    )
 
 
 def _akta(**overrides: Any) -> AktaContent:
     born_at = overrides.pop("born_at", datetime(2026, 11, 23, 8, 30, tzinfo=WIB))
     late = overrides.get("registration_type") == "LT"
     values: dict[str, Any] = dict(
-        akta_number=akta_number(akta_prefix(REGENCY, late=late, issued_on=date(2026, 11, 24)), next(_serials) % 9999 + 1),
-        registration_type="LU", variant=AktaVariant.BOTH_PARENTS,
-        child_nik=_nik(born_at.date(), Sex.FEMALE), child_name="Laras Kinanti Prameswari",
-        sex=Sex.FEMALE, born_at=born_at, place_of_birth="Kota Surabaya", child_order=2,
-        birth_order=0, plurality=1, mother_name="Endang Tyas Palupi",
-        father_name="Yudhistira Bagas Wicaksono", issuing_regency=REGENCY,
-        issuing_regency_name="Kota Surabaya", issued_on=date(2026, 11, 24), official=_official())
+        akta_number=akta_number(
+            akta_prefix(REGENCY, late=late, issued_on=date(2026, 11, 24)), next(_serials) % 9999 + 1
+        ),
+        registration_type="LU",
+        variant=AktaVariant.BOTH_PARENTS,
+        child_nik=_nik(born_at.date(), Sex.FEMALE),
+        child_name="Laras Kinanti Prameswari",
+        sex=Sex.FEMALE,
+        born_at=born_at,
+        place_of_birth="Kota Surabaya",
+        child_order=2,
+        birth_order=0,
+        plurality=1,
+        mother_name="Endang Tyas Palupi",
+        father_name="Yudhistira Bagas Wicaksono",
+        issuing_regency=REGENCY,
+        issuing_regency_name="Kota Surabaya",
+        issued_on=date(2026, 11, 24),
+        official=_official(),
+    )
     values.update(overrides)
     return AktaContent(**values)
 
@@ -93,11 +110,20 @@ def _member(index: int, **overrides: Any) -> KkMember:
     born = date(1988 + index, index % 12 + 1, 7)
     sex = Sex.MALE if index % 2 == 0 else Sex.FEMALE
     values: dict[str, Any] = dict(
-        nik=_nik(born, sex), name=f"Anggota Rekaan {terbilang(index + 1).title()}", sex=sex,
-        birth_place="Kabupaten Sidoarjo", birth_date=born, relationship="ANAK", religion="ISLAM",
-        education="SLTA/SEDERAJAT", occupation="PELAJAR/MAHASISWA", blood_type="A",
-        marital_status="BELUM KAWIN", father_name="Yudhistira Bagas Wicaksono",
-        mother_name="Endang Tyas Palupi")
+        nik=_nik(born, sex),
+        name=f"Anggota Rekaan {terbilang(index + 1).title()}",
+        sex=sex,
+        birth_place="Kabupaten Sidoarjo",
+        birth_date=born,
+        relationship="ANAK",
+        religion="ISLAM",
+        education="SLTA/SEDERAJAT",
+        occupation="PELAJAR/MAHASISWA",
+        blood_type="A",
+        marital_status="BELUM KAWIN",
+        father_name="Yudhistira Bagas Wicaksono",
+        mother_name="Endang Tyas Palupi",
+    )
     values.update(overrides)
     return KkMember(**values)
 
@@ -105,11 +131,18 @@ def _member(index: int, **overrides: Any) -> KkMember:
 def _kk(members: tuple[KkMember, ...], **overrides: Any) -> KkContent:
     values: dict[str, Any] = dict(
         kk_number=with_serial(kk_prefix(KECAMATAN, date(2019, 5, 19)), next(_serials) % 9999 + 1),
-        kk_version=2, head_name="Yudhistira Bagas Wicaksono",
-        address="Jl. Flamboyan Asri No. 12, RT 004/RW 002, Kel. Ketabang", kecamatan=KECAMATAN,
-        kecamatan_name="Genteng", regency=REGENCY, regency_name="Kota Surabaya",
-        province_name="Jawa Timur", issued_on=date(2026, 11, 24), members=members,
-        official=_official())
+        kk_version=2,
+        head_name="Yudhistira Bagas Wicaksono",
+        address="Jl. Flamboyan Asri No. 12, RT 004/RW 002, Kel. Ketabang",
+        kecamatan=KECAMATAN,
+        kecamatan_name="Genteng",
+        regency=REGENCY,
+        regency_name="Kota Surabaya",
+        province_name="Jawa Timur",
+        issued_on=date(2026, 11, 24),
+        members=members,
+        official=_official(),
+    )
     values.update(overrides)
     return KkContent(**values)
 
@@ -119,11 +152,19 @@ def _family(size: int) -> tuple[KkMember, ...]:
 
 
 def _ref(content: AktaContent | KkContent, version: int = 1) -> DocumentRef:
-    kind, number = ((DocumentKind.AKTA, content.akta_number) if isinstance(content, AktaContent)
-                    else (DocumentKind.KK, content.kk_number))
-    return DocumentRef(document_id=document_id(kind, number, version), kind=kind, number=number,
-                       version=version, issued_at=datetime(2026, 11, 24, 10, 15, tzinfo=WIB),
-                       slot=StatusSlot(REGENCY, 2026, next(_serials)))
+    kind, number = (
+        (DocumentKind.AKTA, content.akta_number)
+        if isinstance(content, AktaContent)
+        else (DocumentKind.KK, content.kk_number)
+    )
+    return DocumentRef(
+        document_id=document_id(kind, number, version),
+        kind=kind,
+        number=number,
+        version=version,
+        issued_at=datetime(2026, 11, 24, 10, 15, tzinfo=WIB),
+        slot=StatusSlot(REGENCY, 2026, next(_serials)),
+    )
 
 
 def _payload(length: int = 600, seed: int = 7) -> str:
@@ -134,13 +175,19 @@ def _payload(length: int = 600, seed: int = 7) -> str:
 def fixed_akta_pdf() -> bytes:
     """An akta from constant inputs only: the same in every process (see the determinism test)."""
     content = _akta(akta_number="3578-LU-24112026-0042", child_nik="3578016311260042")
-    ref = DocumentRef(document_id=document_id(DocumentKind.AKTA, content.akta_number, 1),
-                      kind=DocumentKind.AKTA, number=content.akta_number, version=1,
-                      issued_at=datetime(2026, 11, 24, 10, 15, tzinfo=WIB), slot=StatusSlot(REGENCY, 2026, 1))
+    ref = DocumentRef(
+        document_id=document_id(DocumentKind.AKTA, content.akta_number, 1),
+        kind=DocumentKind.AKTA,
+        number=content.akta_number,
+        version=1,
+        issued_at=datetime(2026, 11, 24, 10, 15, tzinfo=WIB),
+        slot=StatusSlot(REGENCY, 2026, 1),
+    )
     return render_akta(content, ref, _payload())
 
 
 # --- reading PDFs back ------------------------------------------------------------------------
+
 
 def _texts(pdf: bytes) -> list[str]:
     """Each page's text with runs of whitespace (line breaks included) made single spaces."""
@@ -197,15 +244,25 @@ def _fonts(pdf: bytes) -> Iterator[Any]:
 # --- the akta ---------------------------------------------------------------------------------
 
 VARIANT_CASES = {
-    AktaVariant.BOTH_PARENTS: (["dari ayah Yudhistira Bagas Wicaksono dan ibu Endang Tyas Palupi",
-                                "anak ke-2 PEREMPUAN"], ["belum dicatatkan", "tidak diketahui"]),
-    AktaVariant.BOTH_PARENTS_WITH_NOTE: (["dari ayah Yudhistira Bagas Wicaksono dan ibu Endang Tyas Palupi",
-                                          "belum dicatatkan menurut ketentuan peraturan perundang-undangan"],
-                                         ["tidak diketahui"]),
-    AktaVariant.MOTHER_ONLY: (["anak ke-2 PEREMPUAN, dari ibu Endang Tyas Palupi."],
-                              ["Yudhistira", "dari ayah", "belum dicatatkan"]),
-    AktaVariant.NO_PARENTS_KNOWN: (["yang tidak diketahui asal-usul kedua orang tuanya"],
-                                   ["Yudhistira", "Endang", "dari ayah", "dari ibu", "anak ke-"]),
+    AktaVariant.BOTH_PARENTS: (
+        ["dari ayah Yudhistira Bagas Wicaksono dan ibu Endang Tyas Palupi", "anak ke-2 PEREMPUAN"],
+        ["belum dicatatkan", "tidak diketahui"],
+    ),
+    AktaVariant.BOTH_PARENTS_WITH_NOTE: (
+        [
+            "dari ayah Yudhistira Bagas Wicaksono dan ibu Endang Tyas Palupi",
+            "belum dicatatkan menurut ketentuan peraturan perundang-undangan",
+        ],
+        ["tidak diketahui"],
+    ),
+    AktaVariant.MOTHER_ONLY: (
+        ["anak ke-2 PEREMPUAN, dari ibu Endang Tyas Palupi."],
+        ["Yudhistira", "dari ayah", "belum dicatatkan"],
+    ),
+    AktaVariant.NO_PARENTS_KNOWN: (
+        ["yang tidak diketahui asal-usul kedua orang tuanya"],
+        ["Yudhistira", "Endang", "dari ayah", "dari ibu", "anak ke-"],
+    ),
 }
 
 
@@ -214,11 +271,20 @@ def test_each_akta_variant_states_the_parents_it_must_and_no_others(variant: Akt
     content = _akta(variant=variant)  # the father's name is in the content for every variant
     text = _text(render_akta(content, _ref(content), _payload()))
     must, must_not = VARIANT_CASES[variant]
-    for common in ("REPUBLIK INDONESIA", "KUTIPAN AKTA KELAHIRAN", "EXTRACT OF BIRTH CERTIFICATE",
-                   content.akta_number, content.child_nik, "telah lahir Laras Kinanti Prameswari",
-                   "LU (pencatatan dalam batas waktu)", "Dikeluarkan di Kota Surabaya",
-                   "Drs. Wiratama Endrayana, M.Si.", "Ditandatangani secara elektronik",
-                   "NIP. 197805122003121002", "Kepala Dinas Kependudukan dan Pencatatan Sipil Kota Surabaya"):
+    for common in (
+        "REPUBLIK INDONESIA",
+        "KUTIPAN AKTA KELAHIRAN",
+        "EXTRACT OF BIRTH CERTIFICATE",
+        content.akta_number,
+        content.child_nik,
+        "telah lahir Laras Kinanti Prameswari",
+        "LU (pencatatan dalam batas waktu)",
+        "Dikeluarkan di Kota Surabaya",
+        "Drs. Wiratama Endrayana, M.Si.",
+        "Ditandatangani secara elektronik",
+        "NIP. 197805122003121002",
+        "Kepala Dinas Kependudukan dan Pencatatan Sipil Kota Surabaya",
+    ):
         assert common in text
     for phrase in must:
         assert phrase in text
@@ -251,7 +317,8 @@ def test_twins_print_plurality_and_order_and_singletons_do_not() -> None:
     twin = _akta(birth_order=2, plurality=2)
     singleton = _akta()
     assert "kelahiran kembar 2, anak ke-2 dari kelahiran kembar tersebut" in _text(
-        render_akta(twin, _ref(twin), _payload()))
+        render_akta(twin, _ref(twin), _payload())
+    )
     assert "kembar" not in _text(render_akta(singleton, _ref(singleton), _payload()))
 
 
@@ -271,8 +338,11 @@ def test_document_id_and_version_are_printed_under_the_qr() -> None:
 
 
 def test_names_with_punctuation_and_markup_characters_print_verbatim() -> None:
-    content = _akta(child_name="Ni Kadek Ayu D'Arsa-Wibawa & <Dewi>", mother_name="Sri Nur'aini A. Hapsari",
-                    place_of_birth="Kab. Tojo Una-Una")
+    content = _akta(
+        child_name="Ni Kadek Ayu D'Arsa-Wibawa & <Dewi>",
+        mother_name="Sri Nur'aini A. Hapsari",
+        place_of_birth="Kab. Tojo Una-Una",
+    )
     text = _text(render_akta(content, _ref(content), _payload()))
     for raw in ("Ni Kadek Ayu D'Arsa-Wibawa & <Dewi>", "Sri Nur'aini A. Hapsari", "di Kab. Tojo Una-Una"):
         assert raw in text
@@ -281,8 +351,14 @@ def test_names_with_punctuation_and_markup_characters_print_verbatim() -> None:
 
 def test_a_very_long_statement_shrinks_but_is_never_cut() -> None:
     long_name = " ".join(["Raden Mas Ayu Sekar Kedhaton Kusumawardhani"] * 4)
-    content = _akta(child_name=long_name, mother_name=long_name, father_name=long_name,
-                    birth_order=1, plurality=3, variant=AktaVariant.BOTH_PARENTS_WITH_NOTE)
+    content = _akta(
+        child_name=long_name,
+        mother_name=long_name,
+        father_name=long_name,
+        birth_order=1,
+        plurality=3,
+        variant=AktaVariant.BOTH_PARENTS_WITH_NOTE,
+    )
     text = _text(render_akta(content, _ref(content), _payload()))
     assert text.count(long_name) == 6  # child, father, mother; Indonesian and English
     assert "belum dicatatkan" in text and "Drs. Wiratama Endrayana, M.Si." in text
@@ -296,27 +372,45 @@ def test_the_akta_is_one_a4_portrait_page() -> None:
 
 # --- the family card --------------------------------------------------------------------------
 
+
 def test_the_kk_lists_every_member_with_the_card_data() -> None:
-    members = (_member(0, relationship="KEPALA KELUARGA", marital_status="KAWIN", name="Yudhistira Bagas Wicaksono"),
-               _member(1, relationship="ISTRI", marital_status="KAWIN", name="Endang Tyas Palupi"),
-               _member(2, name="Laras Kinanti Prameswari", blood_type="AB"))
+    members = (
+        _member(0, relationship="KEPALA KELUARGA", marital_status="KAWIN", name="Yudhistira Bagas Wicaksono"),
+        _member(1, relationship="ISTRI", marital_status="KAWIN", name="Endang Tyas Palupi"),
+        _member(2, name="Laras Kinanti Prameswari", blood_type="AB"),
+    )
     content = _kk(members)
     pdf = render_kk(content, _ref(content), _payload())
     text = _text(pdf)
     for member in members:
         assert member.nik in text and member.name in text
-    for phrase in ("KARTU KELUARGA", f"No. {content.kk_number}", "Jl. Flamboyan Asri No. 12",
-                   "Genteng", "Kota Surabaya", "Jawa Timur", "KEPALA KELUARGA", "ISTRI",
-                   "SLTA/SEDERAJAT", "PELAJAR/MAHASISWA", "BELUM KAWIN", "WNI", "Kabupaten Sidoarjo",
-                   "Dikeluarkan tanggal 24-11-2026", "Drs. Wiratama Endrayana, M.Si.", "Halaman 1 dari 1"):
+    for phrase in (
+        "KARTU KELUARGA",
+        f"No. {content.kk_number}",
+        "Jl. Flamboyan Asri No. 12",
+        "Genteng",
+        "Kota Surabaya",
+        "Jawa Timur",
+        "KEPALA KELUARGA",
+        "ISTRI",
+        "SLTA/SEDERAJAT",
+        "PELAJAR/MAHASISWA",
+        "BELUM KAWIN",
+        "WNI",
+        "Kabupaten Sidoarjo",
+        "Dikeluarkan tanggal 24-11-2026",
+        "Drs. Wiratama Endrayana, M.Si.",
+        "Halaman 1 dari 1",
+    ):
         assert phrase in text
     assert "AB" in _segments(pdf) and "07-01-1988" in _segments(pdf)
 
 
 def test_empty_member_fields_print_as_a_dash() -> None:
     complete = _member(0, relationship="KEPALA KELUARGA")
-    sparse = _member(1, religion="", education="", occupation="", blood_type="", marital_status="",
-                     father_name="", mother_name="")
+    sparse = _member(
+        1, religion="", education="", occupation="", blood_type="", marital_status="", father_name="", mother_name=""
+    )
     only_complete, with_sparse = _kk((complete,)), _kk((complete, sparse))
     assert _segments(render_kk(only_complete, _ref(only_complete), _payload())).count("-") == 0
     assert _segments(render_kk(with_sparse, _ref(with_sparse), _payload())).count("-") == 7
@@ -361,6 +455,7 @@ def test_kk_values_print_verbatim_without_markup_escaping() -> None:
 
 # --- the PDF as a file ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["akta", "kk"])
 def test_every_font_is_an_embedded_truetype_subset(kind: str) -> None:
     content = _akta() if kind == "akta" else _kk(_family(12))
@@ -380,11 +475,14 @@ def test_rendering_twice_gives_identical_bytes(kind: str) -> None:
 
 
 def test_another_process_renders_the_same_bytes() -> None:
-    script = ("import hashlib, sys; from tests.unit.test_document_render import fixed_akta_pdf; "
-              "sys.stdout.write(hashlib.sha256(fixed_akta_pdf()).hexdigest())")
+    script = (
+        "import hashlib, sys; from tests.unit.test_document_render import fixed_akta_pdf; "
+        "sys.stdout.write(hashlib.sha256(fixed_akta_pdf()).hexdigest())"
+    )
     env = {**os.environ, "PYTHONHASHSEED": "4242"}
-    other = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True,
-                           text=True, check=True, timeout=120)
+    other = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True, check=True, timeout=120
+    )
     assert other.stdout == hashlib.sha256(fixed_akta_pdf()).hexdigest()
 
 
@@ -443,10 +541,22 @@ def test_render_dispatches_on_the_content_type() -> None:
 
 # --- filters and layouts ----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("number", "words"), [
-    (1, "satu"), (11, "sebelas"), (12, "dua belas"), (20, "dua puluh"), (100, "seratus"),
-    (115, "seratus lima belas"), (1000, "seribu"), (2024, "dua ribu dua puluh empat"),
-    (1999, "seribu sembilan ratus sembilan puluh sembilan"), (300000, "tiga ratus ribu")])
+
+@pytest.mark.parametrize(
+    ("number", "words"),
+    [
+        (1, "satu"),
+        (11, "sebelas"),
+        (12, "dua belas"),
+        (20, "dua puluh"),
+        (100, "seratus"),
+        (115, "seratus lima belas"),
+        (1000, "seribu"),
+        (2024, "dua ribu dua puluh empat"),
+        (1999, "seribu sembilan ratus sembilan puluh sembilan"),
+        (300000, "tiga ratus ribu"),
+    ],
+)
 def test_numbers_in_indonesian_words(number: int, words: str) -> None:
     assert terbilang(number) == words
 
@@ -473,13 +583,16 @@ elements:
 """
 
 
-@pytest.mark.parametrize("element", [
-    "{type: image, x: 1, y: 1}",
-    "{type: text, x: 1, text: no y}",
-    "{type: text, x: 1, y: 1, style: missing, text: a}",
-    "{type: text, x: 1, y: 1, font: Helvetica, text: a}",
-    "{type: text, x: 1, y: 1, pages: odd, text: a}",
-])
+@pytest.mark.parametrize(
+    "element",
+    [
+        "{type: image, x: 1, y: 1}",
+        "{type: text, x: 1, text: no y}",
+        "{type: text, x: 1, y: 1, style: missing, text: a}",
+        "{type: text, x: 1, y: 1, font: Helvetica, text: a}",
+        "{type: text, x: 1, y: 1, pages: odd, text: a}",
+    ],
+)
 def test_a_broken_layout_is_refused_when_loaded(element: str) -> None:
     with pytest.raises(LayoutError):
         parse_layout("broken", MINIMAL_LAYOUT.format(element=element))

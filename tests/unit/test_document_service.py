@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from hub.adapters.signing.local import LocalSigner
 from hub.adapters.signing.pki import ca_certificate, ensure_keys
+from hub.devtools.simulation.bundles import BirthSpec
 from hub.documents.pades import async_validate_pdf
 from hub.documents.qr import verify_payload
 from hub.documents.trust import TrustList
@@ -23,13 +24,15 @@ from hub.service.documents import DocumentWorker
 from hub.service.documents_content import Issuer
 from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.register_birth import RegisterBirths
-from hub.devtools.simulation.bundles import BirthSpec
 from tests.fakes import FakeState, FakeUnitOfWork
 from tests.support.documents import documents_of, pdf_text
 from tests.unit.test_register_births import NOW, TOPICS, _population, at, raw
 
-ISSUER = Issuer(lambda code: {"3273": "Kota Bandung", "32": "Jawa Barat", "327301": "Sukasari"}.get(code), "Pejabat Uji",
-                "http://verify.test")
+ISSUER = Issuer(
+    {"3273": "Kota Bandung", "32": "Jawa Barat", "327301": "Sukasari"}.get,
+    "Pejabat Uji",
+    "http://verify.test",
+)
 PIPELINE = Pipeline(TOPICS, IntakeLimits(512 * 1024, 32, True), lambda _: True, issuer=ISSUER)
 
 
@@ -60,10 +63,18 @@ def world(tmp_path):
     uow = lambda: FakeUnitOfWork(state)  # noqa: E731
     handler = RegisterBirths(uow, PIPELINE, lambda: NOW)
     # The worker signs now: the development key was made today, documents dated NOW would predate it.
-    worker = DocumentWorker(uow, signer, ISSUER, TOPICS, lambda: datetime.now(timezone.utc), retry_initial=0.1, retry_max=1)
-    spec = BirthSpec(hospital_id="100", encounter_id="E1", mother=mother, father=father, child_name="Tari Halim",
-                     sex="female", born_at=NOW - timedelta(hours=6), reporter_nik=father.nik,
-                     witness_niks=(father.nik, mother.nik))
+    worker = DocumentWorker(uow, signer, ISSUER, TOPICS, lambda: datetime.now(UTC), retry_initial=0.1, retry_max=1)
+    spec = BirthSpec(
+        hospital_id="100",
+        encounter_id="E1",
+        mother=mother,
+        father=father,
+        child_name="Tari Halim",
+        sex="female",
+        born_at=NOW - timedelta(hours=6),
+        reporter_nik=father.nik,
+        witness_niks=(father.nik, mother.nik),
+    )
     return state, handler, worker, signer, spec, tmp_path
 
 
@@ -96,10 +107,10 @@ async def test_an_unavailable_signer_keeps_nothing_and_retries_later(world):
     signer.down = True
     assert await worker.run_one() == spec.message_id
     (job,) = state.document_jobs
-    assert job["state"] == "pending" and job["attempts"] == 1 and job["next_attempt_at"] > datetime.now(timezone.utc)
+    assert job["state"] == "pending" and job["attempts"] == 1 and job["next_attempt_at"] > datetime.now(UTC)
     assert state.documents == [] and _results(state) == []
     signer.down = False
-    state.document_jobs[0]["next_attempt_at"] = datetime.now(timezone.utc)
+    state.document_jobs[0]["next_attempt_at"] = datetime.now(UTC)
     assert await worker.run_one() == spec.message_id
     assert len(state.documents) == 2 and len(_results(state)) == 1
 
@@ -140,7 +151,10 @@ async def test_a_correction_reissues_new_versions_and_sends_a_further_result(wor
     assert state.audit[-1].action == "documents.correct" and state.audit[-1].actor == "petugas"
     await worker.run_one()
     versions = await desk.find(akta.ref.number)
-    assert [(d.ref.version, d.ref.status) for d in versions] == [(1, DocumentStatus.SUPERSEDED), (2, DocumentStatus.ACTIVE)]
+    assert [(d.ref.version, d.ref.status) for d in versions] == [
+        (1, DocumentStatus.SUPERSEDED),
+        (2, DocumentStatus.ACTIVE),
+    ]
     latest = _results(state)[-1]
     assert "Tari Halimah" in pdf_text(next(d for d in documents_of(latest) if d.kind == "akta-kelahiran").pdf)
     assert state.persons[akta.content.child_nik].name == "Tari Halimah"

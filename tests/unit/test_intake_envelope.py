@@ -20,8 +20,11 @@ def raw(document) -> bytes:
 
 def minimal(message_id: str = "m-1", **header) -> dict:
     """A readable message of depth 4: Bundle > entry list > entry > MessageHeader."""
-    return {"resourceType": "Bundle", "type": "message",
-            "entry": [{"resource": {"resourceType": "MessageHeader", "id": message_id, **header}}]}
+    return {
+        "resourceType": "Bundle",
+        "type": "message",
+        "entry": [{"resource": {"resourceType": "MessageHeader", "id": message_id, **header}}],
+    }
 
 
 def test_a_built_notification_opens_with_its_ids_and_no_issues():
@@ -33,15 +36,18 @@ def test_a_built_notification_opens_with_its_ids_and_no_issues():
     assert opened == Envelope(header["id"], resource(document, 1)["id"], document, ())
 
 
-@pytest.mark.parametrize(("payload", "code", "detail"), [
-    (b"\xff\xfe{}", "DLQ-NOT-UTF8", "invalid byte at position 0"),
-    (b'{"a": "\xc3"}', "DLQ-NOT-UTF8", "invalid byte at position 7"),
-    (b'{"resourceType": "Bundle",', "DLQ-NOT-JSON", None),
-    (b"", "DLQ-NOT-JSON", None),
-    (b"[1, 2]", "DLQ-NOT-OBJECT", "the top-level JSON value is an array, not an object"),
-    (b'"just text"', "DLQ-NOT-OBJECT", "the top-level JSON value is a string, not an object"),
-    (b"null", "DLQ-NOT-OBJECT", "the top-level JSON value is empty (null), not an object"),
-])
+@pytest.mark.parametrize(
+    ("payload", "code", "detail"),
+    [
+        (b"\xff\xfe{}", "DLQ-NOT-UTF8", "invalid byte at position 0"),
+        (b'{"a": "\xc3"}', "DLQ-NOT-UTF8", "invalid byte at position 7"),
+        (b'{"resourceType": "Bundle",', "DLQ-NOT-JSON", None),
+        (b"", "DLQ-NOT-JSON", None),
+        (b"[1, 2]", "DLQ-NOT-OBJECT", "the top-level JSON value is an array, not an object"),
+        (b'"just text"', "DLQ-NOT-OBJECT", "the top-level JSON value is a string, not an object"),
+        (b"null", "DLQ-NOT-OBJECT", "the top-level JSON value is empty (null), not an object"),
+    ],
+)
 def test_unreadable_payloads(payload, code, detail):
     opened = open_envelope(payload, **LIMITS)
 
@@ -58,18 +64,26 @@ def test_not_json_detail_says_where_without_the_content():
     assert "line 1 column" in opened.detail and "3273015203950001" not in opened.detail
 
 
-@pytest.mark.parametrize("document", [
-    {"resourceType": "Bundle", "type": "message"},
-    {"resourceType": "Bundle", "entry": []},
-    {"resourceType": "Bundle", "entry": ["MessageHeader"]},
-    {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Patient", "id": "p1"}},
-                                         {"resource": {"resourceType": "MessageHeader", "id": "m1"}}]},
-    minimal(message_id=None),
-    minimal(message_id=""),
-    minimal(message_id="has space"),
-    minimal(message_id="x" * 65),
-    minimal(message_id=42),
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"resourceType": "Bundle", "type": "message"},
+        {"resourceType": "Bundle", "entry": []},
+        {"resourceType": "Bundle", "entry": ["MessageHeader"]},
+        {
+            "resourceType": "Bundle",
+            "entry": [
+                {"resource": {"resourceType": "Patient", "id": "p1"}},
+                {"resource": {"resourceType": "MessageHeader", "id": "m1"}},
+            ],
+        },
+        minimal(message_id=None),
+        minimal(message_id=""),
+        minimal(message_id="has space"),
+        minimal(message_id="x" * 65),
+        minimal(message_id=42),
+    ],
+)
 def test_no_message_header_first_with_an_id_cannot_be_answered(document):
     opened = open_envelope(raw(document), **LIMITS)
 
@@ -98,7 +112,8 @@ def test_too_deep_is_answerable_with_an_issue():
 
     assert isinstance(opened, Envelope) and opened.message_id == "m-1"
     assert [(i.code.code, i.expression, i.detail) for i in opened.issues] == [
-        ("PAYLOAD-TOO-DEEP", "Bundle", "limit 3 levels")]
+        ("PAYLOAD-TOO-DEEP", "Bundle", "limit 3 levels")
+    ]
 
 
 def test_exactly_the_depth_limit_is_allowed():
@@ -134,8 +149,14 @@ def test_a_message_deeper_than_the_parser_can_go_is_dead_lettered_not_crashed():
     assert opened == Unreadable(codes.TOO_DEEP, "nested too deeply to read")
 
 
-@pytest.mark.parametrize("reference", ["Organization/1032730001", "https://satusehat.example/fhir/Organization/1032730001",
-                                       "Organization/1032730001/_history/2"])
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "Organization/1032730001",
+        "https://satusehat.example/fhir/Organization/1032730001",
+        "Organization/1032730001/_history/2",
+    ],
+)
 def test_sender_from_an_organization_reference(reference):
     document = minimal(sender={"reference": reference})
 
@@ -150,13 +171,16 @@ def test_sender_from_a_urn_uuid_full_url():
     assert open_envelope(raw(document), **LIMITS).hospital_id == "1035780002"
 
 
-@pytest.mark.parametrize("sender", [
-    None,
-    "Organization/1032730001",  # a string, not a Reference
-    {"reference": "Organization/"},
-    {"reference": "urn:uuid:7a1e6b8c-0000-4000-8000-000000000001"},  # resolves to nothing
-    {"display": "RS Umum Sintetis"},
-])
+@pytest.mark.parametrize(
+    "sender",
+    [
+        None,
+        "Organization/1032730001",  # a string, not a Reference
+        {"reference": "Organization/"},
+        {"reference": "urn:uuid:7a1e6b8c-0000-4000-8000-000000000001"},  # resolves to nothing
+        {"display": "RS Umum Sintetis"},
+    ],
+)
 def test_sender_that_cannot_be_told_is_none(sender):
     document = minimal() if sender is None else minimal(sender=sender)
 

@@ -79,7 +79,9 @@ def test_the_signing_certificate_is_issued_by_the_ca_for_document_signing(direct
     assert usage.digital_signature and usage.content_commitment and not usage.key_cert_sign
     assert pki.DOCUMENT_SIGNING in signing.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert key.certificate_chain[1] == pki.ca_certificate(directory)
-    assert ca.not_valid_after_utc - T0 > timedelta(days=9 * 365) and signing.not_valid_after_utc > T0 + timedelta(days=700)
+    assert ca.not_valid_after_utc - T0 > timedelta(days=9 * 365) and signing.not_valid_after_utc > T0 + timedelta(
+        days=700
+    )
 
 
 def test_rotate_makes_a_new_key_current_and_bounds_the_old_one(directory: Path):

@@ -96,8 +96,15 @@ def test_zero_region_part_is_invalid(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["327301520395001", "32730152039500011", "", "327301520395000a", "3273 01520395001", " 3273015203950001",
-     "3273015203950001\n"],
+    [
+        "327301520395001",
+        "32730152039500011",
+        "",
+        "327301520395000a",
+        "3273 01520395001",
+        " 3273015203950001",
+        "3273015203950001\n",
+    ],
 )
 def test_not_16_digits_is_invalid(text):
     with pytest.raises(InvalidNumber) as raised:
@@ -135,8 +142,9 @@ def test_prefixes_need_a_six_digit_kecamatan(bad):
     assert by_nik.value.reason == by_kk.value.reason == "kecamatan-not-6-digits"
 
 
-@pytest.mark.parametrize(("serial", "expected"), [(1, "3273015203950001"), (42, "3273015203950042"),
-                                                  (9999, "3273015203959999")])
+@pytest.mark.parametrize(
+    ("serial", "expected"), [(1, "3273015203950001"), (42, "3273015203950042"), (9999, "3273015203959999")]
+)
 def test_with_serial_pads_to_four_digits(serial, expected):
     assert with_serial("327301520395", serial) == expected
 
@@ -173,19 +181,30 @@ def test_akta_prefix_needs_a_four_digit_regency(regency):
     assert raised.value.reason == "regency-not-4-digits"
 
 
-@pytest.mark.parametrize("text", ["3502-LX-12032024-0001", "3502-LU-1203202-0001", "3502-LU-12032024-001",
-                                  "3502/LU/12032024/0001", "3502-LU-12032024-0001 "])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3502-LX-12032024-0001",
+        "3502-LU-1203202-0001",
+        "3502-LU-12032024-001",
+        "3502/LU/12032024/0001",
+        "3502-LU-12032024-0001 ",
+    ],
+)
 def test_is_akta_number_rejects_other_shapes(text):
     assert not is_akta_number(text)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("3273010501190003", True),
-    ("0073010501190003", False),
-    ("3200010501190003", False),
-    ("3273000501190003", False),
-    ("327301050119000", False),
-    ("32730105011900031", False),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("3273010501190003", True),
+        ("0073010501190003", False),
+        ("3200010501190003", False),
+        ("3273000501190003", False),
+        ("327301050119000", False),
+        ("32730105011900031", False),
+    ],
+)
 def test_is_kk_number_checks_structure(text, expected):
     assert is_kk_number(text) is expected

@@ -43,8 +43,9 @@ def directory(tmp_path: Path) -> Path:
 async def signed(directory: Path, signer: LocalSigner | None = None) -> tuple[bytes, SigningKey]:
     signer = signer or LocalSigner(directory)
     key = await signer.current_key()
-    pdf = await sign_pdf(tiny_pdf(), signer, key, reason="Kutipan Akta Kelahiran", location="KOTA UJI",
-                         idempotency_key=uuid.uuid4().hex)
+    pdf = await sign_pdf(
+        tiny_pdf(), signer, key, reason="Kutipan Akta Kelahiran", location="KOTA UJI", idempotency_key=uuid.uuid4().hex
+    )
     return pdf, key
 
 
@@ -54,7 +55,12 @@ async def test_a_signed_pdf_is_intact_valid_and_trusted_under_the_development_ca
     report = await async_validate_pdf(pdf, [pki.ca_certificate(directory)])
 
     assert (report.signed, report.intact, report.valid, report.trusted, report.covers_whole_document) == (
-        True, True, True, True, True)
+        True,
+        True,
+        True,
+        True,
+        True,
+    )
     assert report.ok and report.kid == key.kid and report.field_name == "Signature1"
     assert pdf.startswith(tiny_pdf())  # an incremental update: the rendered bytes stay as they were
     assert b"/ETSI.CAdES.detached" in pdf
@@ -71,7 +77,7 @@ async def test_a_pdf_signed_under_another_ca_is_valid_but_not_trusted(directory:
 async def test_a_byte_changed_inside_the_signed_range_breaks_integrity(directory: Path):
     pdf, _ = await signed(directory)
     at = pdf.index(TEXT)
-    tampered = pdf[:at] + TEXT.replace(b"uji", b"UJI") + pdf[at + len(TEXT):]
+    tampered = pdf[:at] + TEXT.replace(b"uji", b"UJI") + pdf[at + len(TEXT) :]
 
     report = await async_validate_pdf(tampered, [pki.ca_certificate(directory)])
 

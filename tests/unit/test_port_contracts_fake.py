@@ -10,9 +10,9 @@ from datetime import date
 import pytest
 
 from hub.adapters.postgres.audit import GENESIS
+from hub.devtools.simulation.bundles import Parent
 from hub.domain.values import Family, FamilyMember, Hospital, Person, Relationship, Sex
 from hub.service.ports import Delivery, OutboundMessage
-from hub.devtools.simulation.bundles import Parent
 from tests.contracts.audit import AuditLogContract
 from tests.contracts.documents import DocumentsContract
 from tests.contracts.hospitals import HospitalDirectoryContract
@@ -66,23 +66,38 @@ def probe(state) -> FakeProbe:
 def home(state) -> Home:
     """A synthetic household: head, wife and one older child on card version 3."""
     kk = builders.kk(KECAMATAN)
-    people = [Person(builders.nik(KECAMATAN, date(1990, 5, 1), Sex.MALE), "Joko Halim", Sex.MALE, date(1990, 5, 1), kk),
-              Person(builders.nik(KECAMATAN, date(1994, 3, 2)), "Sari Dewi", Sex.FEMALE, date(1994, 3, 2), kk),
-              Person(builders.nik(KECAMATAN, date(2020, 7, 8)), "Ayu Halim", Sex.FEMALE, date(2020, 7, 8), kk)]
+    people = [
+        Person(builders.nik(KECAMATAN, date(1990, 5, 1), Sex.MALE), "Joko Halim", Sex.MALE, date(1990, 5, 1), kk),
+        Person(builders.nik(KECAMATAN, date(1994, 3, 2)), "Sari Dewi", Sex.FEMALE, date(1994, 3, 2), kk),
+        Person(builders.nik(KECAMATAN, date(2020, 7, 8)), "Ayu Halim", Sex.FEMALE, date(2020, 7, 8), kk),
+    ]
     father, mother, _child = people
     state.persons.update({p.nik: p for p in people})
-    state.families[kk] = Family(kk, KECAMATAN, 3, tuple(
-        FamilyMember(p.nik, p.name, p.sex, p.birth_date, role)
-        for p, role in zip(people, (Relationship.HEAD, Relationship.WIFE, Relationship.CHILD))))
+    state.families[kk] = Family(
+        kk,
+        KECAMATAN,
+        3,
+        tuple(
+            FamilyMember(p.nik, p.name, p.sex, p.birth_date, role)
+            for p, role in zip(people, (Relationship.HEAD, Relationship.WIFE, Relationship.CHILD), strict=False)
+        ),
+    )
     state.hospitals["1032730001"] = Hospital("1032730001", "RS Umum Sintetis", "3273", True)
-    household = Household(Parent(mother.nik, mother.name, mother.birth_date, kk),
-                          Parent(father.nik, father.name, father.birth_date), KECAMATAN, 3)
+    household = Household(
+        Parent(mother.nik, mother.name, mother.birth_date, kk),
+        Parent(father.nik, father.name, father.birth_date),
+        KECAMATAN,
+        3,
+    )
     return Home.of(household, "1032730001")
 
 
 @pytest.fixture
 def hospitals(state) -> tuple[Hospital, Hospital]:
-    active, closed = Hospital("1032730011", "RS Umum Sintetis", "3273", True), Hospital("1032730012", "RS Tutup", "3273", False)
+    active, closed = (
+        Hospital("1032730011", "RS Umum Sintetis", "3273", True),
+        Hospital("1032730012", "RS Tutup", "3273", False),
+    )
     state.hospitals.update({active.org_id: active, closed.org_id: closed})
     return active, closed
 
@@ -117,4 +132,3 @@ class TestFakeDocuments(DocumentsContract):
 
 class TestFakeHospitalDirectory(HospitalDirectoryContract):
     pass
-

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from hub.config import Topics
+from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification
 from hub.domain.numbers import kk_prefix, nik_prefix, with_serial
 from hub.domain.values import Family, FamilyMember, Hospital, Person, Relationship, Sex
 from hub.errors import StoreUnavailable, TransientError
@@ -15,7 +16,6 @@ from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.ports import Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.retry import retry_transient
-from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification
 from tests.fakes import FakeState, FakeUnitOfWork
 
 WIB = timezone(timedelta(hours=7))
@@ -26,13 +26,19 @@ PIPELINE = Pipeline(TOPICS, IntakeLimits(512 * 1024, 32, True), lambda _: True)
 
 
 def _population(state: FakeState) -> tuple[Parent, Parent]:
-    mother = Person(with_serial(nik_prefix(KEC, date(1995, 4, 1), Sex.FEMALE), 3), "Sari Dewi", Sex.FEMALE, date(1995, 4, 1), None)
-    father = Person(with_serial(nik_prefix(KEC, date(1990, 1, 9), Sex.MALE), 5), "Joko Halim", Sex.MALE, date(1990, 1, 9), None)
+    mother = Person(
+        with_serial(nik_prefix(KEC, date(1995, 4, 1), Sex.FEMALE), 3), "Sari Dewi", Sex.FEMALE, date(1995, 4, 1), None
+    )
+    father = Person(
+        with_serial(nik_prefix(KEC, date(1990, 1, 9), Sex.MALE), 5), "Joko Halim", Sex.MALE, date(1990, 1, 9), None
+    )
     kk = with_serial(kk_prefix(KEC, date(2020, 2, 2)), 1)
     mother, father = (Person(p.nik, p.name, p.sex, p.birth_date, kk) for p in (mother, father))
     state.persons.update({mother.nik: mother, father.nik: father})
-    members = (FamilyMember(father.nik, father.name, Sex.MALE, father.birth_date, Relationship.HEAD),
-               FamilyMember(mother.nik, mother.name, Sex.FEMALE, mother.birth_date, Relationship.WIFE))
+    members = (
+        FamilyMember(father.nik, father.name, Sex.MALE, father.birth_date, Relationship.HEAD),
+        FamilyMember(mother.nik, mother.name, Sex.FEMALE, mother.birth_date, Relationship.WIFE),
+    )
     state.families[kk] = Family(kk, KEC, 1, members)
     state.hospitals["100"] = Hospital("100", "RS", "3273", True)
     return Parent(mother.nik, mother.name, mother.birth_date, kk), Parent(father.nik, father.name)
@@ -43,9 +49,17 @@ def world():
     state = FakeState()
     mother, father = _population(state)
     handler = RegisterBirths(lambda: FakeUnitOfWork(state), PIPELINE, lambda: NOW)
-    spec = BirthSpec(hospital_id="100", encounter_id="E1", mother=mother, father=father, child_name="Tari Halim",
-                     sex="female", born_at=NOW - timedelta(hours=6), reporter_nik=father.nik,
-                     witness_niks=(father.nik, mother.nik))
+    spec = BirthSpec(
+        hospital_id="100",
+        encounter_id="E1",
+        mother=mother,
+        father=father,
+        child_name="Tari Halim",
+        sex="female",
+        born_at=NOW - timedelta(hours=6),
+        reporter_nik=father.nik,
+        witness_niks=(father.nik, mother.nik),
+    )
     return state, handler, spec
 
 
@@ -202,8 +216,15 @@ async def test_a_refusal_inside_a_batch_is_answered_alone_and_the_others_still_l
 
     monkeypatch.setattr(FakeRegistry, "register_birth", refuse_girls)
     twin = BirthSpec(**{**spec.__dict__, "birth_order": 1, "plurality": 2})
-    refused = BirthSpec(**{**spec.__dict__, "message_id": "6c1e8a4f-0000-4000-8000-000000000009",
-                           "birth_order": 2, "plurality": 2, "child_name": "Refused"})
+    refused = BirthSpec(
+        **{
+            **spec.__dict__,
+            "message_id": "6c1e8a4f-0000-4000-8000-000000000009",
+            "birth_order": 2,
+            "plurality": 2,
+            "child_name": "Refused",
+        }
+    )
     results = await handler.handle_batch([(raw(twin), at(1)), (raw(refused), at(2))])
     assert [(h.outcome, h.codes) for h in results] == [("registered", ()), ("rejected", ("NUMBER-SPACE-EXHAUSTED",))]
     assert len(state.births) == 1 and state.inbox[refused.message_id].status == "rejected"

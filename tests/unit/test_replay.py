@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 
+from hub.devtools.simulation.bundles import BirthSpec
 from hub.service.answers import result_event_id
 from hub.service.ports import Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.replay import ReplayFilter, ReplayMessages
-from hub.devtools.simulation.bundles import BirthSpec
 from tests.fakes import FakeState, FakeUnitOfWork
 from tests.unit.test_register_births import NOW, PIPELINE, TOPICS, _population, at, raw
 
@@ -31,9 +31,17 @@ def world():
     mother, father = _population(state)
     uow = lambda: FakeUnitOfWork(state)  # noqa: E731
     consumer, replay = RegisterBirths(uow, PIPELINE, lambda: NOW), ReplayMessages(uow, PIPELINE, lambda: NOW)
-    spec = BirthSpec(hospital_id="100", encounter_id="E1", mother=mother, father=father, child_name="Tari Halim",
-                     sex="female", born_at=NOW - timedelta(hours=6), reporter_nik=father.nik,
-                     witness_niks=(father.nik, mother.nik))
+    spec = BirthSpec(
+        hospital_id="100",
+        encounter_id="E1",
+        mother=mother,
+        father=father,
+        child_name="Tari Halim",
+        sex="female",
+        born_at=NOW - timedelta(hours=6),
+        reporter_nik=father.nik,
+        witness_niks=(father.nik, mother.nik),
+    )
     return state, consumer, replay, spec
 
 
@@ -48,11 +56,16 @@ def _results(state: FakeState) -> list:
 async def test_a_message_never_seen_is_processed_as_the_consumer_would(world):
     state, _, replay, spec = world
     replayed = await replay.replay(raw(spec), again(5), dry_run=False)
-    assert (replayed.kind, replayed.handled.outcome, replayed.handled.message_id) == ("newly-processed", "registered",
-                                                                                     spec.message_id)
+    assert (replayed.kind, replayed.handled.outcome, replayed.handled.message_id) == (
+        "newly-processed",
+        "registered",
+        spec.message_id,
+    )
     assert [m.topic for m in state.outbox] == [TOPICS.results, TOPICS.births_registered, TOPICS.family_cards]
     assert (state.inbox[spec.message_id].status, state.inbox[spec.message_id].delivery) == (
-        "registered", Delivery(REPLAYED, 0, 5))
+        "registered",
+        Delivery(REPLAYED, 0, 5),
+    )
     assert state.deliveries[(REPLAYED, 0, 5)] == (spec.message_id, "registered")
     assert len(state.births) == 1 and state.commits == 1
 
@@ -89,7 +102,10 @@ async def test_a_rejection_that_no_longer_holds_is_processed_with_a_further_resu
     assert (replayed.kind, replayed.handled.outcome) == ("newly-processed", "registered")
     record = state.inbox[spec.message_id]
     assert (record.status, record.result_sequence, record.result_event_id) == (
-        "registered", 2, result_event_id(spec.message_id, 2))
+        "registered",
+        2,
+        result_event_id(spec.message_id, 2),
+    )
     assert record.delivery == Delivery(TOPICS.notifications, 0, 1), "the first delivery stays"
     first, second = _results(state)
     assert first.event_id == result_event_id(spec.message_id, 1) and second.event_id == record.result_event_id
@@ -124,7 +140,11 @@ async def test_unreadable_bytes_never_seen_go_to_the_dead_letters_once(world):
     replayed = await replay.replay(b"\xff\xfe", again(7), dry_run=False)
     assert (replayed.kind, replayed.handled.codes) == ("unreadable", ("DLQ-NOT-UTF8",))
     (letter,) = state.outbox
-    assert (letter.topic, letter.value, letter.headers["dlq-original-offset"]) == (TOPICS.dead_letters, b"\xff\xfe", "7")
+    assert (letter.topic, letter.value, letter.headers["dlq-original-offset"]) == (
+        TOPICS.dead_letters,
+        b"\xff\xfe",
+        "7",
+    )
     assert state.dead_letters == [(again(7), "DLQ-NOT-UTF8", letter.headers["dlq-detail"] or None)]
     assert state.deliveries[(REPLAYED, 0, 7)] == (None, "dead-letter")
 
@@ -143,19 +163,26 @@ async def test_filters_skip_what_they_exclude(world):
     state, consumer, replay, spec = world
     other_hospital = ReplayFilter(hospital_id="999")
     assert (await replay.replay(raw(spec), again(1), dry_run=False, only=other_hospital)).kind == "skipped"
-    assert (await replay.replay(raw(spec), again(1), dry_run=False,
-                                only=ReplayFilter(code="SENDER-INACTIVE"))).kind == "skipped", "never rejected at all"
+    assert (
+        await replay.replay(raw(spec), again(1), dry_run=False, only=ReplayFilter(code="SENDER-INACTIVE"))
+    ).kind == "skipped", "never rejected at all"
     assert (await replay.replay(b"\xff", again(2), dry_run=False, only=other_hospital)).kind == "skipped"
-    assert (await replay.replay(b"\xff", again(2), dry_run=False, only=ReplayFilter(code="DLQ-JSON-INVALID"))).kind == "skipped"
+    assert (
+        await replay.replay(b"\xff", again(2), dry_run=False, only=ReplayFilter(code="DLQ-JSON-INVALID"))
+    ).kind == "skipped"
     assert (state.outbox, state.commits) == ([], 0)
 
     _close_hospital(state)
     await consumer.handle(raw(spec), at(1))
     _close_hospital(state, active=True)
-    assert (await replay.replay(raw(spec), again(1), dry_run=False, only=ReplayFilter(code="KK-NOT-FOUND"))).kind == "skipped"
+    assert (
+        await replay.replay(raw(spec), again(1), dry_run=False, only=ReplayFilter(code="KK-NOT-FOUND"))
+    ).kind == "skipped"
     chosen = ReplayFilter(hospital_id="100", code="SENDER-INACTIVE")
     assert (await replay.replay(raw(spec), again(1), dry_run=False, only=chosen)).kind == "newly-processed"
-    assert (await replay.replay(b"\xff", again(2), dry_run=False, only=ReplayFilter(code="DLQ-NOT-UTF8"))).kind == "unreadable"
+    assert (
+        await replay.replay(b"\xff", again(2), dry_run=False, only=ReplayFilter(code="DLQ-NOT-UTF8"))
+    ).kind == "unreadable"
 
 
 async def test_a_new_birth_of_an_unknown_hospital_is_rejected_by_replay_like_by_the_consumer(world):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -14,22 +14,65 @@ from hub.domain.outcomes import ResultStatus
 from hub.intake import vocabulary as v
 from hub.intake.results import ResultContent, build_result
 
-NOW = datetime(2024, 3, 11, 1, 30, tzinfo=timezone.utc)
+NOW = datetime(2024, 3, 11, 1, 30, tzinfo=UTC)
 # FHIR R4 IssueType (http://hl7.org/fhir/issue-type), the value set of OperationOutcome.issue.code.
 ISSUE_TYPES = {
-    "invalid", "structure", "required", "value", "invariant", "security", "login", "unknown", "expired",
-    "forbidden", "suppressed", "processing", "not-supported", "duplicate", "multiple-matches", "not-found",
-    "deleted", "too-long", "code-invalid", "extension", "too-costly", "business-rule", "conflict", "transient",
-    "lock-error", "no-store", "exception", "timeout", "incomplete", "throttled", "informational",
+    "invalid",
+    "structure",
+    "required",
+    "value",
+    "invariant",
+    "security",
+    "login",
+    "unknown",
+    "expired",
+    "forbidden",
+    "suppressed",
+    "processing",
+    "not-supported",
+    "duplicate",
+    "multiple-matches",
+    "not-found",
+    "deleted",
+    "too-long",
+    "code-invalid",
+    "extension",
+    "too-costly",
+    "business-rule",
+    "conflict",
+    "transient",
+    "lock-error",
+    "no-store",
+    "exception",
+    "timeout",
+    "incomplete",
+    "throttled",
+    "informational",
 }
-STATUSES = [ResultStatus.REGISTERED, ResultStatus.DUPLICATE, ResultStatus.STILLBIRTH, ResultStatus.REVIEW, ResultStatus.REJECTED]
-NUMBERS = {"nik": "3273015003240001", "akta-number": "3273-LU-11032024-0001", "kk-number": "3273010501190003",
-           "kk-version": 4}
+STATUSES = [
+    ResultStatus.REGISTERED,
+    ResultStatus.DUPLICATE,
+    ResultStatus.STILLBIRTH,
+    ResultStatus.REVIEW,
+    ResultStatus.REJECTED,
+]
+NUMBERS = {
+    "nik": "3273015003240001",
+    "akta-number": "3273-LU-11032024-0001",
+    "kk-number": "3273010501190003",
+    "kk-version": 4,
+}
 
 
 def content(status: str = ResultStatus.REJECTED, issues: tuple[Issue, ...] = (), numbers=None, hospital="1032730001"):
-    return ResultContent(event_id=str(uuid.uuid4()), message_id=str(uuid.uuid4()), hospital_id=hospital,
-                         status=status, issues=issues, numbers=dict(numbers or {}))
+    return ResultContent(
+        event_id=str(uuid.uuid4()),
+        message_id=str(uuid.uuid4()),
+        hospital_id=hospital,
+        status=status,
+        issues=issues,
+        numbers=dict(numbers or {}),
+    )
 
 
 def entries(doc) -> dict[str, dict]:
@@ -73,10 +116,16 @@ def test_header_answers_the_notification():
     assert header["extension"] == [{"url": v.REGISTRATION_STATUS, "valueCode": ResultStatus.REGISTERED}]
 
 
-@pytest.mark.parametrize(("status", "code"), [
-    (ResultStatus.REGISTERED, "ok"), (ResultStatus.DUPLICATE, "ok"), (ResultStatus.STILLBIRTH, "ok"), (ResultStatus.REVIEW, "ok"),
-    (ResultStatus.REJECTED, "fatal-error"),
-])
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (ResultStatus.REGISTERED, "ok"),
+        (ResultStatus.DUPLICATE, "ok"),
+        (ResultStatus.STILLBIRTH, "ok"),
+        (ResultStatus.REVIEW, "ok"),
+        (ResultStatus.REJECTED, "fatal-error"),
+    ],
+)
 def test_response_code_by_status(status, code):
     header = entries(build_result(content(status), NOW))["MessageHeader"]
 
@@ -117,27 +166,37 @@ def test_issue_carries_severity_hub_code_expression_and_both_languages():
 
     rendered = entries(build_result(content(issues=(issue,)), NOW))["OperationOutcome"]["issue"]
 
-    assert rendered == [{
-        "severity": "error",
-        "code": "value",
-        "details": {
-            "coding": [{"system": v.ISSUE_CODE_SYSTEM, "code": "BIRTH-WEIGHT-IMPLAUSIBLE",
-                        "display": "Birth weight is outside the plausible range."}],
-            "text": "Berat lahir di luar rentang yang masuk akal. / Birth weight is outside the plausible range. "
-                    "(expected 300..7000 g)",
-        },
-        "diagnostics": "expected 300..7000 g",
-        "expression": ["Bundle.entry[6].resource.valueQuantity.value"],
-    }]
+    assert rendered == [
+        {
+            "severity": "error",
+            "code": "value",
+            "details": {
+                "coding": [
+                    {
+                        "system": v.ISSUE_CODE_SYSTEM,
+                        "code": "BIRTH-WEIGHT-IMPLAUSIBLE",
+                        "display": "Birth weight is outside the plausible range.",
+                    }
+                ],
+                "text": "Berat lahir di luar rentang yang masuk akal. / Birth weight is outside the plausible range. "
+                "(expected 300..7000 g)",
+            },
+            "diagnostics": "expected 300..7000 g",
+            "expression": ["Bundle.entry[6].resource.valueQuantity.value"],
+        }
+    ]
 
 
-@pytest.mark.parametrize(("issue", "severity"), [
-    (Issue(codes.NOT_JSON), "fatal"),
-    (Issue(codes.KK_INVALID, "Bundle.entry[3].resource.identifier[1].value"), "error"),
-    (Issue(codes.NIK_REGION_UNKNOWN, "Bundle.entry[3].resource.identifier[0].value"), "warning"),
-    (Issue(codes.STILLBIRTH_RECORDED), "information"),
-    (Issue(codes.NIK_DATE_MISMATCH, severity=Severity.ERROR), "error"),  # an override wins over the default
-])
+@pytest.mark.parametrize(
+    ("issue", "severity"),
+    [
+        (Issue(codes.NOT_JSON), "fatal"),
+        (Issue(codes.KK_INVALID, "Bundle.entry[3].resource.identifier[1].value"), "error"),
+        (Issue(codes.NIK_REGION_UNKNOWN, "Bundle.entry[3].resource.identifier[0].value"), "warning"),
+        (Issue(codes.STILLBIRTH_RECORDED), "information"),
+        (Issue(codes.NIK_DATE_MISMATCH, severity=Severity.ERROR), "error"),  # an override wins over the default
+    ],
+)
 def test_issue_severity(issue, severity):
     rendered = entries(build_result(content(issues=(issue,)), NOW))["OperationOutcome"]["issue"][0]
 
@@ -153,16 +212,21 @@ def test_issue_without_detail_or_expression_has_neither():
 
 
 def test_every_issue_is_listed_in_order():
-    issues = (Issue(codes.NAME_PLACEHOLDER, "Bundle.entry[2].resource.name"),
-              Issue(codes.WEIGHT_UNIT, "Bundle.entry[6].resource.valueQuantity.code", "UCUM g"),
-              Issue(codes.WITNESSES_REQUIRED, "Bundle.entry[0].resource.extension[0].extension"))
+    issues = (
+        Issue(codes.NAME_PLACEHOLDER, "Bundle.entry[2].resource.name"),
+        Issue(codes.WEIGHT_UNIT, "Bundle.entry[6].resource.valueQuantity.code", "UCUM g"),
+        Issue(codes.WITNESSES_REQUIRED, "Bundle.entry[0].resource.extension[0].extension"),
+    )
 
     doc = build_result(content(issues=issues), NOW)
 
     Bundle.model_validate(doc)
     rendered = entries(doc)["OperationOutcome"]["issue"]
     assert [i["details"]["coding"][0]["code"] for i in rendered] == [
-        "NEWBORN-NAME-PLACEHOLDER", "BIRTH-WEIGHT-UNIT", "WITNESSES-REQUIRED"]
+        "NEWBORN-NAME-PLACEHOLDER",
+        "BIRTH-WEIGHT-UNIT",
+        "WITNESSES-REQUIRED",
+    ]
 
 
 def test_nothing_to_report_is_one_information_ok():

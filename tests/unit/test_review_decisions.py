@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 
 from hub.adapters.postgres.audit import GENESIS, entry_hash
+from hub.devtools.simulation.bundles import BirthSpec
 from hub.errors import OperatorError, StoreUnavailable
 from hub.service.answers import result_event_id
 from hub.service.ports import AuditEntry, Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.review import ReviewDecisions
-from hub.devtools.simulation.bundles import BirthSpec
 from tests.fakes import FakeState, FakeUnitOfWork
 from tests.unit.test_register_births import NOW, PIPELINE, TOPICS, _population, at, raw
 
@@ -35,9 +35,17 @@ def world():
     father_record = state.persons.pop(father.nik)
     uow = lambda: FakeUnitOfWork(state)  # noqa: E731
     consumer, desk = RegisterBirths(uow, PIPELINE, lambda: NOW), ReviewDecisions(uow, PIPELINE, lambda: DECIDED)
-    spec = BirthSpec(hospital_id="100", encounter_id="E1", mother=mother, father=father, child_name="Tari Halim",
-                     sex="female", born_at=NOW - timedelta(hours=6), reporter_nik=father.nik,
-                     witness_niks=(father.nik, mother.nik))
+    spec = BirthSpec(
+        hospital_id="100",
+        encounter_id="E1",
+        mother=mother,
+        father=father,
+        child_name="Tari Halim",
+        sex="female",
+        born_at=NOW - timedelta(hours=6),
+        reporter_nik=father.nik,
+        witness_niks=(father.nik, mother.nik),
+    )
     return state, consumer, desk, spec, father_record
 
 
@@ -63,14 +71,27 @@ async def test_approval_registers_sends_a_second_result_and_is_audited(world):
     assert len(state.births) == 1 and state.commits == commits + 1
     record = state.inbox[message_id]
     assert (record.status, record.result_sequence, record.result_event_id, record.delivery) == (
-        "registered", 2, result_event_id(message_id, 2), Delivery(TOPICS.notifications, 0, 1))
+        "registered",
+        2,
+        result_event_id(message_id, 2),
+        Delivery(TOPICS.notifications, 0, 1),
+    )
     assert [m.event_id for m in _results(state)] == [result_event_id(message_id, 1), result_event_id(message_id, 2)]
     case = state.reviews[message_id]
     assert (case.status, case.decided_by, case.note, case.decided_at) == (
-        "approved", "petugas-7", "father's KK checked at the office", DECIDED)
+        "approved",
+        "petugas-7",
+        "father's KK checked at the office",
+        DECIDED,
+    )
     (entry,) = state.audit
-    assert entry == AuditEntry("petugas-7", "review.approve", message_id, "father's KK checked at the office",
-                               {"outcome": "registered", "codes": list(handled.codes)})
+    assert entry == AuditEntry(
+        "petugas-7",
+        "review.approve",
+        message_id,
+        "father's KK checked at the office",
+        {"outcome": "registered", "codes": list(handled.codes)},
+    )
     assert state.audit_hashes == [entry_hash(GENESIS, DECIDED.isoformat(), entry)]
 
 

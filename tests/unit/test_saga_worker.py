@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from hub.devtools.simulation.bundles import BirthSpec
 from hub.domain import codes
 from hub.errors import (
     PermanentError,
@@ -21,7 +22,6 @@ from hub.errors import (
 from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.register_birth import RegisterBirths
 from hub.service.registry_sagas import RegistrySagaWorker
-from hub.devtools.simulation.bundles import BirthSpec
 from tests.fakes import FakeRegistry, FakeState, FakeUnitOfWork
 from tests.unit.test_document_service import ISSUER
 from tests.unit.test_register_births import NOW, TOPICS, _population, at, raw
@@ -80,9 +80,17 @@ def world(monkeypatch):
     uow = lambda: FakeUnitOfWork(state, registry=lambda s: ScriptedRegistry(s, script))  # noqa: E731
     consumer = RegisterBirths(uow, DEFERRED, clock)
     worker = RegistrySagaWorker(uow, DEFERRED, clock, retry_initial=INITIAL, retry_max=MAXIMUM)
-    spec = BirthSpec(hospital_id="100", encounter_id="E1", mother=mother, father=father, child_name="Tari Halim",
-                     sex="female", born_at=NOW - timedelta(hours=6), reporter_nik=father.nik,
-                     witness_niks=(father.nik, mother.nik))
+    spec = BirthSpec(
+        hospital_id="100",
+        encounter_id="E1",
+        mother=mother,
+        father=father,
+        child_name="Tari Halim",
+        sex="female",
+        born_at=NOW - timedelta(hours=6),
+        reporter_nik=father.nik,
+        witness_niks=(father.nik, mother.nik),
+    )
     return state, script, clock, consumer, worker, spec
 
 
@@ -100,7 +108,10 @@ async def test_the_hospital_hears_nothing_until_the_registry_has_written(world):
     state, script, _, consumer, worker, spec = world
     assert (await consumer.handle(raw(spec), at(1))).outcome == "registry-pending"
     assert state.outbox == [] and state.births == [] and script.calls == 0
-    assert (state.inbox[spec.message_id].status, state.sagas[spec.message_id]["state"]) == ("registry-pending", "pending")
+    assert (state.inbox[spec.message_id].status, state.sagas[spec.message_id]["state"]) == (
+        "registry-pending",
+        "pending",
+    )
 
     handled = await worker.run_one()
 
@@ -143,8 +154,11 @@ async def test_a_registry_conflict_is_decided_again_later(world):
 async def test_a_refusal_is_answered_with_the_registrys_reason_and_no_nik_in_it(world):
     state, script, _, consumer, worker, spec = world
     await consumer.handle(raw(spec), at(1))
-    script.errors = [PermanentError(codes.REGISTRY_REJECTED, f"family card of {spec.mother.nik} is under correction",
-                                    origin="REGISTRY-ON-HOLD")]
+    script.errors = [
+        PermanentError(
+            codes.REGISTRY_REJECTED, f"family card of {spec.mother.nik} is under correction", origin="REGISTRY-ON-HOLD"
+        )
+    ]
 
     handled = await worker.run_one()
 
@@ -186,7 +200,10 @@ async def test_with_documents_the_owed_copies_wait_for_the_documents(world):
     state, _, clock, _, _, spec = world
     pipeline = Pipeline(TOPICS, LIMITS, lambda _: True, defer_registry=True, issuer=ISSUER)
     uow = lambda: FakeUnitOfWork(state)  # noqa: E731
-    consumer, worker = RegisterBirths(uow, pipeline, clock), RegistrySagaWorker(uow, pipeline, clock, retry_initial=1, retry_max=2)
+    consumer, worker = (
+        RegisterBirths(uow, pipeline, clock),
+        RegistrySagaWorker(uow, pipeline, clock, retry_initial=1, retry_max=2),
+    )
     await consumer.handle(raw(spec), at(1))
     await consumer.handle(raw(spec), at(2))
 
@@ -200,8 +217,13 @@ async def test_with_documents_the_owed_copies_wait_for_the_documents(world):
 async def test_a_crash_before_commit_leaves_the_saga_due_and_nothing_done(world):
     state, script, clock, consumer, worker, spec = world
     await consumer.handle(raw(spec), at(1))
-    crashing = RegistrySagaWorker(lambda: CrashingUnitOfWork(state, registry=lambda s: ScriptedRegistry(s, script)),
-                                  DEFERRED, clock, retry_initial=INITIAL, retry_max=MAXIMUM)
+    crashing = RegistrySagaWorker(
+        lambda: CrashingUnitOfWork(state, registry=lambda s: ScriptedRegistry(s, script)),
+        DEFERRED,
+        clock,
+        retry_initial=INITIAL,
+        retry_max=MAXIMUM,
+    )
     with pytest.raises(StoreUnavailable):
         await crashing.run_one()
     saga = state.sagas[spec.message_id]
@@ -220,8 +242,15 @@ async def test_two_workers_never_carry_out_one_saga_at_the_same_time(world):
 
 async def test_a_second_notification_for_the_same_family_waits_its_turn_in_order(world):
     state, _, clock, consumer, worker, spec = world
-    twin = BirthSpec(**{**spec.__dict__, "message_id": "6c1e8a4f-0000-4000-8000-0000000000aa", "birth_order": 2,
-                        "plurality": 2, "child_name": "Tara Halim"})
+    twin = BirthSpec(
+        **{
+            **spec.__dict__,
+            "message_id": "6c1e8a4f-0000-4000-8000-0000000000aa",
+            "birth_order": 2,
+            "plurality": 2,
+            "child_name": "Tara Halim",
+        }
+    )
     first = BirthSpec(**{**spec.__dict__, "birth_order": 1, "plurality": 2})
     await consumer.handle(raw(first), at(1))
     clock.advance(1)

@@ -20,8 +20,14 @@ class Clock:
 
 def client(handler, breaker=None, retries=2) -> SiakClient:
     breaker = breaker or CircuitBreaker(failure_threshold=100, reset_after=1)
-    return SiakClient("http://siak.test", timeout=1, retries=retries, backoff=0.001, breaker=breaker,
-                      transport=httpx.MockTransport(handler))
+    return SiakClient(
+        "http://siak.test",
+        timeout=1,
+        retries=retries,
+        backoff=0.001,
+        breaker=breaker,
+        transport=httpx.MockTransport(handler),
+    )
 
 
 async def test_transient_failures_are_retried_with_the_same_idempotency_key():
@@ -32,7 +38,9 @@ async def test_transient_failures_are_retried_with_the_same_idempotency_key():
         if len(seen) == 1:
             raise httpx.ConnectError("refused")
         if len(seen) == 2:
-            return httpx.Response(503, json={"code": "INJECTED-FAULT", "title": "down", "status": 503, "retryable": True})
+            return httpx.Response(
+                503, json={"code": "INJECTED-FAULT", "title": "down", "status": 503, "retryable": True}
+            )
         return httpx.Response(200, json={"ok": True})
 
     siak = client(handler)
@@ -46,8 +54,16 @@ async def test_a_registry_refusal_is_permanent_and_not_retried():
 
     def handler(request):
         calls.append(1)
-        return httpx.Response(422, json={"code": "KK-NOT-FOUND", "title": "no such family", "status": 422,
-                                         "detail": "family card unknown", "retryable": False})
+        return httpx.Response(
+            422,
+            json={
+                "code": "KK-NOT-FOUND",
+                "title": "no such family",
+                "status": 422,
+                "detail": "family card unknown",
+                "retryable": False,
+            },
+        )
 
     siak = client(handler)
     with pytest.raises(PermanentError) as refused:
@@ -57,8 +73,11 @@ async def test_a_registry_refusal_is_permanent_and_not_retried():
 
 
 async def test_a_missing_person_is_none_when_allowed_and_retries_are_bounded():
-    siak = client(lambda request: httpx.Response(404, json={"code": "NOT-FOUND", "title": "no", "status": 404,
-                                                             "retryable": False}))
+    siak = client(
+        lambda request: httpx.Response(
+            404, json={"code": "NOT-FOUND", "title": "no", "status": 404, "retryable": False}
+        )
+    )
     assert await siak.get("/v1/persons/1", missing_ok=True) is None
     failing = client(lambda request: httpx.Response(500, json={}), retries=3)
     with pytest.raises(RegistryUnavailable, match="after 4 attempts"):
@@ -69,8 +88,9 @@ async def test_a_missing_person_is_none_when_allowed_and_retries_are_bounded():
 
 def test_the_breaker_opens_after_consecutive_failures_and_half_opens_for_one_trial():
     clock, changes = Clock(), []
-    breaker = CircuitBreaker(failure_threshold=3, reset_after=10, clock=clock,
-                             on_change=lambda state, failures: changes.append(state))
+    breaker = CircuitBreaker(
+        failure_threshold=3, reset_after=10, clock=clock, on_change=lambda state, failures: changes.append(state)
+    )
     for _ in range(3):
         assert breaker.allow()
         breaker.failure()

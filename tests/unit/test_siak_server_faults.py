@@ -22,8 +22,9 @@ def test_the_same_seed_gives_the_same_faults_and_a_change_reseeds():
     one, two = FaultInjector(faults), FaultInjector(faults)
     first = decisions(one)
     assert first == decisions(two)
-    assert first != decisions(FaultInjector(Faults(error_rate=0.3, timeout_rate=0.3, timeout_sleep_s=1,
-                                                   drop_after_write_rate=0.3, seed=6)))
+    assert first != decisions(
+        FaultInjector(Faults(error_rate=0.3, timeout_rate=0.3, timeout_sleep_s=1, drop_after_write_rate=0.3, seed=6))
+    )
     one.replace(faults)
     assert decisions(one) == first
     assert {d[0] for d in first} == {True, False} and {d[2] for d in first} == {True, False}
@@ -47,8 +48,16 @@ async def test_down_answers_every_contract_request_but_the_fault_controls_still_
 
 
 def test_the_request_hash_is_canonical_and_bound_to_the_operation():
-    body = dict(message_id="m", hospital_id="h", encounter_id="e", mother_nik="3171000000000001",
-                kk_number="3171000000000002", born_at="2026-01-02T03:04:05+07:00", birth_order=0, weight_g=800)
+    body = dict(
+        message_id="m",
+        hospital_id="h",
+        encounter_id="e",
+        mother_nik="3171000000000001",
+        kk_number="3171000000000002",
+        born_at="2026-01-02T03:04:05+07:00",
+        birth_order=0,
+        weight_g=800,
+    )
     one = StillbirthIn.model_validate(body)
     two = StillbirthIn.model_validate(dict(reversed(list(body.items()))))
     assert request_hash(STILLBIRTHS, one) == request_hash(STILLBIRTHS, two)

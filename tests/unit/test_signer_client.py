@@ -40,27 +40,49 @@ def b64(data: bytes) -> str:
 
 
 def published(key: SigningKey) -> dict:
-    return {"kid": key.kid, "alg": "ES256", "x5c": [b64(der) for der in key.certificate_chain],
-            "not_before": key.not_before.isoformat(),
-            "not_after": key.not_after.isoformat() if key.not_after else None}
+    return {
+        "kid": key.kid,
+        "alg": "ES256",
+        "x5c": [b64(der) for der in key.certificate_chain],
+        "not_before": key.not_before.isoformat(),
+        "not_after": key.not_after.isoformat() if key.not_after else None,
+    }
 
 
 def problem(status: int, code: str) -> httpx.Response:
-    return httpx.Response(status, json={"type": "about:blank", "title": "refused", "status": status, "code": code,
-                                        "retryable": status >= 500 or status == 429},
-                          headers={"content-type": "application/problem+json"})
+    return httpx.Response(
+        status,
+        json={
+            "type": "about:blank",
+            "title": "refused",
+            "status": status,
+            "code": code,
+            "retryable": status >= 500 or status == 429,
+        },
+        headers={"content-type": "application/problem+json"},
+    )
 
 
 class Service:
     """A signing service for the mock transport: answers `failures` first, in order, then serves the
     contract over SIGNER's keys. `signs` makes the signature and `answer` shapes the POST's body."""
 
-    def __init__(self, *failures: httpx.Response | Exception, signs: Callable[[bytes], bytes] | None = None,
-                 answer: Callable[[dict, bytes], dict] | None = None, keys: list[dict] | None = None) -> None:
+    def __init__(
+        self,
+        *failures: httpx.Response | Exception,
+        signs: Callable[[bytes], bytes] | None = None,
+        answer: Callable[[dict, bytes], dict] | None = None,
+        keys: list[dict] | None = None,
+    ) -> None:
         self.failures, self.requests = list(failures), []
         self._signs = signs or (lambda digest: es256(PRIVATE, digest))
-        self._answer = answer or (lambda body, signature: {"key_id": body["key_id"], "signature": b64(signature),
-                                                           "signed_at": "2026-02-01T00:00:00Z"})
+        self._answer = answer or (
+            lambda body, signature: {
+                "key_id": body["key_id"],
+                "signature": b64(signature),
+                "signed_at": "2026-02-01T00:00:00Z",
+            }
+        )
         self._keys = keys if keys is not None else [published(key) for key in SIGNER.keys.values()]
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -84,8 +106,14 @@ class Service:
 
 def remote(service, breaker: CircuitBreaker | None = None, retries: int = 2) -> RemoteSigner:
     breaker = breaker or CircuitBreaker(failure_threshold=100, reset_after=1)
-    return RemoteSigner("http://signer.test", timeout=1, retries=retries, backoff=0.001, breaker=breaker,
-                        transport=httpx.MockTransport(service))
+    return RemoteSigner(
+        "http://signer.test",
+        timeout=1,
+        retries=retries,
+        backoff=0.001,
+        breaker=breaker,
+        transport=httpx.MockTransport(service),
+    )
 
 
 def digest() -> bytes:
@@ -113,8 +141,13 @@ async def test_a_signature_is_made_from_the_digest_alone_and_checked_before_it_i
 
 
 async def test_transient_failures_are_retried_with_the_same_idempotency_key():
-    service = Service(httpx.ConnectError("refused"), problem(503, "INJECTED-FAULT"), problem(429, "SLOW-DOWN"),
-                      httpx.ReadTimeout("slow"), httpx.Response(502, text="<html>bad gateway</html>"))
+    service = Service(
+        httpx.ConnectError("refused"),
+        problem(503, "INJECTED-FAULT"),
+        problem(429, "SLOW-DOWN"),
+        httpx.ReadTimeout("slow"),
+        httpx.Response(502, text="<html>bad gateway</html>"),
+    )
     signer = remote(service, retries=5)
     await signer.current_key()  # first answers the failures, retried
     data = digest()
@@ -178,12 +211,15 @@ async def test_a_cancelled_trial_does_not_leave_the_circuit_half_open_for_ever()
     await signer.close()
 
 
-@pytest.mark.parametrize(("answer", "code", "origin"), [
-    (problem(422, "SIGNING-KEY-RETIRED"), "SIGNING-KEY-RETIRED", "SIGNING-KEY-RETIRED"),
-    (problem(409, "IDEMPOTENCY-KEY-REUSED"), "IDEMPOTENCY-KEY-REUSED", "IDEMPOTENCY-KEY-REUSED"),
-    (problem(400, "REQUEST-INVALID"), "SIGNER-REFUSED", "REQUEST-INVALID"),
-    (httpx.Response(404, text="<html>not here</html>"), "SIGNER-REFUSED", "SIGNER-HTTP-404"),
-])
+@pytest.mark.parametrize(
+    ("answer", "code", "origin"),
+    [
+        (problem(422, "SIGNING-KEY-RETIRED"), "SIGNING-KEY-RETIRED", "SIGNING-KEY-RETIRED"),
+        (problem(409, "IDEMPOTENCY-KEY-REUSED"), "IDEMPOTENCY-KEY-REUSED", "IDEMPOTENCY-KEY-REUSED"),
+        (problem(400, "REQUEST-INVALID"), "SIGNER-REFUSED", "REQUEST-INVALID"),
+        (httpx.Response(404, text="<html>not here</html>"), "SIGNER-REFUSED", "SIGNER-HTTP-404"),
+    ],
+)
 async def test_a_refusal_is_permanent_with_its_code_and_not_retried(answer, code, origin):
     service = Service(answer)
     signer = remote(service, retries=3)
@@ -203,13 +239,17 @@ def _long_form_der(data: bytes) -> bytes:
     return bytes([0x30, 0x81, der[1]]) + der[2:]
 
 
-@pytest.mark.parametrize("signs", [
-    lambda data: b"not a signature at all",
-    lambda data: es256(PRIVATE, hashlib.sha256(data).digest()),  # valid, for another digest
-    _other_key_signs,
-    lambda data: es256(PRIVATE, data) + b"\x00",
-    _long_form_der,
-], ids=["garbage", "another-digest", "another-key", "trailing-byte", "not-canonical-der"])
+@pytest.mark.parametrize(
+    "signs",
+    [
+        lambda data: b"not a signature at all",
+        lambda data: es256(PRIVATE, hashlib.sha256(data).digest()),  # valid, for another digest
+        _other_key_signs,
+        lambda data: es256(PRIVATE, data) + b"\x00",
+        _long_form_der,
+    ],
+    ids=["garbage", "another-digest", "another-key", "trailing-byte", "not-canonical-der"],
+)
 async def test_a_signature_that_does_not_check_is_never_returned(signs):
     service = Service(signs=signs)
     signer = remote(service, retries=3)
@@ -221,12 +261,19 @@ async def test_a_signature_that_does_not_check_is_never_returned(signs):
     await signer.close()
 
 
-@pytest.mark.parametrize("answer", [
-    lambda body, signature: {"key_id": "someone-else", "signature": b64(signature),
-                             "signed_at": "2026-02-01T00:00:00Z"},
-    lambda body, signature: {"key_id": body["key_id"], "signature": "%%%", "signed_at": "2026-02-01T00:00:00Z"},
-    lambda body, signature: ["not", "an", "object"],
-], ids=["another-key-id", "not-base64", "not-an-object"])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda body, signature: {
+            "key_id": "someone-else",
+            "signature": b64(signature),
+            "signed_at": "2026-02-01T00:00:00Z",
+        },
+        lambda body, signature: {"key_id": body["key_id"], "signature": "%%%", "signed_at": "2026-02-01T00:00:00Z"},
+        lambda body, signature: ["not", "an", "object"],
+    ],
+    ids=["another-key-id", "not-base64", "not-an-object"],
+)
 async def test_an_answer_that_is_not_a_signature_by_the_key_is_rejected(answer):
     signer = remote(Service(answer=answer))
     with pytest.raises(PermanentError, match="SIGNER-BAD-SIGNATURE"):
@@ -253,25 +300,36 @@ async def test_published_keys_are_read_into_signing_keys():
 def _rsa_certificate() -> str:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "rsa")])
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private.public_key())
-                   .serial_number(1).not_valid_before(ISSUED).not_valid_after(ISSUED.replace(year=2027))
-                   .sign(private, hashes.SHA256()))
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(1)
+        .not_valid_before(ISSUED)
+        .not_valid_after(ISSUED.replace(year=2027))
+        .sign(private, hashes.SHA256())
+    )
     return b64(certificate.public_bytes(serialization.Encoding.DER))
 
 
 GOOD = published(SIGNER.keys[KID])
 
 
-@pytest.mark.parametrize("entry", [
-    {**GOOD, "alg": "RS256"},
-    {**GOOD, "x5c": []},
-    {**GOOD, "x5c": ["%%%"]},
-    {**GOOD, "x5c": [b64(b"not a certificate")]},
-    {**GOOD, "x5c": [_rsa_certificate()]},
-    {**GOOD, "not_before": "2026-01-01T00:00:00"},
-    {**GOOD, "not_before": None},
-    {key: value for key, value in GOOD.items() if key != "kid"},
-], ids=["alg", "no-certificate", "not-base64", "not-a-certificate", "rsa", "naive-time", "no-start", "no-kid"])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {**GOOD, "alg": "RS256"},
+        {**GOOD, "x5c": []},
+        {**GOOD, "x5c": ["%%%"]},
+        {**GOOD, "x5c": [b64(b"not a certificate")]},
+        {**GOOD, "x5c": [_rsa_certificate()]},
+        {**GOOD, "not_before": "2026-01-01T00:00:00"},
+        {**GOOD, "not_before": None},
+        {key: value for key, value in GOOD.items() if key != "kid"},
+    ],
+    ids=["alg", "no-certificate", "not-base64", "not-a-certificate", "rsa", "naive-time", "no-start", "no-kid"],
+)
 async def test_a_published_key_that_breaks_the_contract_is_refused(entry):
     signer = remote(Service(keys=[entry]))
     with pytest.raises(PermanentError, match="SIGNER-BAD-RESPONSE"):

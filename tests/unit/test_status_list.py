@@ -42,8 +42,9 @@ def signer(tmp_path: Path) -> LocalSigner:
     return LocalSigner(tmp_path / "pki", clock=lambda: NOW)
 
 
-async def issue(signer: LocalSigner, statuses: dict[int, StatusCode], size: int, *, at: datetime = NOW,
-                list_uri: str | None = None) -> bytes:
+async def issue(
+    signer: LocalSigner, statuses: dict[int, StatusCode], size: int, *, at: datetime = NOW, list_uri: str | None = None
+) -> bytes:
     kid = (await signer.current_key()).kid
     return await issue_status_list(list_uri or uri(), statuses, size, signer, kid, at, TTL)
 
@@ -68,11 +69,14 @@ def test_a_slot_outside_the_list_is_refused():
 async def test_every_status_reads_back_from_the_signed_list(signer: LocalSigner):
     size = 1_003
     statuses = {i: StatusCode(random.randrange(4)) for i in range(size)}
-    statuses.update({0: StatusCode.SUPERSEDED, 1: StatusCode.SUSPENDED, 2: StatusCode.INVALID, size - 1: StatusCode.VALID})
+    statuses.update(
+        {0: StatusCode.SUPERSEDED, 1: StatusCode.SUSPENDED, 2: StatusCode.INVALID, size - 1: StatusCode.VALID}
+    )
     list_uri = uri()
 
-    check = verify_status_list(await issue(signer, statuses, size, list_uri=list_uri), await trust_of(signer), NOW,
-                               uri=list_uri)
+    check = verify_status_list(
+        await issue(signer, statuses, size, list_uri=list_uri), await trust_of(signer), NOW, uri=list_uri
+    )
 
     assert (check.valid, check.reason, check.uri, check.ttl_seconds) == (True, None, list_uri, TTL)
     assert [check.status(i) for i in range(size)] == [statuses[i] for i in range(size)]
@@ -149,9 +153,14 @@ async def test_a_list_of_100_000_slots_is_small(signer: LocalSigner, changed: in
     assert len(token) < limit + 200
 
 
-HOSTILE = {"empty": b"", "garbage": b"\xff\x00garbage", "text": "not bytes", "deep": b"\x81" * 10_000,
-           "qr token type": cbor2.dumps(cbor2.CBORTag(18, [cbor2.dumps({1: -7, 4: b"k"}), {}, cbor2.dumps({}), b""])),
-           "huge": b"\x00" * (9 * 1024 * 1024)}
+HOSTILE = {
+    "empty": b"",
+    "garbage": b"\xff\x00garbage",
+    "text": "not bytes",
+    "deep": b"\x81" * 10_000,
+    "qr token type": cbor2.dumps(cbor2.CBORTag(18, [cbor2.dumps({1: -7, 4: b"k"}), {}, cbor2.dumps({}), b""])),
+    "huge": b"\x00" * (9 * 1024 * 1024),
+}
 
 
 @pytest.mark.parametrize("token", HOSTILE.values(), ids=HOSTILE.keys())
@@ -164,7 +173,8 @@ async def test_hostile_input_is_malformed_and_never_raises(signer: LocalSigner, 
 async def test_a_validly_signed_list_that_is_not_zlib_is_malformed(signer: LocalSigner):
     iat = int(NOW.timestamp())
     claims = {SUB: uri(), IAT: iat, EXP: iat + 60, STATUS_LIST: {"bits": 2, "lst": b"not zlib"}}
-    token = await sign1(claims, signer=signer, kid=(await signer.current_key()).kid, idempotency_key=uuid.uuid4().hex,
-                        typ=TYPE)
+    token = await sign1(
+        claims, signer=signer, kid=(await signer.current_key()).kid, idempotency_key=uuid.uuid4().hex, typ=TYPE
+    )
 
     assert verify_status_list(token, await trust_of(signer), NOW).reason == "malformed"

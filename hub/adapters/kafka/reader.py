@@ -40,8 +40,9 @@ class Span:
 class TopicReader:
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.topic = topic
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                          auto_offset_reset="earliest")
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+        )
 
     async def __aenter__(self) -> TopicReader:
         try:
@@ -53,9 +54,16 @@ class TopicReader:
     async def __aexit__(self, *exc: object) -> None:
         await self._consumer.stop()
 
-    async def span(self, *, partitions: list[int] | None = None, from_offset: int | None = None,
-                   to_offset: int | None = None, since: datetime | None = None, until: datetime | None = None,
-                   resume: dict[int, int] | None = None) -> Span:
+    async def span(
+        self,
+        *,
+        partitions: list[int] | None = None,
+        from_offset: int | None = None,
+        to_offset: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        resume: dict[int, int] | None = None,
+    ) -> Span:
         found = sorted(self._consumer.partitions_for_topic(self.topic) or ())
         if not found:
             await self._consumer._client.force_metadata_update()

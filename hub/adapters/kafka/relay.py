@@ -31,8 +31,12 @@ WHERE sent_at IS NULL ORDER BY id LIMIT $1
 
 def idempotent_producer(bootstrap: str, client_id: str = "hub-relay") -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap, client_id=client_id, enable_idempotence=True, acks="all",
-        linger_ms=5, request_timeout_ms=30000,
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        request_timeout_ms=30000,
     )
 
 
@@ -49,8 +53,9 @@ class OutboxRelay:
                 rows = await conn.fetch(_PENDING, self._batch)
                 if rows:
                     await self._send(rows)
-                    await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
-                                       [row["id"] for row in rows])
+                    await conn.execute(
+                        "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [row["id"] for row in rows]
+                    )
                 return len(rows)
         except TRANSIENT as exc:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc

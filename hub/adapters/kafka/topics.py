@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -19,13 +20,14 @@ async def ensure_topics(bootstrap: str, topics: Topics, partitions: int, replica
     try:
         await admin.start()
         existing = set(await admin.list_topics())
-        wanted = [NewTopic(name, partitions if name == topics.notifications else max(1, partitions), replication)
-                  for name in topics.all() if name not in existing]
+        wanted = [
+            NewTopic(name, partitions if name == topics.notifications else max(1, partitions), replication)
+            for name in topics.all()
+            if name not in existing
+        ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another hub made them between list and create
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # another hub process created them between our list and create
         for topic in wanted:
             log.info("topic created name=%s partitions=%d", topic.name, topic.num_partitions)
         return [t.name for t in wanted]

@@ -20,9 +20,19 @@ AUDIT_LOCK = 727_003
 
 
 def entry_hash(prev_hash: str, at: str, entry: AuditEntry) -> str:
-    canonical = json.dumps({"at": at, "actor": entry.actor, "action": entry.action, "subject": entry.subject,
-                            "reason": entry.reason, "details": entry.details},
-                           sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    canonical = json.dumps(
+        {
+            "at": at,
+            "actor": entry.actor,
+            "action": entry.action,
+            "subject": entry.subject,
+            "reason": entry.reason,
+            "details": entry.details,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
     return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
 
 
@@ -39,7 +49,15 @@ class PostgresAuditLog:
         await self._conn.execute(
             """INSERT INTO audit_log (at, actor, action, subject, reason, details, prev_hash, hash)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
-            stamp, entry.actor, entry.action, entry.subject, entry.reason, json.dumps(entry.details), prev, digest)
+            stamp,
+            entry.actor,
+            entry.action,
+            entry.subject,
+            entry.reason,
+            json.dumps(entry.details),
+            prev,
+            digest,
+        )
         return digest
 
 
@@ -56,7 +74,9 @@ async def verify_chain(conn: asyncpg.Connection) -> Verification:
         async for row in conn.cursor("SELECT * FROM audit_log ORDER BY id"):
             count += 1
             if row["prev_hash"] != prev:
-                return Verification(count, row["id"], "link to the previous row is broken (a row was removed or inserted)")
+                return Verification(
+                    count, row["id"], "link to the previous row is broken (a row was removed or inserted)"
+                )
             entry = AuditEntry(row["actor"], row["action"], row["subject"], row["reason"], json.loads(row["details"]))
             if entry_hash(prev, row["at"], entry) != row["hash"]:
                 return Verification(count, row["id"], "contents do not match the hash (the row was changed)")

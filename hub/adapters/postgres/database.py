@@ -62,8 +62,11 @@ def _migrations(packages: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     found = []
     for package in ("hub.adapters.postgres", *packages):
         folder = resources.files(package).joinpath("migrations")
-        found += [(f.name.removesuffix(".sql"), f.read_text())
-                  for f in sorted(folder.iterdir(), key=lambda f: f.name) if f.name.endswith(".sql")]
+        found += [
+            (f.name.removesuffix(".sql"), f.read_text())
+            for f in sorted(folder.iterdir(), key=lambda f: f.name)
+            if f.name.endswith(".sql")
+        ]
     return found
 
 

@@ -33,8 +33,15 @@ SELECT
 
 
 async def registry_facts(conn: asyncpg.Connection, notice: BirthNotice) -> RegistryFacts:
-    row = await conn.fetchrow(LOOKUP, notice.mother_nik, notice.father_nik, notice.kk_number,
-                              notice.hospital_id, notice.encounter_id, notice.birth_order)
+    row = await conn.fetchrow(
+        LOOKUP,
+        notice.mother_nik,
+        notice.father_nik,
+        notice.kk_number,
+        notice.hospital_id,
+        notice.encounter_id,
+        notice.birth_order,
+    )
     family = _json(row["family"])
     return RegistryFacts(
         hospital=None,
@@ -53,8 +60,14 @@ def _json(value: str | None):
 def _person(found: dict | None) -> Person | None:
     if found is None:
         return None
-    return Person(found["nik"], found["name"], Sex(found["sex"]), date.fromisoformat(found["birth_date"]),
-                  found["kk_number"], found["alive"])
+    return Person(
+        found["nik"],
+        found["name"],
+        Sex(found["sex"]),
+        date.fromisoformat(found["birth_date"]),
+        found["kk_number"],
+        found["alive"],
+    )
 
 
 def _birth(found: dict | None) -> RegisteredBirth | None:

@@ -25,7 +25,9 @@ def _rows(records) -> list[dict[str, Any]]:
 async def message_ids_for(conn: asyncpg.Connection, query: str) -> list[str]:
     """Message ids matching a message id, an akta number or a mother's NIK."""
     if _AKTA.fullmatch(query):
-        sql = "SELECT b.message_id FROM birth_certificates c JOIN births b ON b.id = c.birth_id WHERE c.akta_number = $1"
+        sql = (
+            "SELECT b.message_id FROM birth_certificates c JOIN births b ON b.id = c.birth_id WHERE c.akta_number = $1"
+        )
     elif len(query) == 16 and query.isascii() and query.isdigit():
         sql = """SELECT message_id FROM inbox WHERE mother_nik = $1
                  UNION SELECT message_id FROM births WHERE mother_nik = $1 ORDER BY 1"""
@@ -40,22 +42,35 @@ async def trail(conn: asyncpg.Connection, message_id: str) -> dict[str, Any]:
     inbox = await conn.fetchrow("SELECT * FROM inbox WHERE message_id = $1", message_id)
     birth = await conn.fetchrow(
         """SELECT b.*, c.akta_number, c.variant, c.registration_type, c.issuing_regency, c.issued_at
-           FROM births b LEFT JOIN birth_certificates c ON c.birth_id = b.id WHERE b.message_id = $1""", message_id)
+           FROM births b LEFT JOIN birth_certificates c ON c.birth_id = b.id WHERE b.message_id = $1""",
+        message_id,
+    )
     return {
         "message_id": message_id,
         "inbox": dict(inbox) if inbox else None,
-        "deliveries": _rows(await conn.fetch(
-            'SELECT topic, partition, "offset", action, handled_at FROM deliveries WHERE message_id = $1 ORDER BY handled_at',
-            message_id)),
+        "deliveries": _rows(
+            await conn.fetch(
+                'SELECT topic, partition, "offset", action, handled_at FROM deliveries WHERE message_id = $1 ORDER BY handled_at',
+                message_id,
+            )
+        ),
         "registration": dict(birth) if birth else None,
         "review": _without_document(await conn.fetchrow("SELECT * FROM reviews WHERE message_id = $1", message_id)),
-        "registry_saga": _without_document(await conn.fetchrow(
-            "SELECT * FROM registry_sagas WHERE message_id = $1", message_id)),
-        "published": _rows(await conn.fetch(
-            """SELECT topic, headers ->> 'event-id' AS event_id, created_at, sent_at FROM outbox
-               WHERE headers ->> 'correlation-id' = $1 ORDER BY id""", message_id)),
-        "audit": _rows(await conn.fetch(
-            "SELECT at, actor, action, reason, details FROM audit_log WHERE subject = $1 ORDER BY id", message_id)),
+        "registry_saga": _without_document(
+            await conn.fetchrow("SELECT * FROM registry_sagas WHERE message_id = $1", message_id)
+        ),
+        "published": _rows(
+            await conn.fetch(
+                """SELECT topic, headers ->> 'event-id' AS event_id, created_at, sent_at FROM outbox
+               WHERE headers ->> 'correlation-id' = $1 ORDER BY id""",
+                message_id,
+            )
+        ),
+        "audit": _rows(
+            await conn.fetch(
+                "SELECT at, actor, action, reason, details FROM audit_log WHERE subject = $1 ORDER BY id", message_id
+            )
+        ),
     }
 
 
@@ -67,58 +82,90 @@ def _without_document(row) -> dict[str, Any] | None:
     return found
 
 
-async def dead_letters(conn: asyncpg.Connection, *, reason: str | None, since: datetime | None,
-                       until: datetime | None) -> list[dict[str, Any]]:
-    return _rows(await conn.fetch(
-        """SELECT topic, partition, "offset", reason, detail, recorded_at FROM dead_letters
+async def dead_letters(
+    conn: asyncpg.Connection, *, reason: str | None, since: datetime | None, until: datetime | None
+) -> list[dict[str, Any]]:
+    return _rows(
+        await conn.fetch(
+            """SELECT topic, partition, "offset", reason, detail, recorded_at FROM dead_letters
            WHERE ($1::text IS NULL OR reason = $1) AND ($2::timestamptz IS NULL OR recorded_at >= $2)
-             AND ($3::timestamptz IS NULL OR recorded_at < $3) ORDER BY recorded_at""", reason, since, until))
+             AND ($3::timestamptz IS NULL OR recorded_at < $3) ORDER BY recorded_at""",
+            reason,
+            since,
+            until,
+        )
+    )
 
 
-async def rejections(conn: asyncpg.Connection, *, code: str | None, hospital: str | None, since: datetime | None,
-                     until: datetime | None) -> list[dict[str, Any]]:
-    return _rows(await conn.fetch(
-        """SELECT message_id, hospital_id, codes, topic, partition, "offset", updated_at FROM inbox
+async def rejections(
+    conn: asyncpg.Connection, *, code: str | None, hospital: str | None, since: datetime | None, until: datetime | None
+) -> list[dict[str, Any]]:
+    return _rows(
+        await conn.fetch(
+            """SELECT message_id, hospital_id, codes, topic, partition, "offset", updated_at FROM inbox
            WHERE status = 'rejected' AND ($1::text IS NULL OR $1 = ANY (codes))
              AND ($2::text IS NULL OR hospital_id = $2) AND ($3::timestamptz IS NULL OR updated_at >= $3)
-             AND ($4::timestamptz IS NULL OR updated_at < $4) ORDER BY updated_at""", code, hospital, since, until))
+             AND ($4::timestamptz IS NULL OR updated_at < $4) ORDER BY updated_at""",
+            code,
+            hospital,
+            since,
+            until,
+        )
+    )
 
 
 async def dead_letter(conn: asyncpg.Connection, topic: str, partition: int, offset: int) -> dict[str, Any] | None:
-    row = await conn.fetchrow('SELECT * FROM dead_letters WHERE topic = $1 AND partition = $2 AND "offset" = $3',
-                              topic, partition, offset)
+    row = await conn.fetchrow(
+        'SELECT * FROM dead_letters WHERE topic = $1 AND partition = $2 AND "offset" = $3', topic, partition, offset
+    )
     return None if row is None else dict(row)
 
 
 async def audit_entries(conn: asyncpg.Connection, limit: int) -> list[dict[str, Any]]:
     """The most recent operator actions, newest first."""
-    return _rows(await conn.fetch(
-        "SELECT id, at, actor, action, subject, reason FROM audit_log ORDER BY id DESC LIMIT $1", limit))
+    return _rows(
+        await conn.fetch(
+            "SELECT id, at, actor, action, subject, reason FROM audit_log ORDER BY id DESC LIMIT $1", limit
+        )
+    )
 
 
 async def inbox_positions(conn: asyncpg.Connection, message_ids: list[str]) -> dict[str, tuple[int, int]]:
     """Where each known message id was read from: (partition, offset) on the notification topic."""
-    rows = await conn.fetch('SELECT message_id, partition, "offset" FROM inbox WHERE message_id = ANY($1::text[])',
-                            message_ids)
+    rows = await conn.fetch(
+        'SELECT message_id, partition, "offset" FROM inbox WHERE message_id = ANY($1::text[])', message_ids
+    )
     return {r["message_id"]: (r["partition"], r["offset"]) for r in rows}
 
 
 async def review_cases(conn: asyncpg.Connection, status: str | None) -> list[dict[str, Any]]:
-    return _rows(await conn.fetch(
-        """SELECT message_id, hospital_id, reasons, status, opened_at, decided_at, decided_by FROM reviews
-           WHERE ($1::text IS NULL OR status = $1) ORDER BY opened_at""", status))
+    return _rows(
+        await conn.fetch(
+            """SELECT message_id, hospital_id, reasons, status, opened_at, decided_at, decided_by FROM reviews
+           WHERE ($1::text IS NULL OR status = $1) ORDER BY opened_at""",
+            status,
+        )
+    )
 
 
 async def start_run(conn: asyncpg.Connection, operator: str, selector: dict, dry_run: bool) -> int:
-    return await conn.fetchval("INSERT INTO replay_runs (operator, selector, dry_run) VALUES ($1, $2, $3) RETURNING id",
-                               operator, json.dumps(selector), dry_run)
+    return await conn.fetchval(
+        "INSERT INTO replay_runs (operator, selector, dry_run) VALUES ($1, $2, $3) RETURNING id",
+        operator,
+        json.dumps(selector),
+        dry_run,
+    )
 
 
 async def save_run(conn: asyncpg.Connection, run_id: int, positions: dict, counts: dict, finished: bool) -> None:
     await conn.execute(
         """UPDATE replay_runs SET positions = $2, counts = $3,
                   finished_at = CASE WHEN $4 THEN now() ELSE finished_at END WHERE id = $1""",
-        run_id, json.dumps(positions), json.dumps(counts), finished)
+        run_id,
+        json.dumps(positions),
+        json.dumps(counts),
+        finished,
+    )
 
 
 async def get_run(conn: asyncpg.Connection, run_id: int) -> dict[str, Any] | None:
@@ -133,15 +180,31 @@ async def get_run(conn: asyncpg.Connection, run_id: int) -> dict[str, Any] | Non
 
 async def registry_overview(conn: asyncpg.Connection) -> dict[str, Any]:
     """Sagas by state (with the oldest waiting one) and each hub process's circuit breaker."""
-    states = {r["state"]: {"count": r["n"], "oldest": r["oldest"]} for r in await conn.fetch(
-        "SELECT state, count(*) AS n, min(created_at) AS oldest FROM registry_sagas GROUP BY state")}
-    breakers = _rows(await conn.fetch("SELECT process, state, failures, changed_at FROM registry_breakers ORDER BY process"))
+    states = {
+        r["state"]: {"count": r["n"], "oldest": r["oldest"]}
+        for r in await conn.fetch(
+            "SELECT state, count(*) AS n, min(created_at) AS oldest FROM registry_sagas GROUP BY state"
+        )
+    }
+    breakers = _rows(
+        await conn.fetch("SELECT process, state, failures, changed_at FROM registry_breakers ORDER BY process")
+    )
     return {"sagas": states, "breakers": breakers}
 
 
 async def table_counts(conn: asyncpg.Connection) -> dict[str, int]:
-    tables = ["births", "birth_certificates", "persons", "family_versions", "inbox", "deliveries", "outbox",
-              "dead_letters", "reviews", "number_serials"]
+    tables = [
+        "births",
+        "birth_certificates",
+        "persons",
+        "family_versions",
+        "inbox",
+        "deliveries",
+        "outbox",
+        "dead_letters",
+        "reviews",
+        "number_serials",
+    ]
     return {t: await conn.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
 
 
@@ -161,8 +224,9 @@ class PostgresReplayRuns:
         with translated():
             async with self._pool.acquire() as conn, conn.transaction():
                 run_id = await start_run(conn, operator, selection, False)
-                await PostgresAuditLog(conn).append(AuditEntry(operator, "replay.start", f"replay-run:{run_id}", reason,
-                                                               {"selection": selection}), at)
+                await PostgresAuditLog(conn).append(
+                    AuditEntry(operator, "replay.start", f"replay-run:{run_id}", reason, {"selection": selection}), at
+                )
         return run_id
 
     async def save(self, run_id: int, positions: dict, counts: dict) -> None:
@@ -170,9 +234,12 @@ class PostgresReplayRuns:
             async with self._pool.acquire() as conn:
                 await save_run(conn, run_id, positions, counts, False)
 
-    async def finish(self, run_id: int, operator: str, positions: dict, counts: dict, reason: str, at: datetime) -> None:
+    async def finish(
+        self, run_id: int, operator: str, positions: dict, counts: dict, reason: str, at: datetime
+    ) -> None:
         with translated():
             async with self._pool.acquire() as conn, conn.transaction():
                 await save_run(conn, run_id, positions, counts, True)
-                await PostgresAuditLog(conn).append(AuditEntry(operator, "replay.finish", f"replay-run:{run_id}", reason,
-                                                               {"counts": counts}), at)
+                await PostgresAuditLog(conn).append(
+                    AuditEntry(operator, "replay.finish", f"replay-run:{run_id}", reason, {"counts": counts}), at
+                )

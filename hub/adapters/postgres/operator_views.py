@@ -34,6 +34,7 @@ class PostgresOperationsView:
 
     async def trails(self, message_ids: list[str]) -> list[dict[str, Any]]:
         """Everything the hub knows about each notification, oldest first."""
+
         async def read(conn: asyncpg.Connection) -> list[dict[str, Any]]:
             return [await q.trail(conn, message_id) for message_id in message_ids]
 
@@ -41,24 +42,29 @@ class PostgresOperationsView:
 
     async def note_personal_data_view(self, operator: str, message_ids: list[str], reason: str, at: datetime) -> None:
         """Audit that `operator` saw the personal data of these notifications, and why."""
+
         async def append(conn: asyncpg.Connection) -> None:
             async with conn.transaction():
-                await PostgresAuditLog(conn).append(AuditEntry(operator, "personal-data.view", ",".join(message_ids),
-                                                               reason, {"query": "status"}), at)
+                await PostgresAuditLog(conn).append(
+                    AuditEntry(operator, "personal-data.view", ",".join(message_ids), reason, {"query": "status"}), at
+                )
 
         await self._on_connection(append)
 
-    async def dead_letters(self, *, reason: str | None, since: datetime | None,
-                           until: datetime | None) -> list[dict[str, Any]]:
+    async def dead_letters(
+        self, *, reason: str | None, since: datetime | None, until: datetime | None
+    ) -> list[dict[str, Any]]:
         return await self._on_connection(lambda conn: q.dead_letters(conn, reason=reason, since=since, until=until))
 
     async def dead_letter(self, topic: str, partition: int, offset: int) -> dict[str, Any] | None:
         return await self._on_connection(lambda conn: q.dead_letter(conn, topic, partition, offset))
 
-    async def rejections(self, *, code: str | None, hospital: str | None, since: datetime | None,
-                         until: datetime | None) -> list[dict[str, Any]]:
+    async def rejections(
+        self, *, code: str | None, hospital: str | None, since: datetime | None, until: datetime | None
+    ) -> list[dict[str, Any]]:
         return await self._on_connection(
-            lambda conn: q.rejections(conn, code=code, hospital=hospital, since=since, until=until))
+            lambda conn: q.rejections(conn, code=code, hospital=hospital, since=since, until=until)
+        )
 
     async def review_cases(self, status: str | None) -> list[dict[str, Any]]:
         """Review cases with the given status (None: all), oldest first."""

@@ -12,14 +12,14 @@ from datetime import date, datetime
 
 import asyncpg
 
+from hub.adapters.postgres.lookup import registry_facts
+from hub.adapters.postgres.serials import next_serial
+from hub.domain import codes
 from hub.domain.decision import Register, RegistryFacts, registration_date
 from hub.domain.documents import Correction
 from hub.domain.family import reissue_with_child
 from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
 from hub.domain.values import BirthNotice, Family, FamilyMember, Person, RegisteredBirth, Relationship, Sex
-from hub.adapters.postgres.lookup import registry_facts
-from hub.adapters.postgres.serials import next_serial
-from hub.domain import codes
 from hub.errors import PermanentError
 from hub.service.ports import Registration
 
@@ -59,9 +59,13 @@ class EmbeddedRegistry:
 
     async def person(self, nik: str) -> Person | None:
         row = await self._conn.fetchrow(
-            "SELECT nik, name, sex, birth_date, kk_number, alive FROM persons WHERE nik = $1", nik)
-        return None if row is None else Person(row["nik"], row["name"], Sex(row["sex"]), row["birth_date"],
-                                               row["kk_number"], row["alive"])
+            "SELECT nik, name, sex, birth_date, kk_number, alive FROM persons WHERE nik = $1", nik
+        )
+        return (
+            None
+            if row is None
+            else Person(row["nik"], row["name"], Sex(row["sex"]), row["birth_date"], row["kk_number"], row["alive"])
+        )
 
     async def family(self, kk_number: str) -> Family | None:
         row = await self._conn.fetchrow(
@@ -70,17 +74,26 @@ class EmbeddedRegistry:
                                  'birth_date', p.birth_date, 'relationship', m.relationship) ORDER BY m.position), '[]')
                        FROM family_version_members m JOIN persons p ON p.nik = m.nik
                        WHERE m.kk_number = f.kk_number AND m.version = f.current_version) AS members
-               FROM families f WHERE f.kk_number = $1""", kk_number)
+               FROM families f WHERE f.kk_number = $1""",
+            kk_number,
+        )
         if row is None:
             return None
-        members = tuple(FamilyMember(m["nik"], m["name"], Sex(m["sex"]), date.fromisoformat(m["birth_date"]),
-                                     Relationship(m["relationship"])) for m in json.loads(row["members"]))
+        members = tuple(
+            FamilyMember(
+                m["nik"], m["name"], Sex(m["sex"]), date.fromisoformat(m["birth_date"]), Relationship(m["relationship"])
+            )
+            for m in json.loads(row["members"])
+        )
         return Family(row["kk_number"], row["kecamatan"], row["current_version"], members)
 
     async def birth_by_key(self, hospital_id: str, encounter_id: str, birth_order: int) -> RegisteredBirth | None:
         row = await self._conn.fetchrow(
             _BIRTH_COLUMNS + " WHERE b.hospital_id = $1 AND b.encounter_id = $2 AND b.birth_order = $3",
-            hospital_id, encounter_id, birth_order)
+            hospital_id,
+            encounter_id,
+            birth_order,
+        )
         return None if row is None else RegisteredBirth(**dict(row))
 
     async def births_of_mother(self, mother_nik: str) -> list[RegisteredBirth]:
@@ -97,14 +110,19 @@ class EmbeddedRegistry:
         child_nik = await self._insert_child(notice, family)
         scope = akta_prefix(family.regency, late=decision.late, issued_on=registration_date(at, notice.born_at))
         akta = akta_number(scope, await next_serial(self._conn, f"akta:{scope}"))
-        card = reissue_with_child(family, FamilyMember(child_nik, notice.child_name, notice.sex, notice.birth_date,
-                                                       Relationship.CHILD))
+        card = reissue_with_child(
+            family, FamilyMember(child_nik, notice.child_name, notice.sex, notice.birth_date, Relationship.CHILD)
+        )
         await self._conn.execute(
             f"""WITH b AS ({_INSERT_BIRTH} RETURNING id)
                 INSERT INTO birth_certificates (akta_number, birth_id, issuing_regency, variant, registration_type, issued_at)
                 SELECT $12, b.id, $13, $14, $15, $11 FROM b""",
             *self._birth_values(notice, child_nik, card.version, at, False),
-            akta, family.regency, decision.variant.value, "LT" if decision.late else "LU")
+            akta,
+            family.regency,
+            decision.variant.value,
+            "LT" if decision.late else "LU",
+        )
         await self._write_card(card, family.regency, akta, at)
         return Registration(child_nik, akta, family.regency, card, at)
 
@@ -113,15 +131,23 @@ class EmbeddedRegistry:
         await self._conn.execute(
             f"""WITH b AS ({_INSERT_BIRTH} RETURNING id)
                 INSERT INTO stillbirths (birth_id, weight_g, gestational_weeks, recorded_at) SELECT b.id, $12, $13, $11 FROM b""",
-            *self._birth_values(notice, None, None, at, True), notice.weight_g, notice.gestational_weeks)
+            *self._birth_values(notice, None, None, at, True),
+            notice.weight_g,
+            notice.gestational_weeks,
+        )
 
     async def correct_child(self, child_nik: str, correction: Correction) -> bool:
         fields = correction.fields()
         await self._conn.execute(
             """UPDATE persons SET name = coalesce($2, name), mother_name = coalesce($3, mother_name),
                                   father_name = coalesce($4, father_name), birth_place = coalesce($5, birth_place)
-               WHERE nik = $1""", child_nik, fields.get("child_name"), fields.get("mother_name"),
-            fields.get("father_name"), fields.get("place_of_birth"))
+               WHERE nik = $1""",
+            child_nik,
+            fields.get("child_name"),
+            fields.get("mother_name"),
+            fields.get("father_name"),
+            fields.get("place_of_birth"),
+        )
         return True
 
     async def _locked_family(self, kk_number: str) -> Family | None:
@@ -139,16 +165,35 @@ class EmbeddedRegistry:
             inserted = await self._conn.fetchval(
                 """INSERT INTO persons (nik, name, sex, birth_date, kk_number, relationship, father_name, mother_name)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (nik) DO NOTHING RETURNING nik""",
-                nik, notice.child_name, notice.sex.value, notice.birth_date, family.kk_number,
-                Relationship.CHILD.value, notice.father_name or "", notice.mother_name)
+                nik,
+                notice.child_name,
+                notice.sex.value,
+                notice.birth_date,
+                family.kk_number,
+                Relationship.CHILD.value,
+                notice.father_name or "",
+                notice.mother_name,
+            )
             if inserted is not None:
                 return nik
 
     @staticmethod
-    def _birth_values(notice: BirthNotice, child_nik: str | None, kk_version: int | None, at: datetime,
-                      stillborn: bool) -> tuple:
-        return (notice.message_id, notice.hospital_id, notice.encounter_id, notice.birth_order, notice.mother_nik,
-                notice.born_at, stillborn, child_nik, notice.kk_number, kk_version, at)
+    def _birth_values(
+        notice: BirthNotice, child_nik: str | None, kk_version: int | None, at: datetime, stillborn: bool
+    ) -> tuple:
+        return (
+            notice.message_id,
+            notice.hospital_id,
+            notice.encounter_id,
+            notice.birth_order,
+            notice.mother_nik,
+            notice.born_at,
+            stillborn,
+            child_nik,
+            notice.kk_number,
+            kk_version,
+            at,
+        )
 
     async def _write_card(self, card, regency: str, akta: str, at: datetime) -> None:
         await self._conn.execute(
@@ -158,5 +203,11 @@ class EmbeddedRegistry:
                           SELECT $1, $2, u.position, u.nik, u.relationship
                           FROM unnest($6::text[], $7::text[]) WITH ORDINALITY AS u(nik, relationship, position))
                UPDATE families SET current_version = $2 WHERE kk_number = $1""",
-            card.kk_number, card.version, at, regency, akta,
-            [m.nik for m in card.members], [m.relationship.value for m in card.members])
+            card.kk_number,
+            card.version,
+            at,
+            regency,
+            akta,
+            [m.nik for m in card.members],
+            [m.relationship.value for m in card.members],
+        )

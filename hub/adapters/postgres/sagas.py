@@ -17,8 +17,6 @@ from hub.service.ports import RegistrySaga
 SAGA_CHANNEL = "hub_sagas"
 
 
-
-
 class PostgresSagas:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
@@ -27,40 +25,65 @@ class PostgresSagas:
         await self._conn.execute(
             """INSERT INTO registry_sagas (message_id, state, document) VALUES ($1, 'pending', $2)
                ON CONFLICT (message_id) DO UPDATE SET state = 'pending', document = $2, next_attempt_at = now(),
-                                                      owed_copies = 0, updated_at = now()""", message_id, document)
+                                                      owed_copies = 0, updated_at = now()""",
+            message_id,
+            document,
+        )
         await self._conn.execute(f"NOTIFY {SAGA_CHANNEL}")
 
     async def claim_due(self, now: datetime) -> RegistrySaga | None:
         row = await self._conn.fetchrow(
             """SELECT message_id, state, document, attempts, owed_copies FROM registry_sagas
                WHERE state IN ('pending', 'failed-retrying') AND next_attempt_at <= $1
-               ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED""", now)
-        return None if row is None else RegistrySaga(row["message_id"], SagaState(row["state"]), row["document"],
-                                                     row["attempts"], row["owed_copies"])
+               ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED""",
+            now,
+        )
+        return (
+            None
+            if row is None
+            else RegistrySaga(
+                row["message_id"], SagaState(row["state"]), row["document"], row["attempts"], row["owed_copies"]
+            )
+        )
 
     async def owe_copy(self, message_id: str) -> bool:
         """Note a re-send while the saga still waits; False if it has finished meanwhile (the
         update waits for a worker holding the saga, then sees its final state)."""
-        return bool(await self._conn.fetchval(
-            """UPDATE registry_sagas SET owed_copies = owed_copies + 1
-               WHERE message_id = $1 AND state IN ('pending', 'failed-retrying') RETURNING true""", message_id))
+        return bool(
+            await self._conn.fetchval(
+                """UPDATE registry_sagas SET owed_copies = owed_copies + 1
+               WHERE message_id = $1 AND state IN ('pending', 'failed-retrying') RETURNING true""",
+                message_id,
+            )
+        )
 
     async def finish(self, message_id: str, state: SagaState, error: str | None = None) -> None:
         await self._conn.execute(
             """UPDATE registry_sagas SET state = $2, attempts = attempts + 1, last_error = $3, updated_at = now()
-               WHERE message_id = $1""", message_id, state, error)
+               WHERE message_id = $1""",
+            message_id,
+            state,
+            error,
+        )
 
     async def retry_at(self, message_id: str, when: datetime, error: str) -> None:
         await self._conn.execute(
             """UPDATE registry_sagas SET state = 'failed-retrying', attempts = attempts + 1, next_attempt_at = $2,
-                      last_error = $3, updated_at = now() WHERE message_id = $1""", message_id, when, error)
+                      last_error = $3, updated_at = now() WHERE message_id = $1""",
+            message_id,
+            when,
+            error,
+        )
 
 
 async def record_breaker(conn: asyncpg.Connection, process: str, state: str, failures: int) -> None:
     await conn.execute(
         """INSERT INTO registry_breakers (process, state, failures) VALUES ($1, $2, $3)
            ON CONFLICT (process) DO UPDATE SET state = $2, failures = $3, changed_at = now()""",
-        process, state, failures)
+        process,
+        state,
+        failures,
+    )
 
 
 async def saga_counts(conn: asyncpg.Connection) -> dict[str, int]:

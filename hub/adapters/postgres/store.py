@@ -22,8 +22,12 @@ class PostgresHospitals:
 
     async def hospital(self, org_id: str) -> Hospital | None:
         if org_id not in self._seen:
-            row = await self._conn.fetchrow("SELECT org_id, name, regency, active FROM hospitals WHERE org_id = $1", org_id)
-            self._seen[org_id] = None if row is None else Hospital(row["org_id"], row["name"], row["regency"], row["active"])
+            row = await self._conn.fetchrow(
+                "SELECT org_id, name, regency, active FROM hospitals WHERE org_id = $1", org_id
+            )
+            self._seen[org_id] = (
+                None if row is None else Hospital(row["org_id"], row["name"], row["regency"], row["active"])
+            )
         return self._seen[org_id]
 
 
@@ -32,9 +36,16 @@ _INBOX_SELECT = """SELECT message_id, hospital_id, status, result_event_id, code
 
 
 def _record(row) -> InboxRecord:
-    return InboxRecord(row["message_id"], row["hospital_id"], row["status"], str(row["result_event_id"]),
-                       tuple(row["codes"]), Delivery(row["topic"], row["partition"], row["offset"]),
-                       row["mother_nik"], row["result_sequence"])
+    return InboxRecord(
+        row["message_id"],
+        row["hospital_id"],
+        row["status"],
+        str(row["result_event_id"]),
+        tuple(row["codes"]),
+        Delivery(row["topic"], row["partition"], row["offset"]),
+        row["mother_nik"],
+        row["result_sequence"],
+    )
 
 
 class PostgresInbox:
@@ -48,14 +59,20 @@ class PostgresInbox:
     async def delivered(self, delivery: Delivery) -> bool:
         return await self._conn.fetchval(
             'SELECT EXISTS (SELECT 1 FROM deliveries WHERE topic = $1 AND partition = $2 AND "offset" = $3)',
-            delivery.topic, delivery.partition, delivery.offset)
+            delivery.topic,
+            delivery.partition,
+            delivery.offset,
+        )
 
     async def claim_deliveries(self, deliveries: list[Delivery]) -> set[tuple[str, int, int]]:
         rows = await self._conn.fetch(
             """INSERT INTO deliveries (topic, partition, "offset", action)
                SELECT t, p, o, 'received' FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(t, p, o)
                ON CONFLICT DO NOTHING RETURNING topic, partition, "offset" """,
-            [d.topic for d in deliveries], [d.partition for d in deliveries], [d.offset for d in deliveries])
+            [d.topic for d in deliveries],
+            [d.partition for d in deliveries],
+            [d.offset for d in deliveries],
+        )
         return {(r["topic"], r["partition"], r["offset"]) for r in rows}
 
     async def note_deliveries(self, outcomes: list[tuple[Delivery, str | None, str]]) -> None:
@@ -65,8 +82,12 @@ class PostgresInbox:
             """UPDATE deliveries d SET message_id = u.m, action = u.a
                FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[]) AS u(t, p, o, m, a)
                WHERE d.topic = u.t AND d.partition = u.p AND d."offset" = u.o""",
-            [d.topic for d, _, _ in outcomes], [d.partition for d, _, _ in outcomes], [d.offset for d, _, _ in outcomes],
-            [m for _, m, _ in outcomes], [a for _, _, a in outcomes])
+            [d.topic for d, _, _ in outcomes],
+            [d.partition for d, _, _ in outcomes],
+            [d.offset for d, _, _ in outcomes],
+            [m for _, m, _ in outcomes],
+            [a for _, _, a in outcomes],
+        )
 
     async def prefetch(self, message_ids: list[str]) -> None:
         """Read the inbox rows of a whole batch in one statement; `find` answers from them."""
@@ -93,8 +114,22 @@ class PostgresInbox:
             """INSERT INTO inbox (message_id, hospital_id, status, codes, result_event_id, topic, partition, "offset",
                                   mother_nik, result_sequence)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-            [(r.message_id, r.hospital_id, r.status, list(r.codes), r.result_event_id, r.delivery.topic,
-              r.delivery.partition, r.delivery.offset, r.mother_nik, r.result_sequence) for r in self._pending])
+            [
+                (
+                    r.message_id,
+                    r.hospital_id,
+                    r.status,
+                    list(r.codes),
+                    r.result_event_id,
+                    r.delivery.topic,
+                    r.delivery.partition,
+                    r.delivery.offset,
+                    r.mother_nik,
+                    r.result_sequence,
+                )
+                for r in self._pending
+            ],
+        )
         self._pending.clear()
 
     async def replace(self, record: InboxRecord) -> None:
@@ -105,18 +140,33 @@ class PostgresInbox:
             """UPDATE inbox SET status = $2, codes = $3, result_event_id = $4, mother_nik = coalesce($5, mother_nik),
                                 result_sequence = $6, updated_at = now()
                WHERE message_id = $1""",
-            record.message_id, record.status, list(record.codes), record.result_event_id, record.mother_nik,
-            record.result_sequence)
+            record.message_id,
+            record.status,
+            list(record.codes),
+            record.result_event_id,
+            record.mother_nik,
+            record.result_sequence,
+        )
 
     async def record_delivery(self, delivery: Delivery, message_id: str | None, action: str) -> None:
         await self._conn.execute(
             'INSERT INTO deliveries (topic, partition, "offset", message_id, action) VALUES ($1, $2, $3, $4, $5)',
-            delivery.topic, delivery.partition, delivery.offset, message_id, action)
+            delivery.topic,
+            delivery.partition,
+            delivery.offset,
+            message_id,
+            action,
+        )
 
     async def record_dead_letter(self, delivery: Delivery, reason: str, detail: str | None) -> None:
         await self._conn.execute(
             'INSERT INTO dead_letters (topic, partition, "offset", reason, detail) VALUES ($1, $2, $3, $4, $5)',
-            delivery.topic, delivery.partition, delivery.offset, reason, detail)
+            delivery.topic,
+            delivery.partition,
+            delivery.offset,
+            reason,
+            detail,
+        )
 
 
 class PostgresReviews:
@@ -126,18 +176,30 @@ class PostgresReviews:
     async def open(self, notice: BirthNotice, document: bytes, reasons: tuple[str, ...]) -> None:
         await self._conn.execute(
             "INSERT INTO reviews (message_id, hospital_id, reasons, document) VALUES ($1, $2, $3, $4)",
-            notice.message_id, notice.hospital_id, list(reasons), document)
+            notice.message_id,
+            notice.hospital_id,
+            list(reasons),
+            document,
+        )
 
     async def get(self, message_id: str, *, lock: bool = False) -> ReviewCase | None:
         row = await self._conn.fetchrow(
             """SELECT message_id, hospital_id, reasons, document, status, opened_at, decided_at, decided_by, note
-               FROM reviews WHERE message_id = $1""" + (" FOR UPDATE" if lock else ""), message_id)
+               FROM reviews WHERE message_id = $1"""
+            + (" FOR UPDATE" if lock else ""),
+            message_id,
+        )
         return None if row is None else ReviewCase(**{**dict(row), "reasons": tuple(row["reasons"])})
 
     async def decide(self, message_id: str, status: str, officer: str, note: str, at: datetime) -> None:
         await self._conn.execute(
             "UPDATE reviews SET status = $2, decided_by = $3, note = $4, decided_at = $5 WHERE message_id = $1",
-            message_id, status, officer, note, at)
+            message_id,
+            status,
+            officer,
+            note,
+            at,
+        )
 
 
 class PostgresOutbox:
@@ -155,10 +217,14 @@ class PostgresOutbox:
         found = next((m for m in self._pending if m.event_id == event_id), None)
         if found is None:
             row = await self._conn.fetchrow(
-                "SELECT event_id, topic, key, value, headers FROM outbox WHERE event_id = $1 ORDER BY id LIMIT 1", event_id)
+                "SELECT event_id, topic, key, value, headers FROM outbox WHERE event_id = $1 ORDER BY id LIMIT 1",
+                event_id,
+            )
             if row is None:
                 return False
-            found = OutboundMessage(str(row["event_id"]), row["topic"], row["key"], row["value"], json.loads(row["headers"]))
+            found = OutboundMessage(
+                str(row["event_id"]), row["topic"], row["key"], row["value"], json.loads(row["headers"])
+            )
         self._pending.append(found)
         return True
 
@@ -167,6 +233,7 @@ class PostgresOutbox:
             return
         await self._conn.executemany(
             "INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5)",
-            [(m.event_id, m.topic, m.key, m.value, json.dumps(m.headers)) for m in self._pending])
+            [(m.event_id, m.topic, m.key, m.value, json.dumps(m.headers)) for m in self._pending],
+        )
         await self._conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
         self._pending.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import asyncpg
@@ -22,7 +23,9 @@ class PostgresUnitOfWork:
     Transient driver errors raised inside the block surface as StoreUnavailable.
     """
 
-    def __init__(self, pool: asyncpg.Pool, registry: Callable[[asyncpg.Connection], CivilRegistry] = EmbeddedRegistry) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, registry: Callable[[asyncpg.Connection], CivilRegistry] = EmbeddedRegistry
+    ) -> None:
         self._pool, self._registry = pool, registry
         self._conn: asyncpg.Connection | None = None
         self._tx = None
@@ -58,10 +61,8 @@ class PostgresUnitOfWork:
     async def __aexit__(self, exc_type, exc, tb) -> None:
         try:
             if self._tx is not None:
-                try:
+                with contextlib.suppress(*TRANSIENT):  # the connection is gone: the server rolled back already
                     await self._tx.rollback()
-                except TRANSIENT:
-                    pass  # the connection is gone: the server has rolled back already
         finally:
             await self._release()
         if exc is not None and isinstance(exc, TRANSIENT):

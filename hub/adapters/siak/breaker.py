@@ -19,9 +19,20 @@ CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
 
 
 class CircuitBreaker:
-    def __init__(self, *, failure_threshold: int, reset_after: float, clock: Callable[[], float] = time.monotonic,
-                 on_change: Callable[[str, int], None] = lambda state, failures: None) -> None:
-        self._threshold, self._reset_after, self._clock, self._on_change = failure_threshold, reset_after, clock, on_change
+    def __init__(
+        self,
+        *,
+        failure_threshold: int,
+        reset_after: float,
+        clock: Callable[[], float] = time.monotonic,
+        on_change: Callable[[str, int], None] = lambda state, failures: None,
+    ) -> None:
+        self._threshold, self._reset_after, self._clock, self._on_change = (
+            failure_threshold,
+            reset_after,
+            clock,
+            on_change,
+        )
         self.state, self.failures, self._opened_at, self._trial_running = CLOSED, 0, 0.0, False
 
     def allow(self) -> bool:

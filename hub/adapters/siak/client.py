@@ -14,8 +14,8 @@ import httpx
 
 from hub.adapters.siak.breaker import CircuitBreaker
 from hub.domain import codes
-from hub.service.retry import backoff
 from hub.errors import PermanentError, RegistryConflict, RegistryUnavailable
+from hub.service.retry import backoff
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 # The same birth was recorded under another key meanwhile: deciding again finds it (a duplicate).
@@ -23,10 +23,19 @@ CONFLICTS = {"BIRTH-ALREADY-RECORDED"}
 
 
 class SiakClient:
-    def __init__(self, base_url: str, *, timeout: float, retries: int, backoff: float, breaker: CircuitBreaker,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport,
-                                       headers={"accept": "application/json"})
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        retries: int,
+        backoff: float,
+        breaker: CircuitBreaker,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url, timeout=timeout, transport=transport, headers={"accept": "application/json"}
+        )
         self._retries, self._backoff, self.breaker = retries, backoff, breaker
 
     async def close(self) -> None:

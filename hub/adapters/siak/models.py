@@ -43,7 +43,9 @@ class MemberOut(_Model):
 
 class FamilyOut(_Model):
     kk_number: str = Field(pattern=NIK)
-    kecamatan: str = Field(pattern=r"^[0-9]{6}$", description="Domicile kecamatan: it decides the NIK region and the office.")
+    kecamatan: str = Field(
+        pattern=r"^[0-9]{6}$", description="Domicile kecamatan: it decides the NIK region and the office."
+    )
     version: int = Field(ge=1)
     members: list[MemberOut]
 

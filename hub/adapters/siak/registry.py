@@ -8,11 +8,16 @@ from datetime import datetime
 
 from hub.adapters.siak.client import SiakClient
 from hub.adapters.siak.models import (
-    BirthOut, BirthRegistrationIn, BirthRegistrationOut, FamilyOut, PersonOut, StillbirthIn,
+    BirthOut,
+    BirthRegistrationIn,
+    BirthRegistrationOut,
+    FamilyOut,
+    PersonOut,
+    StillbirthIn,
 )
 from hub.domain.decision import Register, RegistryFacts
-from hub.domain.family import FamilyCardVersion
 from hub.domain.documents import Correction
+from hub.domain.family import FamilyCardVersion
 from hub.domain.values import BirthNotice, Family, FamilyMember, Person, RegisteredBirth
 from hub.service.ports import Registration
 
@@ -30,6 +35,7 @@ class SiakHttpRegistry:
 
     async def facts(self, notice: BirthNotice) -> RegistryFacts:
         """The lookups the decision needs, sent to the registry concurrently."""
+
         async def nobody() -> None:
             return None
 
@@ -38,7 +44,8 @@ class SiakHttpRegistry:
             self.person(notice.father_nik) if notice.father_nik else nobody(),
             self.family(notice.kk_number),
             self.birth_by_key(notice.hospital_id, notice.encounter_id, notice.birth_order),
-            self.births_of_mother(notice.mother_nik))
+            self.births_of_mother(notice.mother_nik),
+        )
         return RegistryFacts(None, mother, family, father, same, tuple(births))
 
     async def person(self, nik: str) -> Person | None:
@@ -56,8 +63,9 @@ class SiakHttpRegistry:
         return Family(f.kk_number, f.kecamatan, f.version, tuple(_member(m) for m in f.members))
 
     async def birth_by_key(self, hospital_id: str, encounter_id: str, birth_order: int) -> RegisteredBirth | None:
-        found = await self._client.get("/v1/births", params={"hospital_id": hospital_id, "encounter_id": encounter_id,
-                                                             "birth_order": birth_order})
+        found = await self._client.get(
+            "/v1/births", params={"hospital_id": hospital_id, "encounter_id": encounter_id, "birth_order": birth_order}
+        )
         return _birth(found[0]) if found else None
 
     async def births_of_mother(self, mother_nik: str) -> list[RegisteredBirth]:
@@ -65,26 +73,54 @@ class SiakHttpRegistry:
 
     async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration:
         body = BirthRegistrationIn(
-            message_id=notice.message_id, hospital_id=notice.hospital_id, encounter_id=notice.encounter_id,
-            mother_nik=notice.mother_nik, mother_name=notice.mother_name, kk_number=notice.kk_number,
-            father_nik=notice.father_nik, father_name=notice.father_name, child_name=notice.child_name, sex=notice.sex,
-            born_at=notice.born_at, birth_order=notice.birth_order, plurality=notice.plurality, weight_g=notice.weight_g,
-            length_cm=notice.length_cm, gestational_weeks=notice.gestational_weeks, attendant=notice.attendant,
-            place_type=notice.place_type, marriage=notice.marriage, reporter_nik=notice.reporter_nik,
-            witness_niks=list(notice.witness_niks), akta_variant=decision.variant, late=decision.late)
-        answer = await self._client.post("/v1/births", body.model_dump(mode="json"),
-                                         idempotency_key=idempotency_key("birth", notice.message_id))
+            message_id=notice.message_id,
+            hospital_id=notice.hospital_id,
+            encounter_id=notice.encounter_id,
+            mother_nik=notice.mother_nik,
+            mother_name=notice.mother_name,
+            kk_number=notice.kk_number,
+            father_nik=notice.father_nik,
+            father_name=notice.father_name,
+            child_name=notice.child_name,
+            sex=notice.sex,
+            born_at=notice.born_at,
+            birth_order=notice.birth_order,
+            plurality=notice.plurality,
+            weight_g=notice.weight_g,
+            length_cm=notice.length_cm,
+            gestational_weeks=notice.gestational_weeks,
+            attendant=notice.attendant,
+            place_type=notice.place_type,
+            marriage=notice.marriage,
+            reporter_nik=notice.reporter_nik,
+            witness_niks=list(notice.witness_niks),
+            akta_variant=decision.variant,
+            late=decision.late,
+        )
+        answer = await self._client.post(
+            "/v1/births", body.model_dump(mode="json"), idempotency_key=idempotency_key("birth", notice.message_id)
+        )
         out = BirthRegistrationOut.model_validate(answer)
         card = FamilyCardVersion(out.kk_number, out.kk_version, out.kecamatan, tuple(_member(m) for m in out.members))
         return Registration(out.child_nik, out.akta_number, out.issuing_regency, card, out.registered_at)
 
     async def record_stillbirth(self, notice: BirthNotice, at: datetime) -> None:
-        body = StillbirthIn(message_id=notice.message_id, hospital_id=notice.hospital_id,
-                            encounter_id=notice.encounter_id, mother_nik=notice.mother_nik, kk_number=notice.kk_number,
-                            born_at=notice.born_at, birth_order=notice.birth_order, weight_g=notice.weight_g,
-                            gestational_weeks=notice.gestational_weeks)
-        await self._client.post("/v1/stillbirths", body.model_dump(mode="json"),
-                                idempotency_key=idempotency_key("stillbirth", notice.message_id))
+        body = StillbirthIn(
+            message_id=notice.message_id,
+            hospital_id=notice.hospital_id,
+            encounter_id=notice.encounter_id,
+            mother_nik=notice.mother_nik,
+            kk_number=notice.kk_number,
+            born_at=notice.born_at,
+            birth_order=notice.birth_order,
+            weight_g=notice.weight_g,
+            gestational_weeks=notice.gestational_weeks,
+        )
+        await self._client.post(
+            "/v1/stillbirths",
+            body.model_dump(mode="json"),
+            idempotency_key=idempotency_key("stillbirth", notice.message_id),
+        )
 
     async def correct_child(self, child_nik: str, correction: Correction) -> bool:
         """The SIAK contract has no correction call: SIAK, the registry's owner, applies a
@@ -98,5 +134,16 @@ def _member(m) -> FamilyMember:
 
 def _birth(found: dict) -> RegisteredBirth:
     b = BirthOut.model_validate(found)
-    return RegisteredBirth(b.message_id, b.hospital_id, b.encounter_id, b.birth_order, b.mother_nik, b.born_at,
-                           b.child_nik, b.akta_number, b.kk_number, b.kk_version, b.stillborn)
+    return RegisteredBirth(
+        b.message_id,
+        b.hospital_id,
+        b.encounter_id,
+        b.birth_order,
+        b.mother_nik,
+        b.born_at,
+        b.child_nik,
+        b.akta_number,
+        b.kk_number,
+        b.kk_version,
+        b.stillborn,
+    )

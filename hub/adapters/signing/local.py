@@ -58,7 +58,9 @@ class LocalSigner:
 
     async def sign_digest(self, digest: bytes, *, kid: str, idempotency_key: str) -> bytes:
         if len(digest) != DIGEST_SIZE:
-            raise PermanentError(codes.SIGNING_DIGEST_INVALID, f"a SHA-256 digest has {DIGEST_SIZE} bytes, not {len(digest)}")
+            raise PermanentError(
+                codes.SIGNING_DIGEST_INVALID, f"a SHA-256 digest has {DIGEST_SIZE} bytes, not {len(digest)}"
+            )
         replayed = self._replay(idempotency_key, kid, digest)
         if replayed is not None:
             return replayed
@@ -86,7 +88,9 @@ class LocalSigner:
         if key is None:
             raise PermanentError(codes.SIGNING_KEY_UNKNOWN, f"no signing key {kid}")
         if key.not_after is not None and self._clock() >= key.not_after:
-            raise PermanentError(codes.SIGNING_KEY_RETIRED, f"signing key {kid} was retired at {key.not_after.isoformat()}")
+            raise PermanentError(
+                codes.SIGNING_KEY_RETIRED, f"signing key {kid} was retired at {key.not_after.isoformat()}"
+            )
 
     def _published(self) -> dict[str, SigningKey]:
         """The keys of keys.json, read again when the file was replaced or changed."""

@@ -75,16 +75,24 @@ def read_index(directory: Path) -> list[KeyRecord]:
     if not path.exists():
         return []
     entries = json.loads(path.read_text(encoding="utf-8"))["keys"]
-    return [KeyRecord(e["kid"], datetime.fromisoformat(e["not_before"]),
-                      datetime.fromisoformat(e["not_after"]) if e["not_after"] else None, bool(e["current"]))
-            for e in entries]
+    return [
+        KeyRecord(
+            e["kid"],
+            datetime.fromisoformat(e["not_before"]),
+            datetime.fromisoformat(e["not_after"]) if e["not_after"] else None,
+            bool(e["current"]),
+        )
+        for e in entries
+    ]
 
 
 def load_keys(directory: Path) -> tuple[SigningKey, ...]:
     """Every signing key with its chain (signing certificate DER, CA certificate DER)."""
     ca = ca_certificate(directory)
-    return tuple(SigningKey(r.kid, (_certificate_der(directory, r.kid), ca), r.not_before, r.not_after)
-                 for r in read_index(directory))
+    return tuple(
+        SigningKey(r.kid, (_certificate_der(directory, r.kid), ca), r.not_before, r.not_after)
+        for r in read_index(directory)
+    )
 
 
 def ca_certificate(directory: Path) -> bytes:
@@ -112,25 +120,39 @@ def _add_current_key(directory: Path, now: datetime, overlap: timedelta) -> str:
 
 def _write_ca(directory: Path, issuer: str, now: datetime) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Dukcapil hub (development)"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, issuer)])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Dukcapil hub (development)"),
+            x509.NameAttribute(NameOID.COMMON_NAME, issuer),
+        ]
+    )
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     certificate = (
         _builder(name, name, key.public_key(), now, now + timedelta(days=365 * CA_YEARS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(cert_sign=True), critical=True)
         .add_extension(ski, critical=False)
-        .sign(key, hashes.SHA256()))
+        .sign(key, hashes.SHA256())
+    )
     _write_private_key(directory / "ca.key.pem", key)
     _write_certificate(directory / "ca.pem", certificate)
 
 
-def _signing_certificate(key: ec.EllipticCurvePrivateKey, kid: str, ca_cert: x509.Certificate,
-                         ca_key: ec.EllipticCurvePrivateKey, now: datetime) -> x509.Certificate:
-    subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Dukcapil hub (development)"),
-                         x509.NameAttribute(NameOID.COMMON_NAME, f"Document signing key {kid}")])
+def _signing_certificate(
+    key: ec.EllipticCurvePrivateKey,
+    kid: str,
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    now: datetime,
+) -> x509.Certificate:
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Dukcapil hub (development)"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"Document signing key {kid}"),
+        ]
+    )
     return (
         _builder(subject, ca_cert.subject, key.public_key(), now, now + timedelta(days=365 * KEY_YEARS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
@@ -139,19 +161,36 @@ def _signing_certificate(key: ec.EllipticCurvePrivateKey, kid: str, ca_cert: x50
         .add_extension(x509.ExtendedKeyUsage([DOCUMENT_SIGNING, ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256()))
+        .sign(ca_key, hashes.SHA256())
+    )
 
 
-def _builder(subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey,
-             start: datetime, end: datetime) -> x509.CertificateBuilder:
-    return (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
-            .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end))
+def _builder(
+    subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey, start: datetime, end: datetime
+) -> x509.CertificateBuilder:
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+    )
 
 
 def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(digital_signature=not cert_sign, content_commitment=not cert_sign, key_encipherment=False,
-                         data_encipherment=False, key_agreement=False, key_cert_sign=cert_sign, crl_sign=cert_sign,
-                         encipher_only=False, decipher_only=False)
+    return x509.KeyUsage(
+        digital_signature=not cert_sign,
+        content_commitment=not cert_sign,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def _ensure_directory(path: Path) -> bool:
@@ -163,8 +202,7 @@ def _ensure_directory(path: Path) -> bool:
 
 
 def _write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as file:
         os.fchmod(file.fileno(), 0o600)
@@ -176,9 +214,15 @@ def _write_certificate(path: Path, certificate: x509.Certificate) -> None:
 
 
 def _write_index(directory: Path, records: list[KeyRecord]) -> None:
-    entries = [{"kid": r.kid, "not_before": r.not_before.isoformat(),
-                "not_after": r.not_after.isoformat() if r.not_after else None, "current": r.current}
-               for r in records]
+    entries = [
+        {
+            "kid": r.kid,
+            "not_before": r.not_before.isoformat(),
+            "not_after": r.not_after.isoformat() if r.not_after else None,
+            "current": r.current,
+        }
+        for r in records
+    ]
     temporary = directory / f".{INDEX}.tmp"
     temporary.write_text(json.dumps({"keys": entries}, indent=2) + "\n", encoding="utf-8")
     temporary.replace(directory / INDEX)

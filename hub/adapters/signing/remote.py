@@ -39,9 +39,9 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_ds
 
 from hub.adapters.siak.breaker import HALF_OPEN, CircuitBreaker
 from hub.domain import codes
-from hub.service.retry import backoff
 from hub.errors import PermanentError, SignerUnavailable
 from hub.service.ports import SigningKey
+from hub.service.retry import backoff
 
 log = logging.getLogger("hub.signer.remote")
 
@@ -61,10 +61,19 @@ class RemoteSigner:
     after the first; `backoff` is the first pause in seconds (doubling, jittered). Keys seen in answers
     are remembered to verify the signatures the service returns."""
 
-    def __init__(self, base_url: str, *, timeout: float, retries: int, backoff: float, breaker: CircuitBreaker,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport,
-                                       headers={"accept": "application/json"})
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        retries: int,
+        backoff: float,
+        breaker: CircuitBreaker,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url, timeout=timeout, transport=transport, headers={"accept": "application/json"}
+        )
         self._retries, self._backoff, self.breaker = retries, backoff, breaker
         self._known: dict[str, SigningKey] = {}
 
@@ -93,8 +102,9 @@ class RemoteSigner:
             signature = _signature_in(answer, kid)
             check_signature(await self._key(kid), signature, digest)
         except PermanentError as exc:
-            log.warning("the signing service answered with a signature that does not check kid=%s code=%s",
-                        kid, exc.code.code)
+            log.warning(
+                "the signing service answered with a signature that does not check kid=%s code=%s", kid, exc.code.code
+            )
             raise
         return signature
 
@@ -179,9 +189,12 @@ def signing_key(entry: Any) -> SigningKey:
     try:
         if entry["alg"] != ALGORITHM or not isinstance(entry["kid"], str) or not entry["x5c"]:
             raise ValueError("not an ES256 key with an id and certificates")
-        key = SigningKey(kid=entry["kid"], certificate_chain=tuple(_base64(c) for c in entry["x5c"]),
-                         not_before=_instant(entry["not_before"]),
-                         not_after=None if entry.get("not_after") is None else _instant(entry["not_after"]))
+        key = SigningKey(
+            kid=entry["kid"],
+            certificate_chain=tuple(_base64(c) for c in entry["x5c"]),
+            not_before=_instant(entry["not_before"]),
+            not_after=None if entry.get("not_after") is None else _instant(entry["not_after"]),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise PermanentError(BAD_RESPONSE, f"a published key does not follow the contract: {exc}") from None
     public_key(key)

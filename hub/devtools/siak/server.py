@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -20,7 +20,14 @@ from starlette.exceptions import HTTPException
 
 from hub.adapters.postgres.database import create_pool, migrate
 from hub.adapters.siak.models import Problem
-from hub.devtools.siak.server_faults import DroppedConnection, FaultInjector, FaultMiddleware, Faults, Stats, quiet_dropped_connections
+from hub.devtools.siak.server_faults import (
+    DroppedConnection,
+    FaultInjector,
+    FaultMiddleware,
+    Faults,
+    Stats,
+    quiet_dropped_connections,
+)
 from hub.devtools.siak.server_problems import Refusal
 from hub.devtools.siak.server_routes import control, registry
 from hub.devtools.siak.server_store import SiakStore
@@ -50,12 +57,15 @@ server, for tests and demos; a real registry does not offer them.
 """
 TAGS = [
     {"name": "registry", "description": "The contract: lookups and registrations."},
-    {"name": "reference server only", "description": "Fault injection and counters of `hub siak serve`; not part of the contract."},
+    {
+        "name": "reference server only",
+        "description": "Fault injection and counters of `hub siak serve`; not part of the contract.",
+    },
 ]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def create_app(dsn: str, faults: Faults, *, clock: Callable[[], datetime] = utc_now, pool_max: int = 10) -> FastAPI:
@@ -118,8 +128,9 @@ def _invalid_request(errors) -> Refusal:
 def _openapi(app: FastAPI) -> dict:
     """FastAPI's document, with the Problem schema and without FastAPI's unused validation-error schema."""
     if app.openapi_schema is None:
-        document = get_openapi(title=app.title, version=app.version, description=app.description,
-                               routes=app.routes, tags=app.openapi_tags)
+        document = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
+        )
         for path in document["paths"].values():
             for operation in path.values():
                 response = operation["responses"].get("422", {})

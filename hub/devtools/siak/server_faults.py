@@ -42,7 +42,8 @@ class Faults:
     timeout_rate: float = Field(0.0, ge=0, le=1, description="Share of requests that sleep timeout_sleep_s first.")
     timeout_sleep_s: float = Field(30.0, ge=0, le=3600, description="How long a 'timeout' request sleeps.")
     drop_after_write_rate: float = Field(
-        0.0, ge=0, le=1, description="Share of POSTs committed, then answered with a dropped connection.")
+        0.0, ge=0, le=1, description="Share of POSTs committed, then answered with a dropped connection."
+    )
     down: bool = Field(False, description="Every request is answered 503.")
     seed: int = Field(0, description="Seed of the random decisions; reseeded whenever the faults change.")
 
@@ -58,9 +59,13 @@ class Stats:
     faults_injected: Counter = field(default_factory=Counter)
 
     def as_json(self) -> dict:
-        return {"births_registered": self.births_registered, "stillbirths": self.stillbirths,
-                "replays": self.replays, "requests": self.requests,
-                "faults_injected": dict(sorted(self.faults_injected.items()))}
+        return {
+            "births_registered": self.births_registered,
+            "stillbirths": self.stillbirths,
+            "replays": self.replays,
+            "requests": self.requests,
+            "faults_injected": dict(sorted(self.faults_injected.items())),
+        }
 
 
 class DroppedConnection(Exception):
@@ -132,6 +137,7 @@ class FaultMiddleware:
                 self.stats.faults_injected["drop_after_write"] += 1
                 raise DroppedConnection("injected fault: drop_after_write")
             await send(message)
+
         return dropping_send
 
 
@@ -146,6 +152,7 @@ async def _read_ahead(receive):
 
     async def replay():
         return early.pop(0) if early else await receive()
+
     return replay
 
 

@@ -29,8 +29,13 @@ class Refusal(Exception):
         self.retryable = is_retryable(status) if retryable is None else retryable
 
     def problem(self) -> Problem:
-        return Problem(title=HTTPStatus(self.status).phrase, status=self.status, code=self.code,
-                       detail=self.detail, retryable=self.retryable)
+        return Problem(
+            title=HTTPStatus(self.status).phrase,
+            status=self.status,
+            code=self.code,
+            detail=self.detail,
+            retryable=self.retryable,
+        )
 
     def response(self, headers: dict[str, str] | None = None) -> ProblemResponse:
         return ProblemResponse(self.problem().model_dump_json(), status_code=self.status, headers=headers)

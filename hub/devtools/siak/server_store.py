@@ -21,7 +21,6 @@ from pydantic import BaseModel
 
 from hub.adapters.postgres.database import TRANSIENT
 from hub.adapters.postgres.registry import EmbeddedRegistry
-from hub.domain import codes
 from hub.adapters.siak.models import (
     BirthOut,
     BirthRegistrationIn,
@@ -33,6 +32,7 @@ from hub.adapters.siak.models import (
     StillbirthOut,
 )
 from hub.devtools.siak.server_problems import Refusal, not_found
+from hub.domain import codes
 from hub.domain.decision import Register
 from hub.domain.values import Attendant, BirthNotice, MarriageStatus, PlaceType, Sex
 from hub.errors import PermanentError, TransientError
@@ -43,8 +43,10 @@ _CLAIM = """INSERT INTO siak_requests (idempotency_key, operation, request_hash,
 _STORED = "SELECT operation, request_hash, status, response FROM siak_requests WHERE idempotency_key = $1"
 _ANSWER = "UPDATE siak_requests SET status = $2, response = $3::jsonb WHERE idempotency_key = $1"
 # Unique keys of `births` a different Idempotency-Key can run into: the birth is already recorded.
-_DUPLICATES = {"births_hospital_id_encounter_id_birth_order_key": "BIRTH-ALREADY-RECORDED",
-               "births_message_id_key": "MESSAGE-ID-ALREADY-USED"}
+_DUPLICATES = {
+    "births_hospital_id_encounter_id_birth_order_key": "BIRTH-ALREADY-RECORDED",
+    "births_message_id_key": "MESSAGE-ID-ALREADY-USED",
+}
 
 
 @dataclass(frozen=True)
@@ -93,16 +95,26 @@ class SiakStore:
             person = await registry.person(nik)
         if person is None:
             raise not_found("PERSON-NOT-FOUND", f"no person with NIK {nik}")
-        return PersonOut(nik=person.nik, name=person.name, sex=person.sex, birth_date=person.birth_date,
-                         kk_number=person.kk_number, alive=person.alive)
+        return PersonOut(
+            nik=person.nik,
+            name=person.name,
+            sex=person.sex,
+            birth_date=person.birth_date,
+            kk_number=person.kk_number,
+            alive=person.alive,
+        )
 
     async def family(self, kk_number: str) -> FamilyOut:
         async with self._registry() as registry:
             family = await registry.family(kk_number)
         if family is None:
             raise not_found("KK-NOT-FOUND", f"no family card {kk_number}")
-        return FamilyOut(kk_number=family.kk_number, kecamatan=family.kecamatan, version=family.version,
-                         members=[_member(m) for m in family.members])
+        return FamilyOut(
+            kk_number=family.kk_number,
+            kecamatan=family.kecamatan,
+            version=family.version,
+            members=[_member(m) for m in family.members],
+        )
 
     async def births_by_key(self, hospital_id: str, encounter_id: str, birth_order: int) -> list[BirthOut]:
         async with self._registry() as registry:
@@ -127,9 +139,17 @@ class SiakStore:
             done = await EmbeddedRegistry(conn).register_birth(_birth_notice(request), decision, at)
             card = done.family_card
             return BirthRegistrationOut(
-                idempotency_key=key, child_nik=done.child_nik, akta_number=done.akta_number,
-                issuing_regency=done.issuing_regency, kk_number=card.kk_number, kk_version=card.version,
-                kecamatan=card.kecamatan, members=[_member(m) for m in card.members], registered_at=at)
+                idempotency_key=key,
+                child_nik=done.child_nik,
+                akta_number=done.akta_number,
+                issuing_regency=done.issuing_regency,
+                kk_number=card.kk_number,
+                kk_version=card.version,
+                kecamatan=card.kecamatan,
+                members=[_member(m) for m in card.members],
+                registered_at=at,
+            )
+
         return await self._once(key, BIRTHS, request, BirthRegistrationOut, work)
 
     async def record_stillbirth(self, key: str, request: StillbirthIn) -> Answer:
@@ -139,10 +159,17 @@ class SiakStore:
                 raise PermanentError(codes.KK_NOT_FOUND, f"no family card {request.kk_number}")
             await registry.record_stillbirth(_stillbirth_notice(request), at)
             return StillbirthOut(idempotency_key=key, recorded_at=at)
+
         return await self._once(key, STILLBIRTHS, request, StillbirthOut, work)
 
-    async def _once(self, key: str, operation: str, request: BaseModel, out: type[BaseModel],
-                    work: Callable[[asyncpg.Connection, datetime], Awaitable[BaseModel]]) -> Answer:
+    async def _once(
+        self,
+        key: str,
+        operation: str,
+        request: BaseModel,
+        out: type[BaseModel],
+        work: Callable[[asyncpg.Connection, datetime], Awaitable[BaseModel]],
+    ) -> Answer:
         """Carry out `work` at most once per key, in one transaction with the key's row."""
         digest, at = request_hash(operation, request), self._clock()
         with refusals():
@@ -162,8 +189,11 @@ class SiakStore:
 
 def _replay(row: asyncpg.Record, operation: str, digest: str, out: type[BaseModel]) -> Answer:
     if row["operation"] != operation or row["request_hash"] != digest:
-        raise Refusal(409, "IDEMPOTENCY-KEY-REUSED",
-                      f"this Idempotency-Key was first used with a different request ({row['operation']})")
+        raise Refusal(
+            409,
+            "IDEMPOTENCY-KEY-REUSED",
+            f"this Idempotency-Key was first used with a different request ({row['operation']})",
+        )
     return Answer(200, out.model_validate_json(row["response"]), replayed=True)
 
 
@@ -177,20 +207,54 @@ def _fields(birth) -> dict:
 
 def _birth_notice(r: BirthRegistrationIn) -> BirthNotice:
     return BirthNotice(
-        message_id=r.message_id, hospital_id=r.hospital_id, encounter_id=r.encounter_id, mother_nik=r.mother_nik,
-        kk_number=r.kk_number, mother_name=r.mother_name, mother_birth_date=None, child_name=r.child_name,
-        sex=r.sex, born_at=r.born_at, birth_order=r.birth_order, plurality=r.plurality, weight_g=r.weight_g,
-        length_cm=r.length_cm, gestational_weeks=r.gestational_weeks, attendant=r.attendant,
-        place_type=r.place_type, marriage=r.marriage, reporter_nik=r.reporter_nik,
-        witness_niks=tuple(r.witness_niks), father_nik=r.father_nik, father_name=r.father_name)
+        message_id=r.message_id,
+        hospital_id=r.hospital_id,
+        encounter_id=r.encounter_id,
+        mother_nik=r.mother_nik,
+        kk_number=r.kk_number,
+        mother_name=r.mother_name,
+        mother_birth_date=None,
+        child_name=r.child_name,
+        sex=r.sex,
+        born_at=r.born_at,
+        birth_order=r.birth_order,
+        plurality=r.plurality,
+        weight_g=r.weight_g,
+        length_cm=r.length_cm,
+        gestational_weeks=r.gestational_weeks,
+        attendant=r.attendant,
+        place_type=r.place_type,
+        marriage=r.marriage,
+        reporter_nik=r.reporter_nik,
+        witness_niks=tuple(r.witness_niks),
+        father_nik=r.father_nik,
+        father_name=r.father_name,
+    )
 
 
 def _stillbirth_notice(r: StillbirthIn) -> BirthNotice:
     """The stillbirth register keeps only the birth's key, mother, family, time, weight and gestation;
     the notice's other fields are required by the type but not recorded, so they get neutral values."""
     return BirthNotice(
-        message_id=r.message_id, hospital_id=r.hospital_id, encounter_id=r.encounter_id, mother_nik=r.mother_nik,
-        kk_number=r.kk_number, mother_name="", mother_birth_date=None, child_name="", sex=Sex.FEMALE,
-        born_at=r.born_at, birth_order=r.birth_order, plurality=1, weight_g=r.weight_g, length_cm=None,
-        gestational_weeks=r.gestational_weeks, attendant=Attendant.OTHER, place_type=PlaceType.OTHER,
-        marriage=MarriageStatus.PARENTS_UNKNOWN, reporter_nik=r.mother_nik, witness_niks=(), stillborn=True)
+        message_id=r.message_id,
+        hospital_id=r.hospital_id,
+        encounter_id=r.encounter_id,
+        mother_nik=r.mother_nik,
+        kk_number=r.kk_number,
+        mother_name="",
+        mother_birth_date=None,
+        child_name="",
+        sex=Sex.FEMALE,
+        born_at=r.born_at,
+        birth_order=r.birth_order,
+        plurality=1,
+        weight_g=r.weight_g,
+        length_cm=None,
+        gestational_weeks=r.gestational_weeks,
+        attendant=Attendant.OTHER,
+        place_type=PlaceType.OTHER,
+        marriage=MarriageStatus.PARENTS_UNKNOWN,
+        reporter_nik=r.mother_nik,
+        witness_niks=(),
+        stillborn=True,
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -19,8 +19,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from starlette.exceptions import HTTPException
 
-from hub.devtools.siak.server_faults import (DroppedConnection, FaultInjector, FaultMiddleware, Faults,
-                                             quiet_dropped_connections)
+from hub.devtools.siak.server_faults import (
+    DroppedConnection,
+    FaultInjector,
+    FaultMiddleware,
+    Faults,
+    quiet_dropped_connections,
+)
 from hub.devtools.siak.server_problems import Refusal
 from hub.devtools.signer.server_routes import Problem, control, signing
 from hub.devtools.signer.server_store import SignatureStore, SignerStats
@@ -58,17 +63,24 @@ server, for tests and demos; a real signing service does not offer them.
 """
 TAGS = [
     {"name": "signing", "description": "The contract: published keys and signatures."},
-    {"name": "reference server only", "description": "Fault injection and counters of `hub signer serve`; "
-                                                     "not part of the contract."},
+    {
+        "name": "reference server only",
+        "description": "Fault injection and counters of `hub signer serve`; not part of the contract.",
+    },
 ]
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
-def create_app(signer: DocumentSigner, faults: Faults, *, clock: Callable[[], datetime] = utc_now,
-               remembered_keys: int = REMEMBERED_KEYS) -> FastAPI:
+def create_app(
+    signer: DocumentSigner,
+    faults: Faults,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    remembered_keys: int = REMEMBERED_KEYS,
+) -> FastAPI:
     """The reference server's app over `signer`. Building it calls nothing on the signer."""
     app = FastAPI(title=TITLE, description=DESCRIPTION, version=VERSION, openapi_tags=TAGS)
     app.state.signer, app.state.stats = signer, SignerStats()
@@ -128,8 +140,9 @@ def _describe(error: dict) -> str:
 def _openapi(app: FastAPI) -> dict:
     """FastAPI's document, with the Problem schema and without FastAPI's unused validation-error schema."""
     if app.openapi_schema is None:
-        document = get_openapi(title=app.title, version=app.version, description=app.description,
-                               routes=app.routes, tags=app.openapi_tags)
+        document = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
+        )
         for path in document["paths"].values():
             for operation in path.values():
                 if "HTTPValidationError" in str(operation["responses"].get("422", {})):

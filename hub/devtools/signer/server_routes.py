@@ -39,24 +39,30 @@ class _Model(BaseModel):
 class Problem(SiakProblem):
     """Every error body (application/problem+json, RFC 9457)."""
 
-    code: str = Field(description="Stable machine-readable reason, e.g. IDEMPOTENCY-KEY-REUSED, REQUEST-INVALID, "
-                                  "SIGNER-UNAVAILABLE, or the key store's reason for refusing a key.")
+    code: str = Field(
+        description="Stable machine-readable reason, e.g. IDEMPOTENCY-KEY-REUSED, REQUEST-INVALID, "
+        "SIGNER-UNAVAILABLE, or the key store's reason for refusing a key."
+    )
 
 
 class SignatureRequest(_Model):
     """Sign one SHA-256 digest. Only the digest travels: never the document or personal data."""
 
-    digest: str = Field(pattern=DIGEST_BASE64, description="Base64 (standard alphabet, padded) of the 32-byte "
-                                                          "SHA-256 digest to sign.")
+    digest: str = Field(
+        pattern=DIGEST_BASE64, description="Base64 (standard alphabet, padded) of the 32-byte SHA-256 digest to sign."
+    )
     algorithm: Literal["ES256"] = Field(description="ECDSA on P-256 over the SHA-256 digest (JOSE/COSE ES256).")
-    key_id: str = Field(pattern=KEY_ID, description="The `kid` of the key to sign with, normally "
-                                                    "`GET /v1/keys/current`'s.")
+    key_id: str = Field(
+        pattern=KEY_ID, description="The `kid` of the key to sign with, normally `GET /v1/keys/current`'s."
+    )
 
 
 class SignatureOut(_Model):
     key_id: str = Field(description="The key that signed.")
-    signature: str = Field(description="Base64 of the DER-encoded ECDSA signature (SEQUENCE of r and s), "
-                                       "verifiable with the key's certificate.")
+    signature: str = Field(
+        description="Base64 of the DER-encoded ECDSA signature (SEQUENCE of r and s), "
+        "verifiable with the key's certificate."
+    )
     signed_at: datetime = Field(description="When the service made the signature (UTC); replays repeat it.")
 
 
@@ -65,15 +71,22 @@ class PublishedKey(_Model):
 
     kid: str = Field(description="The key's id, carried by every signature and QR it makes.")
     alg: Literal["ES256"] = Field(description="Always ES256: ECDSA on P-256 with SHA-256.")
-    x5c: list[str] = Field(min_length=1, description="Base64 DER certificates: the key's certificate first, "
-                                                     "its CA last (as in a JWK's x5c).")
+    x5c: list[str] = Field(
+        min_length=1,
+        description="Base64 DER certificates: the key's certificate first, its CA last (as in a JWK's x5c).",
+    )
     not_before: datetime = Field(description="Signatures made before this are not valid.")
     not_after: datetime | None = Field(description="When the key was retired; null while it still signs.")
 
     @classmethod
     def of(cls, key: SigningKey) -> PublishedKey:
-        return cls(kid=key.kid, alg=ALGORITHM, x5c=[base64.b64encode(der).decode() for der in key.certificate_chain],
-                   not_before=key.not_before, not_after=key.not_after)
+        return cls(
+            kid=key.kid,
+            alg=ALGORITHM,
+            x5c=[base64.b64encode(der).decode() for der in key.certificate_chain],
+            not_before=key.not_before,
+            not_after=key.not_after,
+        )
 
 
 class KeySet(_Model):
@@ -85,16 +98,16 @@ SAFE = "Safe to retry: it changes nothing."
 COMMON = {
     500: "`INTERNAL-ERROR`: a bug in the service. Retryable.",
     503: f"`{SIGNER_UNAVAILABLE}` (the key store or HSM cannot sign now) or, on the reference server, "
-         "`INJECTED-FAULT`. Retryable, with backoff.",
+    "`INJECTED-FAULT`. Retryable, with backoff.",
 }
 POST_PROBLEMS = {
     400: "`IDEMPOTENCY-KEY-REQUIRED` (no `Idempotency-Key` header), `IDEMPOTENCY-KEY-INVALID` (longer than 200 "
-         "characters) or `REQUEST-INVALID` (the body does not match the schema; `detail` names the fields, "
-         "never their values).",
+    "characters) or `REQUEST-INVALID` (the body does not match the schema; `detail` names the fields, "
+    "never their values).",
     409: f"`{KEY_REUSED}`: this key was first used with another digest or key id. Nothing was signed.",
     422: "The key store refuses the key (unknown or retired `key_id`); `code` is the key store's reason "
-         "(`SIGNING-KEY-UNKNOWN` or `SIGNING-KEY-RETIRED` from the hub's own key store). "
-         "Nothing was signed or recorded: not retryable as is (read `GET /v1/keys/current` and sign anew).",
+    "(`SIGNING-KEY-UNKNOWN` or `SIGNING-KEY-RETIRED` from the hub's own key store). "
+    "Nothing was signed or recorded: not retryable as is (read `GET /v1/keys/current` and sign anew).",
 }
 REPLAYED = {"Idempotent-Replayed": {"description": "`true` on a replayed answer.", "schema": {"type": "string"}}}
 
@@ -103,8 +116,10 @@ def problems(described: dict[int, str]) -> dict:
     """`responses=` entries: each status with its Problem body and the codes it carries."""
     every = {**described, **COMMON}
     schema = {"$ref": "#/components/schemas/Problem"}
-    return {status: {"description": every[status], "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
-            for status in sorted(every)}
+    return {
+        status: {"description": every[status], "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
+        for status in sorted(every)
+    }
 
 
 def _store(request: Request) -> SignatureStore:
@@ -124,8 +139,9 @@ def _json(body: BaseModel, status: int = 200, headers: dict[str, str] | None = N
 
 
 def _rendered(signed: Signed) -> SignatureOut:
-    return SignatureOut(key_id=signed.key_id, signature=base64.b64encode(signed.signature).decode(),
-                        signed_at=signed.signed_at)
+    return SignatureOut(
+        key_id=signed.key_id, signature=base64.b64encode(signed.signature).decode(), signed_at=signed.signed_at
+    )
 
 
 async def _ask(call):
@@ -138,22 +154,41 @@ async def _ask(call):
 
 Store = Annotated[SignatureStore, Depends(_store)]
 Signer = Annotated[DocumentSigner, Depends(_signer)]
-IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=200, description=(
-    "Chosen by the client, one per intended signature (the hub derives it from the document and the "
-    "attempt). Repeat it, unchanged, on every retry of the same request."))]
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description=(
+            "Chosen by the client, one per intended signature (the hub derives it from the document and the "
+            "attempt). Repeat it, unchanged, on every retry of the same request."
+        ),
+    ),
+]
 
 
-@signing.post("/signatures", status_code=201, response_model=SignatureOut, summary="Sign a SHA-256 digest",
-              response_description="A new signature, recorded under the Idempotency-Key.",
-              description="Signs the digest with key `key_id` (ECDSA P-256, ES256). **Safe to retry with the same "
-                          "`Idempotency-Key`**: the service records the signature under the key and answers a repeat "
-                          "with it (200, `Idempotent-Replayed: true`) instead of signing again. This matters because "
-                          "ECDSA signatures are randomised: without the key, a retry after a lost answer would yield a "
-                          "second, different signature of the same document. A repeat that arrives while the first "
-                          "is still being signed waits for it. The same key with another digest or key id is a 409.",
-              responses={200: {"model": SignatureOut, "headers": REPLAYED,
-                               "description": "The same key and body again: the first signature, unchanged."},
-                         **problems(POST_PROBLEMS)})
+@signing.post(
+    "/signatures",
+    status_code=201,
+    response_model=SignatureOut,
+    summary="Sign a SHA-256 digest",
+    response_description="A new signature, recorded under the Idempotency-Key.",
+    description="Signs the digest with key `key_id` (ECDSA P-256, ES256). **Safe to retry with the same "
+    "`Idempotency-Key`**: the service records the signature under the key and answers a repeat "
+    "with it (200, `Idempotent-Replayed: true`) instead of signing again. This matters because "
+    "ECDSA signatures are randomised: without the key, a retry after a lost answer would yield a "
+    "second, different signature of the same document. A repeat that arrives while the first "
+    "is still being signed waits for it. The same key with another digest or key id is a 409.",
+    responses={
+        200: {
+            "model": SignatureOut,
+            "headers": REPLAYED,
+            "description": "The same key and body again: the first signature, unchanged.",
+        },
+        **problems(POST_PROBLEMS),
+    },
+)
 async def create_signature(body: SignatureRequest, key: IdempotencyKey, store: Store) -> Response:
     answer = await store.sign(key, base64.b64decode(body.digest, validate=True), body.key_id)
     if answer.replayed:
@@ -161,20 +196,30 @@ async def create_signature(body: SignatureRequest, key: IdempotencyKey, store: S
     return _json(_rendered(answer.signed), 201)
 
 
-@signing.get("/keys", response_model=KeySet, summary="The published keys", response_description="The key set.",
-             description="Every key a verifier needs, current and retired, with its certificate chain and validity; "
-                         "`current` names the key that signs now. Verifiers may cache it: keys are only added, and a "
-                         "retired key only gains `not_after`. " + SAFE, responses=problems({}))
+@signing.get(
+    "/keys",
+    response_model=KeySet,
+    summary="The published keys",
+    response_description="The key set.",
+    description="Every key a verifier needs, current and retired, with its certificate chain and validity; "
+    "`current` names the key that signs now. Verifiers may cache it: keys are only added, and a "
+    "retired key only gains `not_after`. " + SAFE,
+    responses=problems({}),
+)
 async def published_keys(signer: Signer) -> Response:
     keys = await _ask(signer.published_keys())
     current = await _ask(signer.current_key())
     return _json(KeySet(keys=[PublishedKey.of(key) for key in keys], current=current.kid))
 
 
-@signing.get("/keys/current", response_model=PublishedKey, summary="The key that signs now",
-             response_description="The current key.",
-             description="Use its `kid` in `POST /v1/signatures`. It changes when the key is rotated. " + SAFE,
-             responses=problems({}))
+@signing.get(
+    "/keys/current",
+    response_model=PublishedKey,
+    summary="The key that signs now",
+    response_description="The current key.",
+    description="Use its `kid` in `POST /v1/signatures`. It changes when the key is rotated. " + SAFE,
+    responses=problems({}),
+)
 async def current_key(signer: Signer) -> Response:
     return _json(PublishedKey.of(await _ask(signer.current_key())))
 
@@ -184,17 +229,28 @@ async def get_faults(request: Request) -> Faults:
     return request.app.state.injector.faults
 
 
-@control.put("/_faults", response_model=Faults, summary="Replace the injected faults (reference server only)",
-             description="Replaces every fault (omitted fields take their defaults) and reseeds the random "
-                         "decisions. Exempt from faults itself, so `down` can be switched off again.",
-             responses={400: {"description": "`REQUEST-INVALID`: the body does not match the schema.",
-                              "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}})
+@control.put(
+    "/_faults",
+    response_model=Faults,
+    summary="Replace the injected faults (reference server only)",
+    description="Replaces every fault (omitted fields take their defaults) and reseeds the random "
+    "decisions. Exempt from faults itself, so `down` can be switched off again.",
+    responses={
+        400: {
+            "description": "`REQUEST-INVALID`: the body does not match the schema.",
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+    },
+)
 async def put_faults(faults: Faults, request: Request) -> Faults:
     request.app.state.injector.replace(faults)
     return faults
 
 
-@control.get("/_stats", summary="Counters since start (reference server only)",
-             description="Signatures made (replays not counted), replays, requests and injected faults by kind.")
+@control.get(
+    "/_stats",
+    summary="Counters since start (reference server only)",
+    description="Signatures made (replays not counted), replays, requests and injected faults by kind.",
+)
 async def get_stats(stats: Annotated[SignerStats, Depends(_stats)]) -> dict:
     return stats.as_json()

@@ -41,8 +41,12 @@ class SignerStats:
     faults_injected: Counter = field(default_factory=Counter)
 
     def as_json(self) -> dict:
-        return {"signatures": self.signatures, "replays": self.replays, "requests": self.requests,
-                "faults_injected": dict(sorted(self.faults_injected.items()))}
+        return {
+            "signatures": self.signatures,
+            "replays": self.replays,
+            "requests": self.requests,
+            "faults_injected": dict(sorted(self.faults_injected.items())),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +73,9 @@ class _Record:
 class SignatureStore:
     """Signs through the backing signer, once per idempotency key (see the module docstring)."""
 
-    def __init__(self, signer: DocumentSigner, stats: SignerStats, clock: Callable[[], datetime], *,
-                 capacity: int) -> None:
+    def __init__(
+        self, signer: DocumentSigner, stats: SignerStats, clock: Callable[[], datetime], *, capacity: int
+    ) -> None:
         if capacity < 1:
             raise ValueError("the idempotency store needs room for at least one key")
         self._signer, self._stats, self._clock, self._capacity = signer, stats, clock, capacity
@@ -115,8 +120,11 @@ class SignatureStore:
         (or, if it failed otherwise, a retryable one)."""
         if self._records.get(idempotency_key) is record:
             del self._records[idempotency_key]
-        refusal = exc if isinstance(exc, Refusal) else Refusal(
-            503, SIGNER_UNAVAILABLE, "the first request with this Idempotency-Key failed; retry")
+        refusal = (
+            exc
+            if isinstance(exc, Refusal)
+            else Refusal(503, SIGNER_UNAVAILABLE, "the first request with this Idempotency-Key failed; retry")
+        )
         record.outcome.set_result(refusal)
 
     async def _sign_new(self, digest: bytes, kid: str, idempotency_key: str) -> Signed:

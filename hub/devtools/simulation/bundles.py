@@ -48,27 +48,62 @@ class BirthSpec:
 
 
 def build_notification(spec: BirthSpec) -> dict[str, Any]:
-    ids = {role: str(uuid.uuid5(uuid.UUID(spec.message_id), role)) for role in
-           ("baby", "mother", "mother-link", "father-link", "encounter", "weight", "length", "gestation", "procedure")}
+    ids = {
+        role: str(uuid.uuid5(uuid.UUID(spec.message_id), role))
+        for role in (
+            "baby",
+            "mother",
+            "mother-link",
+            "father-link",
+            "encounter",
+            "weight",
+            "length",
+            "gestation",
+            "procedure",
+        )
+    }
     entries = [
         _entry(_header(spec, ids), spec.message_id),
-        _entry({"resourceType": "Organization", "id": spec.hospital_id, "active": True, "name": spec.hospital_name},
-               str(uuid.uuid5(uuid.NAMESPACE_URL, f"organization/{spec.hospital_id}"))),
+        _entry(
+            {"resourceType": "Organization", "id": spec.hospital_id, "active": True, "name": spec.hospital_name},
+            str(uuid.uuid5(uuid.NAMESPACE_URL, f"organization/{spec.hospital_id}")),
+        ),
         _entry(_newborn(spec, ids), ids["baby"]),
         _entry(_mother(spec, ids), ids["mother"]),
         _entry(_related(ids["mother-link"], ids["baby"], v.MOTHER_ROLE, spec.mother), ids["mother-link"]),
         _entry(_encounter(spec, ids), ids["encounter"]),
-        _entry(_observation(ids["weight"], ids["baby"], v.BIRTH_WEIGHT, "Birth weight", spec.weight_g, "g"), ids["weight"]),
+        _entry(
+            _observation(ids["weight"], ids["baby"], v.BIRTH_WEIGHT, "Birth weight", spec.weight_g, "g"), ids["weight"]
+        ),
         _entry(_procedure(spec, ids), ids["procedure"]),
     ]
     if spec.father is not None:
-        entries.append(_entry(_related(ids["father-link"], ids["baby"], v.FATHER_ROLE, spec.father), ids["father-link"]))
+        entries.append(
+            _entry(_related(ids["father-link"], ids["baby"], v.FATHER_ROLE, spec.father), ids["father-link"])
+        )
     if spec.length_cm is not None:
-        entries.append(_entry(_observation(ids["length"], ids["baby"], v.BIRTH_LENGTH[0], "Birth length", spec.length_cm, "cm"), ids["length"]))
+        entries.append(
+            _entry(
+                _observation(ids["length"], ids["baby"], v.BIRTH_LENGTH[0], "Birth length", spec.length_cm, "cm"),
+                ids["length"],
+            )
+        )
     if spec.gestational_weeks is not None:
-        entries.append(_entry(_observation(ids["gestation"], ids["baby"], v.GESTATIONAL_AGE, "Gestational age", spec.gestational_weeks, "wk"), ids["gestation"]))
-    return {"resourceType": "Bundle", "id": str(uuid.uuid5(uuid.UUID(spec.message_id), "bundle")), "type": "message",
-            "timestamp": spec.born_at.isoformat(timespec="seconds"), "entry": entries}
+        entries.append(
+            _entry(
+                _observation(
+                    ids["gestation"], ids["baby"], v.GESTATIONAL_AGE, "Gestational age", spec.gestational_weeks, "wk"
+                ),
+                ids["gestation"],
+            )
+        )
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid5(uuid.UUID(spec.message_id), "bundle")),
+        "type": "message",
+        "timestamp": spec.born_at.isoformat(timespec="seconds"),
+        "entry": entries,
+    }
 
 
 def _entry(resource: dict[str, Any], uid: str) -> dict[str, Any]:
@@ -103,7 +138,9 @@ def _newborn(spec: BirthSpec, ids: dict[str, str]) -> dict[str, Any]:
         "name": [{"use": "official", "text": spec.child_name}],
         "gender": spec.sex,
         "birthDate": spec.born_at.date().isoformat(),
-        "_birthDate": {"extension": [{"url": v.BIRTH_TIME, "valueDateTime": spec.born_at.isoformat(timespec="seconds")}]},
+        "_birthDate": {
+            "extension": [{"url": v.BIRTH_TIME, "valueDateTime": spec.born_at.isoformat(timespec="seconds")}]
+        },
         "multipleBirthInteger": spec.birth_order,
     }
     if spec.birth_order:
@@ -117,8 +154,13 @@ def _mother(spec: BirthSpec, ids: dict[str, str]) -> dict[str, Any]:
     identifiers = [{"use": "official", "system": v.NIK, "value": spec.mother.nik}]
     if spec.mother.kk_number:
         identifiers.append({"use": "official", "system": v.KK, "value": spec.mother.kk_number})
-    patient: dict[str, Any] = {"resourceType": "Patient", "id": ids["mother"], "identifier": identifiers,
-                               "name": [{"use": "official", "text": spec.mother.name}], "gender": "female"}
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": ids["mother"],
+        "identifier": identifiers,
+        "name": [{"use": "official", "text": spec.mother.name}],
+        "gender": "female",
+    }
     if spec.mother.birth_date:
         patient["birthDate"] = spec.mother.birth_date.isoformat()
     return patient
@@ -139,9 +181,15 @@ def _encounter(spec: BirthSpec, ids: dict[str, str]) -> dict[str, Any]:
     return {
         "resourceType": "Encounter",
         "id": ids["encounter"],
-        "identifier": [{"system": f"http://sys-ids.kemkes.go.id/encounter/{spec.hospital_id}", "value": spec.encounter_id}],
+        "identifier": [
+            {"system": f"http://sys-ids.kemkes.go.id/encounter/{spec.hospital_id}", "value": spec.encounter_id}
+        ],
         "status": "finished",
-        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP", "display": "inpatient encounter"},
+        "class": {
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+            "code": "IMP",
+            "display": "inpatient encounter",
+        },
         "subject": {"reference": f"urn:uuid:{ids['mother']}"},
         "serviceProvider": {"reference": f"Organization/{spec.hospital_id}"},
     }
@@ -152,7 +200,13 @@ def _observation(uid: str, baby: str, code: str, display: str, value: float, uni
         "resourceType": "Observation",
         "id": uid,
         "status": "final",
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+        "category": [
+            {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}
+                ]
+            }
+        ],
         "code": {"coding": [{"system": v.LOINC, "code": code, "display": display}]},
         "subject": {"reference": f"urn:uuid:{baby}"},
         "valueQuantity": {"value": value, "unit": unit, "system": v.UCUM, "code": unit},
@@ -164,12 +218,18 @@ def _procedure(spec: BirthSpec, ids: dict[str, str]) -> dict[str, Any]:
         "resourceType": "Procedure",
         "id": ids["procedure"],
         "status": "completed",
-        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "236973005", "display": "Delivery procedure"}]},
+        "code": {
+            "coding": [{"system": "http://snomed.info/sct", "code": "236973005", "display": "Delivery procedure"}]
+        },
         "subject": {"reference": f"urn:uuid:{ids['mother']}"},
         "encounter": {"reference": f"urn:uuid:{ids['encounter']}"},
-        "performer": [{
-            "function": {"coding": [{"system": v.ATTENDANT_SYSTEM, "code": spec.attendant}]},
-            "actor": {"reference": f"Practitioner/N{uuid.uuid5(uuid.NAMESPACE_URL, spec.hospital_id).int % 10**8:08d}",
-                      "display": "Attendant"},
-        }],
+        "performer": [
+            {
+                "function": {"coding": [{"system": v.ATTENDANT_SYSTEM, "code": spec.attendant}]},
+                "actor": {
+                    "reference": f"Practitioner/N{uuid.uuid5(uuid.NAMESPACE_URL, spec.hospital_id).int % 10**8:08d}",
+                    "display": "Attendant",
+                },
+            }
+        ],
     }

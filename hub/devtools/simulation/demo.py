@@ -16,7 +16,7 @@ import signal
 import time
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -27,8 +27,6 @@ from rich.live import Live
 from rich.table import Table
 
 from hub.config import Settings, Topics
-from hub.domain.decision import MIN_BIRTH_INTERVAL
-from hub.intake import vocabulary as v
 from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification
 from hub.devtools.simulation.demo_stats import (
     MISTAKES,
@@ -39,6 +37,8 @@ from hub.devtools.simulation.demo_stats import (
     utc_offset_hours,
 )
 from hub.devtools.simulation.population import GIVEN_F, GIVEN_M
+from hub.domain.decision import MIN_BIRTH_INTERVAL
+from hub.intake import vocabulary as v
 
 TWIN_SHARE, STILLBIRTH_SHARE = 0.05, 0.01
 ANSWER_TIMEOUT_S = 30.0
@@ -66,13 +66,26 @@ async def load_registry(dsn: str) -> tuple[list[Mother], list[tuple[str, str]]]:
         rows, hospitals = await conn.fetch(_MOTHERS), await conn.fetch(_HOSPITALS)
     finally:
         await conn.close()
-    mothers = [Mother(Parent(row["nik"], row["name"], row["birth_date"], row["kk_number"]),
-                      Parent(row["father_nik"], row["father_name"]), row["kecamatan"], row["recent"]) for row in rows]
+    mothers = [
+        Mother(
+            Parent(row["nik"], row["name"], row["birth_date"], row["kk_number"]),
+            Parent(row["father_nik"], row["father_name"]),
+            row["kecamatan"],
+            row["recent"],
+        )
+        for row in rows
+    ]
     return mothers, [(h["org_id"], h["regency"]) for h in hospitals]
 
 
-def plan_notifications(rng: random.Random, mothers: list[Mother], hospitals: list[tuple[str, str]], count: int,
-                       invalid_share: float, now: datetime) -> list[tuple[str, BirthSpec]]:
+def plan_notifications(
+    rng: random.Random,
+    mothers: list[Mother],
+    hospitals: list[tuple[str, str]],
+    count: int,
+    invalid_share: float,
+    now: datetime,
+) -> list[tuple[str, BirthSpec]]:
     """`count` notifications as (kind, spec); mothers without a recent birth first, each once if possible."""
     fresh, recent = [m for m in mothers if not m.recent], [m for m in mothers if m.recent]
     rng.shuffle(fresh), rng.shuffle(recent)
@@ -88,27 +101,70 @@ def plan_notifications(rng: random.Random, mothers: list[Mother], hospitals: lis
     return [_maybe_mistake(rng, kind, spec, invalid_share) for kind, spec in planned]
 
 
-def _delivery(rng: random.Random, mother: Mother, hospitals: list[tuple[str, str]], adults: list[str], twins: bool,
-              repeat: bool, now: datetime) -> list[tuple[str, BirthSpec]]:
+def _delivery(
+    rng: random.Random,
+    mother: Mother,
+    hospitals: list[tuple[str, str]],
+    adults: list[str],
+    twins: bool,
+    repeat: bool,
+    now: datetime,
+) -> list[tuple[str, BirthSpec]]:
     local = [h for h in hospitals if h[1] == mother.kecamatan[:4]]
     hospital_id, regency = rng.choice(local or hospitals)
     zone = timezone(timedelta(hours=utc_offset_hours(regency)))
     born = (now.astimezone(zone) - timedelta(seconds=rng.uniform(3600, 48 * 3600))).replace(microsecond=0)
     parents = (mother.parent.nik, mother.father.nik)
     witnesses = tuple(n for n in rng.sample(adults, min(4, len(adults))) if n not in parents)[:2]
-    base = BirthSpec(hospital_id=hospital_id, encounter_id=f"DEMO-{uuid.uuid4()}", mother=mother.parent,
-                     father=mother.father, child_name="", sex="female", born_at=born, reporter_nik=mother.father.nik,
-                     witness_niks=witnesses, hospital_name=f"RS Sintetis {regency}",
-                     weight_g=rng.randint(2600, 4100), length_cm=round(rng.uniform(46, 53), 1),
-                     gestational_weeks=float(rng.randint(37, 41)))
+    base = BirthSpec(
+        hospital_id=hospital_id,
+        encounter_id=f"DEMO-{uuid.uuid4()}",
+        mother=mother.parent,
+        father=mother.father,
+        child_name="",
+        sex="female",
+        born_at=born,
+        reporter_nik=mother.father.nik,
+        witness_niks=witnesses,
+        hospital_name=f"RS Sintetis {regency}",
+        weight_g=rng.randint(2600, 4100),
+        length_cm=round(rng.uniform(46, 53), 1),
+        gestational_weeks=float(rng.randint(37, 41)),
+    )
     if twins:
-        return [("repeat-mother" if repeat else "twin",
-                 _child(rng, replace(base, message_id=str(uuid.uuid4()), birth_order=order, plurality=2,
-                                     born_at=born + timedelta(minutes=7 * (order - 1)), weight_g=rng.randint(1900, 2800),
-                                     gestational_weeks=36.0))) for order in (1, 2)]
+        return [
+            (
+                "repeat-mother" if repeat else "twin",
+                _child(
+                    rng,
+                    replace(
+                        base,
+                        message_id=str(uuid.uuid4()),
+                        birth_order=order,
+                        plurality=2,
+                        born_at=born + timedelta(minutes=7 * (order - 1)),
+                        weight_g=rng.randint(1900, 2800),
+                        gestational_weeks=36.0,
+                    ),
+                ),
+            )
+            for order in (1, 2)
+        ]
     if rng.random() < STILLBIRTH_SHARE:
-        return [("stillbirth", _child(rng, replace(base, stillborn=True, weight_g=rng.randint(900, 2500),
-                                                   gestational_weeks=float(rng.randint(28, 38)))))]
+        return [
+            (
+                "stillbirth",
+                _child(
+                    rng,
+                    replace(
+                        base,
+                        stillborn=True,
+                        weight_g=rng.randint(900, 2500),
+                        gestational_weeks=float(rng.randint(28, 38)),
+                    ),
+                ),
+            )
+        ]
     return [("repeat-mother" if repeat else "valid", _child(rng, base))]
 
 
@@ -150,17 +206,21 @@ async def _start_at_end(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, 
         consumer.seek(partition, offset)
 
 
-async def _publish(producer: AIOKafkaProducer, topic: str, planned: list[tuple[str, BirthSpec]], rate: float,
-                   tally: Tally) -> float:
+async def _publish(
+    producer: AIOKafkaProducer, topic: str, planned: list[tuple[str, BirthSpec]], rate: float, tally: Tally
+) -> float:
     """Send at `rate` per second; returns the monotonic time of the last send."""
     start, acks = time.monotonic(), []
     for index, (kind, spec) in enumerate(planned):
         await asyncio.sleep(max(0.0, start + index / rate - time.monotonic()))
         value = json.dumps(notification(kind, spec), ensure_ascii=False).encode()
         tally.sent(spec.message_id, time.monotonic(), kind)
-        ack = await producer.send(topic, value, key=spec.mother.nik.encode(),
-                                  headers=[("content-type", b"application/fhir+json")])
-        ack.add_done_callback(lambda f, mid=spec.message_id: f.cancelled() or f.exception() is None or tally.send_failed(mid))
+        ack = await producer.send(
+            topic, value, key=spec.mother.nik.encode(), headers=[("content-type", b"application/fhir+json")]
+        )
+        ack.add_done_callback(
+            lambda f, mid=spec.message_id: f.cancelled() or f.exception() is None or tally.send_failed(mid)
+        )
         acks.append(ack)
     await asyncio.gather(*acks, return_exceptions=True)
     return time.monotonic()
@@ -191,8 +251,9 @@ def _figures(tally: Tally, elapsed: float, title: str = "hub demo: live") -> Tab
     return _table(title, ("measure", "value"), figures(tally, elapsed))
 
 
-async def _watch(live: Live, tally: Tally, sender: asyncio.Task, listener: asyncio.Task, stop: asyncio.Event,
-                 started: float) -> str:
+async def _watch(
+    live: Live, tally: Tally, sender: asyncio.Task, listener: asyncio.Task, stop: asyncio.Event, started: float
+) -> str:
     while not stop.is_set():
         live.update(_figures(tally, time.monotonic() - started))
         if listener.done():
@@ -225,15 +286,23 @@ async def _ready(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, topics:
     return True
 
 
-async def _play(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, topics: Topics,
-                planned: list[tuple[str, BirthSpec]], rate: float, console: Console) -> None:
+async def _play(
+    consumer: AIOKafkaConsumer,
+    producer: AIOKafkaProducer,
+    topics: Topics,
+    planned: list[tuple[str, BirthSpec]],
+    rate: float,
+    console: Console,
+) -> None:
     """Publish and follow the answers with live progress; Ctrl-C ends it early, the summary still comes."""
     loop, tally, stop = asyncio.get_running_loop(), Tally(), asyncio.Event()
     with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGINT, stop.set)
     started = time.monotonic()
-    tasks = [asyncio.create_task(_listen(consumer, tally)),
-             asyncio.create_task(_publish(producer, topics.notifications, planned, rate, tally))]
+    tasks = [
+        asyncio.create_task(_listen(consumer, tally)),
+        asyncio.create_task(_publish(producer, topics.notifications, planned, rate, tally)),
+    ]
     try:
         with Live(_figures(tally, 0.0), console=console, refresh_per_second=4, transient=True) as live:
             ending = await _watch(live, tally, tasks[1], tasks[0], stop, started)
@@ -247,20 +316,28 @@ async def _play(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, topics: 
     _summary(console, tally, time.monotonic() - started, ending)
 
 
-async def run_demo(settings: Settings, *, births: int, rate: float, invalid_share: float, seed: int, console: Console) -> None:
+async def run_demo(
+    settings: Settings, *, births: int, rate: float, invalid_share: float, seed: int, console: Console
+) -> None:
     try:
         mothers, hospitals = await load_registry(settings.dsn)
     except (OSError, asyncpg.PostgresError) as exc:
-        console.print(f"[red]cannot read the registry:[/red] {type(exc).__name__}; is PostgreSQL running (`make services`)?")
+        console.print(
+            f"[red]cannot read the registry:[/red] {type(exc).__name__}; is PostgreSQL running (`make services`)?"
+        )
         return
     if not mothers or not hospitals:
-        console.print("[yellow]The registry has no mothers or no active hospitals.[/yellow] "
-                      "Seed it first: `hub seed` (or `make run`, which seeds an empty registry).")
+        console.print(
+            "[yellow]The registry has no mothers or no active hospitals.[/yellow] "
+            "Seed it first: `hub seed` (or `make run`, which seeds an empty registry)."
+        )
         return
-    planned = plan_notifications(random.Random(seed), mothers, hospitals, births, invalid_share, datetime.now(timezone.utc))
+    planned = plan_notifications(random.Random(seed), mothers, hospitals, births, invalid_share, datetime.now(UTC))
     if repeats := sum(kind == "repeat-mother" for kind, _ in planned):
-        console.print(f"{repeats} notifications go to mothers with a birth in the last {MIN_BIRTH_INTERVAL.days} days "
-                      "(not enough fresh mothers): the hub should put those in review.")
+        console.print(
+            f"{repeats} notifications go to mothers with a birth in the last {MIN_BIRTH_INTERVAL.days} days "
+            "(not enough fresh mothers): the hub should put those in review."
+        )
     common = {"bootstrap_servers": settings.kafka_bootstrap, "client_id": "hub-demo"}
     producer = AIOKafkaProducer(**common, enable_idempotence=True, acks="all", linger_ms=5)
     consumer = AIOKafkaConsumer(**common, group_id=None, enable_auto_commit=False, auto_offset_reset="latest")
@@ -268,7 +345,9 @@ async def run_demo(settings: Settings, *, births: int, rate: float, invalid_shar
         if await _ready(consumer, producer, settings.topics, console):
             await _play(consumer, producer, settings.topics, planned, rate, console)
     except KafkaError as exc:
-        console.print(f"[red]Kafka error:[/red] {type(exc).__name__}; is the broker at {settings.kafka_bootstrap} running?")
+        console.print(
+            f"[red]Kafka error:[/red] {type(exc).__name__}; is the broker at {settings.kafka_bootstrap} running?"
+        )
     finally:
         await producer.stop()
         await consumer.stop()

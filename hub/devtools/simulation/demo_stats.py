@@ -14,11 +14,22 @@ from typing import Any
 
 from hub.domain.outcomes import ResultStatus
 
-STATUSES = (ResultStatus.REGISTERED, ResultStatus.DUPLICATE, ResultStatus.STILLBIRTH, ResultStatus.REVIEW, ResultStatus.REJECTED)
+STATUSES = (
+    ResultStatus.REGISTERED,
+    ResultStatus.DUPLICATE,
+    ResultStatus.STILLBIRTH,
+    ResultStatus.REVIEW,
+    ResultStatus.REJECTED,
+)
 MISTAKES = ("placeholder-name", "weight-in-kg", "unknown-kk")
 # What the hub should answer to each kind of notification the demo sends.
-EXPECTED = {"valid": ResultStatus.REGISTERED, "twin": ResultStatus.REGISTERED, "stillbirth": ResultStatus.STILLBIRTH,
-            "repeat-mother": ResultStatus.REVIEW, **{mistake: ResultStatus.REJECTED for mistake in MISTAKES}}
+EXPECTED = {
+    "valid": ResultStatus.REGISTERED,
+    "twin": ResultStatus.REGISTERED,
+    "stillbirth": ResultStatus.STILLBIRTH,
+    "repeat-mother": ResultStatus.REVIEW,
+    **{mistake: ResultStatus.REJECTED for mistake in MISTAKES},
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +48,19 @@ def read_result(bundle: Any) -> ResultView | None:
         resources = [entry["resource"] for entry in bundle["entry"]]
         header = resources[0]
         response = header["response"]
-        status = next(ext["valueCode"] for ext in header.get("extension", ())
-                      if str(ext.get("url", "")).endswith("registration-status"))
-        codes = tuple(coding["code"] for res in resources if res.get("resourceType") == "OperationOutcome"
-                      for issue in res.get("issue", ()) for coding in (issue.get("details") or {}).get("coding", ())
-                      if coding.get("code"))
+        status = next(
+            ext["valueCode"]
+            for ext in header.get("extension", ())
+            if str(ext.get("url", "")).endswith("registration-status")
+        )
+        codes = tuple(
+            coding["code"]
+            for res in resources
+            if res.get("resourceType") == "OperationOutcome"
+            for issue in res.get("issue", ())
+            for coding in (issue.get("details") or {}).get("coding", ())
+            if coding.get("code")
+        )
         return ResultView(str(response["identifier"]), str(status), response.get("code"), codes)
     except (KeyError, IndexError, TypeError, AttributeError, StopIteration):
         return None
@@ -134,17 +153,22 @@ class Tally:
 
     def surprises(self) -> Counter:
         """(kind, status) pairs answered otherwise than EXPECTED says."""
-        return Counter((self.kind[mid], status) for mid, status in self.status_of.items()
-                       if EXPECTED.get(self.kind[mid]) != status)
+        return Counter(
+            (self.kind[mid], status) for mid, status in self.status_of.items() if EXPECTED.get(self.kind[mid]) != status
+        )
 
     def warnings(self, ending: str, timeout_s: float) -> list[str]:
         """What the summary must point out: unanswered, unexpected or inconsistent answers, refused sends."""
-        found = {"timeout": f"stopped waiting {timeout_s:.0f}s after the last send: {self.unanswered} unanswered",
-                 "interrupted": f"interrupted: {self.unanswered} of {len(self.sent_at)} sent still unanswered"}
+        found = {
+            "timeout": f"stopped waiting {timeout_s:.0f}s after the last send: {self.unanswered} unanswered",
+            "interrupted": f"interrupted: {self.unanswered} of {len(self.sent_at)} sent still unanswered",
+        }
         lines = [found[ending]] if ending in found else []
         surprises = self.surprises()
         if surprises:
-            lines.append("unexpected answers: " + ", ".join(f"{k} -> {s} x{n}" for (k, s), n in sorted(surprises.items())))
+            lines.append(
+                "unexpected answers: " + ", ".join(f"{k} -> {s} x{n}" for (k, s), n in sorted(surprises.items()))
+            )
         if self.code_mismatches:
             lines.append(f"{self.code_mismatches} answers whose response.code does not fit their status")
         if self.failed_sends:
@@ -160,16 +184,30 @@ def _ms(value: float | None) -> str:
 
 def figures(tally: Tally, elapsed: float) -> list[tuple[str, str]]:
     """The progress and summary figures, in display order, as (measure, value)."""
-    shown = (ResultStatus.REGISTERED, ResultStatus.REJECTED, ResultStatus.REVIEW, ResultStatus.STILLBIRTH, ResultStatus.DUPLICATE)
-    rows = [("sent", len(tally.sent_at)), ("answered", tally.answered), ("unanswered", tally.unanswered),
-            *((status, tally.counts[status]) for status in shown),
-            ("answers/s", f"{tally.answered / elapsed:.1f}" if elapsed > 0 else "-"),
-            ("latency p50 ms", _ms(tally.latency_ms(50))), ("latency p95 ms", _ms(tally.latency_ms(95))),
-            ("latency max ms", _ms(tally.latency_ms(100))), ("elapsed s", f"{elapsed:.1f}")]
+    shown = (
+        ResultStatus.REGISTERED,
+        ResultStatus.REJECTED,
+        ResultStatus.REVIEW,
+        ResultStatus.STILLBIRTH,
+        ResultStatus.DUPLICATE,
+    )
+    rows = [
+        ("sent", len(tally.sent_at)),
+        ("answered", tally.answered),
+        ("unanswered", tally.unanswered),
+        *((status, tally.counts[status]) for status in shown),
+        ("answers/s", f"{tally.answered / elapsed:.1f}" if elapsed > 0 else "-"),
+        ("latency p50 ms", _ms(tally.latency_ms(50))),
+        ("latency p95 ms", _ms(tally.latency_ms(95))),
+        ("latency max ms", _ms(tally.latency_ms(100))),
+        ("elapsed s", f"{elapsed:.1f}"),
+    ]
     return [(name, str(value)) for name, value in rows]
 
 
 def kind_rows(tally: Tally) -> list[tuple[str, ...]]:
     """Per kind sent: 'kind (expected)', then counts by STATUSES and unanswered."""
-    return [(f"{kind} ({EXPECTED.get(kind, '?')})", *(str(counts[s]) for s in (*STATUSES, "unanswered")))
-            for kind, counts in sorted(tally.by_kind().items())]
+    return [
+        (f"{kind} ({EXPECTED.get(kind, '?')})", *(str(counts[s]) for s in (*STATUSES, "unanswered")))
+        for kind, counts in sorted(tally.by_kind().items())
+    ]

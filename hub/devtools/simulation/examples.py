@@ -11,10 +11,10 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification
 from hub.domain.numbers import nik_prefix, with_serial
 from hub.domain.values import Sex
 from hub.intake import vocabulary as v
-from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification
 
 WIB = timezone(timedelta(hours=7))
 BORN_AT = datetime(2026, 3, 12, 8, 45, tzinfo=WIB)
@@ -32,9 +32,19 @@ WITNESSES = (_nik(date(1980, 5, 9), Sex.MALE, 4), _nik(date(1985, 10, 30), Sex.F
 
 
 def _spec(n: int, **changes: Any) -> BirthSpec:
-    base = dict(hospital_id="103578001", encounter_id="RSUS-2026-000123", mother=MOTHER, father=FATHER,
-                child_name="Nadia Putri Wibowo", sex="female", born_at=BORN_AT, reporter_nik=FATHER.nik,
-                witness_niks=WITNESSES, message_id=f"0b6f2a1e-5c4d-4e8f-9a7b-{n:012d}", hospital_name="RS Umum Sintetis Surabaya")
+    base = dict(
+        hospital_id="103578001",
+        encounter_id="RSUS-2026-000123",
+        mother=MOTHER,
+        father=FATHER,
+        child_name="Nadia Putri Wibowo",
+        sex="female",
+        born_at=BORN_AT,
+        reporter_nik=FATHER.nik,
+        witness_niks=WITNESSES,
+        message_id=f"0b6f2a1e-5c4d-4e8f-9a7b-{n:012d}",
+        hospital_name="RS Umum Sintetis Surabaya",
+    )
     base.update(changes)
     return BirthSpec(**base)
 
@@ -52,13 +62,25 @@ def _resource(document: dict, index: int) -> dict:
 def valid_examples() -> dict[str, dict[str, Any]]:
     return {
         "valid-singleton": build_notification(_spec(1)),
-        "valid-twin-1": build_notification(_spec(2, child_name="Raka Wibowo", sex="male", birth_order=1, plurality=2, weight_g=2450)),
-        "valid-twin-2": build_notification(_spec(3, child_name="Rani Wibowo", birth_order=2, plurality=2, weight_g=2380,
-                                                 born_at=BORN_AT + timedelta(minutes=4))),
-        "valid-mother-only": build_notification(_spec(4, father=None, marriage="not-married", reporter_nik=MOTHER.nik,
-                                                      encounter_id="RSUS-2026-000124")),
-        "valid-stillbirth": build_notification(_spec(5, stillborn=True, weight_g=900, gestational_weeks=26,
-                                                     encounter_id="RSUS-2026-000125")),
+        "valid-twin-1": build_notification(
+            _spec(2, child_name="Raka Wibowo", sex="male", birth_order=1, plurality=2, weight_g=2450)
+        ),
+        "valid-twin-2": build_notification(
+            _spec(
+                3,
+                child_name="Rani Wibowo",
+                birth_order=2,
+                plurality=2,
+                weight_g=2380,
+                born_at=BORN_AT + timedelta(minutes=4),
+            )
+        ),
+        "valid-mother-only": build_notification(
+            _spec(4, father=None, marriage="not-married", reporter_nik=MOTHER.nik, encounter_id="RSUS-2026-000124")
+        ),
+        "valid-stillbirth": build_notification(
+            _spec(5, stillborn=True, weight_g=900, gestational_weeks=26, encounter_id="RSUS-2026-000125")
+        ),
     }
 
 
@@ -83,7 +105,9 @@ def invalid_examples() -> dict[str, dict[str, Any]]:
         "invalid-weight-in-kg": _mutated(_spec(12), kg_weight),
         "invalid-missing-birth-time": _mutated(_spec(13), no_birth_time),
         "invalid-one-witness": _mutated(_spec(14), one_witness),
-        "invalid-birth-time-offset": build_notification(_spec(15, born_at=BORN_AT.astimezone(timezone(timedelta(hours=5, minutes=30))))),
+        "invalid-birth-time-offset": build_notification(
+            _spec(15, born_at=BORN_AT.astimezone(timezone(timedelta(hours=5, minutes=30))))
+        ),
         "invalid-not-fhir": _mutated(_spec(16), lambda d: _resource(d, 2).update(birthDate="12-03-2026")),
         "invalid-several-mistakes": _mutated(_spec(17), several),
         "invalid-married-without-father": build_notification(_spec(18, father=None, reporter_nik=MOTHER.nik)),

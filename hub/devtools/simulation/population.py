@@ -15,14 +15,79 @@ from hub.domain.values import Relationship, Sex
 
 # Regencies the demo population lives in, across the three time zones (WIB, WITA, WIT).
 REGENCIES = {
-    "3578": 7, "3375": 7, "3273": 7, "3174": 7, "1271": 7, "5171": 8, "7371": 8, "9171": 9,
+    "3578": 7,
+    "3375": 7,
+    "3273": 7,
+    "3174": 7,
+    "1271": 7,
+    "5171": 8,
+    "7371": 8,
+    "9171": 9,
 }
-GIVEN_F = ["Siti", "Dewi", "Ayu", "Putri", "Rina", "Wulan", "Sari", "Intan", "Nurul", "Fitri", "Indah", "Lestari",
-           "Maya", "Ratna", "Yuni", "Citra", "Anisa", "Kartika", "Melati", "Rahma"]
-GIVEN_M = ["Budi", "Agus", "Eko", "Dimas", "Rizki", "Arif", "Bayu", "Hendra", "Joko", "Fajar", "Yoga", "Andi",
-           "Rudi", "Wahyu", "Teguh", "Iwan", "Surya", "Bagas", "Ilham", "Galih"]
-FAMILY = ["Santoso", "Wijaya", "Saputra", "Hidayat", "Pratama", "Kurniawan", "Setiawan", "Nugroho", "Siregar",
-          "Lubis", "Pangaribuan", "Wibowo", "Halim", "Sembiring", "Tanjung", "Rahayu", "Susanto", "Mahendra"]
+GIVEN_F = [
+    "Siti",
+    "Dewi",
+    "Ayu",
+    "Putri",
+    "Rina",
+    "Wulan",
+    "Sari",
+    "Intan",
+    "Nurul",
+    "Fitri",
+    "Indah",
+    "Lestari",
+    "Maya",
+    "Ratna",
+    "Yuni",
+    "Citra",
+    "Anisa",
+    "Kartika",
+    "Melati",
+    "Rahma",
+]
+GIVEN_M = [
+    "Budi",
+    "Agus",
+    "Eko",
+    "Dimas",
+    "Rizki",
+    "Arif",
+    "Bayu",
+    "Hendra",
+    "Joko",
+    "Fajar",
+    "Yoga",
+    "Andi",
+    "Rudi",
+    "Wahyu",
+    "Teguh",
+    "Iwan",
+    "Surya",
+    "Bagas",
+    "Ilham",
+    "Galih",
+]
+FAMILY = [
+    "Santoso",
+    "Wijaya",
+    "Saputra",
+    "Hidayat",
+    "Pratama",
+    "Kurniawan",
+    "Setiawan",
+    "Nugroho",
+    "Siregar",
+    "Lubis",
+    "Pangaribuan",
+    "Wibowo",
+    "Halim",
+    "Sembiring",
+    "Tanjung",
+    "Rahayu",
+    "Susanto",
+    "Mahendra",
+]
 RELIGIONS = ["Islam", "Kristen", "Katolik", "Hindu", "Buddha", "Khonghucu", ""]
 
 
@@ -69,13 +134,24 @@ def _family(rng: random.Random, kecamatan: str, today: date) -> SeedFamily:
     father_birth = today - timedelta(days=rng.randint(22 * 365, 45 * 365))
     mother_birth = today - timedelta(days=rng.randint(19 * 365, 40 * 365))
     father = SeedPerson(f"{rng.choice(GIVEN_M)} {surname}", Sex.MALE, father_birth, Relationship.HEAD, religion)
-    mother = SeedPerson(f"{rng.choice(GIVEN_F)} {rng.choice(GIVEN_F)}", Sex.FEMALE, mother_birth, Relationship.WIFE, religion)
+    mother = SeedPerson(
+        f"{rng.choice(GIVEN_F)} {rng.choice(GIVEN_F)}", Sex.FEMALE, mother_birth, Relationship.WIFE, religion
+    )
     children = []
     for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
         sex = rng.choice((Sex.MALE, Sex.FEMALE))
         born = today - timedelta(days=rng.randint(400, 15 * 365))
-        children.append(SeedPerson(f"{rng.choice(GIVEN_F if sex is Sex.FEMALE else GIVEN_M)} {surname}", sex, born,
-                                   Relationship.CHILD, religion, father.name, mother.name))
+        children.append(
+            SeedPerson(
+                f"{rng.choice(GIVEN_F if sex is Sex.FEMALE else GIVEN_M)} {surname}",
+                sex,
+                born,
+                Relationship.CHILD,
+                religion,
+                father.name,
+                mother.name,
+            )
+        )
     recorded_on = today - timedelta(days=rng.randint(30, 3000))
     return SeedFamily(kecamatan, recorded_on, (father, mother, *children))
 
@@ -83,7 +159,7 @@ def _family(rng: random.Random, kecamatan: str, today: date) -> SeedFamily:
 def hospitals(regencies: list[str], per_regency: int = 2) -> list[SeedHospital]:
     """Hospitals with SATUSEHAT-style numeric organisation ids; the last one is inactive."""
     found = []
-    for r_index, regency in enumerate(regencies):
+    for _r_index, regency in enumerate(regencies):
         for h_index in range(per_regency):
             org_id = f"10{regency}{h_index + 1:03d}"
             found.append(SeedHospital(org_id, f"RS Sintetis {regency}-{h_index + 1}", regency, True))

@@ -25,9 +25,13 @@ async def sample_notification(settings: Settings, kind: str) -> tuple[str, dict]
     try:
         row = await conn.fetchrow(_MOTHER)
         hospital = await conn.fetchval("SELECT org_id FROM hospitals WHERE active ORDER BY random() LIMIT 1")
-        witnesses = [r["nik"] for r in await conn.fetch(
-            "SELECT nik FROM persons WHERE kk_number <> $1 AND birth_date < now() - interval '18 years' ORDER BY random() LIMIT 2",
-            row["kk_number"] if row else "")]
+        witnesses = [
+            r["nik"]
+            for r in await conn.fetch(
+                "SELECT nik FROM persons WHERE kk_number <> $1 AND birth_date < now() - interval '18 years' ORDER BY random() LIMIT 2",
+                row["kk_number"] if row else "",
+            )
+        ]
     finally:
         await conn.close()
     if row is None or hospital is None:
@@ -36,11 +40,19 @@ async def sample_notification(settings: Settings, kind: str) -> tuple[str, dict]
     if kind == "unknown-mother":
         mother = Parent(row["kecamatan"] + "5501990999", "Ibu Tidak Terdaftar", None, row["kk_number"])
     spec = BirthSpec(
-        hospital_id=hospital, encounter_id=f"TRY-{uuid.uuid4().hex[:10]}", mother=mother,
-        father=Parent(row["f_nik"], row["f_name"]), child_name=_child_name(kind), sex=random.choice(["male", "female"]),
-        born_at=datetime.now(timezone(timedelta(hours=7))) - timedelta(hours=3), reporter_nik=row["f_nik"],
-        witness_niks=tuple(witnesses), stillborn=kind == "stillbirth", weight_g=900 if kind == "stillbirth" else 3100,
-        birth_order=1 if kind == "twin" else 0, plurality=2 if kind == "twin" else 1,
+        hospital_id=hospital,
+        encounter_id=f"TRY-{uuid.uuid4().hex[:10]}",
+        mother=mother,
+        father=Parent(row["f_nik"], row["f_name"]),
+        child_name=_child_name(kind),
+        sex=random.choice(["male", "female"]),
+        born_at=datetime.now(timezone(timedelta(hours=7))) - timedelta(hours=3),
+        reporter_nik=row["f_nik"],
+        witness_niks=tuple(witnesses),
+        stillborn=kind == "stillbirth",
+        weight_g=900 if kind == "stillbirth" else 3100,
+        birth_order=1 if kind == "twin" else 0,
+        plurality=2 if kind == "twin" else 1,
     )
     return mother.nik, build_notification(spec)
 
