@@ -11,24 +11,19 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http import HTTPStatus
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
-from starlette.exceptions import HTTPException
+from fastapi import FastAPI
 
 from hub.adapters.postgres.database import create_pool, migrate
 from hub.adapters.siak.models import Problem
+from hub.devtools.problem_http import add_problem_handlers, openapi_with_problems
 from hub.devtools.siak.server_faults import (
-    DroppedConnection,
     FaultInjector,
     FaultMiddleware,
     Faults,
     Stats,
     quiet_dropped_connections,
 )
-from hub.devtools.siak.server_problems import Refusal
 from hub.devtools.siak.server_routes import control, registry
 from hub.devtools.siak.server_store import SiakStore
 
@@ -86,59 +81,9 @@ def create_app(dsn: str, faults: Faults, *, clock: Callable[[], datetime] = utc_
     app = FastAPI(title=TITLE, description=DESCRIPTION, version=VERSION, openapi_tags=TAGS, lifespan=lifespan)
     app.state.injector, app.state.stats = FaultInjector(faults), Stats()
     app.add_middleware(FaultMiddleware, injector=app.state.injector, stats=app.state.stats)
-    _add_error_handlers(app)
+    add_problem_handlers(app, log)
     app.include_router(registry)
     app.include_router(control)
-    app.openapi = lambda: _openapi(app)
+    app.openapi = lambda: openapi_with_problems(app, Problem)
     quiet_dropped_connections()
     return app
-
-
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(Refusal)
-    async def refused(_: Request, exc: Refusal):
-        return exc.response()
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError):
-        return _invalid_request(exc.errors()).response()
-
-    @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException):
-        code = HTTPStatus(exc.status_code).name.replace("_", "-")
-        return Refusal(exc.status_code, code, str(exc.detail)).response(headers=exc.headers)
-
-    @app.exception_handler(Exception)
-    async def crashed(_: Request, exc: Exception):
-        if not isinstance(exc, DroppedConnection):  # a drop is on purpose: its response has started already
-            log.exception("unexpected error")
-        return Refusal(500, "INTERNAL-ERROR", type(exc).__name__).response()
-
-
-def _invalid_request(errors) -> Refusal:
-    """A missing or malformed Idempotency-Key has its own code; any other invalid input is REQUEST-INVALID."""
-    key_errors = [e for e in errors if tuple(e["loc"][:1]) == ("header",)]
-    if key_errors:
-        code = "IDEMPOTENCY-KEY-REQUIRED" if key_errors[0]["type"] == "missing" else "IDEMPOTENCY-KEY-INVALID"
-        return Refusal(400, code, "POST needs an Idempotency-Key header of 1 to 200 characters")
-    detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
-    return Refusal(400, "REQUEST-INVALID", detail)
-
-
-def _openapi(app: FastAPI) -> dict:
-    """FastAPI's document, with the Problem schema and without FastAPI's unused validation-error schema."""
-    if app.openapi_schema is None:
-        document = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
-        )
-        for path in document["paths"].values():
-            for operation in path.values():
-                response = operation["responses"].get("422", {})
-                if "HTTPValidationError" in str(response):
-                    del operation["responses"]["422"]
-        schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        schemas.pop("HTTPValidationError", None)
-        schemas.pop("ValidationError", None)
-        schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-        app.openapi_schema = document
-    return app.openapi_schema

@@ -12,21 +12,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http import HTTPStatus
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
-from starlette.exceptions import HTTPException
+from fastapi import FastAPI
 
+from hub.devtools.problem_http import add_problem_handlers, openapi_with_problems
 from hub.devtools.siak.server_faults import (
-    DroppedConnection,
     FaultInjector,
     FaultMiddleware,
     Faults,
     quiet_dropped_connections,
 )
-from hub.devtools.siak.server_problems import Refusal
 from hub.devtools.signer.server_routes import Problem, control, signing
 from hub.devtools.signer.server_store import SignatureStore, SignerStats
 from hub.service.ports import DocumentSigner
@@ -70,6 +65,9 @@ TAGS = [
 ]
 
 
+DIGEST_HINT = {"digest": "must be the padded base64 of a 32-byte SHA-256 digest"}
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -87,69 +85,9 @@ def create_app(
     app.state.store = SignatureStore(signer, app.state.stats, clock, capacity=remembered_keys)
     app.state.injector = FaultInjector(faults)
     app.add_middleware(FaultMiddleware, injector=app.state.injector, stats=app.state.stats)
-    _add_error_handlers(app)
+    add_problem_handlers(app, log, DIGEST_HINT)
     app.include_router(signing)
     app.include_router(control)
-    app.openapi = lambda: _openapi(app)
+    app.openapi = lambda: openapi_with_problems(app, Problem)
     quiet_dropped_connections()
     return app
-
-
-def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(Refusal)
-    async def refused(_: Request, exc: Refusal):
-        return exc.response()
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError):
-        return invalid_request(exc.errors()).response()
-
-    @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException):
-        code = HTTPStatus(exc.status_code).name.replace("_", "-")
-        return Refusal(exc.status_code, code, str(exc.detail)).response(headers=exc.headers)
-
-    @app.exception_handler(Exception)
-    async def crashed(_: Request, exc: Exception):
-        if not isinstance(exc, DroppedConnection):  # a drop is on purpose: its response has started already
-            log.exception("unexpected error")
-        return Refusal(500, "INTERNAL-ERROR", type(exc).__name__).response()
-
-
-def invalid_request(errors) -> Refusal:
-    """The problem for a request that does not match the schema. It names the fields and never
-    quotes what was sent: a wrong field may hold anything, personal data included."""
-    header = [e for e in errors if tuple(e["loc"][:1]) == ("header",)]
-    if header:
-        code = "IDEMPOTENCY-KEY-REQUIRED" if header[0]["type"] == "missing" else "IDEMPOTENCY-KEY-INVALID"
-        return Refusal(400, code, "POST needs an Idempotency-Key header of 1 to 200 characters")
-    return Refusal(400, "REQUEST-INVALID", "; ".join(_describe(e) for e in errors))
-
-
-def _describe(error: dict) -> str:
-    loc = [str(part) for part in error["loc"]]
-    if error["type"] == "extra_forbidden":  # the field's name was chosen by the sender: do not repeat it
-        return f"{'.'.join(loc[:-1])}: unknown field"
-    if error["type"] == "json_invalid":
-        return "body: not valid JSON"
-    if loc[-1:] == ["digest"] and error["type"] == "string_pattern_mismatch":
-        return "body.digest: must be the padded base64 of a 32-byte SHA-256 digest"
-    return f"{'.'.join(loc)}: {error['msg']}"
-
-
-def _openapi(app: FastAPI) -> dict:
-    """FastAPI's document, with the Problem schema and without FastAPI's unused validation-error schema."""
-    if app.openapi_schema is None:
-        document = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
-        )
-        for path in document["paths"].values():
-            for operation in path.values():
-                if "HTTPValidationError" in str(operation["responses"].get("422", {})):
-                    del operation["responses"]["422"]
-        schemas = document.setdefault("components", {}).setdefault("schemas", {})
-        schemas.pop("HTTPValidationError", None)
-        schemas.pop("ValidationError", None)
-        schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-        app.openapi_schema = document
-    return app.openapi_schema
