@@ -45,8 +45,10 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        if record.exc_text or record.exc_info:
-            entry["exc"] = record.exc_text or self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc"] = record.exc_text
+        elif record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry)
 
 

@@ -29,7 +29,7 @@ from hub.domain.documents import (
 )
 from hub.domain.family import reissue_with_child
 from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
-from hub.domain.outcomes import SagaState
+from hub.domain.outcomes import ReviewStatus, SagaState
 from hub.domain.values import BirthNotice, Family, FamilyMember, Hospital, Person, RegisteredBirth, Relationship
 from hub.errors import PermanentError, StoreUnavailable
 from hub.service.ports import (
@@ -223,7 +223,7 @@ class FakeInbox:
         self.state.deliveries.update({key: (None, "received") for key in fresh})
         return fresh
 
-    async def note_deliveries(self, outcomes) -> None:
+    async def note_deliveries(self, outcomes: list[tuple[Delivery, str | None, str]]) -> None:
         for d, message_id, action in outcomes:
             key = (d.topic, d.partition, d.offset)
             if key in self.state.deliveries:  # only claimed deliveries: like an UPDATE
@@ -258,7 +258,7 @@ class FakeReviews:
     async def get(self, message_id: str, *, lock: bool = False) -> ReviewCase | None:
         return self.state.reviews.get(message_id)
 
-    async def decide(self, message_id: str, status: str, officer: str, note: str, at: datetime) -> None:
+    async def decide(self, message_id: str, status: ReviewStatus, officer: str, note: str, at: datetime) -> None:
         case = self.state.reviews.get(message_id)
         if case is not None:
             self.state.reviews[message_id] = replace(case, status=status, decided_by=officer, note=note, decided_at=at)
@@ -331,7 +331,7 @@ class FakeSagas:
         saga["owed_copies"] += 1
         return True
 
-    async def finish(self, message_id: str, state: str, error: str | None = None) -> None:
+    async def finish(self, message_id: str, state: SagaState, error: str | None = None) -> None:
         if message_id in self.state.sagas:
             saga = self.state.sagas[message_id]
             saga.update(state=state, attempts=saga["attempts"] + 1, last_error=error)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 
-from hub.adapters.postgres.database import create_pool, migrate
+from hub.adapters.postgres.database import PgConnection, create_pool, migrate
 from hub.adapters.postgres.schema import ensure_database
 from hub.adapters.postgres.serials import next_serial
 from hub.adapters.regions import kecamatan_of
@@ -19,11 +19,11 @@ from hub.domain.numbers import kk_prefix, nik_prefix, with_serial
 log = logging.getLogger("hub.seed")
 
 
-async def is_empty(conn: asyncpg.Connection) -> bool:
+async def is_empty(conn: PgConnection) -> bool:
     return not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM families)")
 
 
-async def store_hospitals(conn: asyncpg.Connection, hospitals: list[SeedHospital]) -> None:
+async def store_hospitals(conn: PgConnection, hospitals: list[SeedHospital]) -> None:
     await conn.executemany(
         "INSERT INTO hospitals (org_id, name, regency, active) VALUES ($1, $2, $3, $4) ON CONFLICT (org_id) DO NOTHING",
         [(h.org_id, h.name, h.regency, h.active) for h in hospitals],
@@ -31,7 +31,7 @@ async def store_hospitals(conn: asyncpg.Connection, hospitals: list[SeedHospital
 
 
 async def store_families(
-    conn: asyncpg.Connection, families: list[SeedFamily], progress: Callable[[int], None] = lambda _: None
+    conn: PgConnection, families: list[SeedFamily], progress: Callable[[int], None] = lambda _: None
 ) -> int:
     """Store families, each in its own transaction; returns the number of persons stored."""
     persons = 0
@@ -42,14 +42,14 @@ async def store_families(
     return persons
 
 
-async def _free(conn: asyncpg.Connection, scope: str, prefix: str, table: str, column: str) -> str:
+async def _free(conn: PgConnection, scope: str, prefix: str, table: str, column: str) -> str:
     while True:
         number = with_serial(prefix, await next_serial(conn, f"{scope}:{prefix}"))
         if not await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table} WHERE {column} = $1)", number):
             return number
 
 
-async def _store_family(conn: asyncpg.Connection, family: SeedFamily) -> int:
+async def _store_family(conn: PgConnection, family: SeedFamily) -> int:
     kk = await _free(conn, "kk", kk_prefix(family.kecamatan, family.recorded_on), "families", "kk_number")
     await conn.execute(
         "INSERT INTO families (kk_number, kecamatan, current_version) VALUES ($1, $2, 1)", kk, family.kecamatan

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from concurrent.futures import Executor
+from typing import Literal
 
 from hub.documents.pades import sign_pdf
 from hub.documents.qr import DocumentClaims, issue_payload
@@ -30,7 +31,7 @@ async def make_document(
     status_uri: str,
     location: str,
     *,
-    render_in: Executor | bool | None = None,
+    render_in: Executor | Literal[False] | None = None,
 ) -> tuple[bytes, str]:
     """(signed PDF, QR payload). Idempotency keys are fresh per call: a retried job signs anew.
 

@@ -109,7 +109,7 @@ class Element:
     def mm(self, key: str, default: float | None = None) -> float:
         """A length of the spec in points, given in millimetres."""
         value = self.spec.get(key, default)
-        return float(value) * mm  # type: ignore[arg-type]
+        return float(value) * mm
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,15 +71,16 @@ async def issue_status_list(
     Without `idempotency_key`, the key is derived from the URI, the time and the content, so a
     retry of the same list replays the same signature and a changed list is signed anew."""
     iat = int(now.timestamp())
+    listed = zlib.compress(encode_statuses(statuses, size), 9)
     claims = {
         SUB: uri,
         IAT: iat,
         EXP: iat + int(lifetime.total_seconds()),
         TTL: ttl_seconds,
-        STATUS_LIST: {"bits": BITS, "lst": zlib.compress(encode_statuses(statuses, size), 9)},
+        STATUS_LIST: {"bits": BITS, "lst": listed},
     }
     if idempotency_key is None:
-        content = hashlib.sha256(claims[STATUS_LIST]["lst"]).hexdigest()[:16]
+        content = hashlib.sha256(listed).hexdigest()[:16]
         idempotency_key = f"status-list {uri} {iat} {size} {content}"
     return await sign1(claims, signer=signer, kid=kid, idempotency_key=idempotency_key, typ=TYPE)
 

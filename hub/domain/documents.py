@@ -16,8 +16,11 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import Enum, IntEnum
+from typing import TypeVar
 
 from hub.domain.values import AktaVariant, Sex
+
+T = TypeVar("T")
 
 DOCUMENT_NAMESPACE = uuid.UUID("0e3d6f55-7a4b-4f0c-9d4e-2f7c1b9a6d21")
 
@@ -190,7 +193,19 @@ class Correction:
 
 def corrected_akta(content: AktaContent, correction: Correction, issued_on: date) -> AktaContent:
     """The akta's next version: the corrected fields, a new issue date, everything else kept."""
-    return replace(content, issued_on=issued_on, **correction.fields())
+    return replace(
+        content,
+        issued_on=issued_on,
+        child_name=_kept_unless(correction.child_name, content.child_name),
+        mother_name=_kept_unless(correction.mother_name, content.mother_name),
+        father_name=_kept_unless(correction.father_name, content.father_name),
+        place_of_birth=_kept_unless(correction.place_of_birth, content.place_of_birth),
+    )
+
+
+def _kept_unless(corrected: T | None, value: T) -> T:
+    """The corrected value, or `value` when the correction leaves the field unchanged (None)."""
+    return value if corrected is None else corrected
 
 
 def corrected_kk(content: KkContent, child_nik: str, correction: Correction, issued_on: date) -> KkContent:

@@ -67,6 +67,8 @@ def build_broker(
     async def on_notifications(message: KafkaMessage) -> None:
         items = [(r.value, Delivery(r.topic, r.partition, r.offset, r.key)) for r in _records(message.raw_message)]
         try:
+            if handler is None:
+                raise RuntimeError("a broker built without a handler (for its AsyncAPI document) cannot consume")
             results = await retry_transient(
                 lambda: handler.handle_batch(items),
                 initial=settings.retry_initial_seconds,

@@ -7,10 +7,10 @@ import asyncio
 import getpass
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -114,7 +114,7 @@ def parse_time(text: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def run(work: Callable[[], Awaitable[T]]) -> T:
+def run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run an operator command; hub errors become a one-line message and exit code 1 (2 for refusals)."""
     try:
         return asyncio.run(work())

@@ -6,6 +6,7 @@ what was done is found already processed. `--resume RUN` continues a run from it
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
+    TaskID,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -133,9 +135,7 @@ async def _replay(
             async for total, record in _records(settings, actions, selection, positions):
                 delivery = _delivery(record, selection.source)
                 outcome = await retry_transient(
-                    lambda record=record, delivery=delivery: actions.replay.replay(
-                        record.value, delivery, dry_run=dry_run, only=only
-                    ),
+                    functools.partial(actions.replay.replay, record.value, delivery, dry_run=dry_run, only=only),
                     initial=settings.retry_initial_seconds,
                     maximum=settings.retry_max_seconds,
                     what="replay",
@@ -208,7 +208,7 @@ class ReplayProgress:
             console=err,
             disable=not show,
         )
-        self._task = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> ReplayProgress:
         self._bar.start()

@@ -200,7 +200,12 @@ async def _documents(settings: Settings):
 
 def _watched(work: Awaitable[None], on_bug: Callable[[BaseException], None]) -> asyncio.Task:
     task = asyncio.ensure_future(work)
-    task.add_done_callback(lambda t: t.cancelled() or t.exception() is None or on_bug(t.exception()))
+
+    def done(finished: asyncio.Future[None]) -> None:
+        if not finished.cancelled() and (error := finished.exception()) is not None:
+            on_bug(error)
+
+    task.add_done_callback(done)
     return task
 
 

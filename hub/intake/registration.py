@@ -102,8 +102,9 @@ def _reporter(data: dict, base: str, people: PeopleRules, today: date) -> str | 
 
 
 def _witnesses(data: dict, base: str, people: PeopleRules, today: date) -> tuple[str, ...] | None:
-    niks = [_nik_of(ext) for ext in extensions(data, v.WITNESS)]
-    if len(niks) != 2 or None in niks or niks[0] == niks[1]:
+    found = [_nik_of(ext) for ext in extensions(data, v.WITNESS)]
+    niks = [nik for nik in found if nik is not None]
+    if len(found) != 2 or len(niks) != 2 or niks[0] == niks[1]:
         people.issues.append(Issue(codes.WITNESSES_REQUIRED, f"{base}.extension"))
         return None
     positions = [i for i, ext in enumerate(data["extension"]) if ext.get("url") == v.WITNESS]

@@ -274,10 +274,10 @@ class _Reply:
     def rejected(self, issues) -> r.ResultContent:
         return self._content(ResultStatus.REJECTED, [*issues, *self.notes], {})
 
-    def accepted(self, status: str, issues, numbers) -> r.ResultContent:
+    def accepted(self, status: ResultStatus, issues, numbers) -> r.ResultContent:
         return self._content(status, [*issues, *self.notes], numbers)
 
-    def _content(self, status: str, issues: list[Issue], numbers) -> r.ResultContent:
+    def _content(self, status: ResultStatus, issues: list[Issue], numbers) -> r.ResultContent:
         placed = tuple(self._place(issue) for issue in dict.fromkeys(issues))
         return r.ResultContent(
             self.event_id, self.envelope.message_id, self.envelope.hospital_id, status, placed, numbers

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import TracebackType
 from typing import Protocol
 
 from hub.domain.decision import Register, RegistryFacts
@@ -352,19 +353,38 @@ class Outbox(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction over every port: all effects of one message commit together or not at all."""
+    """One transaction over every port: all effects of one message commit together or not at all.
 
-    hospitals: HospitalDirectory
+    The ports are read-only members (an implementation may hold more specific types); only
+    `registry` may be replaced, as a dry-run replay does to stop at the first registry write."""
+
     registry: CivilRegistry
-    inbox: Inbox
-    outbox: Outbox
-    reviews: Reviews
-    audit: AuditLog
-    sagas: RegistrySagas
-    documents: Documents
+
+    @property
+    def hospitals(self) -> HospitalDirectory: ...
+
+    @property
+    def inbox(self) -> Inbox: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    @property
+    def reviews(self) -> Reviews: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def sagas(self) -> RegistrySagas: ...
+
+    @property
+    def documents(self) -> Documents: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 
-    async def __aexit__(self, *exc: object) -> None: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
 
     async def commit(self) -> None: ...

@@ -50,6 +50,8 @@ class RegistrySagaWorker:
                 return None
             envelope = self._pipeline.reopen(saga.document)
             prior = await uow.inbox.find(saga.message_id)
+            if prior is None:  # the saga was opened in the transaction that recorded the message
+                raise RuntimeError(f"saga {saga.message_id} has no inbox row")
             try:
                 evaluation = await self._pipeline.evaluate(
                     uow, saga.document, envelope, now, sequence=prior.result_sequence, defer=False

@@ -63,7 +63,9 @@ class ReplayMessages:
             if not _selected(only, envelope.hospital_id, prior.codes if prior else ()):
                 return Replayed(SKIPPED, Handled(SKIPPED, envelope.message_id))
             if prior is not None and prior.status != ResultStatus.REJECTED:
-                return Replayed(ALREADY, Handled(prior.status, prior.message_id, prior.hospital_id, prior.codes))
+                return Replayed(
+                    ALREADY, Handled(ResultStatus(prior.status), prior.message_id, prior.hospital_id, prior.codes)
+                )
             now = self._clock()
             if dry_run:
                 uow.registry = _ReadOnly(uow.registry)
@@ -101,7 +103,7 @@ class ReplayMessages:
 
 
 class _WouldWrite(Exception):
-    def __init__(self, status: str) -> None:
+    def __init__(self, status: ResultStatus) -> None:
         super().__init__(status)
         self.status = status
 

@@ -40,6 +40,8 @@ class ReviewDecisions:
             if case.status != ReviewStatus.OPEN:
                 raise OperatorError(f"review of {message_id} was already decided ({case.status} by {case.decided_by})")
             prior = await uow.inbox.find(message_id)
+            if prior is None:  # the case was opened in the transaction that recorded the message
+                raise RuntimeError(f"review case {message_id} has no inbox row")
             envelope = self._pipeline.reopen(case.document)
             now, sequence = self._clock(), prior.result_sequence + 1
             if approve:

@@ -3,6 +3,17 @@ it), so a fake that lacks a port's method, or has it with another signature, fai
 
 from __future__ import annotations
 
+from hub.service.ports import (
+    AuditLog,
+    CivilRegistry,
+    Documents,
+    HospitalDirectory,
+    Inbox,
+    Outbox,
+    RegistrySagas,
+    Reviews,
+    UnitOfWork,
+)
 from tests.fakes import (
     FakeAuditLog,
     FakeDocuments,
@@ -14,17 +25,6 @@ from tests.fakes import (
     FakeSagas,
     FakeState,
     FakeUnitOfWork,
-)
-from hub.service.ports import (
-    AuditLog,
-    CivilRegistry,
-    Documents,
-    HospitalDirectory,
-    Inbox,
-    Outbox,
-    RegistrySagas,
-    Reviews,
-    UnitOfWork,
 )
 
 

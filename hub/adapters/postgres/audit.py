@@ -11,8 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
+from hub.adapters.postgres.database import PgConnection
 from hub.service.ports import AuditEntry
 
 GENESIS = "0" * 64
@@ -37,7 +36,7 @@ def entry_hash(prev_hash: str, at: str, entry: AuditEntry) -> str:
 
 
 class PostgresAuditLog:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
 
     async def append(self, entry: AuditEntry, at: datetime) -> str:
@@ -68,7 +67,7 @@ class Verification:
     problem: str | None
 
 
-async def verify_chain(conn: asyncpg.Connection) -> Verification:
+async def verify_chain(conn: PgConnection) -> Verification:
     prev, count = GENESIS, 0
     async with conn.transaction():
         async for row in conn.cursor("SELECT * FROM audit_log ORDER BY id"):

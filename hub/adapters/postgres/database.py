@@ -9,11 +9,16 @@ from collections.abc import AsyncIterator
 from importlib import resources
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from hub.errors import StoreUnavailable
 
 log = logging.getLogger("hub.postgres")
 MIGRATION_LOCK = 727_001  # advisory lock id: one migrator at a time
+
+# What the adapters run their SQL on: a connection borrowed from the pool (a proxy to one, which
+# asyncpg's stubs keep apart from Connection) or one opened directly.
+PgConnection = asyncpg.Connection | PoolConnectionProxy
 
 # Errors after which the same transaction, retried, may succeed.
 TRANSIENT = (
@@ -70,7 +75,7 @@ def _migrations(packages: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     return found
 
 
-async def migrate(conn: asyncpg.Connection, *, also: tuple[str, ...] = ()) -> list[str]:
+async def migrate(conn: PgConnection, *, also: tuple[str, ...] = ()) -> list[str]:
     """Apply the migrations not yet applied, each in its own transaction. Returns their names.
     `also`: packages whose migrations follow the hub's (the reference servers' own tables)."""
     applied_now = []

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import asyncpg
 
+from hub.adapters.postgres.database import PgConnection
 from hub.documents.content_json import from_json, to_json
 from hub.domain.documents import (
     STATUS_CODE,
@@ -31,7 +32,7 @@ _COLUMNS = """document_id, kind, number, version, status, kk_number, regency, li
 
 
 class PostgresDocuments:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
 
     async def request(self, request: DocumentRequest) -> None:
@@ -234,7 +235,7 @@ def _stored(row: asyncpg.Record) -> StoredDocument:
     )
 
 
-async def document_backlog(conn: asyncpg.Connection) -> dict[str, int]:
+async def document_backlog(conn: PgConnection) -> dict[str, int]:
     """Jobs pending and done, for operators."""
     rows = await conn.fetch("SELECT state, count(*) AS n FROM document_jobs GROUP BY state")
     return {row["state"]: row["n"] for row in rows}

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-import asyncpg
-
+from hub.adapters.postgres.database import PgConnection
 from hub.domain.decision import RegistryFacts
 from hub.domain.values import BirthNotice, Family, Person, RegisteredBirth, Sex
 
@@ -32,7 +31,7 @@ SELECT
 """
 
 
-async def registry_facts(conn: asyncpg.Connection, notice: BirthNotice) -> RegistryFacts:
+async def registry_facts(conn: PgConnection, notice: BirthNotice) -> RegistryFacts:
     row = await conn.fetchrow(
         LOOKUP,
         notice.mother_nik,
@@ -42,13 +41,15 @@ async def registry_facts(conn: asyncpg.Connection, notice: BirthNotice) -> Regis
         notice.encounter_id,
         notice.birth_order,
     )
+    assert row is not None  # a SELECT without FROM returns exactly one row
     family = _json(row["family"])
+    same_birth = _json(row["same_birth"])
     return RegistryFacts(
         hospital=None,
         mother=_person(_json(row["mother"])),
         father=_person(_json(row["father"])),
         family=Family(family["kk_number"], family["kecamatan"], family["version"]) if family else None,
-        same_birth=_birth(_json(row["same_birth"])),
+        same_birth=None if same_birth is None else _birth(same_birth),
         mothers_births=tuple(_birth(b) for b in _json(row["mothers_births"])),
     )
 
@@ -70,7 +71,5 @@ def _person(found: dict | None) -> Person | None:
     )
 
 
-def _birth(found: dict | None) -> RegisteredBirth | None:
-    if found is None:
-        return None
+def _birth(found: dict) -> RegisteredBirth:
     return RegisteredBirth(**{**found, "born_at": datetime.fromisoformat(found["born_at"])})

@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 
 from hub.adapters.postgres.audit import PostgresAuditLog
-from hub.adapters.postgres.database import translated
+from hub.adapters.postgres.database import PgConnection, translated
 from hub.service.ports import AuditEntry
 
 _AKTA = re.compile(r"[0-9]{4}-L[UT]-[0-9]{8}-[0-9]{4}")
@@ -22,7 +22,7 @@ def _rows(records) -> list[dict[str, Any]]:
     return [dict(r) for r in records]
 
 
-async def message_ids_for(conn: asyncpg.Connection, query: str) -> list[str]:
+async def message_ids_for(conn: PgConnection, query: str) -> list[str]:
     """Message ids matching a message id, an akta number or a mother's NIK."""
     if _AKTA.fullmatch(query):
         sql = (
@@ -37,7 +37,7 @@ async def message_ids_for(conn: asyncpg.Connection, query: str) -> list[str]:
     return [r["message_id"] for r in await conn.fetch(sql, query)]
 
 
-async def trail(conn: asyncpg.Connection, message_id: str) -> dict[str, Any]:
+async def trail(conn: PgConnection, message_id: str) -> dict[str, Any]:
     """Everything the hub knows about one notification, oldest first."""
     inbox = await conn.fetchrow("SELECT * FROM inbox WHERE message_id = $1", message_id)
     birth = await conn.fetchrow(
@@ -83,7 +83,7 @@ def _without_document(row) -> dict[str, Any] | None:
 
 
 async def dead_letters(
-    conn: asyncpg.Connection, *, reason: str | None, since: datetime | None, until: datetime | None
+    conn: PgConnection, *, reason: str | None, since: datetime | None, until: datetime | None
 ) -> list[dict[str, Any]]:
     return _rows(
         await conn.fetch(
@@ -98,7 +98,7 @@ async def dead_letters(
 
 
 async def rejections(
-    conn: asyncpg.Connection, *, code: str | None, hospital: str | None, since: datetime | None, until: datetime | None
+    conn: PgConnection, *, code: str | None, hospital: str | None, since: datetime | None, until: datetime | None
 ) -> list[dict[str, Any]]:
     return _rows(
         await conn.fetch(
@@ -114,14 +114,14 @@ async def rejections(
     )
 
 
-async def dead_letter(conn: asyncpg.Connection, topic: str, partition: int, offset: int) -> dict[str, Any] | None:
+async def dead_letter(conn: PgConnection, topic: str, partition: int, offset: int) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         'SELECT * FROM dead_letters WHERE topic = $1 AND partition = $2 AND "offset" = $3', topic, partition, offset
     )
     return None if row is None else dict(row)
 
 
-async def audit_entries(conn: asyncpg.Connection, limit: int) -> list[dict[str, Any]]:
+async def audit_entries(conn: PgConnection, limit: int) -> list[dict[str, Any]]:
     """The most recent operator actions, newest first."""
     return _rows(
         await conn.fetch(
@@ -130,7 +130,7 @@ async def audit_entries(conn: asyncpg.Connection, limit: int) -> list[dict[str, 
     )
 
 
-async def inbox_positions(conn: asyncpg.Connection, message_ids: list[str]) -> dict[str, tuple[int, int]]:
+async def inbox_positions(conn: PgConnection, message_ids: list[str]) -> dict[str, tuple[int, int]]:
     """Where each known message id was read from: (partition, offset) on the notification topic."""
     rows = await conn.fetch(
         'SELECT message_id, partition, "offset" FROM inbox WHERE message_id = ANY($1::text[])', message_ids
@@ -138,7 +138,7 @@ async def inbox_positions(conn: asyncpg.Connection, message_ids: list[str]) -> d
     return {r["message_id"]: (r["partition"], r["offset"]) for r in rows}
 
 
-async def review_cases(conn: asyncpg.Connection, status: str | None) -> list[dict[str, Any]]:
+async def review_cases(conn: PgConnection, status: str | None) -> list[dict[str, Any]]:
     return _rows(
         await conn.fetch(
             """SELECT message_id, hospital_id, reasons, status, opened_at, decided_at, decided_by FROM reviews
@@ -148,7 +148,7 @@ async def review_cases(conn: asyncpg.Connection, status: str | None) -> list[dic
     )
 
 
-async def start_run(conn: asyncpg.Connection, operator: str, selector: dict, dry_run: bool) -> int:
+async def start_run(conn: PgConnection, operator: str, selector: dict, dry_run: bool) -> int:
     return await conn.fetchval(
         "INSERT INTO replay_runs (operator, selector, dry_run) VALUES ($1, $2, $3) RETURNING id",
         operator,
@@ -157,7 +157,7 @@ async def start_run(conn: asyncpg.Connection, operator: str, selector: dict, dry
     )
 
 
-async def save_run(conn: asyncpg.Connection, run_id: int, positions: dict, counts: dict, finished: bool) -> None:
+async def save_run(conn: PgConnection, run_id: int, positions: dict, counts: dict, finished: bool) -> None:
     await conn.execute(
         """UPDATE replay_runs SET positions = $2, counts = $3,
                   finished_at = CASE WHEN $4 THEN now() ELSE finished_at END WHERE id = $1""",
@@ -168,7 +168,7 @@ async def save_run(conn: asyncpg.Connection, run_id: int, positions: dict, count
     )
 
 
-async def get_run(conn: asyncpg.Connection, run_id: int) -> dict[str, Any] | None:
+async def get_run(conn: PgConnection, run_id: int) -> dict[str, Any] | None:
     row = await conn.fetchrow("SELECT * FROM replay_runs WHERE id = $1", run_id)
     if row is None:
         return None
@@ -178,7 +178,7 @@ async def get_run(conn: asyncpg.Connection, run_id: int) -> dict[str, Any] | Non
     return found
 
 
-async def registry_overview(conn: asyncpg.Connection) -> dict[str, Any]:
+async def registry_overview(conn: PgConnection) -> dict[str, Any]:
     """Sagas by state (with the oldest waiting one) and each hub process's circuit breaker."""
     states = {
         r["state"]: {"count": r["n"], "oldest": r["oldest"]}
@@ -192,7 +192,7 @@ async def registry_overview(conn: asyncpg.Connection) -> dict[str, Any]:
     return {"sagas": states, "breakers": breakers}
 
 
-async def table_counts(conn: asyncpg.Connection) -> dict[str, int]:
+async def table_counts(conn: PgConnection) -> dict[str, int]:
     tables = [
         "births",
         "birth_certificates",

@@ -12,7 +12,7 @@ import asyncpg
 
 from hub.adapters.postgres import operations as q
 from hub.adapters.postgres.audit import PostgresAuditLog, Verification, verify_chain
-from hub.adapters.postgres.database import translated
+from hub.adapters.postgres.database import PgConnection, translated
 from hub.adapters.postgres.store import PostgresReviews
 from hub.service.ports import AuditEntry, ReviewCase
 
@@ -23,7 +23,7 @@ class PostgresOperationsView:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
-    async def _on_connection(self, query: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    async def _on_connection(self, query: Callable[[PgConnection], Awaitable[T]]) -> T:
         with translated():
             async with self._pool.acquire() as conn:
                 return await query(conn)
@@ -35,7 +35,7 @@ class PostgresOperationsView:
     async def trails(self, message_ids: list[str]) -> list[dict[str, Any]]:
         """Everything the hub knows about each notification, oldest first."""
 
-        async def read(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+        async def read(conn: PgConnection) -> list[dict[str, Any]]:
             return [await q.trail(conn, message_id) for message_id in message_ids]
 
         return await self._on_connection(read)
@@ -43,7 +43,7 @@ class PostgresOperationsView:
     async def note_personal_data_view(self, operator: str, message_ids: list[str], reason: str, at: datetime) -> None:
         """Audit that `operator` saw the personal data of these notifications, and why."""
 
-        async def append(conn: asyncpg.Connection) -> None:
+        async def append(conn: PgConnection) -> None:
             async with conn.transaction():
                 await PostgresAuditLog(conn).append(
                     AuditEntry(operator, "personal-data.view", ",".join(message_ids), reason, {"query": "status"}), at

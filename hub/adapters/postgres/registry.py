@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-import asyncpg
-
+from hub.adapters.postgres.database import PgConnection
 from hub.adapters.postgres.lookup import registry_facts
 from hub.adapters.postgres.serials import next_serial
 from hub.domain import codes
@@ -45,7 +44,7 @@ class EmbeddedRegistry:
     and decisions still run in parallel) costs little, since gap-free serials serialise
     registrations of one regency-day anyway, and removes the deadlocks."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
         self._writing = False
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import asyncpg
-
+from hub.adapters.postgres.database import PgConnection
 from hub.domain.outcomes import SagaState
 from hub.service.ports import RegistrySaga
 
@@ -18,7 +17,7 @@ SAGA_CHANNEL = "hub_sagas"
 
 
 class PostgresSagas:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
 
     async def open(self, message_id: str, document: bytes) -> None:
@@ -76,7 +75,7 @@ class PostgresSagas:
         )
 
 
-async def record_breaker(conn: asyncpg.Connection, process: str, state: str, failures: int) -> None:
+async def record_breaker(conn: PgConnection, process: str, state: str, failures: int) -> None:
     await conn.execute(
         """INSERT INTO registry_breakers (process, state, failures) VALUES ($1, $2, $3)
            ON CONFLICT (process) DO UPDATE SET state = $2, failures = $3, changed_at = now()""",
@@ -86,6 +85,6 @@ async def record_breaker(conn: asyncpg.Connection, process: str, state: str, fai
     )
 
 
-async def saga_counts(conn: asyncpg.Connection) -> dict[str, int]:
+async def saga_counts(conn: PgConnection) -> dict[str, int]:
     rows = await conn.fetch("SELECT state, count(*) AS n FROM registry_sagas GROUP BY state")
     return {row["state"]: row["n"] for row in rows}

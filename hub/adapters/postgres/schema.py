@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from hub.adapters.postgres.database import translated
+from hub.adapters.postgres.database import PgConnection, translated
 from hub.errors import ConfigurationError
 
 _DATABASE_NAME = re.compile(r"[A-Za-z0-9_\-]+")
@@ -22,7 +22,7 @@ def migration_names() -> list[str]:
     return sorted(f.name.removesuffix(".sql") for f in folder.iterdir() if f.name.endswith(".sql"))
 
 
-async def pending_migrations(conn: asyncpg.Connection) -> list[str]:
+async def pending_migrations(conn: PgConnection) -> list[str]:
     """The migrations this code knows that the database has not applied (all of them on an empty database)."""
     with translated():
         if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:

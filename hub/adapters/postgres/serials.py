@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from hub.adapters.postgres.database import PgConnection
 from hub.errors import NumberSpaceExhausted
 
 _NEXT = """
@@ -18,7 +19,7 @@ RETURNING last
 """
 
 
-async def next_serial(conn: asyncpg.Connection, scope: str) -> int:
+async def next_serial(conn: PgConnection, scope: str) -> int:
     try:
         return await conn.fetchval(_NEXT, scope)
     except asyncpg.exceptions.CheckViolationError:

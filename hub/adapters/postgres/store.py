@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import asyncpg
-
+from hub.adapters.postgres.database import PgConnection
 from hub.domain.values import BirthNotice, Hospital
 from hub.service.ports import Delivery, InboxRecord, OutboundMessage, ReviewCase
 
@@ -16,7 +15,7 @@ OUTBOX_CHANNEL = "hub_outbox"
 class PostgresHospitals:
     """Remembers lookups for the unit of work's lifetime: a batch asks about few hospitals, often."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
         self._seen: dict[str, Hospital | None] = {}
 
@@ -51,7 +50,7 @@ def _record(row) -> InboxRecord:
 class PostgresInbox:
     """Inbox rows are buffered like outbox rows and written in one statement before commit."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
         self._pending: list[InboxRecord] = []
         self._known: dict[str, InboxRecord | None] = {}
@@ -170,7 +169,7 @@ class PostgresInbox:
 
 
 class PostgresReviews:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
 
     async def open(self, notice: BirthNotice, document: bytes, reasons: tuple[str, ...]) -> None:
@@ -206,7 +205,7 @@ class PostgresOutbox:
     """Rows are buffered and written together just before commit (one statement, one NOTIFY);
     they become visible to the relay at commit, and NOTIFY wakes it at the same moment."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
         self._pending: list[OutboundMessage] = []
 

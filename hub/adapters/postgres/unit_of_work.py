@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from types import TracebackType
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+from asyncpg.transaction import Transaction
 
 from hub.adapters.postgres.audit import PostgresAuditLog
-from hub.adapters.postgres.database import TRANSIENT
+from hub.adapters.postgres.database import TRANSIENT, PgConnection
 from hub.adapters.postgres.documents import PostgresDocuments
 from hub.adapters.postgres.registry import EmbeddedRegistry
 from hub.adapters.postgres.sagas import PostgresSagas
@@ -24,21 +27,20 @@ class PostgresUnitOfWork:
     """
 
     def __init__(
-        self, pool: asyncpg.Pool, registry: Callable[[asyncpg.Connection], CivilRegistry] = EmbeddedRegistry
+        self, pool: asyncpg.Pool, registry: Callable[[PgConnection], CivilRegistry] = EmbeddedRegistry
     ) -> None:
         self._pool, self._registry = pool, registry
-        self._conn: asyncpg.Connection | None = None
-        self._tx = None
+        self._conn: PoolConnectionProxy | None = None
+        self._tx: Transaction | None = None
 
     async def __aenter__(self) -> PostgresUnitOfWork:
         try:
-            self._conn = await self._pool.acquire()
-            self._tx = self._conn.transaction()
-            await self._tx.start()
+            self._conn = conn = await self._pool.acquire()
+            self._tx = tx = conn.transaction()
+            await tx.start()
         except TRANSIENT as exc:
             await self._release()
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
-        conn = self._conn
         self.hospitals = PostgresHospitals(conn)
         self.registry = self._registry(conn)
         self.inbox = PostgresInbox(conn)
@@ -50,15 +52,20 @@ class PostgresUnitOfWork:
         return self
 
     async def commit(self) -> None:
+        tx = self._tx
+        if tx is None:  # the buffered rows would be written outside any transaction
+            raise RuntimeError("commit outside the unit of work, or after it committed")
         try:
             await self.inbox.flush()
             await self.outbox.flush()
-            await self._tx.commit()
+            await tx.commit()
         except TRANSIENT as exc:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
         self._tx = None
 
-    async def __aexit__(self, exc_type, exc, tb) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             if self._tx is not None:
                 with contextlib.suppress(*TRANSIENT):  # the connection is gone: the server rolled back already

@@ -84,6 +84,8 @@ def create_app(dsn: str, faults: Faults, *, clock: Callable[[], datetime] = utc_
     add_problem_handlers(app, log)
     app.include_router(registry)
     app.include_router(control)
-    app.openapi = lambda: openapi_with_problems(app, Problem)
+    # Replacing app.openapi is FastAPI's documented way to customise the schema; its typing
+    # declares openapi a method, which mypy will not let be assigned.
+    app.openapi = lambda: openapi_with_problems(app, Problem)  # type: ignore[method-assign]
     quiet_dropped_connections()
     return app

@@ -37,15 +37,19 @@ _WRITES = ("POST",)
 class Faults:
     """Faults the reference server injects. All off by default."""
 
-    latency_ms: int = Field(0, ge=0, le=600_000, description="Added to every request.")
-    error_rate: float = Field(0.0, ge=0, le=1, description="Share of requests answered 503 before anything is done.")
-    timeout_rate: float = Field(0.0, ge=0, le=1, description="Share of requests that sleep timeout_sleep_s first.")
-    timeout_sleep_s: float = Field(30.0, ge=0, le=3600, description="How long a 'timeout' request sleeps.")
-    drop_after_write_rate: float = Field(
-        0.0, ge=0, le=1, description="Share of POSTs committed, then answered with a dropped connection."
+    latency_ms: int = Field(default=0, ge=0, le=600_000, description="Added to every request.")
+    error_rate: float = Field(
+        default=0.0, ge=0, le=1, description="Share of requests answered 503 before anything is done."
     )
-    down: bool = Field(False, description="Every request is answered 503.")
-    seed: int = Field(0, description="Seed of the random decisions; reseeded whenever the faults change.")
+    timeout_rate: float = Field(
+        default=0.0, ge=0, le=1, description="Share of requests that sleep timeout_sleep_s first."
+    )
+    timeout_sleep_s: float = Field(default=30.0, ge=0, le=3600, description="How long a 'timeout' request sleeps.")
+    drop_after_write_rate: float = Field(
+        default=0.0, ge=0, le=1, description="Share of POSTs committed, then answered with a dropped connection."
+    )
+    down: bool = Field(default=False, description="Every request is answered 503.")
+    seed: int = Field(default=0, description="Seed of the random decisions; reseeded whenever the faults change.")
 
 
 @dataclass

@@ -7,6 +7,7 @@ retryable, everything else is not (the same request will be refused again).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 
 from starlette.responses import Response
@@ -37,7 +38,7 @@ class Refusal(Exception):
             retryable=self.retryable,
         )
 
-    def response(self, headers: dict[str, str] | None = None) -> ProblemResponse:
+    def response(self, headers: Mapping[str, str] | None = None) -> ProblemResponse:
         return ProblemResponse(self.problem().model_dump_json(), status_code=self.status, headers=headers)
 
 

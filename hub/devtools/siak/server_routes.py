@@ -147,7 +147,7 @@ async def find_births(
         raise Refusal(400, "SELECTOR-AMBIGUOUS", "give either hospital_id/encounter_id/birth_order or mother_nik")
     if mother_nik is not None:
         return _json(_BIRTHS.dump_json(await store.births_of_mother(mother_nik)))
-    if any(v is None for v in by_key):
+    if hospital_id is None or encounter_id is None or birth_order is None:
         raise Refusal(400, "SELECTOR-REQUIRED", "give hospital_id, encounter_id and birth_order, or mother_nik")
     return _json(_BIRTHS.dump_json(await store.births_by_key(hospital_id, encounter_id, birth_order)))
 

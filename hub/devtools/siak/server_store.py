@@ -19,7 +19,7 @@ from datetime import datetime
 import asyncpg
 from pydantic import BaseModel
 
-from hub.adapters.postgres.database import TRANSIENT
+from hub.adapters.postgres.database import TRANSIENT, PgConnection
 from hub.adapters.postgres.registry import EmbeddedRegistry
 from hub.adapters.siak.models import (
     BirthOut,
@@ -134,7 +134,7 @@ class SiakStore:
         return BirthRegistrationOut.model_validate_json(row["response"])
 
     async def register_birth(self, key: str, request: BirthRegistrationIn) -> Answer:
-        async def work(conn: asyncpg.Connection, at: datetime) -> BirthRegistrationOut:
+        async def work(conn: PgConnection, at: datetime) -> BirthRegistrationOut:
             decision = Register(variant=request.akta_variant, late=request.late)
             done = await EmbeddedRegistry(conn).register_birth(_birth_notice(request), decision, at)
             card = done.family_card
@@ -153,7 +153,7 @@ class SiakStore:
         return await self._once(key, BIRTHS, request, BirthRegistrationOut, work)
 
     async def record_stillbirth(self, key: str, request: StillbirthIn) -> Answer:
-        async def work(conn: asyncpg.Connection, at: datetime) -> StillbirthOut:
+        async def work(conn: PgConnection, at: datetime) -> StillbirthOut:
             registry = EmbeddedRegistry(conn)
             if await registry.family(request.kk_number) is None:
                 raise PermanentError(codes.KK_NOT_FOUND, f"no family card {request.kk_number}")
@@ -168,14 +168,16 @@ class SiakStore:
         operation: str,
         request: BaseModel,
         out: type[BaseModel],
-        work: Callable[[asyncpg.Connection, datetime], Awaitable[BaseModel]],
+        work: Callable[[PgConnection, datetime], Awaitable[BaseModel]],
     ) -> Answer:
         """Carry out `work` at most once per key, in one transaction with the key's row."""
         digest, at = request_hash(operation, request), self._clock()
         with refusals():
             async with self._pool.acquire() as conn, conn.transaction():
                 if not await conn.fetchval(_CLAIM, key, operation, digest, at):
-                    return _replay(await conn.fetchrow(_STORED, key), operation, digest, out)
+                    stored = await conn.fetchrow(_STORED, key)
+                    assert stored is not None  # the claim ran into this key's row
+                    return _replay(stored, operation, digest, out)
                 body = await work(conn, at)
                 await conn.execute(_ANSWER, key, 201, body.model_dump_json())
         return Answer(201, body)

@@ -88,6 +88,8 @@ def create_app(
     add_problem_handlers(app, log, DIGEST_HINT)
     app.include_router(signing)
     app.include_router(control)
-    app.openapi = lambda: openapi_with_problems(app, Problem)
+    # Replacing app.openapi is FastAPI's documented way to customise the schema; its typing
+    # declares openapi a method, which mypy will not let be assigned.
+    app.openapi = lambda: openapi_with_problems(app, Problem)  # type: ignore[method-assign]
     quiet_dropped_connections()
     return app

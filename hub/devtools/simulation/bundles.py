@@ -42,7 +42,7 @@ class BirthSpec:
     marriage: str = "married-recorded"
     place_type: str = "1"
     reporter_nik: str | None = None
-    witness_niks: tuple[str, str] | None = None
+    witness_niks: tuple[str, ...] | None = None  # two make a valid notification
     stillborn: bool = False
     hospital_name: str = "RS Umum Sintetis"
 

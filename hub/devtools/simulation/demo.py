@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
 import random
 import signal
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -88,7 +90,8 @@ def plan_notifications(
 ) -> list[tuple[str, BirthSpec]]:
     """`count` notifications as (kind, spec); mothers without a recent birth first, each once if possible."""
     fresh, recent = [m for m in mothers if not m.recent], [m for m in mothers if m.recent]
-    rng.shuffle(fresh), rng.shuffle(recent)
+    rng.shuffle(fresh)
+    rng.shuffle(recent)
     order, adults = fresh + recent, sorted({n for m in mothers for n in (m.parent.nik, m.father.nik)})
     planned: list[tuple[str, BirthSpec]] = []
     for delivery in itertools.count():
@@ -182,6 +185,7 @@ def _maybe_mistake(rng: random.Random, kind: str, spec: BirthSpec, share: float)
         return mistake, replace(spec, child_name=f"Bayi Ny. {spec.mother.name.split()[0]}")
     if mistake == "weight-in-kg":
         return mistake, spec  # applied to the document: see notification()
+    assert spec.mother.kk_number is not None  # load_registry's mothers all belong to a family card
     # Recorded on 1 January 2000: older than any seeded or issued card, so this KK exists nowhere.
     unknown = f"{spec.mother.kk_number[:6]}010100{rng.randint(1, 9999):04d}"
     return mistake, replace(spec, mother=replace(spec.mother, kk_number=unknown))
@@ -218,12 +222,15 @@ async def _publish(
         ack = await producer.send(
             topic, value, key=spec.mother.nik.encode(), headers=[("content-type", b"application/fhir+json")]
         )
-        ack.add_done_callback(
-            lambda f, mid=spec.message_id: f.cancelled() or f.exception() is None or tally.send_failed(mid)
-        )
+        ack.add_done_callback(functools.partial(_count_failed_send, tally, spec.message_id))
         acks.append(ack)
     await asyncio.gather(*acks, return_exceptions=True)
     return time.monotonic()
+
+
+def _count_failed_send(tally: Tally, message_id: str, ack: asyncio.Future) -> None:
+    if not ack.cancelled() and ack.exception() is not None:
+        tally.send_failed(message_id)
 
 
 async def _listen(consumer: AIOKafkaConsumer, tally: Tally) -> None:
@@ -238,7 +245,7 @@ async def _listen(consumer: AIOKafkaConsumer, tally: Tally) -> None:
                         tally.answer(found, received)
 
 
-def _table(title: str, headers: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
+def _table(title: str, headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> Table:
     table = Table(*headers, title=title, box=box.SIMPLE_HEAD)
     for column in table.columns[1:]:
         column.justify = "right"

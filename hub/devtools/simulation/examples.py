@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -32,7 +33,7 @@ WITNESSES = (_nik(date(1980, 5, 9), Sex.MALE, 4), _nik(date(1985, 10, 30), Sex.F
 
 
 def _spec(n: int, **changes: Any) -> BirthSpec:
-    base = dict(
+    base = BirthSpec(
         hospital_id="103578001",
         encounter_id="RSUS-2026-000123",
         mother=MOTHER,
@@ -45,8 +46,7 @@ def _spec(n: int, **changes: Any) -> BirthSpec:
         message_id=f"0b6f2a1e-5c4d-4e8f-9a7b-{n:012d}",
         hospital_name="RS Umum Sintetis Surabaya",
     )
-    base.update(changes)
-    return BirthSpec(**base)
+    return replace(base, **changes)
 
 
 def _mutated(spec: BirthSpec, change: Callable[[dict], None]) -> dict[str, Any]:
