@@ -49,6 +49,13 @@ def status(
         _print_trail(trail)
 
 
+def _document_job_row(job: dict) -> list:
+    if job["state"] == "done":
+        return [job["done_at"], f"documents made ({job['reason']})", f"result #{job['sequence']}", ""]
+    waiting = f"attempts {job['attempts']}, next {job['next_attempt_at']:%H:%M:%S}"
+    return [job["created_at"], f"documents pending ({job['reason']})", waiting, job["last_error"] or ""]
+
+
 def _print_trail(trail: dict) -> None:
     inbox = trail["inbox"] or {}
     render.out.print(
@@ -99,6 +106,17 @@ def _print_trail(trail: dict) -> None:
         for p in trail["published"]
     ]
     rows += [[a["at"], f"operator: {a['action']}", a["actor"], a["reason"]] for a in trail["audit"]]
+    rows += [_document_job_row(job) for job in trail.get("document_jobs", [])]
+    rows += [
+        [
+            d["issued_at"],
+            f"document issued ({d['reason']})",
+            f"{d['kind']} {d['number']} v{d['version']}",
+            f"{d['status']}{' (' + d['status_reason'] + ')' if d['status_reason'] else ''}; id {d['document_id']}; "
+            f"key {d['key_id']}; status list {d['regency']}/{d['list_year']}#{d['list_index']}",
+        ]
+        for d in trail.get("documents", [])
+    ]
     render.table("trail", ["when", "what", "where", "detail"], sorted(rows, key=lambda r: str(r[0])))
 
 

@@ -201,6 +201,13 @@ async def test_a_correction_reissues_both_documents_and_supersedes_the_old_ones(
     await asyncio.sleep(STATUS_LIST_CACHE)
     assert verify_offline(old["akta-kelahiran"].qr_payload, trust).status is DocumentStatus.SUPERSEDED
     assert verify_offline(new["akta-kelahiran"].qr_payload, trust).accepted
+    shown = json.loads(_hub_cli(environment, "status", akta_number, "--json").stdout)
+    aktas = [(d["version"], d["status"]) for t in shown for d in t["documents"] if d["kind"] == "akta-kelahiran"]
+    assert aktas == [(1, "superseded"), (2, "active")]
+    assert [(j["reason"], j["state"]) for t in shown for j in t["document_jobs"]] == [
+        ("registration", "done"),
+        ("correction", "done"),
+    ]
 
 
 async def test_a_revoked_document_verifies_as_revoked_on_the_cli_and_the_public_page(

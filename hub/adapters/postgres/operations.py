@@ -71,6 +71,21 @@ async def trail(conn: PgConnection, message_id: str) -> dict[str, Any]:
                 "SELECT at, actor, action, reason, details FROM audit_log WHERE subject = $1 ORDER BY id", message_id
             )
         ),
+        "document_jobs": _rows(
+            await conn.fetch(
+                """SELECT sequence, reason, state, attempts, next_attempt_at, last_error, owed_copies, created_at, done_at
+                   FROM document_jobs WHERE message_id = $1 ORDER BY id""",
+                message_id,
+            )
+        ),
+        "documents": _rows(
+            await conn.fetch(
+                """SELECT document_id::text, kind, number, version, status, status_reason, issued_at, key_id, reason,
+                          regency, list_year, list_index
+                   FROM documents WHERE message_id = $1 ORDER BY issued_at, kind""",
+                message_id,
+            )
+        ),
     }
 
 
