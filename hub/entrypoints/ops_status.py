@@ -121,7 +121,8 @@ def _print_trail(trail: dict) -> None:
 
 
 def registry(ctx: typer.Context, as_json: AsJson = False) -> None:
-    """Registry sagas by state and each hub process's circuit breaker (external registry only)."""
+    """Registry sagas by state, each hub process's circuit breaker (external registry only), and the
+    document jobs: pending ones (and those failing, with the last error) and done ones."""
     config = settings(ctx)
 
     async def go():
@@ -141,6 +142,14 @@ def registry(ctx: typer.Context, as_json: AsJson = False) -> None:
         "circuit breakers",
         ["hub process", "state", "failures", "since"],
         [[b["process"], b["state"], b["failures"], b["changed_at"]] for b in overview["breakers"]],
+    )
+    render.table(
+        "document jobs",
+        ["state", "count", "oldest", "retried", "last error"],
+        [
+            [state, v["count"], v["oldest"], v["failing"], v["last_error"] or "-"]
+            for state, v in sorted(overview["document_jobs"].items())
+        ],
     )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 
 import asyncpg
 import pytest
@@ -111,6 +113,16 @@ async def test_a_failing_remote_signer_still_yields_exactly_one_signed_set_per_b
             report = await signature_report(document.pdf, root)
             assert report.intact and report.valid and report.trusted, report
     _exactly_one_set(await _document_rows(environment, ids), ids)
+    shown = subprocess.run(
+        [sys.executable, "-m", "hub.entrypoints.cli", "registry", "--json"],
+        check=True,
+        env=environment.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    jobs = json.loads(shown.stdout)["document_jobs"]
+    assert jobs["done"]["count"] == len(ids) and "pending" not in jobs
 
 
 @pytest.mark.timeout(300)  # measured up to 21 s; two hub starts and a 180 s wait for documents

@@ -204,7 +204,15 @@ async def registry_overview(conn: PgConnection) -> dict[str, Any]:
     breakers = _rows(
         await conn.fetch("SELECT process, state, failures, changed_at FROM registry_breakers ORDER BY process")
     )
-    return {"sagas": states, "breakers": breakers}
+    jobs = {
+        r["state"]: {"count": r["n"], "oldest": r["oldest"], "failing": r["failing"], "last_error": r["last_error"]}
+        for r in await conn.fetch(
+            """SELECT state, count(*) AS n, min(created_at) AS oldest, count(*) FILTER (WHERE attempts > CASE WHEN state = 'done' THEN 1 ELSE 0 END) AS failing,
+                      (array_agg(last_error ORDER BY id DESC) FILTER (WHERE last_error IS NOT NULL))[1] AS last_error
+               FROM document_jobs GROUP BY state"""
+        )
+    }
+    return {"sagas": states, "breakers": breakers, "document_jobs": jobs}
 
 
 async def table_counts(conn: PgConnection) -> dict[str, int]:
