@@ -18,6 +18,13 @@ from pathlib import Path
 # A record at ERROR or worse, in the hub's text format (`12:00:00 ERROR   hub.x: ...`) or as JSON.
 _ERROR_RECORD = re.compile(r'^\d\d:\d\d:\d\d (?:ERROR|CRITICAL) |^\{.*"level": "(?:ERROR|CRITICAL)"')
 
+# aiokafka logs these at ERROR while a broker (a fresh one above all) is still electing a group
+# coordinator or a partition leader; the client retries by itself. Anything else counts.
+_BROKER_SETTLING = re.compile(
+    r"aiokafka\.\S+: .*(GroupCoordinatorNotAvailable|NotCoordinatorForGroup|CoordinatorLoadInProgress"
+    r"|NotLeaderForPartition|LeaderNotAvailable)"
+)
+
 _started: list[HubProcess] = []
 
 
@@ -70,7 +77,11 @@ class HubProcess:
         complete = text.rfind(b"\n") + 1 if running else len(text)  # a line being written is read next time
         self._checked += complete
         lines = text[:complete].decode(errors="replace").splitlines()
-        return [f"{self._log_path}: {line}" for line in lines if _ERROR_RECORD.search(line)]
+        return [
+            f"{self._log_path}: {line}"
+            for line in lines
+            if _ERROR_RECORD.search(line) and not _BROKER_SETTLING.search(line)
+        ]
 
     def kill_hard(self) -> None:
         """kill -9: no shutdown code runs, as in a power cut or an OOM kill."""
