@@ -1,23 +1,22 @@
-"""HTTP client for the SIAK-style registry: timeouts, bounded jittered retries, a circuit breaker.
+"""HTTP client for the SIAK-style registry, over the hub's retrying HTTP loop (hub/adapters/http_retry.py).
 
-Only transient failures are retried (connection errors, timeouts, 429, 5xx); a 4xx answer is the
-registry's decision and becomes a PermanentError with its problem code. POSTs are retried only
+Only transient failures are retried (connection errors, timeouts, 429, 5xx): RegistryUnavailable
+after the last attempt; a 4xx answer is the registry's decision and becomes a PermanentError with
+its problem code. POSTs are retried only
 because they carry an Idempotency-Key: the registry answers a repeated key with the first answer.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 
+from hub.adapters.http_retry import RetryingHttp
 from hub.adapters.siak.breaker import CircuitBreaker
 from hub.domain import codes
 from hub.errors import PermanentError, RegistryConflict, RegistryUnavailable
-from hub.service.retry import backoff
 
-RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 # The same birth was recorded under another key meanwhile: deciding again finds it (a duplicate).
 CONFLICTS = {"BIRTH-ALREADY-RECORDED"}
 
@@ -33,13 +32,20 @@ class SiakClient:
         breaker: CircuitBreaker,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=base_url, timeout=timeout, transport=transport, headers={"accept": "application/json"}
+        self._http = RetryingHttp(
+            base_url,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            breaker=breaker,
+            unavailable=RegistryUnavailable,
+            service="registry",
+            transport=transport,
         )
-        self._retries, self._backoff, self.breaker = retries, backoff, breaker
+        self.breaker = breaker
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._http.close()
 
     async def get(self, path: str, *, params: dict | None = None, missing_ok: bool = False) -> Any:
         return await self._call("GET", path, params=params, missing_ok=missing_ok)
@@ -48,32 +54,7 @@ class SiakClient:
         return await self._call("POST", path, json=body, headers={"Idempotency-Key": idempotency_key})
 
     async def _call(self, method: str, path: str, *, missing_ok: bool = False, **kwargs: Any) -> Any:
-        problem = "no attempt made"
-        for attempt in range(self._retries + 1):
-            if attempt:
-                await asyncio.sleep(backoff(attempt, self._backoff))
-            if not self.breaker.allow():
-                raise RegistryUnavailable(f"circuit {self.breaker.state}: registry calls paused")
-            try:
-                response = await self._http.request(method, path, **kwargs)
-            except httpx.TransportError as exc:  # timeouts, refused and dropped connections
-                self.breaker.failure()
-                problem = f"{type(exc).__name__}"
-                continue
-            if response.status_code in RETRYABLE_STATUS:
-                self.breaker.failure()
-                problem = f"HTTP {response.status_code} {_code(response)}"
-                continue
-            self.breaker.success()
-            return _result(response, missing_ok)
-        raise RegistryUnavailable(f"{method} {path} failed after {self._retries + 1} attempts: {problem}")
-
-
-def _code(response: httpx.Response) -> str:
-    try:
-        return str(response.json().get("code", ""))
-    except ValueError:
-        return ""
+        return _result(await self._http.request(method, path, **kwargs), missing_ok)
 
 
 def _result(response: httpx.Response, missing_ok: bool) -> Any:

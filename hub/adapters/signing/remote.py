@@ -24,7 +24,6 @@ recovers once the service is repaired.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 from datetime import datetime
@@ -37,11 +36,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature, encode_dss_signature
 
-from hub.adapters.siak.breaker import HALF_OPEN, CircuitBreaker
+from hub.adapters.http_retry import RetryingHttp
+from hub.adapters.siak.breaker import CircuitBreaker
 from hub.domain import codes
 from hub.errors import PermanentError, SignerUnavailable
 from hub.service.ports import SigningKey
-from hub.service.retry import backoff
 
 log = logging.getLogger("hub.signer.remote")
 
@@ -50,10 +49,6 @@ BAD_SIGNATURE = codes.SIGNER_BAD_SIGNATURE
 BAD_RESPONSE = codes.SIGNER_BAD_RESPONSE
 DIGEST_SIZE = 32
 _ES256 = ec.ECDSA(Prehashed(hashes.SHA256()))
-
-
-class _Retryable(Exception):
-    """One attempt failed in a way worth retrying; the message says how (for the final error)."""
 
 
 class RemoteSigner:
@@ -71,14 +66,21 @@ class RemoteSigner:
         breaker: CircuitBreaker,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=base_url, timeout=timeout, transport=transport, headers={"accept": "application/json"}
+        self._http = RetryingHttp(
+            base_url,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            breaker=breaker,
+            unavailable=SignerUnavailable,
+            service="signing service",
+            transport=transport,
         )
-        self._retries, self._backoff, self.breaker = retries, backoff, breaker
+        self.breaker = breaker
         self._known: dict[str, SigningKey] = {}
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._http.close()
 
     async def current_key(self) -> SigningKey:
         """The key that signs now (GET /v1/keys/current)."""
@@ -121,41 +123,8 @@ class RemoteSigner:
         return self._known[kid]
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """One logical call: attempts with backoff while failures are transient and the circuit allows."""
-        failure = "no attempt made"
-        for attempt in range(self._retries + 1):
-            if attempt:
-                await asyncio.sleep(backoff_pause(self._backoff, attempt))
-            if not self.breaker.allow():
-                raise SignerUnavailable(f"circuit {self.breaker.state}: signing service calls paused")
-            try:
-                return _answer(await self._attempt(method, path, **kwargs))
-            except _Retryable as exc:
-                failure = str(exc)
-        raise SignerUnavailable(f"{method} {path} failed after {self._retries + 1} attempts: {failure}")
-
-    async def _attempt(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One HTTP exchange, reported to the breaker. Raises _Retryable for a transient failure."""
-        try:
-            response = await self._http.request(method, path, **kwargs)
-        except httpx.TransportError as exc:  # refused, reset or dropped connections, timeouts
-            self.breaker.failure()
-            raise _Retryable(type(exc).__name__) from None
-        except BaseException:
-            # Cancelled (or a bug) mid-call: a half-open breaker must not wait forever for this trial.
-            if self.breaker.state == HALF_OPEN:
-                self.breaker.failure()
-            raise
-        if response.status_code == 429 or response.status_code >= 500:
-            self.breaker.failure()
-            raise _Retryable(f"HTTP {response.status_code} {_problem(response).get('code', '')}".rstrip())
-        self.breaker.success()
-        return response
-
-
-def backoff_pause(initial: float, attempt: int) -> float:
-    """Seconds to wait before retry number `attempt` (1, 2, ...): the hub's one backoff."""
-    return backoff(attempt, initial)
+        """One logical call through the retrying loop; the settled answer read by the contract."""
+        return _answer(await self._http.request(method, path, **kwargs))
 
 
 def check_signature(key: SigningKey, signature: bytes, digest: bytes) -> None:
