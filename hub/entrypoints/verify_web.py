@@ -14,7 +14,6 @@ shown is the registry's current one, read from the same store the status lists a
 from __future__ import annotations
 
 import asyncio
-import io
 import time
 from datetime import UTC, datetime
 from importlib import resources
@@ -29,10 +28,11 @@ from pydantic import BaseModel
 from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub.config import Settings
 from hub.documents.qr import verify_payload
+from hub.documents.scan import payloads_in
 from hub.documents.status_list import issue_status_list
-from hub.documents.trust import TrustList
+from hub.documents.trust import UNKNOWN_KEY, TrustList
 from hub.service.ports import DocumentSigner
-from hub.service.verification import Verdict, decode_qr
+from hub.service.verification import Verdict
 
 MAX_UPLOAD = 10 * 1024 * 1024
 STATUS_LIST_TYPE = "application/statuslist+cwt"
@@ -52,10 +52,19 @@ def create_verify_app(pool: asyncpg.Pool, signer: DocumentSigner, settings: Sett
     app = FastAPI(title="Document verification (hub)", docs_url=None, redoc_url=None, openapi_url=None)
     page = jinja2.Environment(autoescape=True, loader=jinja2.FunctionLoader(_template)).get_template("verify.html")
     lists: dict[tuple[str, int], tuple[float, bytes]] = {}
+    keys: list[tuple[float, TrustList]] = []  # the published keys, asked of the signer at most once per window
+    window = settings.status_list_ttl_seconds / 2
+
+    async def trust(*, fresh: bool = False) -> TrustList:
+        if fresh or not keys or keys[0][0] < time.monotonic():
+            keys[:] = [(time.monotonic() + window, TrustList.from_signing_keys(await signer.published_keys()))]
+        return keys[0][1]
 
     async def verdicts(payloads: list[str]) -> list[Verdict]:
-        trust = TrustList.from_signing_keys(await signer.published_keys())
-        return [await _verdict(pool, verify_payload(p, trust)) for p in payloads]
+        checks = [verify_payload(p, await trust()) for p in payloads]
+        if any(c.reason == UNKNOWN_KEY for c in checks):  # a key rotated since: ask the signer again
+            checks = [verify_payload(p, await trust(fresh=True)) for p in payloads]
+        return [await _verdict(pool, check) for check in checks]
 
     @app.get("/", response_class=HTMLResponse)
     async def form() -> HTMLResponse:
@@ -67,7 +76,7 @@ def create_verify_app(pool: asyncpg.Pool, signer: DocumentSigner, settings: Sett
     ) -> HTMLResponse:
         payloads = [payload.strip()] if payload.strip() else []
         if file is not None and file.filename:
-            payloads += await asyncio.to_thread(_payloads_in, await file.read(MAX_UPLOAD))
+            payloads += await asyncio.to_thread(payloads_in, await file.read(MAX_UPLOAD))
         if not payloads:
             return HTMLResponse(
                 page.render(verdicts=[], error="Tidak ada kode QR dokumen / no document QR code found"),
@@ -88,17 +97,17 @@ def create_verify_app(pool: asyncpg.Pool, signer: DocumentSigner, settings: Sett
         cached = lists.get((regency, year))
         if cached is None or cached[0] < time.monotonic():
             token = await _status_list(pool, signer, settings, regency, year)
-            cached = (time.monotonic() + settings.status_list_ttl_seconds / 2, token)
+            cached = (time.monotonic() + window, token)
             lists[(regency, year)] = cached
         return Response(
             cached[1],
             media_type=STATUS_LIST_TYPE,
-            headers={"Cache-Control": f"public, max-age={settings.status_list_ttl_seconds // 2}"},
+            headers={"Cache-Control": f"public, max-age={int(window)}"},
         )
 
     @app.get("/keys")
-    async def keys() -> JSONResponse:
-        return JSONResponse(TrustList.from_signing_keys(await signer.published_keys()).to_json())
+    async def published() -> JSONResponse:
+        return JSONResponse((await trust()).to_json())
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -126,25 +135,6 @@ async def _status_list(
     uri = f"{settings.public_base_url.rstrip('/')}/status/{regency}/{year}"
     now = datetime.now(UTC)
     return await issue_status_list(uri, statuses, size, signer, key.kid, now, settings.status_list_ttl_seconds)
-
-
-def _payloads_in(data: bytes) -> list[str]:
-    if data.startswith(b"%PDF"):
-        import pypdfium2 as pdfium
-
-        document = pdfium.PdfDocument(data)
-        try:
-            images = [document[i].render(scale=200 / 72).to_pil() for i in range(len(document))]
-        finally:
-            document.close()
-    else:
-        from PIL import Image, UnidentifiedImageError
-
-        try:
-            images = [Image.open(io.BytesIO(data)).convert("L")]
-        except (UnidentifiedImageError, OSError):
-            return []
-    return [text for image in images for text in decode_qr(image)]
 
 
 def _template(name: str) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from hub.documents.qr import PREFIX, AktaFacts, PayloadCheck, verify_payload
+from hub.documents.scan import payloads_in
 from hub.documents.status_list import verify_status_list
 from hub.documents.trust import TrustList
 from hub.domain.documents import STATUS_OF_CODE, DocumentStatus
@@ -155,33 +156,7 @@ def read_payloads(what: str) -> list[str]:
     path = Path(what)
     if not path.is_file():
         raise ValueError(f"neither a {PREFIX} payload nor a readable file")
-    data = path.read_bytes()
-    images = _pdf_pages(data) if data.startswith(b"%PDF") else [_image(path)]
-    found = [text for image in images for text in decode_qr(image)]
+    found = payloads_in(path.read_bytes())
     if not found:
         raise ValueError("no document QR code found in the file")
     return found
-
-
-def decode_qr(image: Any) -> list[str]:
-    """Payloads of every document QR code zxing-cpp finds in an image."""
-    import zxingcpp
-
-    return [r.text for r in zxingcpp.read_barcodes(image) if r.text.startswith(PREFIX)]
-
-
-def _pdf_pages(data: bytes) -> list[Any]:
-    import pypdfium2 as pdfium
-
-    document = pdfium.PdfDocument(data)
-    try:
-        return [document[i].render(scale=200 / 72).to_pil() for i in range(len(document))]
-    finally:
-        document.close()
-
-
-def _image(path: Path) -> Any:
-    from PIL import Image
-
-    with Image.open(path) as image:
-        return image.convert("L")

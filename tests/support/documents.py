@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pypdfium2 as pdfium
-import zxingcpp
 
 from hub.documents.pades import async_validate_pdf
-from hub.documents.qr import PREFIX
+from hub.documents.scan import payloads_in
 
 
 @dataclass
@@ -51,13 +50,8 @@ def documents_of(result: dict[str, Any]) -> list[AttachedDocument]:
 
 
 def qr_from_pdf(pdf: bytes) -> list[str]:
-    """Render every page at 200 dpi and decode the document QR codes on it."""
-    document = pdfium.PdfDocument(pdf)
-    try:
-        images = [document[i].render(scale=200 / 72).to_pil() for i in range(len(document))]
-    finally:
-        document.close()
-    return [r.text for image in images for r in zxingcpp.read_barcodes(image) if r.text.startswith(PREFIX)]
+    """Render every page and decode the document QR codes on it."""
+    return payloads_in(pdf)
 
 
 def pdf_text(pdf: bytes) -> str:
