@@ -1,5 +1,6 @@
-"""What the reference servers (SIAK, signer) share: problem+json error handling and the OpenAPI
-document with the Problem schema instead of FastAPI's validation-error schema."""
+"""What the reference servers (SIAK, signer) share: problem+json error handling, the OpenAPI
+document with the Problem schema instead of FastAPI's validation-error schema, the `responses=`
+entries of problems, and the test-only controls (faults and counters)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
-from hub.devtools.siak.server_faults import DroppedConnection
-from hub.devtools.siak.server_problems import Refusal
+from hub.devtools.siak.server_faults import DroppedConnection, Faults
+from hub.devtools.siak.server_problems import PROBLEM_MEDIA_TYPE, Refusal
+
+REPLAYED = {"Idempotent-Replayed": {"description": "`true` on a replayed answer.", "schema": {"type": "string"}}}
 
 
 def add_problem_handlers(app: FastAPI, log: logging.Logger, hints: Mapping[str, str] | None = None) -> None:
@@ -80,3 +83,41 @@ def openapi_with_problems(app: FastAPI, problem: type[BaseModel]) -> dict[str, A
         schemas["Problem"] = problem.model_json_schema(ref_template="#/components/schemas/{model}")
         app.openapi_schema = document
     return app.openapi_schema
+
+
+def problems(described: Mapping[int, str], common: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` entries: each status with its Problem body and the codes it carries."""
+    every = {**described, **common}
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        status: {"description": every[status], "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
+        for status in sorted(every)
+    }
+
+
+def control_router(stats_description: str) -> APIRouter:
+    """GET/PUT /v1/_faults and GET /v1/_stats: the reference server's controls, never the contract.
+    They read the app's `injector` and `stats` (each with `as_json()`) from `app.state`."""
+    control = APIRouter(prefix="/v1", tags=["reference server only"])
+
+    @control.get("/_faults", response_model=Faults, summary="The injected faults (reference server only)")
+    async def get_faults(request: Request) -> Faults:
+        return request.app.state.injector.faults
+
+    @control.put(
+        "/_faults",
+        response_model=Faults,
+        summary="Replace the injected faults (reference server only)",
+        description="Replaces every fault (omitted fields take their defaults) and reseeds the random "
+        "decisions. Exempt from faults itself, so `down` can be switched off again.",
+        responses=problems({400: "`REQUEST-INVALID`: the body does not match the schema."}, {}),
+    )
+    async def put_faults(faults: Faults, request: Request) -> Faults:
+        request.app.state.injector.replace(faults)
+        return faults
+
+    @control.get("/_stats", summary="Counters since start (reference server only)", description=stats_description)
+    async def get_stats(request: Request) -> dict[str, Any]:
+        return request.app.state.stats.as_json()
+
+    return control

@@ -23,12 +23,15 @@ from hub.adapters.siak.models import (
     StillbirthIn,
     StillbirthOut,
 )
-from hub.devtools.siak.server_faults import Faults, Stats
-from hub.devtools.siak.server_problems import PROBLEM_MEDIA_TYPE, Refusal
+from hub.devtools.problem_http import REPLAYED, control_router, problems
+from hub.devtools.siak.server_faults import Stats
+from hub.devtools.siak.server_problems import Refusal
 from hub.devtools.siak.server_store import Answer, SiakStore
 
 registry = APIRouter(prefix="/v1", tags=["registry"])
-control = APIRouter(prefix="/v1", tags=["reference server only"])
+control = control_router(
+    "New registrations and stillbirths (replays not counted), replays, requests and injected faults by kind."
+)
 _BIRTHS = TypeAdapter(list[BirthOut])
 SAFE = "Safe to retry: it changes nothing."
 COMMON = {
@@ -47,17 +50,10 @@ POST_PROBLEMS = {
     "hospital_id), `NUMBER-SPACE-EXHAUSTED` (no NIK or akta serial left for the kecamatan and day). "
     "Nothing was recorded; not retryable as is.",
 }
-REPLAYED = {"Idempotent-Replayed": {"description": "`true` on a replayed answer.", "schema": {"type": "string"}}}
 
 
-def problems(described: dict[int, str]) -> dict:
-    """`responses=` entries: each status with its Problem body and the codes it carries."""
-    every = {**described, **COMMON}
-    schema = {"$ref": "#/components/schemas/Problem"}
-    return {
-        status: {"description": every[status], "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
-        for status in sorted(every)
-    }
+def _problems(described: dict[int, str]) -> dict:
+    return problems(described, COMMON)
 
 
 def _store(request: Request) -> SiakStore:
@@ -107,7 +103,7 @@ NikPath = Annotated[str, Path(pattern=NIK)]
     response_model=PersonOut,
     summary="A person by NIK",
     description=SAFE,
-    responses=problems({400: INVALID, 404: "`PERSON-NOT-FOUND`."}),
+    responses=_problems({400: INVALID, 404: "`PERSON-NOT-FOUND`."}),
 )
 async def get_person(nik: NikPath, store: Store) -> Response:
     return _json(await store.person(nik))
@@ -118,7 +114,7 @@ async def get_person(nik: NikPath, store: Store) -> Response:
     response_model=FamilyOut,
     summary="A family card, current version",
     description="The family card (KK) at its current version, with its members in card order. " + SAFE,
-    responses=problems({400: INVALID, 404: "`KK-NOT-FOUND`."}),
+    responses=_problems({400: INVALID, 404: "`KK-NOT-FOUND`."}),
 )
 async def get_family(kk_number: NikPath, store: Store) -> Response:
     return _json(await store.family(kk_number))
@@ -131,7 +127,7 @@ async def get_family(kk_number: NikPath, store: Store) -> Response:
     description="Select with exactly one of: `hospital_id` + `encounter_id` + `birth_order` (the "
     "birth's unique key: zero or one result), or `mother_nik` (her births, oldest "
     "first). Registered births and recorded stillbirths. " + SAFE,
-    responses=problems(
+    responses=_problems(
         {400: "`SELECTOR-REQUIRED` (no complete selector), `SELECTOR-AMBIGUOUS` (both selectors) or " + INVALID}
     ),
 )
@@ -166,7 +162,7 @@ async def find_births(
             "headers": REPLAYED,
             "description": "The same key and body again: the first answer, unchanged.",
         },
-        **problems(POST_PROBLEMS),
+        **_problems(POST_PROBLEMS),
     },
 )
 async def register_birth(
@@ -181,7 +177,7 @@ async def register_birth(
     response_model=BirthRegistrationOut,
     summary="A registration by its Idempotency-Key",
     description="The answer POST /v1/births gave for this key. Use it after a lost answer. " + SAFE,
-    responses=problems(
+    responses=_problems(
         {404: "`REGISTRATION-NOT-FOUND`: no birth was registered with this key (a refused or never-received POST)."}
     ),
 )
@@ -202,7 +198,7 @@ async def registration_by_key(idempotency_key: str, store: Store) -> Response:
             "headers": REPLAYED,
             "description": "The same key and body again: the first answer, unchanged.",
         },
-        **problems(POST_PROBLEMS),
+        **_problems(POST_PROBLEMS),
     },
 )
 async def record_stillbirth(
@@ -216,41 +212,8 @@ async def record_stillbirth(
     "/health",
     summary="Liveness and database reachability",
     description=SAFE,
-    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}, **problems({})},
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}, **_problems({})},
 )
 async def health(store: Store) -> dict[str, str]:
     await store.ping()
     return {"status": "ok"}
-
-
-@control.get("/_faults", response_model=Faults, summary="The injected faults (reference server only)")
-async def get_faults(request: Request) -> Faults:
-    return request.app.state.injector.faults
-
-
-@control.put(
-    "/_faults",
-    response_model=Faults,
-    summary="Replace the injected faults (reference server only)",
-    description="Replaces every fault (omitted fields take their defaults) and reseeds the random "
-    "decisions. Exempt from faults itself, so `down` can be switched off again.",
-    responses={
-        400: {
-            "description": INVALID,
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
-    },
-)
-async def put_faults(faults: Faults, request: Request) -> Faults:
-    request.app.state.injector.replace(faults)
-    return faults
-
-
-@control.get(
-    "/_stats",
-    summary="Counters since start (reference server only)",
-    description="New registrations and stillbirths (replays not counted), replays, requests and "
-    "injected faults by kind.",
-)
-async def get_stats(stats: Annotated[Stats, Depends(_stats)]) -> dict:
-    return stats.as_json()

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from hub.adapters.siak.models import Problem as SiakProblem
-from hub.devtools.siak.server_faults import Faults
-from hub.devtools.siak.server_problems import PROBLEM_MEDIA_TYPE, Refusal
+from hub.devtools.problem_http import REPLAYED, control_router, problems
+from hub.devtools.siak.server_problems import Refusal
 from hub.devtools.signer.server_store import KEY_REUSED, SIGNER_UNAVAILABLE, SignatureStore, Signed, SignerStats
 from hub.errors import SignerUnavailable
 from hub.service.ports import DocumentSigner, SigningKey
@@ -29,7 +29,7 @@ DIGEST_BASE64 = r"^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$"
 KEY_ID = r"^[!-~]{1,200}$"  # visible ASCII, no spaces
 
 signing = APIRouter(prefix="/v1", tags=["signing"])
-control = APIRouter(prefix="/v1", tags=["reference server only"])
+control = control_router("Signatures made (replays not counted), replays, requests and injected faults by kind.")
 
 
 class _Model(BaseModel):
@@ -109,17 +109,10 @@ POST_PROBLEMS = {
     "(`SIGNING-KEY-UNKNOWN` or `SIGNING-KEY-RETIRED` from the hub's own key store). "
     "Nothing was signed or recorded: not retryable as is (read `GET /v1/keys/current` and sign anew).",
 }
-REPLAYED = {"Idempotent-Replayed": {"description": "`true` on a replayed answer.", "schema": {"type": "string"}}}
 
 
-def problems(described: dict[int, str]) -> dict:
-    """`responses=` entries: each status with its Problem body and the codes it carries."""
-    every = {**described, **COMMON}
-    schema = {"$ref": "#/components/schemas/Problem"}
-    return {
-        status: {"description": every[status], "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
-        for status in sorted(every)
-    }
+def _problems(described: dict[int, str]) -> dict:
+    return problems(described, COMMON)
 
 
 def _store(request: Request) -> SignatureStore:
@@ -186,7 +179,7 @@ IdempotencyKey = Annotated[
             "headers": REPLAYED,
             "description": "The same key and body again: the first signature, unchanged.",
         },
-        **problems(POST_PROBLEMS),
+        **_problems(POST_PROBLEMS),
     },
 )
 async def create_signature(body: SignatureRequest, key: IdempotencyKey, store: Store) -> Response:
@@ -204,7 +197,7 @@ async def create_signature(body: SignatureRequest, key: IdempotencyKey, store: S
     description="Every key a verifier needs, current and retired, with its certificate chain and validity; "
     "`current` names the key that signs now. Verifiers may cache it: keys are only added, and a "
     "retired key only gains `not_after`. " + SAFE,
-    responses=problems({}),
+    responses=_problems({}),
 )
 async def published_keys(signer: Signer) -> Response:
     keys = await _ask(signer.published_keys())
@@ -218,39 +211,7 @@ async def published_keys(signer: Signer) -> Response:
     summary="The key that signs now",
     response_description="The current key.",
     description="Use its `kid` in `POST /v1/signatures`. It changes when the key is rotated. " + SAFE,
-    responses=problems({}),
+    responses=_problems({}),
 )
 async def current_key(signer: Signer) -> Response:
     return _json(PublishedKey.of(await _ask(signer.current_key())))
-
-
-@control.get("/_faults", response_model=Faults, summary="The injected faults (reference server only)")
-async def get_faults(request: Request) -> Faults:
-    return request.app.state.injector.faults
-
-
-@control.put(
-    "/_faults",
-    response_model=Faults,
-    summary="Replace the injected faults (reference server only)",
-    description="Replaces every fault (omitted fields take their defaults) and reseeds the random "
-    "decisions. Exempt from faults itself, so `down` can be switched off again.",
-    responses={
-        400: {
-            "description": "`REQUEST-INVALID`: the body does not match the schema.",
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
-    },
-)
-async def put_faults(faults: Faults, request: Request) -> Faults:
-    request.app.state.injector.replace(faults)
-    return faults
-
-
-@control.get(
-    "/_stats",
-    summary="Counters since start (reference server only)",
-    description="Signatures made (replays not counted), replays, requests and injected faults by kind.",
-)
-async def get_stats(stats: Annotated[SignerStats, Depends(_stats)]) -> dict:
-    return stats.as_json()
