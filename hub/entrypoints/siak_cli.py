@@ -7,13 +7,23 @@ from typing import Annotated
 
 import asyncpg
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 
+from hub.entrypoints.reference_cli import (
+    Down,
+    DropAfterWriteRate,
+    ErrorRate,
+    FaultSeed,
+    LatencyMs,
+    LogLevel,
+    TimeoutRate,
+    TimeoutSleep,
+    console,
+    faults,
+    server_logging,
+)
 from hub.errors import HubError
 
 DEFAULT_DSN = "postgresql://hub@127.0.0.1:15432/siak"
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 siak_app = typer.Typer(
     add_completion=False,
@@ -23,7 +33,6 @@ siak_app = typer.Typer(
         "(contracts/siak-openapi.json) over the embedded registry, with fault injection for tests."
     ),
 )
-console = Console(stderr=True)
 
 
 @siak_app.command()
@@ -41,47 +50,23 @@ def serve(
     seed_families: Annotated[
         int, typer.Option(min=0, help="Seed this many synthetic families if the registry is empty (0: never).")
     ] = 1000,
-    latency_ms: Annotated[int, typer.Option(min=0, help="Fault: milliseconds added to every request.")] = 0,
-    error_rate: Annotated[
-        float, typer.Option(min=0, max=1, help="Fault: share of requests answered 503 at once.")
-    ] = 0.0,
-    timeout_rate: Annotated[
-        float, typer.Option(min=0, max=1, help="Fault: share of requests that sleep --timeout-sleep-s first.")
-    ] = 0.0,
-    timeout_sleep_s: Annotated[float, typer.Option(min=0, help="Fault: how long a 'timeout' request sleeps.")] = 30.0,
-    drop_after_write_rate: Annotated[
-        float,
-        typer.Option(min=0, max=1, help="Fault: share of POSTs committed, then answered with a dropped connection."),
-    ] = 0.0,
-    down: Annotated[bool, typer.Option(help="Fault: answer every request 503.")] = False,
-    fault_seed: Annotated[int, typer.Option(help="Seed of the fault decisions (reproducible runs).")] = 0,
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    latency_ms: LatencyMs = 0,
+    error_rate: ErrorRate = 0.0,
+    timeout_rate: TimeoutRate = 0.0,
+    timeout_sleep_s: TimeoutSleep = 30.0,
+    drop_after_write_rate: DropAfterWriteRate = 0.0,
+    down: Down = False,
+    fault_seed: FaultSeed = 0,
+    log_level: LogLevel = "INFO",
 ) -> None:
     """Serve the SIAK reference registry. Faults can also be changed at run time with PUT /v1/_faults."""
     import uvicorn
 
     from hub.devtools.seed import prepare_siak_registry
     from hub.devtools.siak.server import create_app
-    from hub.devtools.siak.server_faults import Faults
-    from hub.logging import setup_logging
 
-    try:
-        faults = Faults(
-            latency_ms=latency_ms,
-            error_rate=error_rate,
-            timeout_rate=timeout_rate,
-            timeout_sleep_s=timeout_sleep_s,
-            drop_after_write_rate=drop_after_write_rate,
-            down=down,
-            seed=fault_seed,
-        )
-    except ValidationError as exc:
-        console.print(f"[red]invalid fault settings:[/red] {exc}")
-        raise typer.Exit(2) from None
-    if log_level.upper() not in LOG_LEVELS:
-        console.print(f"[red]--log-level[/red] must be one of {', '.join(LOG_LEVELS)}")
-        raise typer.Exit(2)
-    setup_logging(log_level.upper())  # this server's own level, in place of the hub's
+    injected = faults(latency_ms, error_rate, timeout_rate, timeout_sleep_s, drop_after_write_rate, down, fault_seed)
+    level = server_logging(log_level)
     try:
         created, stored = asyncio.run(prepare_siak_registry(database_url, seed_families))
     except (OSError, asyncpg.PostgresError, HubError) as exc:
@@ -91,8 +76,8 @@ def serve(
         console.print("created the registry database")
     if stored:
         console.print(f"seeded {stored} persons")
-    app = create_app(database_url, faults)
+    app = create_app(database_url, injected)
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, log_level=log_level.lower(), timeout_graceful_shutdown=5
+        app, host=host, port=port, log_config=None, log_level=level.lower(), timeout_graceful_shutdown=5
     )
     uvicorn.Server(config).run()

@@ -6,10 +6,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+from hub.entrypoints.reference_cli import (
+    Down,
+    DropAfterWriteRate,
+    ErrorRate,
+    FaultSeed,
+    LatencyMs,
+    LogLevel,
+    TimeoutRate,
+    TimeoutSleep,
+    console,
+    faults,
+    server_logging,
+)
 
 signer_app = typer.Typer(
     add_completion=False,
@@ -19,7 +29,6 @@ signer_app = typer.Typer(
         "(contracts/signer-openapi.json) over the local key store, with fault injection for tests."
     ),
 )
-console = Console(stderr=True)
 
 
 @signer_app.command()
@@ -29,50 +38,23 @@ def serve(
     keys_dir: Annotated[
         Path, typer.Option(help="The key store: a development CA and signing keys, created if missing.")
     ] = Path(".local/pki"),
-    latency_ms: Annotated[int, typer.Option(min=0, help="Fault: milliseconds added to every request.")] = 0,
-    error_rate: Annotated[
-        float, typer.Option(min=0, max=1, help="Fault: share of requests answered 503 at once.")
-    ] = 0.0,
-    timeout_rate: Annotated[
-        float, typer.Option(min=0, max=1, help="Fault: share of requests that sleep --timeout-sleep-s first.")
-    ] = 0.0,
-    timeout_sleep_s: Annotated[float, typer.Option(min=0, help="Fault: how long a 'timeout' request sleeps.")] = 30.0,
-    drop_after_write_rate: Annotated[
-        float,
-        typer.Option(
-            min=0, max=1, help=("Fault: share of POSTs signed and recorded, then answered with a dropped connection.")
-        ),
-    ] = 0.0,
-    down: Annotated[bool, typer.Option(help="Fault: answer every request 503.")] = False,
-    fault_seed: Annotated[int, typer.Option(help="Seed of the fault decisions (reproducible runs).")] = 0,
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    latency_ms: LatencyMs = 0,
+    error_rate: ErrorRate = 0.0,
+    timeout_rate: TimeoutRate = 0.0,
+    timeout_sleep_s: TimeoutSleep = 30.0,
+    drop_after_write_rate: DropAfterWriteRate = 0.0,
+    down: Down = False,
+    fault_seed: FaultSeed = 0,
+    log_level: LogLevel = "INFO",
 ) -> None:
     """Serve the signing reference server. Faults can also be changed at run time with PUT /v1/_faults."""
     import uvicorn
 
-    from hub.devtools.siak.server_faults import Faults
     from hub.devtools.signer.server import create_app
-    from hub.logging import setup_logging
 
-    try:
-        faults = Faults(
-            latency_ms=latency_ms,
-            error_rate=error_rate,
-            timeout_rate=timeout_rate,
-            timeout_sleep_s=timeout_sleep_s,
-            drop_after_write_rate=drop_after_write_rate,
-            down=down,
-            seed=fault_seed,
-        )
-    except ValidationError as exc:
-        console.print(f"[red]invalid fault settings:[/red] {exc}")
-        raise typer.Exit(2) from None
-    level = log_level.upper()
-    if level not in LOG_LEVELS:
-        console.print(f"[red]--log-level[/red] must be one of {', '.join(LOG_LEVELS)}")
-        raise typer.Exit(2)
-    setup_logging(level)  # this server's own level, in place of the hub's
-    app = create_app(_local_signer(keys_dir), faults)
+    injected = faults(latency_ms, error_rate, timeout_rate, timeout_sleep_s, drop_after_write_rate, down, fault_seed)
+    level = server_logging(log_level)
+    app = create_app(_local_signer(keys_dir), injected)
     config = uvicorn.Config(
         app, host=host, port=port, log_config=None, log_level=level.lower(), timeout_graceful_shutdown=5
     )
