@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from hub.adapters.signing.local import LocalSigner
 from hub.adapters.signing.pki import ca_certificate, ensure_keys
-from hub.devtools.simulation.bundles import BirthSpec
 from hub.documents.pades import async_validate_pdf
 from hub.documents.qr import verify_payload
 from hub.documents.trust import TrustList
@@ -26,7 +25,7 @@ from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.register_birth import RegisterBirths
 from tests.fakes import FakeState, FakeUnitOfWork
 from tests.support.documents import documents_of, pdf_text
-from tests.unit.test_register_births import NOW, TOPICS, _population, at, raw
+from tests.unit.test_register_births import NOW, TOPICS, _population, at, first_birth, raw
 
 ISSUER = Issuer(
     {"3273": "Kota Bandung", "32": "Jawa Barat", "327301": "Sukasari"}.get,
@@ -64,17 +63,7 @@ def world(tmp_path):
     handler = RegisterBirths(uow, PIPELINE, lambda: NOW)
     # The worker signs now: the development key was made today, documents dated NOW would predate it.
     worker = DocumentWorker(uow, signer, ISSUER, TOPICS, lambda: datetime.now(UTC), retry_initial=0.1, retry_max=1)
-    spec = BirthSpec(
-        hospital_id="100",
-        encounter_id="E1",
-        mother=mother,
-        father=father,
-        child_name="Tari Halim",
-        sex="female",
-        born_at=NOW - timedelta(hours=6),
-        reporter_nik=father.nik,
-        witness_niks=(father.nik, mother.nik),
-    )
+    spec = first_birth(mother, father)
     return state, handler, worker, signer, spec, tmp_path
 
 

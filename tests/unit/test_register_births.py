@@ -44,12 +44,9 @@ def _population(state: FakeState) -> tuple[Parent, Parent]:
     return Parent(mother.nik, mother.name, mother.birth_date, kk), Parent(father.nik, father.name)
 
 
-@pytest.fixture
-def world():
-    state = FakeState()
-    mother, father = _population(state)
-    handler = RegisterBirths(lambda: FakeUnitOfWork(state), PIPELINE, lambda: NOW)
-    spec = BirthSpec(
+def first_birth(mother: Parent, father: Parent) -> BirthSpec:
+    """The household's newborn of the unit tests: Tari, born six hours before NOW at hospital 100."""
+    return BirthSpec(
         hospital_id="100",
         encounter_id="E1",
         mother=mother,
@@ -60,6 +57,14 @@ def world():
         reporter_nik=father.nik,
         witness_niks=(father.nik, mother.nik),
     )
+
+
+@pytest.fixture
+def world():
+    state = FakeState()
+    mother, father = _population(state)
+    handler = RegisterBirths(lambda: FakeUnitOfWork(state), PIPELINE, lambda: NOW)
+    spec = first_birth(mother, father)
     return state, handler, spec
 
 

@@ -5,17 +5,15 @@ never seen is processed normally; a dry run writes nothing at all; filters skip 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 
-from hub.devtools.simulation.bundles import BirthSpec
 from hub.service.answers import result_event_id
 from hub.service.ports import Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.replay import ReplayFilter, ReplayMessages
 from tests.fakes import FakeState, FakeUnitOfWork
-from tests.unit.test_register_births import NOW, PIPELINE, TOPICS, _population, at, raw
+from tests.unit.test_register_births import NOW, PIPELINE, TOPICS, _population, at, first_birth, raw
 
 REPLAYED = "replay.topic"
 
@@ -31,17 +29,7 @@ def world():
     mother, father = _population(state)
     uow = lambda: FakeUnitOfWork(state)  # noqa: E731
     consumer, replay = RegisterBirths(uow, PIPELINE, lambda: NOW), ReplayMessages(uow, PIPELINE, lambda: NOW)
-    spec = BirthSpec(
-        hospital_id="100",
-        encounter_id="E1",
-        mother=mother,
-        father=father,
-        child_name="Tari Halim",
-        sex="female",
-        born_at=NOW - timedelta(hours=6),
-        reporter_nik=father.nik,
-        witness_niks=(father.nik, mother.nik),
-    )
+    spec = first_birth(mother, father)
     return state, consumer, replay, spec
 
 

@@ -17,7 +17,7 @@ from hub.service.ports import AuditEntry, Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.review import ReviewDecisions
 from tests.fakes import FakeState, FakeUnitOfWork
-from tests.unit.test_register_births import NOW, PIPELINE, TOPICS, _population, at, raw
+from tests.unit.test_register_births import NOW, PIPELINE, TOPICS, _population, at, first_birth, raw
 
 DECIDED = NOW + timedelta(days=1)
 
@@ -35,17 +35,7 @@ def world():
     father_record = state.persons.pop(father.nik)
     uow = lambda: FakeUnitOfWork(state)  # noqa: E731
     consumer, desk = RegisterBirths(uow, PIPELINE, lambda: NOW), ReviewDecisions(uow, PIPELINE, lambda: DECIDED)
-    spec = BirthSpec(
-        hospital_id="100",
-        encounter_id="E1",
-        mother=mother,
-        father=father,
-        child_name="Tari Halim",
-        sex="female",
-        born_at=NOW - timedelta(hours=6),
-        reporter_nik=father.nik,
-        witness_niks=(father.nik, mother.nik),
-    )
+    spec = first_birth(mother, father)
     return state, consumer, desk, spec, father_record
 
 

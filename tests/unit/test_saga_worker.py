@@ -24,7 +24,7 @@ from hub.service.register_birth import RegisterBirths
 from hub.service.registry_sagas import RegistrySagaWorker
 from tests.fakes import FakeRegistry, FakeState, FakeUnitOfWork
 from tests.unit.test_document_service import ISSUER
-from tests.unit.test_register_births import NOW, TOPICS, _population, at, raw
+from tests.unit.test_register_births import NOW, TOPICS, _population, at, first_birth, raw
 
 LIMITS = IntakeLimits(512 * 1024, 32, True)
 DEFERRED = Pipeline(TOPICS, LIMITS, lambda _: True, defer_registry=True)
@@ -80,17 +80,7 @@ def world(monkeypatch):
     uow = lambda: FakeUnitOfWork(state, registry=lambda s: ScriptedRegistry(s, script))  # noqa: E731
     consumer = RegisterBirths(uow, DEFERRED, clock)
     worker = RegistrySagaWorker(uow, DEFERRED, clock, retry_initial=INITIAL, retry_max=MAXIMUM)
-    spec = BirthSpec(
-        hospital_id="100",
-        encounter_id="E1",
-        mother=mother,
-        father=father,
-        child_name="Tari Halim",
-        sex="female",
-        born_at=NOW - timedelta(hours=6),
-        reporter_nik=father.nik,
-        witness_niks=(father.nik, mother.nik),
-    )
+    spec = first_birth(mother, father)
     return state, script, clock, consumer, worker, spec
 
 
