@@ -15,15 +15,19 @@ Ack policy is NACK_ON_ERROR: commit after success, seek back on error. FastStrea
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI
 
 from hub import __version__
 from hub.config import Settings
+from hub.domain.outcomes import Handling
+from hub.observability import metrics
 from hub.service.events import (
     BirthRegistered,
     DocumentsIssued,
@@ -50,6 +54,7 @@ def build_broker(
         logger=logging.getLogger("hub.faststream"),
         log_level=logging.DEBUG,
         description="Civil-registry birth registration hub",
+        middlewares=[KafkaPrometheusMiddleware(registry=metrics.REGISTRY, app_name="hub")],
     )
 
     @broker.subscriber(
@@ -66,6 +71,9 @@ def build_broker(
     )
     async def on_notifications(message: KafkaMessage) -> None:
         items = [(r.value, Delivery(r.topic, r.partition, r.offset, r.key)) for r in _records(message.raw_message)]
+        started = time.perf_counter()
+        metrics.RECEIVED.labels(topics.notifications).inc(len(items))
+        metrics.BATCH_SIZE.observe(len(items))
         try:
             if handler is None:
                 raise RuntimeError("a broker built without a handler (for its AsyncAPI document) cannot consume")
@@ -78,6 +86,7 @@ def build_broker(
         except Exception as exc:  # a bug: stop the process; the batch is rewound and redelivered
             on_bug(exc)
             raise
+        _count(results, time.perf_counter() - started)
         for (_, delivery), handled in zip(items, results, strict=False):
             log.info(
                 "notification handled partition=%d offset=%d message_id=%s hospital=%s outcome=%s codes=%s",
@@ -133,6 +142,20 @@ def build_broker(
         ),
     )
     return broker
+
+
+def _count(results, seconds: float) -> None:
+    """Outcomes and codes of a committed batch (each message waited for the whole batch)."""
+    for handled in results:
+        outcome = str(handled.outcome)
+        metrics.ANSWERED.labels(outcome).inc()
+        if handled.outcome != Handling.DEAD_LETTER:
+            metrics.BY_HOSPITAL.labels(metrics.hospital_label(handled.hospital_id)).inc()
+        metrics.PROCESSING.observe(seconds)
+        for code in handled.codes:
+            metrics.ISSUES.labels(outcome, code).inc()
+        if handled.outcome == Handling.DEAD_LETTER:
+            metrics.DEAD_LETTERS.labels(handled.codes[0] if handled.codes else "unknown").inc()
 
 
 def _records(raw) -> list:

@@ -28,9 +28,7 @@ _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 _AGE = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0)
 
 # --- notifications (the consumer) ---------------------------------------------------------------
-RECEIVED = Counter(
-    "hub_notifications_received", "Notification records read from Kafka.", ["topic"], registry=REGISTRY
-)
+RECEIVED = Counter("hub_notifications_received", "Notification records read from Kafka.", ["topic"], registry=REGISTRY)
 ANSWERED = Counter(
     "hub_notifications_answered",
     "Notifications handled, by outcome (registered, rejected, review, duplicate, stillbirth, "
@@ -44,6 +42,29 @@ ISSUES = Counter(
     ["outcome", "code"],
     registry=REGISTRY,
 )
+BY_HOSPITAL = Counter(
+    "hub_notifications_by_hospital",
+    "Notifications handled per sending hospital (its SATUSEHAT organisation id; at most "
+    "HOSPITAL_LABELS distinct ids per process, the rest count as 'other'), for 'a hospital went quiet'.",
+    ["hospital"],
+    registry=REGISTRY,
+)
+HOSPITAL_LABELS = 5000
+_hospitals_seen: set[str] = set()
+
+
+def hospital_label(hospital_id: str | None) -> str:
+    """A bounded label: a flood of invented sender ids must not create unbounded series."""
+    if not hospital_id:
+        return "unknown"
+    if hospital_id in _hospitals_seen:
+        return hospital_id
+    if len(_hospitals_seen) < HOSPITAL_LABELS and len(hospital_id) <= 64 and hospital_id.isprintable():
+        _hospitals_seen.add(hospital_id)
+        return hospital_id
+    return "other"
+
+
 DEAD_LETTERS = Counter(
     "hub_dead_letters", "Messages parked on the dead-letter topic, by reason.", ["reason"], registry=REGISTRY
 )
