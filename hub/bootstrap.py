@@ -24,10 +24,12 @@ from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub.adapters.regions import kecamatan_known, region_name
 from hub.adapters.siak.breaker import CircuitBreaker
 from hub.adapters.siak.client import SiakClient
+from hub.adapters.siak.health import siak_reachable
 from hub.adapters.siak.registry import SiakHttpRegistry
 from hub.config import RegistryKind, Settings, SignerKind
 from hub.documents.trust import TrustList
 from hub.errors import OperatorError
+from hub.observability import metrics
 from hub.service.document_desk import DocumentDesk
 from hub.service.documents_content import Issuer
 from hub.service.pipeline import IntakeLimits, Pipeline
@@ -99,8 +101,9 @@ async def document_signer(settings: Settings) -> AsyncIterator[DocumentSigner]:
     breaker = CircuitBreaker(
         failure_threshold=settings.signer_breaker_failures,
         reset_after=settings.signer_breaker_reset_seconds,
-        on_change=lambda state, failures: log.warning("signer circuit %s failures=%d", state, failures),
+        on_change=_signer_breaker_changed,
     )
+    metrics.breaker_changed("signer", "closed")
     client = RemoteSigner(
         settings.signer_url,
         timeout=settings.signer_timeout_seconds,
@@ -198,8 +201,11 @@ async def units_of_work(
 def _breaker(settings: Settings, pool: asyncpg.Pool, process: str | None) -> CircuitBreaker:
     pending: set[asyncio.Task] = set()
 
+    metrics.breaker_changed("registry", "closed")
+
     def changed(state: str, failures: int) -> None:
         log.warning("registry circuit %s failures=%d", state, failures)
+        metrics.breaker_changed("registry", state)
         if process is None:
             return
         task = asyncio.get_running_loop().create_task(_store_breaker(pool, process, state, failures))
@@ -211,6 +217,18 @@ def _breaker(settings: Settings, pool: asyncpg.Pool, process: str | None) -> Cir
         reset_after=settings.siak_breaker_reset_seconds,
         on_change=changed,
     )
+
+
+def _signer_breaker_changed(state: str, failures: int) -> None:
+    log.warning("signer circuit %s failures=%d", state, failures)
+    metrics.breaker_changed("signer", state)
+
+
+async def registry_ready(settings: Settings) -> str:
+    """The embedded registry is the database itself; SIAK must answer its health endpoint."""
+    if settings.registry is RegistryKind.EMBEDDED:
+        return "embedded (in the database)"
+    return await siak_reachable(settings.siak_url, settings.siak_health_path, settings.siak_timeout_seconds)
 
 
 async def _store_breaker(pool: asyncpg.Pool, process: str, state: str, failures: int) -> None:

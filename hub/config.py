@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     verify_host: str = "127.0.0.1"
     verify_port: int = Field(18090, ge=0, le=65535)  # the public verification service of `hub run` (0: off)
     status_list_ttl_seconds: int = Field(300, ge=1)
+    metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so Prometheus and the kubelet reach it
+    metrics_port: int = Field(18091, ge=0, le=65535)  # /metrics, /healthz, /readyz of `hub run` (0: off)
+    metrics_sample_seconds: float = Field(5.0, gt=0)  # how often backlogs and consumer lag are sampled
+    siak_health_path: str = "/v1/health"  # the registry's health endpoint (contracts/siak-openapi.json), for readiness
     log_level: str = "INFO"
     log_json: bool = False
 

@@ -9,6 +9,9 @@
 #
 # Environment:
 #   HUB_LOCAL_PG_PORT   TCP port on 127.0.0.1, default 15432
+#   HUB_LOCAL_PG_HOME   the cluster's folder (data, socket dir, log), default .local/pg; tests start
+#                       a second, throwaway cluster with it (it must lie under .local/, which the
+#                       postgres account can reach)
 #
 # Connect with: psql -h 127.0.0.1 -p 15432 -U hub -d hub
 # (trust authentication: only loopback and the private socket dir can reach it).
@@ -16,11 +19,12 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LOCAL="$ROOT/.local"
-PG_HOME="$LOCAL/pg"
+PG_HOME="${HUB_LOCAL_PG_HOME:-$LOCAL/pg}"
 DATA="$PG_HOME/data"
 SOCK_DIR="$PG_HOME/run"
 LOG_DIR="$LOCAL/log"
 LOG_FILE="$LOG_DIR/postgres.log"
+[[ -z "${HUB_LOCAL_PG_HOME:-}" ]] || LOG_FILE="$PG_HOME/postgres.log"
 PORT="${HUB_LOCAL_PG_PORT:-15432}"
 HOST=127.0.0.1
 START_TIMEOUT=60

@@ -14,8 +14,10 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+from hub.adapters.kafka.lag import ConsumerLag
 from hub.adapters.kafka.relay import OutboxRelay, idempotent_producer, wake_on_notify
 from hub.adapters.kafka.topics import ensure_topics
+from hub.adapters.postgres.backlog import database_ready, sample_backlogs, sample_pool
 from hub.adapters.postgres.database import translated
 from hub.adapters.postgres.documents import DOCUMENT_CHANNEL
 from hub.adapters.postgres.sagas import SAGA_CHANNEL
@@ -27,11 +29,14 @@ from hub.bootstrap import (
     document_worker,
     open_pool,
     prepare_database,
+    registry_ready,
     saga_worker,
     units_of_work,
 )
 from hub.config import RegistryKind, Settings
 from hub.entrypoints.consumer import build_broker
+from hub.observability.health import Readiness
+from hub.observability.sampler import sample_forever
 from hub.service.registry_sagas import RegistrySagaWorker
 from hub.service.retry import retry_transient
 
@@ -82,6 +87,11 @@ async def run_hub(
                 if settings.registry is RegistryKind.SIAK_HTTP:
                     worker = saga_worker(settings, uow)
                     tasks += [_watched(saga_loop(settings, worker, stop), on_bug) for _ in range(settings.saga_workers)]
+                if settings.metrics_port:
+                    lag = ConsumerLag(settings.kafka_bootstrap, settings.consumer_group, settings.topics.notifications)
+                    tasks.append(_watched(_sample(settings, pool, lag, stop), on_bug))
+                    readiness = _readiness(settings, pool, producer, broker)
+                    tasks.append(_watched(serve_operations(settings, readiness, stop), on_bug))
                 if signer is not None:
                     documents = document_worker(settings, uow, signer, maker)
                     tasks += [
@@ -157,25 +167,74 @@ async def document_loop(settings: Settings, worker, stop: asyncio.Event) -> None
 
 async def serve_verification(settings: Settings, pool, signer, stop: asyncio.Event) -> None:
     """The public verification service (no sign-in) in this process, until stopped."""
-    import uvicorn
-
     from hub.entrypoints.verify_web import create_verify_app
 
     app = create_verify_app(pool, signer, settings)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host=settings.verify_host, port=settings.verify_port, log_config=None, access_log=False, lifespan="off"
+    await _serve_app(app, settings.verify_host, settings.verify_port, stop, "the verification service")
+
+
+async def serve_operations(settings: Settings, readiness: Readiness, stop: asyncio.Event) -> None:
+    """/metrics, /healthz and /readyz for Prometheus and the orchestrator, until stopped."""
+    from hub.observability.web import create_ops_app
+
+    await _serve_app(
+        create_ops_app(readiness), settings.metrics_host, settings.metrics_port, stop, "the metrics service"
+    )
+
+
+def _readiness(settings: Settings, pool, producer, broker) -> Readiness:
+    """Ready: the database takes writes, the broker answers, the registry is reachable and the
+    consumer holds partitions (a hub beyond the partition count waits as a standby: not ready)."""
+
+    async def kafka() -> str:
+        await producer.client.fetch_all_metadata()
+        return "ok"
+
+    async def consumer() -> str:
+        assigned = [s.consumer.assignment() for s in broker.subscribers if getattr(s, "consumer", None) is not None]
+        partitions = sorted(tp.partition for group in assigned for tp in group)
+        if not partitions:
+            raise RuntimeError("no partitions assigned (joining the group, or more hubs than partitions)")
+        return "partitions " + ",".join(map(str, partitions))
+
+    return Readiness(
+        {
+            "database": lambda: database_ready(pool),
+            "kafka": kafka,
+            "registry": lambda: registry_ready(settings),
+            "consumer": consumer,
+        }
+    )
+
+
+async def _sample(settings: Settings, pool, lag: ConsumerLag, stop: asyncio.Event) -> None:
+    async def pool_use() -> None:
+        sample_pool(pool)
+
+    async def consumer_lag() -> None:
+        await lag.sample()
+
+    try:
+        await sample_forever(
+            {"backlogs": lambda: sample_backlogs(pool), "pool": pool_use, "consumer-lag": consumer_lag},
+            settings.metrics_sample_seconds,
+            stop,
         )
+    finally:
+        await lag.close()
+
+
+async def _serve_app(app, host: str, port: int, stop: asyncio.Event, what: str) -> None:
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off")
     )
     serving = asyncio.ensure_future(_serve(server))
     await asyncio.wait([serving, asyncio.ensure_future(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
     if not await serving:
-        log.error(
-            "the verification service could not listen on %s:%d (port in use?); the hub runs without it",
-            settings.verify_host,
-            settings.verify_port,
-        )
+        log.error("%s could not listen on %s:%d (port in use?); the hub runs without it", what, host, port)
 
 
 async def _serve(server) -> bool:

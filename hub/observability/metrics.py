@@ -152,6 +152,21 @@ DB_POOL = Gauge(
     registry=REGISTRY,
 )
 
+# --- HTTP servers (the reference SIAK and signer servers, the verification service) ---------------
+HTTP_REQUESTS = Counter(
+    "hub_http_requests",
+    "Requests served, by server, method, route template (never the raw path) and status.",
+    ["server", "method", "route", "status"],
+    registry=REGISTRY,
+)
+HTTP_SECONDS = Histogram(
+    "hub_http_request_seconds",
+    "Time to serve a request, by server and route template.",
+    ["server", "route"],
+    buckets=_SECONDS,
+    registry=REGISTRY,
+)
+
 # --- dependencies (readiness) -------------------------------------------------------------------------
 READY = Gauge(
     "hub_dependency_ready",

@@ -31,6 +31,7 @@ class Environment:
             "HUB_CONSUMER_GROUP": self.settings.consumer_group,
             "HUB_RETRY_MAX_SECONDS": "2",
             "HUB_VERIFY_PORT": "0",  # a module that needs the verification service gives it a free port
+            "HUB_METRICS_PORT": "0",  # likewise the metrics and health endpoints
         }
         return {**os.environ, **values, **self.extra, **extra}
 

@@ -26,6 +26,8 @@ from hub.devtools.siak.server_faults import (
 )
 from hub.devtools.siak.server_routes import control, registry
 from hub.devtools.siak.server_store import SiakStore
+from hub.observability.health import Readiness
+from hub.observability.web import RequestMetrics, add_ops_routes
 
 log = logging.getLogger("hub.siak.server")
 
@@ -63,6 +65,14 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+async def _database(app: FastAPI) -> str:
+    store = getattr(app.state, "store", None)
+    if store is None:
+        raise RuntimeError("starting: the database is not open yet")
+    await store.ping()
+    return "ok"
+
+
 def create_app(dsn: str, faults: Faults, *, clock: Callable[[], datetime] = utc_now, pool_max: int = 10) -> FastAPI:
     """The reference server's app. Nothing connects here: the pool opens in the lifespan."""
 
@@ -81,7 +91,9 @@ def create_app(dsn: str, faults: Faults, *, clock: Callable[[], datetime] = utc_
     app = FastAPI(title=TITLE, description=DESCRIPTION, version=VERSION, openapi_tags=TAGS, lifespan=lifespan)
     app.state.injector, app.state.stats = FaultInjector(faults), Stats()
     app.add_middleware(FaultMiddleware, injector=app.state.injector, stats=app.state.stats)
+    app.add_middleware(RequestMetrics, server="siak")
     add_problem_handlers(app, log)
+    add_ops_routes(app, Readiness({"database": lambda: _database(app)}))
     app.include_router(registry)
     app.include_router(control)
     # Replacing app.openapi is FastAPI's documented way to customise the schema; its typing

@@ -27,6 +27,7 @@ from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from hub.devtools.siak.server_problems import Refusal
+from hub.observability.web import OPS_PATHS
 
 CONTROL_PREFIX = "/v1/_"
 INJECTED = "INJECTED-FAULT"
@@ -115,7 +116,7 @@ class FaultMiddleware:
         self.app, self.injector, self.stats = app, injector, stats
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in OPS_PATHS:
             await self.app(scope, receive, send)
             return
         self.stats.requests += 1

@@ -24,6 +24,7 @@ from hub.devtools.siak.server_faults import (
 )
 from hub.devtools.signer.server_routes import Problem, control, signing
 from hub.devtools.signer.server_store import SignatureStore, SignerStats
+from hub.observability.web import RequestMetrics, add_ops_routes
 from hub.service.ports import DocumentSigner
 
 log = logging.getLogger("hub.signer.server")
@@ -85,7 +86,9 @@ def create_app(
     app.state.store = SignatureStore(signer, app.state.stats, clock, capacity=remembered_keys)
     app.state.injector = FaultInjector(faults)
     app.add_middleware(FaultMiddleware, injector=app.state.injector, stats=app.state.stats)
+    app.add_middleware(RequestMetrics, server="signer")
     add_problem_handlers(app, log, DIGEST_HINT)
+    add_ops_routes(app, None)  # the keys are in hand once the app exists: alive is ready
     app.include_router(signing)
     app.include_router(control)
     # Replacing app.openapi is FastAPI's documented way to customise the schema; its typing
