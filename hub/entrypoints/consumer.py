@@ -27,7 +27,8 @@ from faststream.specification import AsyncAPI
 from hub import __version__
 from hub.config import Settings
 from hub.domain.outcomes import Handling
-from hub.observability import metrics
+from hub.logging import quoted
+from hub.observability import metrics, tracing
 from hub.service.events import (
     BirthRegistered,
     DocumentsIssued,
@@ -70,7 +71,7 @@ def build_broker(
         "key = the mother's NIK. See contracts/profile.md.",
     )
     async def on_notifications(message: KafkaMessage) -> None:
-        items = [(r.value, Delivery(r.topic, r.partition, r.offset, r.key)) for r in _records(message.raw_message)]
+        items = [(r.value, _delivery(r)) for r in _records(message.raw_message)]
         started = time.perf_counter()
         metrics.RECEIVED.labels(topics.notifications).inc(len(items))
         metrics.BATCH_SIZE.observe(len(items))
@@ -92,10 +93,18 @@ def build_broker(
                 "notification handled partition=%d offset=%d message_id=%s hospital=%s outcome=%s codes=%s",
                 delivery.partition,
                 delivery.offset,
-                handled.message_id,
-                handled.hospital_id,
+                quoted(handled.message_id),
+                quoted(handled.hospital_id),
                 handled.outcome,
                 ",".join(handled.codes) or "-",
+                extra={
+                    "partition": delivery.partition,
+                    "offset": delivery.offset,
+                    "message_id": handled.message_id,
+                    "hospital": handled.hospital_id,
+                    "outcome": str(handled.outcome),
+                    "codes": ",".join(handled.codes) or None,
+                },
             )
 
     broker.publisher(
@@ -156,6 +165,18 @@ def _count(results, seconds: float) -> None:
             metrics.ISSUES.labels(outcome, code).inc()
         if handled.outcome == Handling.DEAD_LETTER:
             metrics.DEAD_LETTERS.labels(handled.codes[0] if handled.codes else "unknown").inc()
+
+
+def _delivery(record) -> Delivery:
+    """A record's coordinates, its Kafka timestamp and the sender's trace context (tracing on)."""
+    return Delivery(
+        record.topic,
+        record.partition,
+        record.offset,
+        record.key,
+        trace_context=tracing.from_headers(record.headers),
+        timestamp_ms=record.timestamp,
+    )
 
 
 def _records(raw) -> list:

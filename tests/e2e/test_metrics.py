@@ -1,15 +1,19 @@
-"""The hub's metrics and health endpoints, scraped from the real hub process after real traffic.
+"""The hub's metrics, health endpoints and logs, read from the real hub process after real traffic.
 
 A mixed batch (registrations, rejections, reviews, a stillbirth, a duplicate, a re-sent id and
 unreadable messages) goes through Kafka; afterwards /metrics must count exactly what the
 hospitals received on the results topic, the dead letters by reason, and show the consumer's lag
-back at 0 with the outbox drained.
+back at 0 with the outbox drained. The process logs JSON lines (as in production): each carries
+its correlation fields, and none holds a NIK, KK number or the name of anyone in the registry.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 
+import asyncpg
 import pytest
 
 from tests.e2e.test_mixed_batch import _build_batch, all_answered
@@ -26,7 +30,7 @@ REGISTRIES = ("embedded",)
 def observed_hub(environment, tmp_path_factory):
     port = free_port()
     hub = HubProcess(
-        environment.env(HUB_METRICS_PORT=str(port), HUB_METRICS_SAMPLE_SECONDS="0.5"),
+        environment.env(HUB_METRICS_PORT=str(port), HUB_METRICS_SAMPLE_SECONDS="0.5", HUB_LOG_JSON="true"),
         tmp_path_factory.mktemp("hub") / "hub.log",
     )
     hub.start()
@@ -109,3 +113,22 @@ async def test_ready_with_every_dependency_named(observed_hub, traffic):
     assert all(d["ok"] for d in body["dependencies"].values())
     samples = scrape(base)
     assert by_label(samples, "hub_dependency_ready", "dependency") == dict.fromkeys(body["dependencies"], 1.0)
+
+
+async def test_logs_are_json_lines_with_fields_and_no_personal_data(environment, observed_hub, traffic):
+    hub, _ = observed_hub
+    batch, _ = traffic
+    conn = await asyncpg.connect(environment.settings.dsn)
+    try:
+        names = {r["name"] for r in await conn.fetch("SELECT name FROM persons")}
+    finally:
+        await conn.close()
+    text = hub.log_text()
+    entries = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    handled = [e for e in entries if e["msg"].startswith("notification handled")]
+
+    assert len(handled) == len(batch.messages)
+    assert all({"partition", "offset", "outcome"} <= set(e) and isinstance(e["offset"], int) for e in handled)
+    assert {e["message_id"] for e in handled if "message_id" in e} >= set(batch.expected)
+    assert re.search(r"(?<!\d)\d{16}(?!\d)", text) is None
+    assert len(names) > 100 and not [name for name in names if name in text]

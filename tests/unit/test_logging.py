@@ -8,8 +8,9 @@ import logging
 import uuid
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
-from hub.logging import JsonFormatter, MaskPersonalNumbers, mask_number
+from hub.logging import JsonFormatter, MaskPersonalNumbers, TraceContext, mask_number, quoted
 from tests.unit.builders import kk, nik
 
 
@@ -116,3 +117,78 @@ def test_numbers_in_a_logged_exception_are_masked(masked_log, json_format):
 
     assert "duplicate key" in stream.getvalue()
     assert number not in stream.getvalue()
+
+
+@pytest.fixture
+def json_log():
+    """A private logger with the hub's filters and JSON formatter; yields (logger, captured text)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(MaskPersonalNumbers())
+    handler.addFilter(TraceContext())
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger(f"tests.json.{uuid.uuid4().hex}")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield logger, stream
+    finally:
+        logger.removeHandler(handler)
+
+
+@pytest.mark.parametrize("hostile", ["a\nb", "a\r\nb", "a\x00b", "a\x1b[31mb", "a\u2028b", "a\x85b"])
+def test_a_control_character_from_input_cannot_start_a_new_line(masked_log, hostile):
+    logger, stream = masked_log
+
+    logger.info("notification handled message_id=%s outcome=%s", hostile + " outcome=registered", "rejected")
+
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1 and lines[0].endswith("outcome=rejected")
+    assert not any(ch in stream.getvalue()[:-1] for ch in "\n\r\x00\x1b\u2028\x85")
+
+
+def test_a_value_posing_as_a_field_is_quoted_and_the_real_field_wins(json_log):
+    logger, stream = json_log
+    forged = "103578001 outcome=registered"
+
+    logger.info(
+        "notification handled hospital=%s outcome=%s",
+        quoted(forged),
+        "rejected",
+        extra={"hospital": forged, "outcome": "rejected"},
+    )
+
+    entry = json.loads(stream.getvalue())
+    assert entry["msg"] == 'notification handled hospital="103578001 outcome=registered" outcome=rejected'
+    assert entry["outcome"] == "rejected" and entry["hospital"] == forged
+
+
+def test_json_lines_carry_the_correlation_fields_from_the_message(json_log):
+    logger, stream = json_log
+    message_id = str(uuid.uuid4())
+
+    logger.info("notification handled partition=%d offset=%d message_id=%s outcome=%s", 2, 41, message_id, "registered")
+
+    entry = json.loads(stream.getvalue())
+    assert (entry["partition"], entry["offset"], entry["message_id"], entry["outcome"]) == (
+        2,
+        41,
+        message_id,
+        "registered",
+    )
+    assert "trace_id" not in entry
+
+
+def test_json_lines_carry_the_active_span_and_mask_numbers_in_fields(json_log):
+    logger, stream = json_log
+    tracer = TracerProvider().get_tracer("tests")
+    number = nik()
+
+    with tracer.start_as_current_span("work") as span:
+        logger.info("lookup failed", extra={"reason": f"no person {number}"})
+
+    entry = json.loads(stream.getvalue())
+    assert entry["trace_id"] == format(span.get_span_context().trace_id, "032x")
+    assert entry["span_id"] == format(span.get_span_context().span_id, "016x")
+    assert number not in stream.getvalue() and entry["reason"] == f"no person {number[:6]}**********"
