@@ -1,0 +1,74 @@
+"""The Kubernetes manifests agree with the hub: probes on the paths and port it serves, every file
+kustomize lists exists, and every YAML file under deploy/ parses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from hub.config import Settings
+from hub.observability.web import create_ops_app
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+K8S = DEPLOY / "k8s"
+
+
+def documents(path: Path) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def manifests(kind: str) -> list[dict]:
+    return [doc for path in sorted(K8S.glob("*.yaml")) for doc in documents(path) if doc.get("kind") == kind]
+
+
+def hub_container() -> dict:
+    (deployment,) = [d for d in manifests("Deployment") if d["metadata"]["name"] == "hub"]
+    (container,) = [c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "hub"]
+    return container
+
+
+def test_every_yaml_file_under_deploy_parses():
+    files = sorted([*DEPLOY.rglob("*.yaml"), *DEPLOY.rglob("*.yml")])
+    assert files
+    for path in files:
+        assert documents(path) is not None, path
+
+
+def test_probes_use_the_paths_the_hub_serves_on_its_metrics_port():
+    served = {route.path for route in create_ops_app(None).routes}
+    container = hub_container()
+    probes = {name: container[name]["httpGet"] for name in ("startupProbe", "livenessProbe", "readinessProbe")}
+    assert probes["livenessProbe"]["path"] == "/healthz"
+    assert probes["startupProbe"]["path"] == "/healthz"
+    assert probes["readinessProbe"]["path"] == "/readyz"
+    for probe in probes.values():
+        assert probe["port"] == "metrics"
+        assert probe["path"] in served
+    assert "/metrics" in served
+
+
+def test_the_metrics_port_is_the_one_the_hub_is_configured_to_listen_on():
+    (config,) = [c for c in manifests("ConfigMap") if c["metadata"]["name"] == "hub-config"]
+    settings = Settings.model_validate(
+        {key.removeprefix("HUB_").lower(): value for key, value in config["data"].items() if key.startswith("HUB_")}
+    )
+    (port,) = [p for p in hub_container()["ports"] if p["name"] == "metrics"]
+    assert port["containerPort"] == settings.metrics_port
+    assert settings.metrics_host == "0.0.0.0"
+    template = next(d for d in manifests("Deployment") if d["metadata"]["name"] == "hub")["spec"]["template"]
+    assert template["metadata"]["annotations"]["prometheus.io/port"] == str(settings.metrics_port)
+    (service,) = manifests("Service")
+    assert service["spec"]["ports"][0]["targetPort"] == "metrics"
+    (monitor,) = manifests("ServiceMonitor")
+    assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
+
+
+def test_kustomizations_list_only_files_that_exist():
+    for kustomization in DEPLOY.rglob("kustomization.yaml"):
+        spec = documents(kustomization)[0]
+        listed = list(spec.get("resources", []))
+        listed += [f for generator in spec.get("configMapGenerator", []) for f in generator.get("files", [])]
+        assert listed, kustomization
+        for name in listed:
+            assert (kustomization.parent / name).exists(), f"{kustomization} lists {name}, which does not exist"
