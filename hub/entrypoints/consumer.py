@@ -26,7 +26,8 @@ from faststream.specification import AsyncAPI
 
 from hub import __version__
 from hub.config import Settings
-from hub.domain.outcomes import Handling
+from hub.domain import codes
+from hub.domain.outcomes import Handling, ResultStatus
 from hub.logging import quoted
 from hub.observability import metrics, tracing
 from hub.service.events import (
@@ -46,6 +47,10 @@ def build_broker(
     settings: Settings, handler: RegisterBirths | None, on_bug: Callable[[BaseException], None]
 ) -> KafkaBroker:
     topics = settings.topics
+    metrics.prime(
+        [str(o) for o in (*ResultStatus, *Handling)],
+        [c.code for c in (codes.NOT_UTF8, codes.NOT_JSON, codes.NOT_OBJECT, codes.NO_MESSAGE_ID, codes.TOO_DEEP)],
+    )
     broker = KafkaBroker(
         settings.kafka_bootstrap,
         client_id="hub",

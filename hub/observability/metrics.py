@@ -31,8 +31,8 @@ _AGE = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 36
 RECEIVED = Counter("hub_notifications_received", "Notification records read from Kafka.", ["topic"], registry=REGISTRY)
 ANSWERED = Counter(
     "hub_notifications_answered",
-    "Notifications handled, by outcome (registered, rejected, review, duplicate, stillbirth, "
-    "dead-letter, replayed-answer, ...).",
+    "Notifications handled, by outcome: registered, duplicate, stillbirth-recorded, review-pending, "
+    "rejected, registry-pending (SIAK saga opened), resent-result, already-processed, dead-letter.",
     ["outcome"],
     registry=REGISTRY,
 )
@@ -121,7 +121,7 @@ SAGAS = Gauge(
 )
 SAGA_OLDEST = Gauge(
     "hub_registry_saga_oldest_age_seconds",
-    "Age of the oldest unfinished registry saga (0 when none).",
+    "Age of the oldest registry saga still to be written (pending or failed-retrying; 0 when none).",
     registry=REGISTRY,
 )
 BREAKER = Gauge(
@@ -167,6 +167,14 @@ HTTP_SECONDS = Histogram(
     registry=REGISTRY,
 )
 
+SAMPLED = Gauge(
+    "hub_metrics_sample_timestamp_seconds",
+    "When each sampler probe (backlogs, pool, consumer-lag) last succeeded: a stale value means the "
+    "sampled gauges are frozen at their last reading.",
+    ["probe"],
+    registry=REGISTRY,
+)
+
 # --- dependencies (readiness) -------------------------------------------------------------------------
 READY = Gauge(
     "hub_dependency_ready",
@@ -180,3 +188,11 @@ BREAKER_STATES = {"closed": 0, "half-open": 1, "open": 2}
 
 def breaker_changed(dependency: str, state: str) -> None:
     BREAKER.labels(dependency=dependency).set(BREAKER_STATES.get(state, 2))
+
+
+def prime(outcomes: list[str], dead_letter_reasons: list[str]) -> None:
+    """Creates the known label values at 0, so the first event of each is seen by `increase()`."""
+    for outcome in outcomes:
+        ANSWERED.labels(outcome)
+    for reason in dead_letter_reasons:
+        DEAD_LETTERS.labels(reason)

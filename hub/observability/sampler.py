@@ -12,6 +12,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+from hub.observability import metrics
+
 log = logging.getLogger("hub.metrics")
 
 Probe = Callable[[], Awaitable[None]]
@@ -35,6 +37,7 @@ async def sample_once(probes: Mapping[str, Probe], failing: set[str] | None = No
                 log.warning("metrics probe failed probe=%s error=%s", name, type(exc).__name__)
                 failing.add(name)
         else:
+            metrics.SAMPLED.labels(probe=name).set_to_current_time()
             if name in failing:
                 log.info("metrics probe recovered probe=%s", name)
                 failing.discard(name)

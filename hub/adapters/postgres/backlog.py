@@ -18,7 +18,8 @@ SELECT
   (SELECT extract(epoch FROM now() - min(opened_at)) FROM reviews WHERE status = 'open') AS review_age,
   (SELECT count(*) FROM document_jobs WHERE state = 'pending') AS documents,
   (SELECT extract(epoch FROM now() - min(created_at)) FROM document_jobs WHERE state = 'pending') AS document_age,
-  (SELECT extract(epoch FROM now() - min(created_at)) FROM registry_sagas WHERE state <> 'written') AS saga_age
+  (SELECT extract(epoch FROM now() - min(created_at)) FROM registry_sagas
+    WHERE state IN ('pending', 'failed-retrying')) AS saga_age
 """
 _SAGAS = "SELECT state, count(*) AS n FROM registry_sagas WHERE state <> 'written' GROUP BY state"
 SAGA_STATES = ("pending", "failed-retrying", "failed-permanent")
