@@ -286,7 +286,7 @@ class FakeOutbox:
     async def copy_event(self, event_id: str) -> bool:
         found = next((m for m in self.state.outbox if m.event_id == event_id), None)
         if found is not None:
-            self.state.outbox.append(found)
+            self.state.outbox.append(replace(found, origin_at=None))
         return found is not None
 
 
@@ -297,7 +297,9 @@ class FakeSagas:
     def __init__(self, state: FakeState, owner: object | None = None) -> None:
         self.state, self._owner = state, owner
 
-    async def open(self, message_id: str, document: bytes) -> None:
+    async def open(
+        self, message_id: str, document: bytes, *, trace_context: str | None = None, origin_at: datetime | None = None
+    ) -> None:
         """Opening a saga again makes it pending and due now with the new document; attempts stay."""
         before = self.state.sagas.get(message_id, {"attempts": 0, "last_error": None})
         self.state.sagas[message_id] = {
@@ -307,6 +309,8 @@ class FakeSagas:
             "next_attempt_at": self.state.clock(),
             "last_error": before["last_error"],
             "owed_copies": 0,
+            "trace_context": trace_context,
+            "origin_at": origin_at,
         }
 
     async def claim_due(self, now: datetime) -> RegistrySaga | None:
@@ -322,7 +326,15 @@ class FakeSagas:
         _, message_id = min(due, key=lambda found: found[0])
         self.state.locks.take(("saga", message_id), self._owner)
         saga = self.state.sagas[message_id]
-        return RegistrySaga(message_id, saga["state"], saga["document"], saga["attempts"], saga["owed_copies"])
+        return RegistrySaga(
+            message_id,
+            saga["state"],
+            saga["document"],
+            saga["attempts"],
+            saga["owed_copies"],
+            saga["trace_context"],
+            saga["origin_at"],
+        )
 
     async def owe_copy(self, message_id: str) -> bool:
         saga = self.state.sagas.get(message_id)

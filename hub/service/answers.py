@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import datetime
 
 from hub.config import Topics
@@ -15,6 +16,7 @@ from hub.domain.decision import Register
 from hub.domain.documents import DocumentStatus, SignedDocument
 from hub.domain.values import BirthNotice
 from hub.intake.results import ResultContent, build_result
+from hub.observability import tracing
 from hub.service.events import (
     BirthRegistered,
     Child,
@@ -46,6 +48,15 @@ def event_id(*parts: object) -> str:
 def result_event_id(message_id: str, sequence: int = 1) -> str:
     """The n-th result for a notification (a review decision sends a second one)."""
     return event_id("result", message_id, sequence)
+
+
+def stamped(messages: list[OutboundMessage], origin_at: datetime | None) -> list[OutboundMessage]:
+    """The messages with the current trace context (the relay publishes them in that trace) and
+    the time the hospital sent the notification they answer (for a result's end-to-end age)."""
+    trace_context = tracing.current_traceparent()
+    if trace_context is None and origin_at is None:
+        return messages
+    return [replace(m, trace_context=trace_context, origin_at=origin_at) for m in messages]
 
 
 def headers(eid: str, correlation_id: str, content_type: str, schema: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ attached and the `civil.documents-issued` event, and marks the job done. Outcome
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -33,6 +34,7 @@ from hub.domain.documents import (
 )
 from hub.errors import PermanentError, SignerUnavailable
 from hub.intake.results import attach_documents
+from hub.observability import metrics, tracing
 from hub.service import answers
 from hub.service.documents_content import CORRECTION, Issuer, identity
 from hub.service.ports import (
@@ -68,25 +70,24 @@ class DocumentWorker:
         self._maker = maker or InProcessMaker(signer)
 
     async def run_one(self) -> str | None:
-        """Carry out one due job; returns its message id, or None when nothing is due."""
+        """Carry out one due job; returns its message id, or None when nothing is due. Traced as
+        `hub.documents.issue` in the trace of the work that requested it."""
         async with self._uow() as uow:
-            now = self._clock()
+            now, started = self._clock(), time.perf_counter()
             job = await uow.documents.claim_due(now)
             if job is None:
                 return None
-            try:
-                await self._carry_out(uow, job, now)
-            except (SignerUnavailable, PermanentError) as exc:
-                failure: Exception | None = exc
-            else:
-                await uow.commit()
-                log.info(
-                    "documents issued message_id=%s reason=%s documents=%d",
-                    job.request.message_id,
-                    job.request.reason,
-                    len(job.request.contents),
-                )
-                return job.request.message_id
+            attributes = {"hub.message.id": job.request.message_id, "hub.attempt": job.attempts + 1}
+            with tracing.span("hub.documents.issue", parent=job.request.trace_context, attributes=attributes) as span:
+                try:
+                    await self._carry_out(uow, job, now)
+                except (SignerUnavailable, PermanentError) as exc:
+                    tracing.failed(span, exc)
+                    failure: Exception | None = exc
+                else:
+                    await uow.commit()
+                    _issued(job, time.perf_counter() - started)
+                    return job.request.message_id
         await self._retry_later(job, now, failure)
         return job.request.message_id
 
@@ -94,7 +95,8 @@ class DocumentWorker:
         key = await self._signer.current_key()
         issued, supersedes = [], {}
         for content in job.request.contents:
-            document = await self._issue(uow, content, key, now)
+            with tracing.span("hub.documents.sign", attributes={"hub.document.kind": _kind(content)}):
+                document = await self._issue(uow, content, key, now)
             previous = await uow.documents.store(
                 document,
                 kk_number=job.request.kk_number,
@@ -109,7 +111,7 @@ class DocumentWorker:
         bundle = attach_documents(job.request.result, issued, Issue(note), supersedes)
         result = answers.bundle_message(self._topics, bundle, job.request.message_id, job.request.hospital_id)
         event = answers.documents_issued(self._topics, job, issued, supersedes, now)
-        await uow.outbox.add([result, event])
+        await uow.outbox.add(answers.stamped([result, event], job.request.origin_at))
         for _ in range(job.owed_copies):  # the hospital re-sent the message id while we worked
             await uow.outbox.copy_event(result.event_id)
         await uow.documents.finish(job.id)
@@ -138,6 +140,24 @@ class DocumentWorker:
             wait,
             type(failure).__name__,
         )
+
+
+def _issued(job: DocumentJob, seconds: float) -> None:
+    """Count a committed job's documents, by kind, and how long the job took."""
+    for content in job.request.contents:
+        metrics.DOCUMENTS_ISSUED.labels(_kind(content)).inc()
+    metrics.DOCUMENT_SECONDS.observe(seconds)
+    log.info(
+        "documents issued message_id=%s reason=%s documents=%d",
+        job.request.message_id,
+        job.request.reason,
+        len(job.request.contents),
+    )
+
+
+def _kind(content: Content) -> str:
+    """akta or kk: the metric's and the span's short name of a document kind."""
+    return "kk" if isinstance(content, KkContent) else "akta"
 
 
 async def _newer_card_active(uow: UnitOfWork, content: Content) -> bool:

@@ -35,6 +35,7 @@ from hub.intake import results as r
 from hub.intake.envelope import Envelope, Unreadable, open_envelope
 from hub.intake.profile import ProfileResult, read_notice
 from hub.intake.structure import structural_issues
+from hub.observability import tracing
 from hub.service import answers
 from hub.service.documents_content import REGISTRATION, Issuer, registration_contents
 from hub.service.ports import (
@@ -114,7 +115,8 @@ class Pipeline:
     async def dead_letter(self, uow: UnitOfWork, raw: bytes, delivery: Delivery, why: Unreadable) -> Handled:
         """Keep an unreadable message on the DLQ with its reason: the one place messages are parked."""
         await uow.inbox.record_dead_letter(delivery, why.reason.code, why.detail)
-        await uow.outbox.add([answers.dead_letter(self.topics, raw, delivery, why.reason.code, why.detail)])
+        letter = answers.dead_letter(self.topics, raw, delivery, why.reason.code, why.detail)
+        await uow.outbox.add(answers.stamped([letter], delivery.origin_at))
         return Handled(Handling.DEAD_LETTER, codes=(why.reason.code,))
 
     def inspect(self, envelope: Envelope, now: datetime) -> Inspection:
@@ -145,7 +147,10 @@ class Pipeline:
         reviewed: bool = False,
         defer: bool | None = None,
         inspection: Inspection | None = None,
+        origin_at: datetime | None = None,
     ) -> Evaluation:
+        """Validate (unless `inspection` says how that went), decide and carry the decision out; a
+        deferred registry write opens a saga in the current trace, noting `origin_at`."""
         reply = _Reply(envelope, answers.result_event_id(envelope.message_id, sequence))
         inspection = inspection or self.inspect(envelope, now)
         if inspection.profile is None:
@@ -156,7 +161,9 @@ class Pipeline:
             return Evaluation(reply.rejected(profile.issues), sequence=sequence)
         notice = profile.notice
         if self.defer_registry if defer is None else defer:
-            await uow.sagas.open(notice.message_id, raw)
+            await uow.sagas.open(
+                notice.message_id, raw, trace_context=tracing.current_traceparent(), origin_at=origin_at
+            )
             return Evaluation(
                 reply.accepted(ResultStatus.PENDING, [], {}), mother_nik=notice.mother_nik, sequence=sequence
             )
@@ -178,8 +185,10 @@ class Pipeline:
         *,
         delivery: Delivery,
         replaces: bool = False,
+        origin_at: datetime | None = None,
     ) -> Handled:
-        """Queue the result and events; record (or, after a replay or review, replace) the inbox row."""
+        """Queue the result and events; record (or, after a replay or review, replace) the inbox row.
+        What is queued joins the current trace and notes `origin_at` (see OutboundMessage)."""
         content = evaluation.content
         if evaluation.documents and evaluation.kk_number:  # the result goes out with the signed documents
             await uow.documents.request(
@@ -191,11 +200,14 @@ class Pipeline:
                     evaluation.documents,
                     r.build_result(content, now),
                     content.hospital_id,
+                    trace_context=tracing.current_traceparent(),
+                    origin_at=origin_at,
                 )
             )
-            await uow.outbox.add(evaluation.extra)
+            await uow.outbox.add(answers.stamped(evaluation.extra, origin_at))
         elif content.status != ResultStatus.PENDING:  # the hospital hears nothing until the registry confirmed
-            await uow.outbox.add([answers.result_message(self.topics, content, now), *evaluation.extra])
+            result = answers.result_message(self.topics, content, now)
+            await uow.outbox.add(answers.stamped([result, *evaluation.extra], origin_at))
         record = InboxRecord(
             envelope.message_id,
             content.hospital_id,

@@ -6,8 +6,8 @@ Each port has a PostgreSQL adapter (hub/adapters/postgres) and an in-memory fake
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol
 
@@ -29,12 +29,25 @@ from hub.domain.values import BirthNotice, Family, Hospital, Person, RegisteredB
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """Where a message came from: its Kafka coordinates identify one delivery of it."""
+    """Where a message came from: its Kafka coordinates identify one delivery of it.
+
+    `trace_context`: the sender's W3C trace context (hub/observability/tracing.py), when it sent
+    one and tracing is on; `timestamp_ms`: the record's Kafka timestamp. Neither is part of the
+    delivery's identity, and the inbox keeps neither."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None = None
+    trace_context: str | None = field(default=None, compare=False)
+    timestamp_ms: int | None = field(default=None, compare=False)
+
+    @property
+    def origin_at(self) -> datetime | None:
+        """When the record was produced (or appended): where a result's end-to-end age starts."""
+        if self.timestamp_ms is None or self.timestamp_ms < 0:
+            return None
+        return datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +63,20 @@ class Registration:
 
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
-    """A message to publish after commit. `event_id` is stable across re-publishes."""
+    """A message to publish after commit. `event_id` is stable across re-publishes.
+
+    `trace_context`: the trace the relay publishes it in (and sends on in its `traceparent`
+    header); `origin_at`: when the hospital sent the notification it answers, for the result's
+    end-to-end age. Both optional; a copy of an event (`Outbox.copy_event`) keeps the trace
+    context but not `origin_at`, so a re-sent result does not count as a slow one."""
 
     event_id: str
     topic: str
     key: bytes | None
     value: bytes
     headers: dict[str, str]
+    trace_context: str | None = None
+    origin_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +155,8 @@ class DocumentRequest:
     """Documents owed for one result: issue a new version of each of `contents`, then attach them
     to `result` (the hospital's result Bundle, FHIR JSON) and send it.
 
-    `reason` is "registration" or "correction"; `correction` names the corrected fields."""
+    `reason` is "registration" or "correction"; `correction` names the corrected fields;
+    `trace_context` and `origin_at` travel on to the result (see OutboundMessage)."""
 
     message_id: str
     sequence: int
@@ -145,6 +166,8 @@ class DocumentRequest:
     result: dict
     hospital_id: str | None
     correction: dict[str, str] | None = None
+    trace_context: str | None = None
+    origin_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,20 +334,27 @@ class Reviews(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RegistrySaga:
-    """A registry write owed for one notification (`document`: the notification as received)."""
+    """A registry write owed for one notification (`document`: the notification as received;
+    `trace_context` and `origin_at`: see OutboundMessage)."""
 
     message_id: str
     state: SagaState
     document: bytes
     attempts: int
     owed_copies: int = 0
+    trace_context: str | None = None
+    origin_at: datetime | None = None
 
 
 class RegistrySagas(Protocol):
     """Registry writes to an external registry, tracked: pending → written | failed-retrying → ... |
     failed-permanent. A claimed saga stays locked to its worker until the transaction ends."""
 
-    async def open(self, message_id: str, document: bytes) -> None: ...
+    async def open(
+        self, message_id: str, document: bytes, *, trace_context: str | None = None, origin_at: datetime | None = None
+    ) -> None:
+        """Opening a saga again (a replay) makes it pending and due now, with the new document and trace."""
+        ...
 
     async def claim_due(self, now: datetime) -> RegistrySaga | None: ...
 
@@ -348,7 +378,8 @@ class Outbox(Protocol):
     async def add(self, messages: list[OutboundMessage]) -> None: ...
 
     async def copy_event(self, event_id: str) -> bool:
-        """Queue an already published event again (same event id); False if unknown."""
+        """Queue an already queued event again (same event id and trace context, no `origin_at`);
+        False if unknown."""
         ...
 
 

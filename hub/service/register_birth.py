@@ -16,13 +16,17 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+
+from opentelemetry.trace import Span, SpanKind
 
 from hub.domain.outcomes import Handling, ResultStatus
 from hub.errors import PermanentError
 from hub.intake.envelope import Envelope, Unreadable
-from hub.service.pipeline import Handled, Pipeline
+from hub.observability import tracing
+from hub.service.pipeline import Handled, Inspection, Pipeline
 from hub.service.ports import Delivery, InboxRecord, UnitOfWork
 
 log = logging.getLogger("hub.register")
@@ -41,6 +45,16 @@ async def resend_result(uow: UnitOfWork, prior: InboxRecord) -> None:
     await uow.outbox.copy_event(prior.result_event_id)  # the documents' job finished meanwhile
 
 
+@dataclass(frozen=True, slots=True)
+class _Message:
+    """One record of the batch, opened, with its `hub.consume` span."""
+
+    raw: bytes
+    delivery: Delivery
+    envelope: Envelope | Unreadable
+    span: Span
+
+
 class RegisterBirths:
     def __init__(
         self, unit_of_work: Callable[[], UnitOfWork], pipeline: Pipeline, clock: Callable[[], datetime]
@@ -52,16 +66,48 @@ class RegisterBirths:
         return handled
 
     async def handle_batch(self, items: list[tuple[bytes, Delivery]]) -> list[Handled]:
-        opened = [(raw, delivery, self.pipeline.open(raw)) for raw, delivery in items]
-        inspections = self._inspect_ahead(opened)
+        """Each message is traced as `hub.consume`, in the trace its delivery names (a new one
+        without): validation, decision and the batch's transaction are its children."""
+        messages = [self._open(raw, delivery) for raw, delivery in items]
         try:
-            return await self._in_transaction(opened, partial(self._one, inspections))
+            results = await self._handle(messages)
+            for message, handled in zip(messages, results, strict=True):
+                message.span.set_attribute("hub.outcome", str(handled.outcome))
+            return results
+        except BaseException as exc:
+            for message in messages:
+                tracing.failed(message.span, exc)
+            raise
+        finally:
+            for message in messages:
+                message.span.end()
+
+    def _open(self, raw: bytes, delivery: Delivery) -> _Message:
+        span = tracing.start_span(
+            "hub.consume",
+            parent=delivery.trace_context,
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": delivery.topic,
+                "messaging.destination.partition.id": str(delivery.partition),
+                "messaging.kafka.offset": delivery.offset,
+            },
+        )
+        envelope = self.pipeline.open(raw)
+        if isinstance(envelope, Envelope):
+            span.set_attribute("messaging.message.id", envelope.message_id)
+        return _Message(raw, delivery, envelope, span)
+
+    async def _handle(self, messages: list[_Message]) -> list[Handled]:
+        inspections = self._inspect_ahead(messages)
+        try:
+            return await self._in_transaction(messages, partial(self._one, inspections))
         except PermanentError as exc:
-            if len(opened) > 1:
-                return [
-                    handled for raw, delivery, _ in opened for handled in await self.handle_batch([(raw, delivery)])
-                ]
-            _raw, _delivery, envelope = opened[0]
+            if len(messages) > 1:
+                return [handled for message in messages for handled in await self._handle([message])]
+            envelope = messages[0].envelope
             # The registry refused inside the transaction, which rolled back: answer in a new one.
             log.warning(
                 "registration refused message_id=%s code=%s", getattr(envelope, "message_id", None), exc.code.code
@@ -70,41 +116,50 @@ class RegisterBirths:
 
             async def refuse(uow, raw_, delivery_, envelope_):
                 evaluation = self.pipeline.refused(envelope_, refused)
-                return await self.pipeline.answer(uow, envelope_, evaluation, self._clock(), delivery=delivery_)
+                return await self.pipeline.answer(
+                    uow, envelope_, evaluation, self._clock(), delivery=delivery_, origin_at=delivery_.origin_at
+                )
 
-            return await self._in_transaction(opened, refuse)
+            return await self._in_transaction(messages, refuse)
 
-    async def _in_transaction(self, opened, body) -> list[Handled]:
-        async with self._uow() as uow:
-            fresh = await uow.inbox.claim_deliveries([delivery for _, delivery, _ in opened])
-            await uow.inbox.prefetch([e.message_id for _, _, e in opened if isinstance(e, Envelope)])
-            results = []
-            for raw, delivery, envelope in opened:
-                if (delivery.topic, delivery.partition, delivery.offset) not in fresh:
-                    results.append(ALREADY)
-                elif isinstance(envelope, Unreadable):
-                    results.append(await self.pipeline.dead_letter(uow, raw, delivery, envelope))
-                else:
-                    results.append(await body(uow, raw, delivery, envelope))
-            await uow.inbox.note_deliveries(
-                [
-                    (d, h.message_id, h.outcome)
-                    for (_, d, _), h in zip(opened, results, strict=False)
-                    if h is not ALREADY
-                ]
-            )
-            await uow.commit()
+    async def _in_transaction(self, messages: list[_Message], body) -> list[Handled]:
+        spans = [message.span for message in messages]
+        with tracing.batch_span("hub.db.transaction", spans, {"messaging.batch.message_count": len(messages)}):
+            async with self._uow() as uow:
+                fresh = await uow.inbox.claim_deliveries([m.delivery for m in messages])
+                await uow.inbox.prefetch([m.envelope.message_id for m in messages if isinstance(m.envelope, Envelope)])
+                results = []
+                for m in messages:
+                    with tracing.within(m.span):
+                        if (m.delivery.topic, m.delivery.partition, m.delivery.offset) not in fresh:
+                            results.append(ALREADY)
+                        elif isinstance(m.envelope, Unreadable):
+                            results.append(await self.pipeline.dead_letter(uow, m.raw, m.delivery, m.envelope))
+                        else:
+                            results.append(await body(uow, m.raw, m.delivery, m.envelope))
+                await uow.inbox.note_deliveries(
+                    [
+                        (m.delivery, h.message_id, h.outcome)
+                        for m, h in zip(messages, results, strict=False)
+                        if h is not ALREADY
+                    ]
+                )
+                await uow.commit()
         return results
 
-    def _inspect_ahead(self, opened) -> dict[int, asyncio.Future]:
+    def _inspect_ahead(self, messages: list[_Message]) -> dict[int, asyncio.Future]:
         """Validate the batch's notifications in a worker thread, in order, while this task waits
         on the database for the earlier ones: the CPU-bound and the I/O-bound halves overlap."""
         loop, now = asyncio.get_running_loop(), self._clock()
         return {
-            id(envelope): loop.run_in_executor(_VALIDATOR, self.pipeline.inspect, envelope, now)
-            for _, _, envelope in opened
-            if isinstance(envelope, Envelope)
+            id(m.envelope): loop.run_in_executor(_VALIDATOR, self._validate, m.span, m.envelope, now)
+            for m in messages
+            if isinstance(m.envelope, Envelope)
         }
+
+    def _validate(self, parent: Span, envelope: Envelope, now: datetime) -> Inspection:
+        with tracing.span("hub.validate", parent=parent):
+            return self.pipeline.inspect(envelope, now)
 
     async def _one(
         self,
@@ -118,6 +173,11 @@ class RegisterBirths:
         if prior is not None:
             await resend_result(uow, prior)
             return Handled(Handling.RESENT, prior.message_id, prior.hospital_id, prior.codes)
-        now = self._clock()
-        evaluation = await self.pipeline.evaluate(uow, raw, envelope, now, inspection=await inspections[id(envelope)])
-        return await self.pipeline.answer(uow, envelope, evaluation, now, delivery=delivery)
+        now, inspection = self._clock(), await inspections[id(envelope)]
+        with tracing.span("hub.decide"):
+            evaluation = await self.pipeline.evaluate(
+                uow, raw, envelope, now, inspection=inspection, origin_at=delivery.origin_at
+            )
+        return await self.pipeline.answer(
+            uow, envelope, evaluation, now, delivery=delivery, origin_at=delivery.origin_at
+        )

@@ -28,7 +28,7 @@ from hub.domain.documents import (
 )
 from hub.domain.values import AktaVariant, Sex
 from hub.service.ports import DocumentRequest
-from tests.contracts.support import unique, utc_now
+from tests.contracts.support import TRACE, unique, utc_now
 
 WIB = timezone(timedelta(hours=7))
 OFFICIAL = Official("Pejabat Uji", "Kepala Dinas")
@@ -162,6 +162,8 @@ class DocumentsContract:
             {"resourceType": "Bundle", "entry": [{"fullUrl": "urn:uuid:1"}]},
             None,
             {"child_name": "Nama Benar"},
+            TRACE,
+            utc_now(),
         )
         async with make() as uow:
             await uow.documents.request(correction)

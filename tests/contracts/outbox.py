@@ -7,10 +7,11 @@ Fixtures a concrete suite provides:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Protocol
 
 from hub.service.ports import OutboundMessage
-from tests.contracts.support import unique
+from tests.contracts.support import TRACE, unique, utc_now
 
 
 class OutboxProbe(Protocol):
@@ -32,6 +33,25 @@ class OutboxContract:
             await uow.commit()
         assert await probe.queued(keyed.event_id) == [keyed]
         assert await probe.queued(keyless.event_id) == [keyless]
+
+    async def test_a_messages_trace_context_and_origin_time_are_queued_with_it(self, make, probe):
+        traced = replace(message(), trace_context=TRACE, origin_at=utc_now())
+        async with make() as uow:
+            await uow.outbox.add([traced])
+            await uow.commit()
+        assert await probe.queued(traced.event_id) == [traced]
+
+    async def test_a_copy_keeps_the_trace_context_but_not_the_origin_time(self, make, probe):
+        traced = replace(message(), trace_context=TRACE, origin_at=utc_now())
+        async with make() as uow:
+            await uow.outbox.add([traced])
+            assert await uow.outbox.copy_event(traced.event_id) is True
+            await uow.commit()
+        async with make() as uow:
+            assert await uow.outbox.copy_event(traced.event_id) is True
+            await uow.commit()
+        copy = replace(traced, origin_at=None)
+        assert await probe.queued(traced.event_id) == [traced, copy, copy]
 
     async def test_nothing_is_queued_without_commit(self, make, probe):
         lost = message()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.contracts.support import inbox_record, minutes, unique, utc_now
+from tests.contracts.support import TRACE, inbox_record, minutes, unique, utc_now
 
 DOCUMENT = b'{"resourceType": "Bundle", "id": "saga"}'
 
@@ -51,6 +51,25 @@ class RegistrySagasContract:
             await open_saga(uow)
         async with make() as uow:
             assert await uow.sagas.claim_due(utc_now() + minutes(1)) is None
+
+    async def test_a_saga_keeps_the_trace_context_and_origin_time_it_was_opened_with(self, make):
+        sent = utc_now() - minutes(1)
+        async with make() as uow:
+            message_id = unique()
+            await uow.inbox.record(inbox_record(message_id, status="registry-pending"))
+            await uow.sagas.open(message_id, DOCUMENT, trace_context=TRACE, origin_at=sent)
+            await uow.commit()
+        async with make() as uow:
+            saga = await uow.sagas.claim_due(utc_now() + timedelta(seconds=1))
+            assert (saga.message_id, saga.trace_context, saga.origin_at) == (message_id, TRACE, sent)
+            await uow.sagas.finish(message_id, "failed-permanent", "REGISTRY-ON-HOLD")
+            await uow.commit()
+        async with make() as uow:  # opened again (a replay): in the new trace, or in none
+            await uow.sagas.open(message_id, DOCUMENT)
+            await uow.commit()
+        async with make() as uow:
+            saga = await uow.sagas.claim_due(utc_now() + timedelta(seconds=1))
+        assert (saga.message_id, saga.trace_context, saga.origin_at) == (message_id, None, None)
 
     async def test_retry_at_makes_a_saga_due_again_at_the_given_time(self, make):
         (message_id,) = await self._opened(make)

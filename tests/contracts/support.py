@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from hub.service.ports import Delivery, InboxRecord
 
 _offsets = itertools.count(1)
+TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01 vendor=value"  # traceparent and tracestate
 
 
 def unique() -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from hub.bootstrap import open_pool
 from hub.devtools.seed import seed_population
 from tests.support.environment import create_environment, drop_environment
+from tests.support.siak_process import SiakProcess
 
 pytestmark = pytest.mark.postgres
 
@@ -28,3 +31,12 @@ async def pool(environment):
     pool = await open_pool(environment.settings)
     yield pool
     await pool.close()
+
+
+@pytest.fixture(scope="module")
+def siak(environment, tmp_path_factory):
+    """The reference SIAK server (its own process) over the module's database."""
+    server = SiakProcess(environment.settings.dsn, tmp_path_factory.mktemp("siak") / "siak.log", dict(os.environ))
+    server.start()
+    yield server
+    server.stop()

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 
 import asyncpg
 import pytest
 
 from hub.adapters.postgres.audit import GENESIS, verify_chain
+from hub.adapters.postgres.store import OUTBOX_SELECT, outbound_message
 from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub.domain.values import Hospital
 from hub.service.ports import Delivery, OutboundMessage
@@ -62,13 +62,8 @@ class PostgresProbe:
         return None if row is None else (row["reason"], row["detail"])
 
     async def queued(self, event_id: str) -> list[OutboundMessage]:
-        rows = await self.pool.fetch(
-            "SELECT event_id, topic, key, value, headers FROM outbox WHERE event_id = $1::uuid ORDER BY id", event_id
-        )
-        return [
-            OutboundMessage(str(r["event_id"]), r["topic"], r["key"], r["value"], json.loads(r["headers"]))
-            for r in rows
-        ]
+        rows = await self.pool.fetch(OUTBOX_SELECT + " WHERE event_id = $1::uuid ORDER BY id", event_id)
+        return [outbound_message(row) for row in rows]
 
     async def head(self) -> str:
         return await self.pool.fetchval("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1") or GENESIS

@@ -8,8 +8,6 @@ repeated write of one message id (same Idempotency-Key) gets the first answer ag
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
@@ -18,18 +16,9 @@ from hub.adapters.siak.client import SiakClient
 from hub.adapters.siak.registry import SiakHttpRegistry
 from tests.contracts.registry import CivilRegistryContract, Home
 from tests.support.people import households
-from tests.support.siak_process import SiakProcess
 
 pytestmark = pytest.mark.postgres
 HOSPITAL = "103578001"  # seeded
-
-
-@pytest.fixture(scope="module")
-def siak(environment, tmp_path_factory):
-    server = SiakProcess(environment.settings.dsn, tmp_path_factory.mktemp("siak") / "siak.log", dict(os.environ))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

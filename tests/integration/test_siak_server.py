@@ -8,7 +8,6 @@ with an Idempotency-Key (replay, reuse, concurrency), and the injected faults a 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -23,14 +22,6 @@ from tests.support.siak_process import SiakProcess
 pytestmark = pytest.mark.postgres
 HOSPITAL = "103578001"
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(scope="module")
-def siak(environment, tmp_path_factory):
-    server = SiakProcess(environment.settings.dsn, tmp_path_factory.mktemp("siak") / "siak.log", dict(os.environ))
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Wiring of the FastStream consumer, on FastStream's in-memory broker (no network).
 
 The behaviour on the real broker is covered by tests/e2e; here: the subscriber hands the raw bytes
-and their Kafka coordinates to the use case untouched, a bug stops the process, and the delivery
+and their Kafka coordinates (with the record's timestamp and, tracing on, the sender's trace
+context) to the use case untouched, a bug stops the process, and the delivery
 settings that the guarantees rest on are the ones stated.
 """
 
@@ -14,6 +15,7 @@ from faststream.kafka import TestKafkaBroker
 from hub.adapters.kafka import relay
 from hub.config import Settings
 from hub.entrypoints.consumer import build_broker
+from hub.observability.tracing_setup import recording
 from hub.service.pipeline import Handled
 
 SETTINGS = Settings(topic_prefix="w.", consumer_group="wiring")
@@ -64,3 +66,19 @@ def test_the_relay_producer_is_idempotent_and_waits_for_all_replicas(monkeypatch
     monkeypatch.setattr(relay, "AIOKafkaProducer", lambda **kwargs: seen.update(kwargs))
     relay.idempotent_producer("127.0.0.1:19092")
     assert seen["enable_idempotence"] is True and seen["acks"] == "all"
+
+
+async def test_the_subscriber_passes_the_records_timestamp_and_the_senders_trace_context():
+    handler = RecordingHandler()
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    broker = build_broker(SETTINGS, handler, lambda _: None)
+    with recording():
+        async with TestKafkaBroker(broker) as test_broker:
+            await test_broker.publish(
+                b"{}",
+                SETTINGS.topics.notifications,
+                headers={"traceparent": traceparent},
+                timestamp_ms=1_777_700_000_000,
+            )
+    ((_, delivery),) = handler.calls
+    assert (delivery.trace_context, delivery.timestamp_ms) == (traceparent, 1_777_700_000_000)

@@ -44,19 +44,23 @@ class PostgresDocuments:
             "correction": request.correction,
         }
         await self._conn.execute(
-            """INSERT INTO document_jobs (message_id, sequence, reason, kk_number, request) VALUES ($1, $2, $3, $4, $5)
+            """INSERT INTO document_jobs (message_id, sequence, reason, kk_number, request, trace_context, origin_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (message_id, sequence) DO NOTHING""",
             request.message_id,
             request.sequence,
             request.reason,
             request.kk_number,
             json.dumps(body),
+            request.trace_context,
+            request.origin_at,
         )
         await self._conn.execute(f"NOTIFY {DOCUMENT_CHANNEL}")
 
     async def claim_due(self, now: datetime) -> DocumentJob | None:
         row = await self._conn.fetchrow(
-            """SELECT j.id, j.message_id, j.sequence, j.kk_number, j.request, j.attempts, j.owed_copies
+            """SELECT j.id, j.message_id, j.sequence, j.kk_number, j.request, j.attempts, j.owed_copies,
+                      j.trace_context, j.origin_at
                FROM document_jobs j
                WHERE j.state = 'pending' AND j.next_attempt_at <= $1
                  AND NOT EXISTS (SELECT 1 FROM document_jobs e
@@ -76,6 +80,8 @@ class PostgresDocuments:
             body["result"],
             body["hospital_id"],
             body.get("correction"),
+            row["trace_context"],
+            row["origin_at"],
         )
         return DocumentJob(row["id"], request, row["attempts"], row["owed_copies"])
 

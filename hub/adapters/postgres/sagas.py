@@ -20,29 +20,39 @@ class PostgresSagas:
     def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
 
-    async def open(self, message_id: str, document: bytes) -> None:
+    async def open(
+        self, message_id: str, document: bytes, *, trace_context: str | None = None, origin_at: datetime | None = None
+    ) -> None:
         await self._conn.execute(
-            """INSERT INTO registry_sagas (message_id, state, document) VALUES ($1, 'pending', $2)
+            """INSERT INTO registry_sagas (message_id, state, document, trace_context, origin_at)
+               VALUES ($1, 'pending', $2, $3, $4)
                ON CONFLICT (message_id) DO UPDATE SET state = 'pending', document = $2, next_attempt_at = now(),
-                                                      owed_copies = 0, updated_at = now()""",
+                                                      owed_copies = 0, trace_context = $3, origin_at = $4,
+                                                      updated_at = now()""",
             message_id,
             document,
+            trace_context,
+            origin_at,
         )
         await self._conn.execute(f"NOTIFY {SAGA_CHANNEL}")
 
     async def claim_due(self, now: datetime) -> RegistrySaga | None:
         row = await self._conn.fetchrow(
-            """SELECT message_id, state, document, attempts, owed_copies FROM registry_sagas
+            """SELECT message_id, state, document, attempts, owed_copies, trace_context, origin_at FROM registry_sagas
                WHERE state IN ('pending', 'failed-retrying') AND next_attempt_at <= $1
                ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED""",
             now,
         )
-        return (
-            None
-            if row is None
-            else RegistrySaga(
-                row["message_id"], SagaState(row["state"]), row["document"], row["attempts"], row["owed_copies"]
-            )
+        if row is None:
+            return None
+        return RegistrySaga(
+            row["message_id"],
+            SagaState(row["state"]),
+            row["document"],
+            row["attempts"],
+            row["owed_copies"],
+            row["trace_context"],
+            row["origin_at"],
         )
 
     async def owe_copy(self, message_id: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 
 from hub.adapters.postgres.database import PgConnection
@@ -201,6 +202,22 @@ class PostgresReviews:
         )
 
 
+OUTBOX_SELECT = "SELECT event_id, topic, key, value, headers, trace_context, origin_at FROM outbox"
+
+
+def outbound_message(row) -> OutboundMessage:
+    """An outbox row (as OUTBOX_SELECT reads it) as the message it was queued as."""
+    return OutboundMessage(
+        str(row["event_id"]),
+        row["topic"],
+        row["key"],
+        row["value"],
+        json.loads(row["headers"]),
+        row["trace_context"],
+        row["origin_at"],
+    )
+
+
 class PostgresOutbox:
     """Rows are buffered and written together just before commit (one statement, one NOTIFY);
     they become visible to the relay at commit, and NOTIFY wakes it at the same moment."""
@@ -215,24 +232,23 @@ class PostgresOutbox:
     async def copy_event(self, event_id: str) -> bool:
         found = next((m for m in self._pending if m.event_id == event_id), None)
         if found is None:
-            row = await self._conn.fetchrow(
-                "SELECT event_id, topic, key, value, headers FROM outbox WHERE event_id = $1 ORDER BY id LIMIT 1",
-                event_id,
-            )
+            row = await self._conn.fetchrow(OUTBOX_SELECT + " WHERE event_id = $1 ORDER BY id LIMIT 1", event_id)
             if row is None:
                 return False
-            found = OutboundMessage(
-                str(row["event_id"]), row["topic"], row["key"], row["value"], json.loads(row["headers"])
-            )
-        self._pending.append(found)
+            found = outbound_message(row)
+        self._pending.append(replace(found, origin_at=None))  # a copy's age is not its notification's
         return True
 
     async def flush(self) -> None:
         if not self._pending:
             return
         await self._conn.executemany(
-            "INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5)",
-            [(m.event_id, m.topic, m.key, m.value, json.dumps(m.headers)) for m in self._pending],
+            """INSERT INTO outbox (event_id, topic, key, value, headers, trace_context, origin_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            [
+                (m.event_id, m.topic, m.key, m.value, json.dumps(m.headers), m.trace_context, m.origin_at)
+                for m in self._pending
+            ],
         )
         await self._conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
         self._pending.clear()
