@@ -28,13 +28,23 @@ from hub.devtools.seed import seed_population
 from hub.devtools.simulation.demo import Mother, load_registry
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://hub@127.0.0.1:15432/hub")
+# The owner role creates, migrates and drops the databases; the hubs run as the runtime role.
+ADMIN_DSN = os.environ.get("BENCH_ADMIN_DSN", "postgresql://hub_owner@127.0.0.1:15432/hub")
+RUNTIME_ROLE = os.environ.get("BENCH_RUNTIME_ROLE", "hub")
 BOOTSTRAP = os.environ.get("BENCH_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 PARTITIONS = int(os.environ.get("BENCH_PARTITIONS", "3"))
 
 
 def dsn_for(database: str) -> str:
     return ADMIN_DSN.rsplit("/", 1)[0] + "/" + database
+
+
+def settings_for(database: str, **values) -> Settings:
+    """The runtime role's DSN, and the owner's for migrations (the local cluster trusts loopback)."""
+    owner = dsn_for(database)
+    scheme, rest = owner.split("://", 1)
+    runtime = f"{scheme}://{RUNTIME_ROLE}@{rest.rsplit('@', 1)[-1]}"
+    return Settings(database_url=runtime, database_owner_url=owner, **values)
 
 
 async def _admin_sql(statement: str) -> None:
@@ -58,9 +68,10 @@ class Template:
     async def create(cls, families: int, progress: Callable[[int], None]) -> Template:
         name = f"bench_tpl_{uuid.uuid4().hex[:8]}"
         await _admin_sql(f'CREATE DATABASE "{name}"')
-        pool = await open_pool(Settings(database_url=dsn_for(name), db_pool_min=1, db_pool_max=2))
+        settings = settings_for(name, db_pool_min=1, db_pool_max=2)
+        await prepare_database(settings)
+        pool = await open_pool(settings)
         try:
-            await prepare_database(pool)
             await seed_population(pool, families=families, seed_value=20260, progress=progress)
         finally:
             await pool.close()
@@ -85,6 +96,7 @@ class BenchEnv:
         values = {
             "HUB_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
             "HUB_DATABASE_URL": self.settings.dsn,
+            "HUB_DATABASE_OWNER_URL": self.settings.owner_dsn,
             "HUB_TOPIC_PREFIX": self.settings.topic_prefix,
             "HUB_CONSUMER_GROUP": self.settings.consumer_group,
             "HUB_NOTIFICATION_PARTITIONS": str(self.settings.notification_partitions),
@@ -97,9 +109,9 @@ class BenchEnv:
 async def fresh_env(template: Template, tag: str) -> BenchEnv:
     name = f"bench_{tag}_{uuid.uuid4().hex[:8]}"
     await _admin_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template.name}"')
-    settings = Settings(
+    settings = settings_for(
+        name,
         kafka_bootstrap=BOOTSTRAP,
-        database_url=dsn_for(name),
         topic_prefix=f"{name}.",
         consumer_group=f"{name}-hub",
         notification_partitions=PARTITIONS,

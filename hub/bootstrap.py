@@ -13,8 +13,10 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from hub.adapters.audit_anchoring import AuditAnchoring
 from hub.adapters.kafka.reader import TopicReader
-from hub.adapters.postgres.database import create_pool, migrate
+from hub.adapters.postgres.audit import rewrite_privileges
+from hub.adapters.postgres.database import connection, create_pool, migrate
 from hub.adapters.postgres.operations import PostgresReplayRuns
 from hub.adapters.postgres.operator_views import PostgresOperationsView
 from hub.adapters.postgres.registry import EmbeddedRegistry
@@ -28,7 +30,7 @@ from hub.adapters.siak.health import siak_reachable
 from hub.adapters.siak.registry import SiakHttpRegistry
 from hub.config import RegistryKind, Settings, SignerKind
 from hub.documents.trust import TrustList
-from hub.errors import OperatorError
+from hub.errors import ConfigurationError, OperatorError
 from hub.observability import metrics
 from hub.service.document_desk import DocumentDesk
 from hub.service.documents_content import Issuer
@@ -51,9 +53,30 @@ async def open_pool(settings: Settings) -> asyncpg.Pool:
     return await create_pool(settings.dsn, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
 
 
-async def prepare_database(pool: asyncpg.Pool) -> list[str]:
-    async with pool.acquire() as conn:
-        return await migrate(conn)
+async def prepare_database(settings: Settings) -> list[str]:
+    """Apply pending migrations as the owner role and grant the runtime role what it needs (and
+    no more): `hub migrate`, `hub seed` and the start of `hub run`. Returns the migrations applied."""
+    async with connection(settings.dsn) as runtime:
+        role = await runtime.fetchval("SELECT current_user")
+        async with connection(settings.owner_dsn) as owner:
+            try:
+                applied = await migrate(owner, runtime_role=role)
+            except asyncpg.InsufficientPrivilegeError as exc:
+                raise ConfigurationError(
+                    f"cannot apply the migrations: {exc} (set HUB_DATABASE_OWNER_URL to the role that owns the schema)"
+                ) from None
+        if powers := await rewrite_privileges(runtime):
+            log.warning(
+                "the runtime role may rewrite the audit log (%s): run the hub as a role that does not own the "
+                "schema, with HUB_DATABASE_OWNER_URL for the owner (README: the audit log and its database roles) role=%s",
+                "/".join(powers),
+                role,
+            )
+    return applied
+
+
+def audit_anchoring(settings: Settings, pool: asyncpg.Pool) -> AuditAnchoring:
+    return AuditAnchoring(pool, settings.audit_key_file, settings.audit_anchor_file, utc_now)
 
 
 @contextlib.asynccontextmanager
@@ -274,12 +297,14 @@ class Operations:
 
     view: PostgresOperationsView
     documents: DocumentDesk
+    audit: AuditAnchoring  # verifies the audit chain; anchors it after `status --show-personal-data`
 
 
 @dataclass(frozen=True)
 class OperatorActions:
     """What the operator commands that change something use: review decisions, replay and its
-    runs, document corrections and revocations, and the read model."""
+    runs, document corrections and revocations, and the read model. The audit chain is anchored
+    when the command ends (also when it fails: what it committed before counts)."""
 
     view: PostgresOperationsView
     documents: DocumentDesk
@@ -293,27 +318,36 @@ class OperatorActions:
 async def operations(settings: Settings) -> AsyncIterator[Operations]:
     async with _current_database(settings) as pool:
         documents = DocumentDesk(lambda: PostgresUnitOfWork(pool), settings.topics, utc_now)  # reads: no registry call
-        yield Operations(PostgresOperationsView(pool), documents)
+        yield Operations(PostgresOperationsView(pool), documents, audit_anchoring(settings, pool))
 
 
 @contextlib.asynccontextmanager
 async def operator_actions(settings: Settings) -> AsyncIterator[OperatorActions]:
     async with _current_database(settings) as pool, units_of_work(settings, pool) as uow:
-        yield OperatorActions(
-            PostgresOperationsView(pool),
-            DocumentDesk(uow, settings.topics, utc_now),
-            ReviewDecisions(uow, pipeline(settings), utc_now),
-            ReplayMessages(uow, pipeline(settings), utc_now),
-            PostgresReplayRuns(pool),
-            lambda topic: TopicReader(settings.kafka_bootstrap, topic),
-        )
+        try:
+            yield OperatorActions(
+                PostgresOperationsView(pool),
+                DocumentDesk(uow, settings.topics, utc_now),
+                ReviewDecisions(uow, pipeline(settings), utc_now),
+                ReplayMessages(uow, pipeline(settings), utc_now),
+                PostgresReplayRuns(pool),
+                lambda topic: TopicReader(settings.kafka_bootstrap, topic),
+            )
+        finally:
+            await audit_anchoring(settings, pool).anchor_or_warn()
 
 
 @contextlib.asynccontextmanager
 async def _current_database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     async with database(settings) as pool:
         async with pool.acquire() as conn:
-            pending = await pending_migrations(conn)
+            try:
+                pending = await pending_migrations(conn)
+            except asyncpg.InsufficientPrivilegeError:
+                raise OperatorError(
+                    "this database role may not read the schema's state: the runtime role's privileges are "
+                    "granted by `hub migrate` (run it with HUB_DATABASE_OWNER_URL)"
+                ) from None
         if pending:
             raise OperatorError(
                 f"the database schema is behind this hub (not applied: {', '.join(pending)}); "

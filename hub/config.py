@@ -12,6 +12,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LOCAL_DATABASE_URL = "postgresql://hub@127.0.0.1:15432/hub"  # the runtime role of the local cluster
+LOCAL_OWNER_URL = "postgresql://hub_owner@127.0.0.1:15432/hub"  # its owner role: migrations only
+
 
 class RegistryKind(str, Enum):
     EMBEDDED = "embedded"  # the registry lives in the hub's own PostgreSQL schema
@@ -51,7 +54,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore", frozen=True)
 
     kafka_bootstrap: str = "127.0.0.1:19092"
-    database_url: SecretStr = SecretStr("postgresql://hub@127.0.0.1:15432/hub")
+    database_url: SecretStr = SecretStr(LOCAL_DATABASE_URL)  # the runtime role: may not rewrite the audit log
+    # The role that owns the schema, used only to apply migrations (`hub migrate`, `hub seed`, the
+    # start of `hub run`). Unset: the local owner role, or HUB_DATABASE_URL when that is set.
+    database_owner_url: SecretStr | None = None
     registry: RegistryKind = RegistryKind.EMBEDDED
     topic_prefix: str = ""
     consumer_group: str = "hub"
@@ -96,6 +102,9 @@ class Settings(BaseSettings):
     metrics_port: int = Field(18091, ge=0, le=65535)  # /metrics, /healthz, /readyz of `hub run` (0: off)
     metrics_sample_seconds: float = Field(5.0, gt=0)  # how often backlogs and consumer lag are sampled
     siak_health_path: str = "/v1/health"  # the registry's health endpoint (contracts/siak-openapi.json), for readiness
+    audit_key_file: Path = Path(".local/audit/anchor.key")  # seals the audit anchors; created on first use
+    audit_anchor_file: Path = Path(".local/audit/anchors.jsonl")  # where the anchors are appended
+    audit_anchor_seconds: float = Field(60.0, ge=0)  # how often `hub run` anchors a changed head (0: never)
     log_level: str = "INFO"
     log_json: bool = False
 
@@ -114,3 +123,13 @@ class Settings(BaseSettings):
     @property
     def dsn(self) -> str:
         return self.database_url.get_secret_value()
+
+    @property
+    def owner_dsn(self) -> str:
+        """Where migrations run. A deployment that sets only HUB_DATABASE_URL migrates with that
+        role: fine for the hub processes of a production deployment, which have nothing to migrate
+        (its `hub migrate` gets both URLs), and for a single-role installation, whose role then
+        owns the audit log (the hub warns; `hub audit verify` still detects a rewrite)."""
+        if self.database_owner_url is not None:
+            return self.database_owner_url.get_secret_value()
+        return self.dsn if "database_url" in self.model_fields_set else LOCAL_OWNER_URL

@@ -3,7 +3,7 @@
 # any system cluster (own data dir, own port, own socket dir) and lives entirely
 # under <repo>/.local/.
 #
-#   deploy/local/postgres.sh start    initdb on first use, start, ensure role+db "hub"
+#   deploy/local/postgres.sh start    initdb on first use, start, ensure roles hub_owner and hub, db "hub"
 #   deploy/local/postgres.sh stop     pg_ctl stop -m fast
 #   deploy/local/postgres.sh status   prints running/stopped; exit 0 when running, 1 otherwise
 #
@@ -13,8 +13,9 @@
 #                       a second, throwaway cluster with it (it must lie under .local/, which the
 #                       postgres account can reach)
 #
-# Connect with: psql -h 127.0.0.1 -p 15432 -U hub -d hub
-# (trust authentication: only loopback and the private socket dir can reach it).
+# Connect with: psql -h 127.0.0.1 -p 15432 -U hub -d hub (the runtime role), -U hub_owner (the
+# schema's owner) or -U postgres (trust authentication: only loopback and the private socket dir
+# can reach it, so on this machine the roles separate duties but do not keep anyone out).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -157,15 +158,46 @@ psql_admin() {
     "$BIN/psql" -h "$HOST" -p "$PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qAt "$@"
 }
 
-# Role and database "hub" for the application, created once.
+# The same in the hub database.
+psql_hub() {
+    "$BIN/psql" -h "$HOST" -p "$PORT" -U postgres -d hub -v ON_ERROR_STOP=1 -qAt "$@"
+}
+
+# Two roles and the database "hub" (issue #8: the audit log resists its own writer):
+#   hub_owner  owns the database and its schema, applies the migrations (HUB_DATABASE_OWNER_URL)
+#              and creates the tests' databases (CREATEDB); a member of hub, so that it may end
+#              hub's sessions when it drops a test database WITH (FORCE);
+#   hub        what the hub runs as (HUB_DATABASE_URL): no superuser, owns nothing; `hub migrate`
+#              grants it the hub's tables, but only reading and appending on the audit log.
+# A cluster made before the split (hub a superuser owning everything) is converted in place:
+# hub loses superuser and hub_owner takes over what hub owned. Idempotent.
 ensure_hub_db() {
+    if [[ "$(psql_admin -c "select 1 from pg_roles where rolname = 'hub_owner'")" != 1 ]]; then
+        log "creating role hub_owner (owns the schema, applies migrations)"
+        psql_admin -c "create role hub_owner login createdb"
+    fi
     if [[ "$(psql_admin -c "select 1 from pg_roles where rolname = 'hub'")" != 1 ]]; then
-        log "creating role hub"
-        psql_admin -c "create role hub login superuser"
+        log "creating role hub (the hub's runtime role)"
+        psql_admin -c "create role hub login"
+    fi
+    if [[ "$(psql_admin -c "select rolsuper or rolcreatedb or rolcreaterole from pg_roles where rolname = 'hub'")" == t ]]; then
+        log "converting role hub: no superuser, createdb or createrole (it must not bypass privileges)"
+        psql_admin -c "alter role hub nosuperuser nocreatedb nocreaterole"
+    fi
+    if [[ "$(psql_admin -c "select pg_has_role('hub_owner', 'hub', 'member')")" != t ]]; then
+        psql_admin -c "grant hub to hub_owner"
     fi
     if [[ "$(psql_admin -c "select 1 from pg_database where datname = 'hub'")" != 1 ]]; then
         log "creating database hub"
-        psql_admin -c "create database hub owner hub encoding 'UTF8' template template0"
+        psql_admin -c "create database hub owner hub_owner encoding 'UTF8' template template0"
+    fi
+    # What hub still owns in its database (and the databases it owns): hub_owner takes it over.
+    # The tables' privileges for hub come back with the next `hub migrate` (or `hub run`).
+    if [[ "$(psql_hub -c "select exists (select 1 from pg_class where relowner = 'hub'::regrole
+                                         union all select 1 from pg_proc where proowner = 'hub'::regrole
+                                         union all select 1 from pg_database where datdba = 'hub'::regrole)")" == t ]]; then
+        log "converting database hub: hub_owner takes over what role hub owned (run hub migrate to grant hub its privileges)"
+        psql_hub -c "reassign owned by hub to hub_owner"
     fi
 }
 

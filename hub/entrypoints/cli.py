@@ -13,7 +13,9 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from hub.entrypoints.ops_common import run as run_command
 from hub.entrypoints.ops_common import settings, start_invocation
+from hub.errors import ConfigurationError
 from hub.logging import setup_logging
 
 app = typer.Typer(
@@ -53,22 +55,23 @@ def run(
         from hub.devtools.seed import seed_development_registry
 
         prepare = partial(seed_development_registry, families=seed_families)
-    code = asyncio.run(run_hub(settings(ctx), prepare=prepare))
+    try:
+        code = asyncio.run(run_hub(settings(ctx), prepare=prepare))
+    except ConfigurationError as exc:  # e.g. migrations to apply, but no role that may apply them
+        console.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(2) from None
     raise typer.Exit(code)
 
 
 @app.command()
 def migrate(ctx: typer.Context) -> None:
-    """Apply the database schema migrations that are not applied yet."""
-    from hub.bootstrap import database, prepare_database
+    """Apply the database schema migrations that are not applied yet, as the owner role
+    (HUB_DATABASE_OWNER_URL), and grant the runtime role (HUB_DATABASE_URL) what it needs: its
+    tables, but only reading and appending on the audit log."""
+    from hub.bootstrap import prepare_database
 
     config = settings(ctx)
-
-    async def _go() -> list[str]:
-        async with database(config) as pool:
-            return await prepare_database(pool)
-
-    applied = asyncio.run(_go())
+    applied = run_command(lambda: prepare_database(config))
     console.print(f"applied: {', '.join(applied) if applied else 'nothing, schema is current'}")
 
 
@@ -86,8 +89,8 @@ def seed(
     config = settings(ctx)
 
     async def _go() -> int:
+        await prepare_database(config)
         async with database(config) as pool:
-            await prepare_database(pool)
             with Progress(console=console) as bar:
                 task = bar.add_task("seeding families", total=families)
                 return await seed_population(
@@ -167,6 +170,7 @@ def contracts(
 
 def _operations() -> None:
     from hub.entrypoints import (
+        ops_audit,
         ops_documents,
         ops_replay,
         ops_review,
@@ -180,7 +184,7 @@ def _operations() -> None:
     ops_review.dlq_app.command("replay")(ops_replay.replay_dead_letters)
     app.add_typer(ops_review.dlq_app, name="dlq")
     app.add_typer(ops_review.review_app, name="review")
-    app.add_typer(ops_status.audit_app, name="audit")
+    app.add_typer(ops_audit.audit_app, name="audit")
     app.add_typer(siak_cli.siak_app, name="siak")
     app.add_typer(ops_documents.documents_app, name="documents")
     _signer_commands()

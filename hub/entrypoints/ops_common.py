@@ -4,9 +4,10 @@ callback), the operator's identity, time parsing, and how hub errors end a comma
 from __future__ import annotations
 
 import asyncio
-import getpass
 import logging
 import os
+import pwd
+import socket
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,9 +24,6 @@ from hub.logging import setup_logging
 T = TypeVar("T")
 err = Console(stderr=True)
 
-Operator = Annotated[
-    str | None, typer.Option("--operator", help="Who is acting (default: $HUB_OPERATOR, else the login name). Audited.")
-]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")]
 
 
@@ -99,8 +97,34 @@ def _loggers() -> list[tuple[str, logging.Logger]]:
     ]
 
 
-def operator_name(given: str | None) -> str:
-    return given or os.environ.get("HUB_OPERATOR") or getpass.getuser()
+_NO_LOGIN_UID = 0xFFFFFFFF  # /proc/self/loginuid of a process outside any login session
+
+
+def operator_identity() -> str:
+    """Who runs this command, as the operating system knows it: the account of the process at this
+    host, e.g. `budi@ops-1`; after sudo or su, also the account that logged in, which the kernel
+    keeps (`budi as hub@ops-1`). Never a flag or an environment variable: those can name anyone.
+    Once the console exists, its signed-in user is the identity there."""
+    account = _account(os.geteuid())
+    login = _login_uid()
+    who = account if login in (None, os.geteuid()) else f"{_account(login)} as {account}"
+    return f"{who}@{socket.gethostname()}"
+
+
+def _account(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a container user without a passwd entry
+        return f"uid-{uid}"
+
+
+def _login_uid() -> int | None:
+    try:
+        with open("/proc/self/loginuid") as found:
+            uid = int(found.read().strip())
+    except (OSError, ValueError):
+        return None
+    return None if uid == _NO_LOGIN_UID else uid
 
 
 def parse_time(text: str | None) -> datetime | None:

@@ -16,9 +16,8 @@ from rich.table import Table
 from hub.bootstrap import operations, operator_actions, published_keys
 from hub.entrypoints.ops_common import (
     AsJson,
-    Operator,
     err,
-    operator_name,
+    operator_identity,
     run,
     settings,
 )
@@ -177,7 +176,6 @@ def correct(
     mother_name: Annotated[str | None, typer.Option(help="The mother's corrected name.")] = None,
     father_name: Annotated[str | None, typer.Option(help="The father's corrected name.")] = None,
     place_of_birth: Annotated[str | None, typer.Option(help="The corrected place of birth.")] = None,
-    operator: Operator = None,
 ) -> None:
     """Pembetulan: reissue the akta and the family card with corrected data as new versions; the old
     ones become superseded and the hospital receives the new documents as a further result."""
@@ -194,7 +192,7 @@ def correct(
 
     async def work():
         async with operator_actions(config) as actions:
-            return await actions.documents.correct(akta_number, correction, operator_name(operator))
+            return await actions.documents.correct(akta_number, correction, operator_identity())
 
     reissued = run(work)
     err.print(
@@ -208,14 +206,13 @@ def revoke(
     ctx: typer.Context,
     document_id: Annotated[str, typer.Argument(help="The document id to revoke.")],
     reason: Reason,
-    operator: Operator = None,
 ) -> None:
     """Revoke one document version: from now on its QR verifies as revoked."""
     config = settings(ctx)
 
     async def work():
         async with operator_actions(config) as actions:
-            return await actions.documents.revoke(document_id, reason, operator_name(operator))
+            return await actions.documents.revoke(document_id, reason, operator_identity())
 
     found = run(work)
     err.print(f"revoked {found.ref.kind.value} {found.ref.number} version {found.ref.version}")

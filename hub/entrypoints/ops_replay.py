@@ -30,9 +30,8 @@ from hub.config import Settings
 from hub.entrypoints import render
 from hub.entrypoints.ops_common import (
     AsJson,
-    Operator,
     err,
-    operator_name,
+    operator_identity,
     parse_time,
     run,
     settings,
@@ -75,7 +74,6 @@ def replay(
     dry_run: DryRun = False,
     resume: Annotated[int | None, typer.Option(help="Continue replay run RUN from where it stopped.")] = None,
     reason: Annotated[str, typer.Option(help="Why you replay (recorded in the audit log).")] = "",
-    operator: Operator = None,
     as_json: AsJson = False,
 ) -> None:
     """Re-drive notifications through the normal path. Never registers twice: the report counts
@@ -92,7 +90,7 @@ def replay(
         error_code,
     )
     config = settings(ctx)
-    report = run(lambda: _replay(config, selection, dry_run, resume, operator_name(operator), reason, not as_json))
+    report = run(lambda: _replay(config, selection, dry_run, resume, operator_identity(), reason, not as_json))
     _print_report(report, as_json)
 
 
@@ -101,13 +99,12 @@ def replay_dead_letters(
     reason_code: Annotated[str | None, typer.Option("--reason", help="Only dead letters with this reason.")] = None,
     dry_run: DryRun = False,
     why: Annotated[str, typer.Option(help="Why you replay (recorded in the audit log).")] = "",
-    operator: Operator = None,
     as_json: AsJson = False,
 ) -> None:
     """Re-drive the dead-letter topic's messages (e.g. after a fix that makes them readable)."""
     selection = Selection("dlq", code=reason_code)
     config = settings(ctx)
-    report = run(lambda: _replay(config, selection, dry_run, None, operator_name(operator), why, not as_json))
+    report = run(lambda: _replay(config, selection, dry_run, None, operator_identity(), why, not as_json))
     _print_report(report, as_json)
 
 

@@ -13,8 +13,7 @@ from hub.config import Settings
 from hub.entrypoints import render
 from hub.entrypoints.ops_common import (
     AsJson,
-    Operator,
-    operator_name,
+    operator_identity,
     parse_time,
     run,
     settings,
@@ -97,11 +96,11 @@ def _essentials(document: bytes) -> dict:
     return {"entries": dict(kinds), "bytes": len(document)}
 
 
-def _decide(config: Settings, message_id: str, officer: str | None, note: str, approve: bool, as_json: bool) -> None:
+def _decide(config: Settings, message_id: str, note: str, approve: bool, as_json: bool) -> None:
     async def go():
         async with operator_actions(config) as actions:
             action = actions.reviews.approve if approve else actions.reviews.reject
-            return await action(message_id, operator_name(officer), note)
+            return await action(message_id, operator_identity(), note)
 
     handled = run(go)
     if as_json:
@@ -114,19 +113,17 @@ def _decide(config: Settings, message_id: str, officer: str | None, note: str, a
 
 
 @review_app.command("approve")
-def review_approve(
-    ctx: typer.Context, message_id: str, note: Note, officer: Operator = None, as_json: AsJson = False
-) -> None:
-    """Approve: register the birth through the normal path and send the hospital its second result."""
-    _decide(settings(ctx), message_id, officer, note, True, as_json)
+def review_approve(ctx: typer.Context, message_id: str, note: Note, as_json: AsJson = False) -> None:
+    """Approve: register the birth through the normal path and send the hospital its second result.
+    The officer recorded is the operating system account running the command."""
+    _decide(settings(ctx), message_id, note, True, as_json)
 
 
 @review_app.command("reject")
-def review_reject(
-    ctx: typer.Context, message_id: str, note: Note, officer: Operator = None, as_json: AsJson = False
-) -> None:
-    """Reject: the hospital's second result is fatal-error REVIEW-REJECTED."""
-    _decide(settings(ctx), message_id, officer, note, False, as_json)
+def review_reject(ctx: typer.Context, message_id: str, note: Note, as_json: AsJson = False) -> None:
+    """Reject: the hospital's second result is fatal-error REVIEW-REJECTED. The officer recorded is
+    the operating system account running the command."""
+    _decide(settings(ctx), message_id, note, False, as_json)
 
 
 @dlq_app.command("list")

@@ -1,4 +1,4 @@
-"""`hub status` and `hub audit`: what happened to a notification, and is the audit log intact."""
+"""`hub status` and `hub registry`: what happened to a notification, and the state of the deferred work."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ import typer
 
 from hub.bootstrap import operations
 from hub.entrypoints import render
-from hub.entrypoints.ops_common import AsJson, Operator, operator_name, run, settings
+from hub.entrypoints.ops_common import AsJson, operator_identity, run, settings
 from hub.errors import OperatorError
-
-audit_app = typer.Typer(help="The operators' audit log: every action, hash-chained.", no_args_is_help=True)
 
 
 def status(
@@ -22,7 +20,6 @@ def status(
         bool, typer.Option(help="Show NIKs and KK numbers unmasked (needs --reason; audited).")
     ] = False,
     reason: Annotated[str, typer.Option(help="Why personal data is needed (recorded in the audit log).")] = "",
-    operator: Operator = None,
     as_json: AsJson = False,
 ) -> None:
     """The full trail of a notification: arrival, decisions and codes, registry writes, results and events, operator actions."""
@@ -37,7 +34,8 @@ def status(
                 raise OperatorError(f"nothing known about {render.masked(query)}")
             trails = await ops.view.trails(ids)
             if show_personal_data:
-                await ops.view.note_personal_data_view(operator_name(operator), ids, reason, datetime.now(UTC))
+                await ops.view.note_personal_data_view(operator_identity(), ids, reason, datetime.now(UTC))
+                await ops.audit.anchor_or_warn()
             return trails
 
     trails = run(go)
@@ -151,54 +149,3 @@ def registry(ctx: typer.Context, as_json: AsJson = False) -> None:
             for state, v in sorted(overview["document_jobs"].items())
         ],
     )
-
-
-@audit_app.command("verify")
-def audit_verify(ctx: typer.Context, as_json: AsJson = False) -> None:
-    """Recompute the hash chain; exit 1 and name the first bad row if anything was changed or removed."""
-    config = settings(ctx)
-
-    async def go():
-        async with operations(config) as ops:
-            return await ops.view.verify_audit()
-
-    result = run(go)
-    if as_json:
-        render.print_json(
-            {
-                "rows": result.rows,
-                "intact": result.broken_at is None,
-                "broken_at": result.broken_at,
-                "problem": result.problem,
-            }
-        )
-    elif result.broken_at is None:
-        render.out.print(f"audit log intact: {result.rows} rows, chain verified")
-    else:
-        render.out.print(f"[red]audit log TAMPERED[/red] at row {result.broken_at}: {result.problem}")
-    if result.broken_at is not None:
-        raise typer.Exit(1)
-
-
-@audit_app.command("list")
-def audit_list(
-    ctx: typer.Context,
-    limit: Annotated[int, typer.Option(min=1, help="Most recent entries to show.")] = 50,
-    as_json: AsJson = False,
-) -> None:
-    """The most recent operator actions."""
-    config = settings(ctx)
-
-    async def go():
-        async with operations(config) as ops:
-            return await ops.view.audit_entries(limit)
-
-    rows = run(go)
-    if as_json:
-        render.print_json(rows)
-    else:
-        render.table(
-            "audit log",
-            ["id", "at", "actor", "action", "subject", "reason"],
-            [[r["id"], r["at"], r["actor"], r["action"], r["subject"], r["reason"]] for r in rows],
-        )

@@ -23,6 +23,7 @@ from hub.adapters.postgres.documents import DOCUMENT_CHANNEL
 from hub.adapters.postgres.sagas import SAGA_CHANNEL
 from hub.adapters.postgres.store import OUTBOX_CHANNEL
 from hub.bootstrap import (
+    audit_anchoring,
     consumer_handler,
     document_maker,
     document_signer,
@@ -92,6 +93,9 @@ async def run_hub(
                     tasks.append(_watched(_sample(settings, pool, lag, stop), on_bug))
                     readiness = _readiness(settings, pool, producer, broker)
                     tasks.append(_watched(serve_operations(settings, readiness, stop), on_bug))
+                if settings.audit_anchor_seconds:  # the audit chain's head, anchored outside the database
+                    anchoring = audit_anchoring(settings, pool).keep_anchored(settings.audit_anchor_seconds, stop)
+                    tasks.append(_watched(anchoring, on_bug))
                 if signer is not None:
                     documents = document_worker(settings, uow, signer, maker)
                     tasks += [
@@ -112,7 +116,7 @@ async def run_hub(
 
 
 async def _prepare(settings: Settings, pool, prepare) -> None:
-    await _retry(settings, lambda: prepare_database(pool), "migrate")
+    await _retry(settings, lambda: prepare_database(settings), "migrate")
     if prepare is not None:
         await prepare(pool)
     if settings.create_topics:

@@ -23,7 +23,9 @@ from hub.entrypoints.reference_cli import (
 )
 from hub.errors import HubError
 
-DEFAULT_DSN = "postgresql://hub@127.0.0.1:15432/siak"
+# The stand-in registry is another system with its own database, which it creates: locally the
+# owner role may (the hub's runtime role `hub` may not create databases).
+DEFAULT_DSN = "postgresql://hub_owner@127.0.0.1:15432/siak"
 
 siak_app = typer.Typer(
     add_completion=False,

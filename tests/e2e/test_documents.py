@@ -175,8 +175,6 @@ async def test_a_correction_reissues_both_documents_and_supersedes_the_old_ones(
         "Nama Yang Dibetulkan",
         "--reason",
         "request 42",
-        "--operator",
-        "petugas-test",
     )
     topics = environment.settings.topics
     got = await collect(
@@ -219,7 +217,7 @@ async def test_a_revoked_document_verifies_as_revoked_on_the_cli_and_the_public_
     pdf.write_bytes(akta.pdf)
     before = _hub_cli(environment, "documents", "verify", str(pdf), "--keys", f"{verify_url}/keys", check=False)
     assert before.returncode == 0, before.stdout + before.stderr
-    _hub_cli(environment, "documents", "revoke", akta.document_id, "--reason", "issued in error", "--operator", "op")
+    _hub_cli(environment, "documents", "revoke", akta.document_id, "--reason", "issued in error")
     await asyncio.sleep(STATUS_LIST_CACHE)
     after = _hub_cli(environment, "documents", "verify", str(pdf), "--keys", f"{verify_url}/keys", check=False)
     assert after.returncode == 1 and "revoked" in after.stdout

@@ -52,7 +52,7 @@ async def _results(environment, wanted: set[str], copies: int = 1) -> dict:
 
 
 def cli(environment, *args: str):
-    result = CliRunner().invoke(app, list(args), env=environment.env(HUB_OPERATOR="test-operator"))
+    result = CliRunner().invoke(app, list(args), env=environment.env())
     return result
 
 
@@ -170,7 +170,13 @@ async def test_review_decisions_send_exactly_one_result_each_and_are_audited(env
 async def test_audit_verify_detects_a_tampered_row(environment, sent):
     intact = await asyncio.to_thread(cli, environment, "audit", "verify")
     assert intact.exit_code == 0 and "intact" in intact.output
-    conn = await asyncpg.connect(environment.settings.dsn)
+    runtime = await asyncpg.connect(environment.settings.dsn)
+    try:
+        with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):  # the hub's own role
+            await runtime.execute("UPDATE audit_log SET reason = 'edited' WHERE id = 1")
+    finally:
+        await runtime.close()
+    conn = await asyncpg.connect(environment.owner_dsn)  # whoever holds the owner's credentials
     try:
         with pytest.raises(asyncpg.exceptions.RaiseError):
             await conn.execute("UPDATE audit_log SET reason = 'edited' WHERE id = 1")

@@ -1,17 +1,28 @@
-"""An isolated hub environment per test session: its own database and its own topic prefix."""
+"""An isolated hub environment per test session: its own database and its own topic prefix.
+
+As in production, two database roles: the owner (HUB_TEST_ADMIN_DSN's role) creates the database
+and applies the migrations; the hub and the tests' own queries use the runtime role, which may
+only read and append to the audit log. The audit anchors (key and file) are the environment's own.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from hub.adapters.postgres.database import migrate
 from hub.config import Settings
 
-ADMIN_DSN = os.environ.get("HUB_TEST_ADMIN_DSN", "postgresql://hub@127.0.0.1:15432/hub")
+ADMIN_DSN = os.environ.get("HUB_TEST_ADMIN_DSN", "postgresql://hub_owner@127.0.0.1:15432/hub")  # the owner role
+RUNTIME_ROLE = os.environ.get("HUB_TEST_RUNTIME_ROLE", "hub")
+AUDIT_PREFIX = "hub-audit-"
 BOOTSTRAP = os.environ.get("HUB_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 
 
@@ -22,11 +33,25 @@ class Environment:
     extra: dict[str, str] = field(default_factory=dict)  # more HUB_* variables for processes
     siak: object = None  # the reference SIAK server, when the registry is siak-http
 
+    def __post_init__(self) -> None:
+        if "audit_anchor_file" not in self.settings.model_fields_set:  # never the developer's own anchors
+            self.settings = self.settings.model_copy(update=_audit_files(self.name))
+
+    @property
+    def owner_dsn(self) -> str:
+        """The owner role's DSN of this environment's database (migrations, tampering tests)."""
+        if self.settings.database_owner_url is not None:
+            return self.settings.owner_dsn
+        return as_owner(self.settings.dsn)
+
     def env(self, **extra: str) -> dict[str, str]:
         """Environment variables that make a `hub` process use this environment."""
         values = {
             "HUB_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
             "HUB_DATABASE_URL": self.settings.dsn,
+            "HUB_DATABASE_OWNER_URL": self.owner_dsn,
+            "HUB_AUDIT_KEY_FILE": str(self.settings.audit_key_file),
+            "HUB_AUDIT_ANCHOR_FILE": str(self.settings.audit_anchor_file),
             "HUB_TOPIC_PREFIX": self.settings.topic_prefix,
             "HUB_CONSUMER_GROUP": self.settings.consumer_group,
             "HUB_RETRY_MAX_SECONDS": "2",
@@ -36,8 +61,27 @@ class Environment:
         return {**os.environ, **values, **self.extra, **extra}
 
 
-def _dsn_for(database: str) -> str:
-    return ADMIN_DSN.rsplit("/", 1)[0] + "/" + database
+def _dsn_for(database: str, role: str | None = None) -> str:
+    dsn = ADMIN_DSN.rsplit("/", 1)[0] + "/" + database
+    return dsn if role is None else as_role(dsn, role)
+
+
+def as_role(dsn: str, role: str) -> str:
+    """The same DSN for another role (the local cluster trusts loopback: no password)."""
+    parts = urlsplit(dsn)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{role}@{host}"))
+
+
+def as_owner(dsn: str) -> str:
+    """The same database as the owner role (what the reference SIAK server, which creates its own
+    tables in the test's database, connects as)."""
+    return as_role(dsn, urlsplit(ADMIN_DSN).username or "hub_owner")
+
+
+def _audit_files(name: str) -> dict[str, Path]:
+    folder = Path(tempfile.mkdtemp(prefix=f"{AUDIT_PREFIX}{name}-"))
+    return {"audit_key_file": folder / "anchor.key", "audit_anchor_file": folder / "anchors.jsonl"}
 
 
 async def create_environment(tag: str) -> Environment:
@@ -49,16 +93,17 @@ async def create_environment(tag: str) -> Environment:
         await admin.close()
     settings = Settings(
         kafka_bootstrap=BOOTSTRAP,
-        database_url=_dsn_for(name),
+        database_url=_dsn_for(name, RUNTIME_ROLE),
+        database_owner_url=_dsn_for(name),
         topic_prefix=f"{name}.",
         consumer_group=f"{name}-hub",
         retry_max_seconds=2.0,
         relay_idle_seconds=0.2,
         documents=False,
     )  # in-process use cases answer at once; hub processes issue documents
-    conn = await asyncpg.connect(settings.dsn)
+    conn = await asyncpg.connect(settings.owner_dsn)
     try:
-        await migrate(conn)
+        await migrate(conn, runtime_role=RUNTIME_ROLE)
     finally:
         await conn.close()
     return Environment(name, settings)
@@ -70,3 +115,5 @@ async def drop_environment(environment: Environment) -> None:
         await admin.execute(f'DROP DATABASE IF EXISTS "{environment.name}" WITH (FORCE)')
     finally:
         await admin.close()
+    if (folder := environment.settings.audit_anchor_file.parent).name.startswith(AUDIT_PREFIX):
+        shutil.rmtree(folder, ignore_errors=True)

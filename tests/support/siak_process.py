@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.environment import as_owner
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -21,7 +23,9 @@ class SiakProcess:
     def __init__(self, dsn: str, log_path: Path, env: dict[str, str]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._dsn, self._log_path, self._env = dsn, log_path, env
+        # It plays another system that keeps its own tables in the test's database: the owner role
+        # may create them, the hub's runtime role may not.
+        self._dsn, self._log_path, self._env = as_owner(dsn), log_path, env
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> None:

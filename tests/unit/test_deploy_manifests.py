@@ -1,5 +1,6 @@
 """The Kubernetes manifests agree with the hub: probes on the paths and port it serves, every file
-kustomize lists exists, and every YAML file under deploy/ parses."""
+kustomize lists exists, every YAML file under deploy/ parses, and the owner role's credentials and
+the audit anchors' key reach only the pods that need them."""
 
 from __future__ import annotations
 
@@ -72,3 +73,25 @@ def test_kustomizations_list_only_files_that_exist():
         assert listed, kustomization
         for name in listed:
             assert (kustomization.parent / name).exists(), f"{kustomization} lists {name}, which does not exist"
+
+
+def _pod_secrets(spec: dict) -> set[str]:
+    containers = spec["containers"]
+    found = {ref["secretRef"]["name"] for c in containers for ref in c.get("envFrom", []) if "secretRef" in ref}
+    return found | {v["secret"]["secretName"] for v in spec.get("volumes", []) if "secret" in v}
+
+
+def test_only_the_migrate_job_holds_the_owner_role_and_only_the_anchoring_job_the_audit_key():
+    pods = {
+        f"{doc['kind']}/{doc['metadata']['name']}": doc["spec"]["template"]["spec"]
+        for kind in ("Deployment", "Job")
+        for doc in manifests(kind)
+    }
+    pods |= {
+        f"CronJob/{c['metadata']['name']}": c["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        for c in manifests("CronJob")
+    }
+    holders = {name: _pod_secrets(spec) for name, spec in pods.items()}
+    assert {name for name, found in holders.items() if "hub-db-owner" in found} == {"Job/hub-migrate"}
+    assert {name for name, found in holders.items() if "hub-audit-key" in found} == {"CronJob/hub-audit-anchor"}
+    assert all("hub-db" in found for found in holders.values())

@@ -75,16 +75,20 @@ def _migrations(packages: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     return found
 
 
-async def migrate(conn: PgConnection, *, also: tuple[str, ...] = ()) -> list[str]:
+async def migrate(conn: PgConnection, *, also: tuple[str, ...] = (), runtime_role: str | None = None) -> list[str]:
     """Apply the migrations not yet applied, each in its own transaction. Returns their names.
-    `also`: packages whose migrations follow the hub's (the reference servers' own tables)."""
+    `also`: packages whose migrations follow the hub's (the reference servers' own tables).
+    `runtime_role`: the role the hub runs as, when `conn` is the owner's: it is granted what it
+    needs (migration 0008), and no more, after every run."""
     applied_now = []
     with translated():
         await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
         try:
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
+            # No DDL when the table exists: a runtime role without CREATE may then run this too.
+            if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+                await conn.execute(
+                    "CREATE TABLE schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+                )
             done = {row["name"] for row in await conn.fetch("SELECT name FROM schema_migrations")}
             for name, sql in _migrations(also):
                 if name in done:
@@ -94,6 +98,8 @@ async def migrate(conn: PgConnection, *, also: tuple[str, ...] = ()) -> list[str
                     await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
                 log.info("migration applied name=%s", name)
                 applied_now.append(name)
+            if runtime_role is not None and runtime_role != await conn.fetchval("SELECT current_user"):
+                await conn.execute("SELECT grant_runtime_privileges($1)", runtime_role)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
     return applied_now

@@ -1,4 +1,4 @@
-"""The operators' read model on PostgreSQL: what `hub status`, `hub dlq`, `hub review`, `hub audit`
+"""The operators' read model on PostgreSQL: what `hub status`, `hub dlq`, `hub review`, `hub audit list`
 and `hub registry` show. Each query borrows a connection from the pool for its own duration; the
 only write is the audit entry that showing personal data requires."""
 
@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from hub.adapters.postgres import operations as q
-from hub.adapters.postgres.audit import PostgresAuditLog, Verification, verify_chain
+from hub.adapters.postgres.audit import PostgresAuditLog
 from hub.adapters.postgres.database import PgConnection, translated
 from hub.adapters.postgres.store import PostgresReviews
 from hub.service.ports import AuditEntry, ReviewCase
@@ -79,10 +79,6 @@ class PostgresOperationsView:
 
     async def audit_entries(self, limit: int) -> list[dict[str, Any]]:
         return await self._on_connection(lambda conn: q.audit_entries(conn, limit))
-
-    async def verify_audit(self) -> Verification:
-        """Recompute the audit log's hash chain."""
-        return await self._on_connection(verify_chain)
 
     async def inbox_positions(self, message_ids: list[str]) -> dict[str, tuple[int, int]]:
         """(partition, offset) on the notification topic of each known message id."""
