@@ -47,7 +47,13 @@ def run(
 ) -> None:
     """Run the hub in the foreground: consume notifications, register births, publish results. Ctrl-C stops it."""
     from hub.entrypoints.runner import run_hub
+    from hub.observability import tracing_setup
 
+    try:
+        tracing_setup.configure()  # before any client exists, so the HTTP and database calls are traced
+    except ValueError as exc:  # an OTEL_* variable asks for something the hub cannot do
+        console.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(2) from None
     prepare = None
     if seed_families:
         from functools import partial

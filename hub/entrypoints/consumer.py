@@ -197,6 +197,8 @@ def build_app(broker: KafkaBroker) -> FastStream:
         title="hub: birth registration events",
         version=__version__,
         description="Topics the hub consumes and produces. Every produced message carries the headers "
-        "event-id, correlation-id, content-type and schema.",
+        "event-id, correlation-id, content-type and schema, and, when the notification it answers carried "
+        "a W3C traceparent header (optionally tracestate), those too, naming the hub's span: the hospital "
+        "finds the hub's work under its own trace.",
     )
     return FastStream(broker, specification=spec, logger=logging.getLogger("hub.faststream"))
