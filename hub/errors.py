@@ -2,7 +2,9 @@
 
     HubError
      ├── PermanentError          the input is wrong: answer with a code, never retry
-     │    └── NumberSpaceExhausted  a serial scope is full (9999 NIKs in one kecamatan-day)
+     │    ├── NumberSpaceExhausted  a serial scope is full (9999 NIKs in one kecamatan-day)
+     │    └── StoreRefusedData      the database cannot store a value (SQLSTATE class 22, or text
+     │                              UTF-8 cannot encode): the message that carried it is refused
      └── TransientError          something outside is unavailable: retry with backoff, keep the offset
           ├── StoreUnavailable      PostgreSQL down, connection lost, serialisation conflicts
           ├── BrokerUnavailable     Kafka not reachable or not acknowledging
@@ -38,6 +40,17 @@ class PermanentError(HubError):
 class NumberSpaceExhausted(PermanentError):
     def __init__(self, scope: str) -> None:
         super().__init__(codes.NUMBER_SPACE_EXHAUSTED, f"no free serial left in {scope}")
+
+
+class StoreRefusedData(PermanentError):
+    """The database refused a value as data (SQLSTATE class 22: out of range, untranslatable, too
+    long, ...) or the value could not be encoded for it. Retrying the same transaction fails the
+    same way: the one message that carried the value is answered STORE-DATA-REJECTED instead.
+    `kind` names the error (type and SQLSTATE), never its text, which may quote the value."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(codes.STORE_DATA_REJECTED, kind)
+        self.kind = kind
 
 
 class TransientError(HubError):

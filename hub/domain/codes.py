@@ -67,6 +67,46 @@ TOO_DEEP = _code(
     "PAYLOAD-TOO-DEEP", "too-costly", E, "Struktur JSON terlalu dalam.", "The JSON structure is nested too deeply."
 )
 
+# Text and numbers that no database can store faithfully, or that no person's name contains.
+TEXT_CONTROL_CHARACTER = _code(
+    "TEXT-CONTROL-CHARACTER",
+    "value",
+    E,
+    "Teks berisi karakter kendali (mis. NUL); FHIR hanya mengizinkan tab, CR dan LF.",
+    "The text contains a control character (such as NUL); FHIR allows only tab, CR and LF.",
+)
+TEXT_UNPAIRED_SURROGATE = _code(
+    "TEXT-UNPAIRED-SURROGATE",
+    "value",
+    E,
+    "Teks berisi escape \\uD800-\\uDFFF tanpa pasangannya: bukan Unicode yang sah.",
+    "The text contains a \\uD800-\\uDFFF escape without its pair: not valid Unicode.",
+)
+NUMBER_OUT_OF_RANGE = _code(
+    "NUMBER-OUT-OF-RANGE",
+    "value",
+    E,
+    "Angka terlalu panjang, tak hingga, atau bukan angka (NaN).",
+    "The number has too many characters, is infinite, or is not a number (NaN).",
+)
+NAME_CHARACTER_INVALID = _code(
+    "NAME-CHARACTER-INVALID",
+    "value",
+    E,
+    "Nama berisi karakter yang tidak mungkin ada dalam nama orang (karakter kendali, format, baris baru, atau simbol).",
+    "The name contains a character no person's name has (a control, format, line-break or symbol character).",
+)
+NAME_TOO_LONG = _code(
+    "NAME-TOO-LONG", "value", E, "Nama melebihi panjang yang wajar.", "The name is longer than any real name."
+)
+ISSUES_TRUNCATED = _code(
+    "ISSUES-TRUNCATED",
+    "too-costly",
+    I,
+    "Masalah lainnya tidak dicantumkan; perbaiki yang tercantum lalu kirim lagi.",
+    "Further problems are not listed; fix those listed and send again.",
+)
+
 # FHIR structure (fhir.resources).
 FHIR_INVALID = _code(
     "FHIR-INVALID", "structure", E, "Elemen tidak sesuai FHIR R4.", "The element does not conform to FHIR R4."
@@ -300,6 +340,13 @@ INTAKE_UNEXPECTED = _code(
     E,
     "Hub tidak dapat membaca notifikasi ini karena kesalahan internal; operator telah diberi tahu.",
     "The hub could not read this notification because of an internal error; operators have been alerted.",
+)
+STORE_DATA_REJECTED = _code(
+    "STORE-DATA-REJECTED",
+    "exception",
+    E,
+    "Basis data menolak menyimpan sebuah nilai dari notifikasi ini; operator telah diberi tahu.",
+    "The database refused to store a value from this notification; operators have been alerted.",
 )
 
 # Review: valid, but a person must decide.

@@ -1,7 +1,12 @@
 """The FastStream application: one subscriber for birth notifications, publishers documented.
 
-The subscriber reads batches of raw records (no FastStream decoding: malformed input must reach
-the use case, which keeps it), hands them to `RegisterBirths` and translates the outcome:
+The subscriber reads batches of raw records, hands them to `RegisterBirths` and translates the
+outcome. FastStream decodes nothing: its decoder would parse every value as JSON (by content-type,
+or by trying) before the hub's own limits run, and raise on input that is the hub's to answer
+(5,000 digits, arrays nested 50,000 deep); its batch parser decodes every header value as UTF-8
+and fails the whole batch on one it cannot read. The subscriber's parser therefore drops such
+header values (the hub reads only the trace context from headers) and its decoder passes the
+bytes on untouched:
 
 - handled (registered, rejected, dead-lettered, ...): the batch's offsets are committed after return;
 - transient failure: retried with backoff inside the handler, offset not committed meanwhile;
@@ -14,9 +19,11 @@ Ack policy is NACK_ON_ERROR: commit after success, seek back on error. FastStrea
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
@@ -49,7 +56,18 @@ def build_broker(
     topics = settings.topics
     metrics.prime(
         [str(o) for o in (*ResultStatus, *Handling)],
-        [c.code for c in (codes.NOT_UTF8, codes.NOT_JSON, codes.NOT_OBJECT, codes.NO_MESSAGE_ID, codes.TOO_DEEP)],
+        [
+            c.code
+            for c in (
+                codes.NOT_UTF8,
+                codes.NOT_JSON,
+                codes.NOT_OBJECT,
+                codes.NO_MESSAGE_ID,
+                codes.TOO_DEEP,
+                codes.TOO_LARGE,
+                codes.STORE_DATA_REJECTED,
+            )
+        ],
     )
     broker = KafkaBroker(
         settings.kafka_bootstrap,
@@ -71,12 +89,14 @@ def build_broker(
         batch=True,
         max_records=settings.consumer_batch,
         batch_timeout_ms=settings.consumer_batch_wait_ms,
+        parser=_readable_batch,
+        decoder=_undecoded,
         title="birth.notification.v1:consume",
         description="Hospitals' birth notifications: FHIR R4 message Bundles (application/fhir+json), "
         "key = the mother's NIK. See contracts/profile.md.",
     )
     async def on_notifications(message: KafkaMessage) -> None:
-        items = [(r.value, _delivery(r)) for r in _records(message.raw_message)]
+        items = [(r.value or b"", _delivery(r)) for r in _records(message.raw_message)]  # a tombstone: empty
         started = time.perf_counter()
         metrics.RECEIVED.labels(topics.notifications).inc(len(items))
         metrics.BATCH_SIZE.observe(len(items))
@@ -151,8 +171,10 @@ def build_broker(
         topics.dead_letters,
         title="birth.notification.v1.dlq:publish",
         description=(
-            "Notifications that cannot be read (not UTF-8, not JSON, no MessageHeader.id): original key and bytes, "
-            "reason in the dlq-reason and dlq-detail headers."
+            "Notifications that cannot be read (not UTF-8, not JSON, no MessageHeader.id, far over the size or "
+            "depth limit) or whose refusal the database could not store: original key and bytes (the first "
+            "512 KiB of larger ones, with the dlq-original-bytes header), reason in the dlq-reason and "
+            "dlq-detail headers."
         ),
     )
     return broker
@@ -182,6 +204,32 @@ def _delivery(record) -> Delivery:
         trace_context=tracing.from_headers(record.headers),
         timestamp_ms=record.timestamp,
     )
+
+
+async def _readable_batch(records: Any, default: Callable[[Any], Awaitable[Any]]) -> Any:
+    """FastStream's own batch parser, given the records with only the headers it can read."""
+    return await default(_with_readable_headers(records))
+
+
+def _with_readable_headers(item: Any) -> Any:
+    if isinstance(item, (tuple, list)):  # a batch (FastStream's test broker nests them)
+        return type(item)(_with_readable_headers(record) for record in item)
+    headers = getattr(item, "headers", None) or ()
+    kept = [(key, value) for key, value in headers if isinstance(value, bytes) and _is_utf8(value)]
+    return item if len(kept) == len(headers) else dataclasses.replace(item, headers=kept)
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _undecoded(message: Any) -> Any:
+    """The bodies as received: the hub reads bytes itself, within its limits (hub/intake/envelope.py)."""
+    return message.body
 
 
 def _records(raw) -> list:

@@ -222,7 +222,15 @@ def civil_events(
     ]
 
 
+# What of an unreadable message its dead letter keeps: a record must stay under the broker's and
+# the relay producer's 1 MiB limit, or the relay could never publish it (and nothing after it).
+DEAD_LETTER_MAX_BYTES = 512 * 1024
+DEAD_LETTER_MAX_KEY_BYTES = 1024
+
+
 def dead_letter(topics: Topics, raw: bytes, delivery: Delivery, reason: str, detail: str | None) -> OutboundMessage:
+    """The original key and bytes with the reason; a larger value keeps its first
+    DEAD_LETTER_MAX_BYTES, and the header `dlq-original-bytes` says how long it was."""
     eid = event_id("dead-letter", delivery.topic, delivery.partition, delivery.offset)
     # No message id could be read: the correlation id is where the message was.
     where = f"{delivery.topic}:{delivery.partition}:{delivery.offset}"
@@ -236,4 +244,7 @@ def dead_letter(topics: Topics, raw: bytes, delivery: Delivery, reason: str, det
             "dlq-original-offset": str(delivery.offset),
         }
     )
-    return OutboundMessage(eid, topics.dead_letters, delivery.key, raw, meta)
+    if len(raw) > DEAD_LETTER_MAX_BYTES:
+        meta["dlq-original-bytes"] = str(len(raw))
+    key = delivery.key[:DEAD_LETTER_MAX_KEY_BYTES] if delivery.key is not None else None
+    return OutboundMessage(eid, topics.dead_letters, key, raw[:DEAD_LETTER_MAX_BYTES], meta)

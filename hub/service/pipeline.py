@@ -35,6 +35,7 @@ from hub.intake import results as r
 from hub.intake.envelope import Envelope, Unreadable, open_envelope
 from hub.intake.profile import ProfileResult, read_notice
 from hub.intake.structure import structural_issues
+from hub.intake.text import text_issues
 from hub.observability import tracing
 from hub.service import answers
 from hub.service.documents_content import REGISTRATION, Issuer, registration_contents
@@ -47,6 +48,7 @@ from hub.service.ports import (
 )
 
 log = logging.getLogger("hub.register")
+MAX_RESULT_ISSUES = 100  # a result must stay far below the broker's record limit, however bad the input
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +126,7 @@ class Pipeline:
         if any(issue.blocks for issue in envelope.issues):
             return Inspection(problems=list(envelope.issues))
         try:
-            problems = structural_issues(envelope.document)
+            problems = text_issues(envelope.document) or structural_issues(envelope.document)
             if problems:
                 return Inspection(problems=problems)
             return Inspection(
@@ -290,7 +292,11 @@ class _Reply:
         return self._content(status, [*issues, *self.notes], numbers)
 
     def _content(self, status: ResultStatus, issues: list[Issue], numbers) -> r.ResultContent:
-        placed = tuple(self._place(issue) for issue in dict.fromkeys(issues))
+        distinct = list(dict.fromkeys(issues))
+        if len(distinct) > MAX_RESULT_ISSUES:
+            more = len(distinct) - MAX_RESULT_ISSUES
+            distinct = [*distinct[:MAX_RESULT_ISSUES], Issue(codes.ISSUES_TRUNCATED, detail=f"{more} more")]
+        placed = tuple(self._place(issue) for issue in distinct)
         return r.ResultContent(
             self.event_id, self.envelope.message_id, self.envelope.hospital_id, status, placed, numbers
         )

@@ -6,8 +6,11 @@ offsets only after it. A crash before the commit changes nothing; a redelivery a
 deliveries recorded and does nothing. A hospital that re-sends a message id gets the same result
 again; a new message id for a birth that is already registered gets `ok` with the existing numbers.
 
-If the registry refuses one registration (a PermanentError aborts the transaction), the batch is
-handled again one message at a time, and the refused one is answered in a transaction of its own.
+If the registry refuses one registration, or the database refuses a value as data (a
+PermanentError, StoreRefusedData among them, aborts the transaction), the batch is split in halves
+and each half handled again, down to the one message that fails, which is answered in a
+transaction of its own: the rest of the batch commits. A refusal that cannot be stored either is
+dead-lettered with the reason. None of this is retried: the same data fails the same way.
 """
 
 from __future__ import annotations
@@ -16,14 +19,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 
 from opentelemetry.trace import Span, SpanKind
 
+from hub.domain import codes
 from hub.domain.outcomes import Handling, ResultStatus
-from hub.errors import PermanentError
+from hub.errors import PermanentError, StoreRefusedData
 from hub.intake.envelope import Envelope, Unreadable
 from hub.observability import tracing
 from hub.service.pipeline import Handled, Inspection, Pipeline
@@ -68,7 +72,11 @@ class RegisterBirths:
     async def handle_batch(self, items: list[tuple[bytes, Delivery]]) -> list[Handled]:
         """Each message is traced as `hub.consume`, in the trace its delivery names (a new one
         without): validation, decision and the batch's transaction are its children."""
-        messages = [self._open(raw, delivery) for raw, delivery in items]
+        # Opened in the validator's thread: a hostile megabyte must not hold up the event loop
+        # (and with it the consumer's heartbeats) while its brackets are counted and it is parsed.
+        raws = [raw for raw, _ in items]
+        envelopes = await asyncio.get_running_loop().run_in_executor(_VALIDATOR, self._open_all, raws)
+        messages = [self._traced(*item, envelope) for item, envelope in zip(items, envelopes, strict=True)]
         try:
             results = await self._handle(messages)
             for message, handled in zip(messages, results, strict=True):
@@ -82,7 +90,10 @@ class RegisterBirths:
             for message in messages:
                 message.span.end()
 
-    def _open(self, raw: bytes, delivery: Delivery) -> _Message:
+    def _open_all(self, raws: list[bytes]) -> list[Envelope | Unreadable]:
+        return [self.pipeline.open(raw) for raw in raws]
+
+    def _traced(self, raw: bytes, delivery: Delivery, envelope: Envelope | Unreadable) -> _Message:
         span = tracing.start_span(
             "hub.consume",
             parent=delivery.trace_context,
@@ -95,32 +106,48 @@ class RegisterBirths:
                 "messaging.kafka.offset": delivery.offset,
             },
         )
-        envelope = self.pipeline.open(raw)
         if isinstance(envelope, Envelope):
             span.set_attribute("messaging.message.id", envelope.message_id)
         return _Message(raw, delivery, envelope, span)
 
-    async def _handle(self, messages: list[_Message]) -> list[Handled]:
-        inspections = self._inspect_ahead(messages)
+    async def _handle(
+        self, messages: list[_Message], inspections: dict[int, asyncio.Future] | None = None
+    ) -> list[Handled]:
+        inspections = self._inspect_ahead(messages) if inspections is None else inspections
         try:
             return await self._in_transaction(messages, partial(self._one, inspections))
         except PermanentError as exc:
-            if len(messages) > 1:
-                return [handled for message in messages for handled in await self._handle([message])]
-            envelope = messages[0].envelope
-            # The registry refused inside the transaction, which rolled back: answer in a new one.
-            log.warning(
-                "registration refused message_id=%s code=%s", getattr(envelope, "message_id", None), exc.code.code
-            )
-            refused = exc.code
-
-            async def refuse(uow, raw_, delivery_, envelope_):
-                evaluation = self.pipeline.refused(envelope_, refused)
-                return await self.pipeline.answer(
-                    uow, envelope_, evaluation, self._clock(), delivery=delivery_, origin_at=delivery_.origin_at
+            if len(messages) > 1:  # halves, in order: the partition's order holds, the failing one is found
+                half = len(messages) // 2
+                return await self._handle(messages[:half], inspections) + await self._handle(
+                    messages[half:], inspections
                 )
+            return await self._refuse(messages[0], exc)
 
-            return await self._in_transaction(messages, refuse)
+    async def _refuse(self, message: _Message, exc: PermanentError) -> list[Handled]:
+        """The one message whose transaction was refused (and rolled back), answered in a new one
+        with the refusal's code; if even that answer cannot be stored, dead-lettered."""
+        message_id = getattr(message.envelope, "message_id", None)
+        if isinstance(exc, StoreRefusedData):  # the intake let through what the database cannot take
+            log.error(
+                "database refused a value, answered %s message_id=%s error=%s", exc.code.code, message_id, exc.kind
+            )
+        else:
+            log.warning("registration refused message_id=%s code=%s", message_id, exc.code.code)
+        refused = exc.code
+
+        async def refuse(uow, raw_, delivery_, envelope_):
+            evaluation = self.pipeline.refused(envelope_, refused)
+            return await self.pipeline.answer(
+                uow, envelope_, evaluation, self._clock(), delivery=delivery_, origin_at=delivery_.origin_at
+            )
+
+        try:
+            return await self._in_transaction([message], refuse)
+        except StoreRefusedData as again:
+            log.error("the refusal could not be stored, dead-lettered message_id=%s error=%s", message_id, again.kind)
+            unreadable = Unreadable(codes.STORE_DATA_REJECTED, f"the database refused the answer too: {again.kind}")
+            return await self._in_transaction([replace(message, envelope=unreadable)], refuse)
 
     async def _in_transaction(self, messages: list[_Message], body) -> list[Handled]:
         spans = [message.span for message in messages]

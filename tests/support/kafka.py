@@ -64,7 +64,7 @@ async def collect(bootstrap: str, topics: list[str], *, until, timeout: float) -
             batch = await consumer.getmany(timeout_ms=500)
             for records in batch.values():
                 for r in records:
-                    headers = {k: val.decode() for k, val in r.headers or ()}
+                    headers = {k: (val or b"").decode(errors="replace") for k, val in r.headers or ()}
                     collected.by_topic.setdefault(r.topic, []).append(Received(r.topic, r.key, r.value, headers))
     finally:
         await consumer.stop()
@@ -86,3 +86,34 @@ def numbers_of(result: dict[str, Any]) -> dict[str, Any]:
         if entry["resource"]["resourceType"] == "Parameters":
             return {p["name"]: p.get("valueString", p.get("valueInteger")) for p in entry["resource"]["parameter"]}
     return {}
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One record to publish as a producer chooses it: partition, key, raw value, raw headers."""
+
+    partition: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...] = ()
+
+
+async def publish_records(bootstrap: str, topic: str, records: list[Outgoing]) -> None:
+    """Publish exactly these records, in order per partition. gzip lets a value far larger than the
+    broker's record limit through when it compresses well (as a hostile producer's would)."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        compression_type="gzip",
+        max_request_size=64 * 1024 * 1024,
+    )
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(topic, r.value, key=r.key, partition=r.partition, headers=list(r.headers))
+            for r in records
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()

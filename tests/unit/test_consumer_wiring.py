@@ -82,3 +82,42 @@ async def test_the_subscriber_passes_the_records_timestamp_and_the_senders_trace
             )
     ((_, delivery),) = handler.calls
     assert (delivery.trace_context, delivery.timestamp_ms) == (traceparent, 1_777_700_000_000)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"n": 1' + b"0" * 5000 + b"}", None),  # Python's int() refuses more than 4,300 digits
+        (b"[" * 50_000 + b"]" * 50_000, None),  # deeper than Python's JSON parser goes
+        (b'{"resourceType": "Bundle", "entry": [', "application/json"),  # decoded because of its content-type
+        (b"\xff\xfe", "text/plain"),
+    ],
+)
+async def test_faststream_decodes_nothing_the_hub_reads_the_bytes_itself(body, content_type):
+    handler, bugs = RecordingHandler(), []
+    broker = build_broker(SETTINGS, handler, bugs.append)
+    headers = {"content-type": content_type} if content_type else None
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(body, SETTINGS.topics.notifications, headers=headers)
+    assert [raw for raw, _ in handler.calls] == [body]
+    assert bugs == []
+
+
+async def test_header_values_faststream_cannot_read_are_dropped_and_the_trace_context_kept():
+    from aiokafka.structs import ConsumerRecord
+    from faststream.kafka.message import KafkaMessage
+    from faststream.kafka.parser import AioKafkaBatchParser
+
+    from hub.entrypoints.consumer import _readable_batch
+
+    traceparent = b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    record = ConsumerRecord(
+        "t", 0, 7, 0, 0, b"k", b"value", None, 1, 5, [("x", b"\xff\xfe"), ("y", None), ("traceparent", traceparent)]
+    )
+    default = AioKafkaBatchParser(KafkaMessage, None).parse_batch
+
+    message = await _readable_batch((record,), default)
+
+    (kept,) = message.raw_message
+    assert (kept.offset, kept.value, kept.headers) == (7, b"value", [("traceparent", traceparent)])
+    assert message.batch_headers == [{"traceparent": traceparent.decode()}]

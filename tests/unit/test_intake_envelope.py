@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from hub.domain import codes
-from hub.intake.envelope import Envelope, Unreadable, open_envelope
+from hub.intake.envelope import OUT_OF_RANGE, READ_FACTOR, Envelope, Unreadable, json_depth, open_envelope
 from tests.unit.builders import bundle, resource
 
 LIMITS = dict(max_bytes=1_000_000, max_depth=64)
@@ -128,12 +128,12 @@ def test_large_and_deep_are_both_reported():
     assert [i.code.code for i in opened.issues] == ["PAYLOAD-TOO-LARGE", "PAYLOAD-TOO-DEEP"]
 
 
-def test_a_hundred_thousand_deep_array_does_not_crash():
+def test_a_hundred_thousand_deep_array_is_not_even_parsed():
     payload = b"[" * 100_000 + b"]" * 100_000
 
     opened = open_envelope(payload, max_bytes=10**7, max_depth=64)
 
-    assert opened == Unreadable(codes.TOO_DEEP, "nested too deeply to read")
+    assert opened == Unreadable(codes.TOO_DEEP, "more than 256 levels, limit 64: not read")
 
 
 def deeply_nested_message(depth: int) -> bytes:
@@ -142,11 +142,97 @@ def deeply_nested_message(depth: int) -> bytes:
     return text.encode()
 
 
-def test_a_message_deeper_than_the_parser_can_go_is_dead_lettered_not_crashed():
-    # contracts/profile.md section 4, stage 0: too deep for the parser is unreadable, even with a message id
+def test_a_message_far_deeper_than_the_limit_is_dead_lettered_unread_even_with_a_message_id():
+    # contracts/profile.md section 4, stage 0: more than READ_FACTOR times the depth limit is not parsed
     opened = open_envelope(deeply_nested_message(100_000), max_bytes=10**7, max_depth=64)
 
-    assert opened == Unreadable(codes.TOO_DEEP, "nested too deeply to read")
+    assert opened == Unreadable(codes.TOO_DEEP, "more than 256 levels, limit 64: not read")
+
+
+def test_up_to_read_factor_times_the_depth_limit_is_read_and_answered():
+    message = deeply_nested_message(READ_FACTOR * 8 - 1)  # the arrays start at level 2
+
+    opened = open_envelope(message, max_bytes=10**7, max_depth=8)
+    beyond = open_envelope(deeply_nested_message(READ_FACTOR * 8), max_bytes=10**7, max_depth=8)
+
+    assert isinstance(opened, Envelope) and [i.code for i in opened.issues] == [codes.TOO_DEEP]
+    assert beyond == Unreadable(codes.TOO_DEEP, "more than 32 levels, limit 8: not read")
+
+
+def test_a_depth_limit_beyond_the_parsers_own_is_dead_lettered_not_crashed():
+    opened = open_envelope(deeply_nested_message(5_000), max_bytes=10**7, max_depth=10_000)
+
+    assert opened == Unreadable(codes.TOO_DEEP, "nested too deeply for the parser")
+
+
+def test_far_over_the_size_limit_is_dead_lettered_without_being_decoded():
+    payload = raw(minimal()) + b" " * 4_000 + b"\xff"  # not even UTF-8: never looked at
+
+    opened = open_envelope(payload, max_bytes=1_000, max_depth=64)
+
+    assert opened == Unreadable(codes.TOO_LARGE, f"{len(payload)} bytes, limit 1000: not read")
+
+
+def test_up_to_read_factor_times_the_size_limit_is_read_and_answered():
+    payload = raw(minimal())
+
+    opened = open_envelope(payload, max_bytes=len(payload) // READ_FACTOR + 1, max_depth=64)
+
+    assert isinstance(opened, Envelope) and [i.code for i in opened.issues] == [codes.TOO_LARGE]
+
+
+@pytest.mark.parametrize(
+    "literal",
+    ["1" + "0" * 5000, "-" + "9" * 33, "1" * 20 + "." + "5" * 20, "1e999", "-1e400", "NaN", "Infinity", "-Infinity"],
+)
+def test_numbers_the_hub_does_not_take_become_the_out_of_range_marker(literal):
+    text = json.dumps(minimal(sender={"reference": "Organization/1"}))[:-1] + ', "n": [' + literal + "]}"
+
+    opened = open_envelope(text.encode(), **LIMITS)
+
+    assert isinstance(opened, Envelope) and opened.message_id == "m-1" and opened.hospital_id == "1"
+    assert opened.document["n"] == [OUT_OF_RANGE]
+
+
+@pytest.mark.parametrize(("literal", "value"), [("9" * 32, int("9" * 32)), ("-12.5", -12.5), ("1e308", 1e308)])
+def test_ordinary_numbers_are_numbers(literal, value):
+    text = json.dumps(minimal())[:-1] + ', "n": ' + literal + "}"
+
+    assert open_envelope(text.encode(), **LIMITS).document["n"] == value
+
+
+def test_a_top_level_number_out_of_range_is_not_an_object():
+    assert open_envelope(b"9" * 5000, **LIMITS) == Unreadable(
+        codes.NOT_OBJECT, "the top-level JSON value is a number, not an object"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        ('{"a": "[[[[{{{{"}', 1),
+        (r'{"a": "\\"}', 1),
+        (r'{"a": "\\\"[["}', 1),
+        (r'{"a": "\\", "b": [[1]]}', 3),
+        ('{"a": [1, {"b": "]]]"}]}', 3),
+        ("[[[]], [[[]]]]", 4),
+        ('{"a": "unterminated [[[[', 1),
+        ("", 0),
+    ],
+)
+def test_json_depth_counts_brackets_outside_strings(text, depth):
+    assert json_depth(text) == depth
+
+
+@pytest.mark.parametrize(
+    "reference", [r"Organization/\ud800", r"Organization/103\u00001", r"Organization/1\n2", "Organization/" + "1" * 65]
+)
+def test_a_sender_id_that_is_not_a_fhir_id_is_unknown(reference):
+    text = json.dumps(minimal(sender={"reference": "@@"})).replace("@@", reference)
+
+    opened = open_envelope(text.encode(), **LIMITS)
+
+    assert isinstance(opened, Envelope) and opened.hospital_id is None
 
 
 @pytest.mark.parametrize(

@@ -245,3 +245,92 @@ async def test_civil_events_conform_to_their_published_models(world):
     reissued = FamilyCardReissued.model_validate_json(card.value)
     assert registered.kk_version == reissued.version == 2 and reissued.members[-1].nik == registered.child.nik
     assert born.key == registered.akta_number.encode() and card.key == reissued.kk_number.encode()
+
+
+def _refusing_inbox(monkeypatch, message_id: str, *, even_a_rejection: bool) -> list[str]:
+    """The inbox refuses `message_id`'s row as a database refuses data: every time, or (as a real
+    data error behaves: the rejection stores none of the offending values) unless it is a rejection."""
+    from hub.errors import StoreRefusedData
+    from tests.fakes import FakeInbox
+
+    original, refused = FakeInbox.record, []
+
+    async def record(self, record):
+        if record.message_id == message_id and (even_a_rejection or record.status != "rejected"):
+            refused.append(record.message_id)
+            raise StoreRefusedData("CharacterNotInRepertoireError (SQLSTATE 22021)")
+        return await original(self, record)
+
+    monkeypatch.setattr(FakeInbox, "record", record)
+    return refused
+
+
+def _batch_of_births(spec, count: int) -> list[BirthSpec]:
+    """`count` births of one delivery (multiples), each with its own message id."""
+    return [
+        BirthSpec(
+            **{**spec.__dict__, "message_id": f"6c1e8a4f-0000-4000-8000-{n:012d}", "birth_order": n, "plurality": count}
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+@pytest.mark.allow_errors  # a refusal by the database is an ERROR: the intake should have refused first
+async def test_a_data_error_is_isolated_to_its_message_and_the_rest_of_the_batch_commits(world, monkeypatch):
+    state, handler, spec = world
+    births = _batch_of_births(spec, 8)
+    poisoned = births[5].message_id
+    refused = _refusing_inbox(monkeypatch, poisoned, even_a_rejection=False)
+
+    results = await handler.handle_batch([(raw(b), at(n)) for n, b in enumerate(births)])
+
+    assert [h.outcome for h in results] == ["registered"] * 5 + ["rejected"] + ["registered"] * 2
+    assert results[5].codes == ("STORE-DATA-REJECTED",) and set(refused) == {poisoned}
+    assert state.inbox[poisoned].status == "rejected" and len(state.births) == 7
+    assert state.commits <= 5  # halves: the failing batch, then 8 -> 4 + 4 -> ... not one per message
+
+
+@pytest.mark.allow_errors
+async def test_a_refusal_the_database_cannot_store_either_is_dead_lettered(world, monkeypatch):
+    state, handler, spec = world
+    before, poisoned, after = _batch_of_births(spec, 3)
+    _refusing_inbox(monkeypatch, poisoned.message_id, even_a_rejection=True)
+
+    results = await handler.handle_batch([(raw(before), at(1)), (raw(poisoned), at(2)), (raw(after), at(3))])
+
+    assert [(h.outcome, h.codes) for h in results] == [
+        ("registered", ()),
+        ("dead-letter", ("STORE-DATA-REJECTED",)),
+        ("registered", ()),
+    ]
+    ((delivery, reason, detail),) = state.dead_letters
+    assert (delivery.offset, reason) == (2, "STORE-DATA-REJECTED") and "SQLSTATE 22021" in detail
+    assert poisoned.message_id not in state.inbox
+    (letter,) = [m for m in state.outbox if m.topic == TOPICS.dead_letters]
+    assert letter.value == raw(poisoned) and letter.headers["dlq-reason"] == "STORE-DATA-REJECTED"
+
+
+async def test_a_data_error_is_not_retried_as_transient():
+    from hub.errors import StoreRefusedData
+
+    calls = []
+
+    async def refused():
+        calls.append(1)
+        raise StoreRefusedData("DataError (SQLSTATE 22000)")
+
+    with pytest.raises(StoreRefusedData):
+        await retry_transient(refused, initial=0.001, maximum=0.001, what="test")
+    assert calls == [1]
+
+
+async def test_an_oversized_dead_letter_keeps_its_first_half_mebibyte_so_the_relay_can_publish_it(world):
+    state, handler, _spec = world
+    huge = b"\xff" + b"x" * (3 * 1024 * 1024)
+
+    handled = await handler.handle(huge, Delivery(TOPICS.notifications, 0, 9, b"k" * 5000))
+
+    assert handled.outcome == "dead-letter" and handled.codes == ("PAYLOAD-TOO-LARGE",)
+    (letter,) = [m for m in state.outbox if m.topic == TOPICS.dead_letters]
+    assert letter.value == huge[: 512 * 1024] and letter.headers["dlq-original-bytes"] == str(len(huge))
+    assert letter.key == b"k" * 1024

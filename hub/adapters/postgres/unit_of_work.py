@@ -1,4 +1,10 @@
-"""The PostgreSQL unit of work: one connection, one transaction, every port on it."""
+"""The PostgreSQL unit of work: one connection, one transaction, every port on it.
+
+Driver errors leave it as hub errors: transient ones (database.TRANSIENT) as StoreUnavailable,
+data errors as StoreRefusedData. A data error is SQLSTATE class 22 (asyncpg's DataError and its
+subclasses: a value out of range, too long, with NUL or an untranslatable character; asyncpg
+raises it too for an argument it cannot encode) or a UnicodeEncodeError while rows were written.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +22,23 @@ from hub.adapters.postgres.documents import PostgresDocuments
 from hub.adapters.postgres.registry import EmbeddedRegistry
 from hub.adapters.postgres.sagas import PostgresSagas
 from hub.adapters.postgres.store import PostgresHospitals, PostgresInbox, PostgresOutbox, PostgresReviews
-from hub.errors import StoreUnavailable
+from hub.errors import StoreRefusedData, StoreUnavailable
 from hub.service.ports import CivilRegistry
+
+DATA_ERRORS = (asyncpg.exceptions.DataError, UnicodeEncodeError)
+
+
+def _refused(exc: BaseException) -> StoreRefusedData:
+    """Named by type and SQLSTATE only: the driver's text quotes the offending value."""
+    state = getattr(exc, "sqlstate", None)
+    return StoreRefusedData(type(exc).__name__ + (f" (SQLSTATE {state})" if state else ""))
 
 
 class PostgresUnitOfWork:
     """Use as `async with uow: ...; await uow.commit()`. Leaving without commit rolls back.
 
-    Transient driver errors raised inside the block surface as StoreUnavailable.
+    Transient driver errors raised inside the block surface as StoreUnavailable, data errors as
+    StoreRefusedData (module docstring).
     """
 
     def __init__(
@@ -61,6 +76,8 @@ class PostgresUnitOfWork:
             await tx.commit()
         except TRANSIENT as exc:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        except DATA_ERRORS as exc:
+            raise _refused(exc) from exc
         self._tx = None
 
     async def __aexit__(
@@ -74,6 +91,8 @@ class PostgresUnitOfWork:
             await self._release()
         if exc is not None and isinstance(exc, TRANSIENT):
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        if exc is not None and isinstance(exc, DATA_ERRORS):
+            raise _refused(exc) from exc
 
     async def _release(self) -> None:
         if self._conn is not None:
