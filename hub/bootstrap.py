@@ -15,11 +15,12 @@ import asyncpg
 
 from hub.adapters.audit_anchoring import AuditAnchoring
 from hub.adapters.kafka.reader import TopicReader
-from hub.adapters.postgres.audit import rewrite_privileges
+from hub.adapters.postgres.audit import PostgresAuditLog, rewrite_privileges
 from hub.adapters.postgres.database import connection, create_pool, migrate
 from hub.adapters.postgres.operations import PostgresReplayRuns
 from hub.adapters.postgres.operator_views import PostgresOperationsView
 from hub.adapters.postgres.registry import EmbeddedRegistry
+from hub.adapters.postgres.retention import purge_expired
 from hub.adapters.postgres.sagas import record_breaker
 from hub.adapters.postgres.schema import pending_migrations
 from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
@@ -35,7 +36,7 @@ from hub.observability import metrics
 from hub.service.document_desk import DocumentDesk
 from hub.service.documents_content import Issuer
 from hub.service.pipeline import IntakeLimits, Pipeline
-from hub.service.ports import DocumentSigner
+from hub.service.ports import AuditEntry, DocumentSigner
 from hub.service.register_birth import RegisterBirths
 from hub.service.registry_sagas import RegistrySagaWorker
 from hub.service.replay import ReplayMessages
@@ -335,6 +336,30 @@ async def operator_actions(settings: Settings) -> AsyncIterator[OperatorActions]
             )
         finally:
             await audit_anchoring(settings, pool).anchor_or_warn()
+
+
+async def purge_personal_data(
+    settings: Settings, pool: asyncpg.Pool, actor: str, *, dry_run: bool = False
+) -> dict[str, int]:
+    """Remove the bodies whose retention period has passed; a purge that removed anything is
+    audited (counts per table, no data) and anchored. Returns what was (or would be) removed."""
+    now = utc_now()
+    counts = await purge_expired(pool, now - timedelta(days=settings.retention_days), dry_run=dry_run)
+    if not dry_run and any(counts.values()):
+        reason = f"retention period of {settings.retention_days} days passed"
+        async with pool.acquire() as conn, conn.transaction():
+            await PostgresAuditLog(conn).append(
+                AuditEntry(actor, "retention-purge", "personal-data", reason, counts), now
+            )
+        await audit_anchoring(settings, pool).anchor_or_warn()
+    return counts
+
+
+@contextlib.asynccontextmanager
+async def current_database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a database whose schema is current (operator commands refuse to run otherwise)."""
+    async with _current_database(settings) as pool:
+        yield pool
 
 
 @contextlib.asynccontextmanager

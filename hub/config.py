@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     verify_host: str = "127.0.0.1"
     verify_port: int = Field(18090, ge=0, le=65535)  # the public verification service of `hub run` (0: off)
     status_list_ttl_seconds: int = Field(300, ge=1)
+    # Personal data kept only to deliver messages (outbox bodies, dead letters, finished sagas, document
+    # jobs and decided reviews) is removed this many days after its job was done; `hub run` purges
+    # every retention_purge_seconds (0: never; `hub retention purge` on demand).
+    retention_days: int = Field(30, ge=1, le=3650)
+    retention_purge_seconds: float = Field(3600.0, ge=0)
     metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container, so Prometheus and the kubelet reach it
     metrics_port: int = Field(18091, ge=0, le=65535)  # /metrics, /healthz, /readyz of `hub run` (0: off)
     metrics_sample_seconds: float = Field(5.0, gt=0)  # how often backlogs and consumer lag are sampled

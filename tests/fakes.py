@@ -88,6 +88,7 @@ class FakeState:
     audit_hashes: list[str] = field(default_factory=list)  # the chain: audit_hashes[i] is audit[i]'s hash
     sagas: dict[str, dict] = field(default_factory=dict)  # message id -> {state, document, attempts, ...}
     outbox: list[OutboundMessage] = field(default_factory=list)
+    purged_events: set[str] = field(default_factory=set)  # bodies removed under the retention policy
     document_jobs: list[dict] = field(default_factory=list)
     documents: list[StoredDocument] = field(default_factory=list)
     status_lists: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -280,11 +281,17 @@ class FakeOutbox:
     def __init__(self, state: FakeState) -> None:
         self.state = state
 
+    def expired_now(self, message: OutboundMessage) -> bool:
+        return message.event_id in self.state.purged_events
+
     async def add(self, messages: list[OutboundMessage]) -> None:
         self.state.outbox.extend(messages)
 
+    async def expired(self, event_id: str) -> bool:
+        return event_id in self.state.purged_events
+
     async def copy_event(self, event_id: str) -> bool:
-        found = next((m for m in self.state.outbox if m.event_id == event_id), None)
+        found = next((m for m in self.state.outbox if m.event_id == event_id and not self.expired_now(m)), None)
         if found is not None:
             self.state.outbox.append(replace(found, origin_at=None))
         return found is not None

@@ -381,6 +381,15 @@ REVIEW_REJECTED = _code(
 )
 
 # Information on successful answers.
+RESULT_EXPIRED = _code(
+    "RESULT-EXPIRED",
+    "informational",
+    I,
+    "Hasil asli pesan ini sudah dihapus setelah masa retensi; status dan kodenya diulang tanpa rincian "
+    "dan tanpa dokumen. Nomor dan dokumen dapat diminta ke Dinas Dukcapil.",
+    "This message's original result was removed after the retention period; its status and codes are "
+    "repeated without details or documents. Numbers and documents are available from Dukcapil.",
+)
 DUPLICATE_NOTIFICATION = _code(
     "DUPLICATE-NOTIFICATION",
     "duplicate",

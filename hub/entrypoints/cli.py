@@ -179,6 +179,7 @@ def _operations() -> None:
         ops_audit,
         ops_documents,
         ops_replay,
+        ops_retention,
         ops_review,
         ops_status,
         siak_cli,
@@ -191,6 +192,7 @@ def _operations() -> None:
     app.add_typer(ops_review.dlq_app, name="dlq")
     app.add_typer(ops_review.review_app, name="review")
     app.add_typer(ops_audit.audit_app, name="audit")
+    app.add_typer(ops_retention.retention_app, name="retention")
     app.add_typer(siak_cli.siak_app, name="siak")
     app.add_typer(ops_documents.documents_app, name="documents")
     _signer_commands()

@@ -90,7 +90,9 @@ def review_show(ctx: typer.Context, message_id: str, as_json: AsJson = False) ->
         )
 
 
-def _essentials(document: bytes) -> dict:
+def _essentials(document: bytes | None) -> dict:
+    if document is None:
+        return {"removed": "the retention period after the decision has passed"}
     bundle = json.loads(document)
     kinds = Counter(e.get("resource", {}).get("resourceType") for e in bundle.get("entry", []))
     return {"entries": dict(kinds), "bytes": len(document)}

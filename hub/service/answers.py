@@ -12,8 +12,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from hub.config import Topics
+from hub.domain import codes
+from hub.domain.codes import CATALOGUE, Issue
 from hub.domain.decision import Register
 from hub.domain.documents import DocumentStatus, SignedDocument
+from hub.domain.outcomes import ResultStatus
 from hub.domain.values import BirthNotice
 from hub.intake.results import ResultContent, build_result
 from hub.observability import tracing
@@ -30,6 +33,7 @@ from hub.service.events import (
 from hub.service.ports import (
     Delivery,
     DocumentJob,
+    InboxRecord,
     OutboundMessage,
     Registration,
     StoredDocument,
@@ -65,6 +69,20 @@ def headers(eid: str, correlation_id: str, content_type: str, schema: str) -> di
 
 def result_message(topics: Topics, content: ResultContent, now: datetime) -> OutboundMessage:
     return bundle_message(topics, build_result(content, now), content.message_id, content.hospital_id)
+
+
+def expired_result(topics: Topics, prior: InboxRecord, now: datetime) -> OutboundMessage:
+    """What a re-sent message id gets once its result's body was removed under the retention
+    policy: the same event id, status and codes (without their details), and RESULT-EXPIRED."""
+    issues = [Issue(CATALOGUE[c]) for c in prior.codes if c in CATALOGUE and c != codes.RESULT_EXPIRED.code]
+    content = ResultContent(
+        prior.result_event_id,
+        prior.message_id,
+        prior.hospital_id,
+        ResultStatus(prior.status),
+        (*issues, Issue(codes.RESULT_EXPIRED)),
+    )
+    return result_message(topics, content, now)
 
 
 def bundle_message(topics: Topics, bundle: dict, message_id: str, hospital_id: str | None) -> OutboundMessage:

@@ -96,7 +96,7 @@ class ReviewCase:
     message_id: str
     hospital_id: str
     reasons: tuple[str, ...]
-    document: bytes
+    document: bytes | None  # None once the retention period after the decision has passed
     status: str
     opened_at: datetime
     decided_at: datetime | None = None
@@ -376,6 +376,10 @@ class AuditLog(Protocol):
 
 class Outbox(Protocol):
     async def add(self, messages: list[OutboundMessage]) -> None: ...
+
+    async def expired(self, event_id: str) -> bool:
+        """True when the event was published and its body later removed under the retention policy."""
+        ...
 
     async def copy_event(self, event_id: str) -> bool:
         """Queue an already queued event again (same event id and trace context, no `origin_at`);

@@ -25,11 +25,13 @@ from functools import partial
 
 from opentelemetry.trace import Span, SpanKind
 
+from hub.config import Topics
 from hub.domain import codes
 from hub.domain.outcomes import Handling, ResultStatus
 from hub.errors import PermanentError, StoreRefusedData
 from hub.intake.envelope import Envelope, Unreadable
 from hub.observability import tracing
+from hub.service import answers
 from hub.service.pipeline import Handled, Inspection, Pipeline
 from hub.service.ports import Delivery, InboxRecord, UnitOfWork
 
@@ -39,14 +41,21 @@ ALREADY = Handled(Handling.ALREADY_PROCESSED)
 _VALIDATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-validate")
 
 
-async def resend_result(uow: UnitOfWork, prior: InboxRecord) -> None:
+async def resend_result(uow: UnitOfWork, prior: InboxRecord, topics: Topics, now: datetime) -> None:
     """Queue the result of a message id again. While a registry saga or the documents are still
-    being made there is no result yet: the worker that makes it sends it once more."""
+    being made there is no result yet: the worker that makes it sends it once more. Once the
+    retention period removed the result's body, the hospital gets its status and codes again,
+    marked RESULT-EXPIRED (answers.expired_result)."""
     if prior.status == ResultStatus.PENDING and await uow.sagas.owe_copy(prior.message_id):
         return
     if await uow.outbox.copy_event(prior.result_event_id) or await uow.documents.owe_copy(prior.message_id):
         return
-    await uow.outbox.copy_event(prior.result_event_id)  # the documents' job finished meanwhile
+    if await uow.outbox.copy_event(prior.result_event_id):  # the documents' job finished meanwhile
+        return
+    if await uow.outbox.expired(prior.result_event_id):
+        await uow.outbox.add([answers.expired_result(topics, prior, now)])
+        return
+    log.error("no result to send again message_id=%s status=%s", prior.message_id, prior.status)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +207,7 @@ class RegisterBirths:
     ) -> Handled:
         prior = await uow.inbox.find(envelope.message_id)
         if prior is not None:
-            await resend_result(uow, prior)
+            await resend_result(uow, prior, self.pipeline.topics, self._clock())
             return Handled(Handling.RESENT, prior.message_id, prior.hospital_id, prior.codes)
         now, inspection = self._clock(), await inspections[id(envelope)]
         with tracing.span("hub.decide"):

@@ -42,6 +42,8 @@ class ReviewDecisions:
             prior = await uow.inbox.find(message_id)
             if prior is None:  # the case was opened in the transaction that recorded the message
                 raise RuntimeError(f"review case {message_id} has no inbox row")
+            if case.document is None:  # only decided cases are purged: an open one always has it
+                raise RuntimeError(f"open review case {message_id} lost its notification")
             envelope = self._pipeline.reopen(case.document)
             now, sequence = self._clock(), prior.result_sequence + 1
             if approve:

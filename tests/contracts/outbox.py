@@ -19,6 +19,10 @@ class OutboxProbe(Protocol):
         """The committed messages with this event id, in the order they were queued."""
         ...
 
+    async def purge(self, event_id: str) -> None:
+        """Remove the event's body as the retention policy does, once it was published."""
+        ...
+
 
 def message(topic: str = "contract.out", key: bytes | None = b"key") -> OutboundMessage:
     return OutboundMessage(unique(), topic, key, b'{"value": 1}', {"event-id": "x", "correlation-id": unique()})
@@ -52,6 +56,21 @@ class OutboxContract:
             await uow.commit()
         copy = replace(traced, origin_at=None)
         assert await probe.queued(traced.event_id) == [traced, copy, copy]
+
+    async def test_an_event_whose_body_was_removed_is_expired_and_never_copied(self, make, probe):
+        event, kept = message(), message()
+        async with make() as uow:
+            await uow.outbox.add([event, kept])
+            await uow.commit()
+        async with make() as uow:
+            assert await uow.outbox.expired(event.event_id) is False
+        await probe.purge(event.event_id)
+        async with make() as uow:
+            assert await uow.outbox.expired(event.event_id) is True
+            assert await uow.outbox.expired(kept.event_id) is False
+            assert await uow.outbox.copy_event(event.event_id) is False
+            await uow.commit()
+        assert len(await probe.queued(event.event_id)) == 1
 
     async def test_nothing_is_queued_without_commit(self, make, probe):
         lost = message()

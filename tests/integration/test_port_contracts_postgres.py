@@ -65,6 +65,11 @@ class PostgresProbe:
         rows = await self.pool.fetch(OUTBOX_SELECT + " WHERE event_id = $1::uuid ORDER BY id", event_id)
         return [outbound_message(row) for row in rows]
 
+    async def purge(self, event_id: str) -> None:
+        await self.pool.execute(
+            "UPDATE outbox SET value = NULL, key = NULL, purged_at = now() WHERE event_id = $1::uuid", event_id
+        )
+
     async def head(self) -> str:
         return await self.pool.fetchval("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1") or GENESIS
 

@@ -53,6 +53,9 @@ class FakeProbe:
     async def queued(self, event_id: str) -> list[OutboundMessage]:
         return [m for m in self.state.outbox if m.event_id == event_id]
 
+    async def purge(self, event_id: str) -> None:
+        self.state.purged_events.add(event_id)
+
     async def head(self) -> str:
         return self.state.audit_hashes[-1] if self.state.audit_hashes else GENESIS
 

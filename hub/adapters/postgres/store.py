@@ -229,10 +229,17 @@ class PostgresOutbox:
     async def add(self, messages: list[OutboundMessage]) -> None:
         self._pending.extend(messages)
 
+    async def expired(self, event_id: str) -> bool:
+        return await self._conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE event_id = $1 AND purged_at IS NOT NULL)", event_id
+        )
+
     async def copy_event(self, event_id: str) -> bool:
         found = next((m for m in self._pending if m.event_id == event_id), None)
         if found is None:
-            row = await self._conn.fetchrow(OUTBOX_SELECT + " WHERE event_id = $1 ORDER BY id LIMIT 1", event_id)
+            row = await self._conn.fetchrow(
+                OUTBOX_SELECT + " WHERE event_id = $1 AND value IS NOT NULL ORDER BY id LIMIT 1", event_id
+            )
             if row is None:
                 return False
             found = outbound_message(row)

@@ -1,0 +1,75 @@
+"""Retention of personal data (issue #8): bodies go after the retention period, the trail stays.
+
+On the real PostgreSQL: results, civil events and a decided review case older than the period lose
+their bodies (a dry run only counts them), the purge is audited, a second purge finds nothing, and
+a hospital that re-sends a message id afterwards gets the same status and codes again, marked
+RESULT-EXPIRED, under the original event id.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import asyncpg
+import pytest
+
+from hub.bootstrap import purge_personal_data, registration_handler
+from hub.devtools.simulation.bundles import Parent, build_notification
+from hub.service.ports import Delivery
+from tests.support.kafka import codes_of, status_of
+from tests.support.people import birth, households
+
+pytestmark = [pytest.mark.postgres, pytest.mark.faults]
+HOSPITAL = "103578001"
+ACTOR = "tests@retention"
+
+
+def _delivery() -> Delivery:
+    return Delivery("retention.notifications", 0, uuid.uuid4().int % 10**9)
+
+
+async def _age_everything(dsn: str) -> None:
+    """Make every finished row older than the retention period, as time would."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("UPDATE outbox SET sent_at = now() - interval '40 days'")
+        await conn.execute("UPDATE reviews SET status = 'rejected', decided_at = now() - interval '40 days'")
+    finally:
+        await conn.close()
+
+
+async def test_bodies_go_after_the_period_and_a_resent_id_gets_an_expired_result(environment, pool):
+    homes = await households(environment.settings.dsn, 2)
+    registered = birth(homes[0], HOSPITAL)
+    reviewed = birth(homes[1], HOSPITAL, father=Parent("3578011203880009", "Ayah Tak Dikenal"))
+    raw = {spec.message_id: json.dumps(build_notification(spec)).encode() for spec in (registered, reviewed)}
+    handler = registration_handler(environment.settings, pool)
+    first = await handler.handle_batch([(value, _delivery()) for value in raw.values()])
+    assert [str(h.outcome) for h in first] == ["registered", "review-pending"]
+    await _age_everything(environment.settings.dsn)
+
+    planned = await purge_personal_data(environment.settings, pool, ACTOR, dry_run=True)
+    assert planned["outbox"] >= 4 and planned["reviews"] == 1  # 2 results + civil events, 1 case
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE value IS NULL") == 0
+
+    removed = await purge_personal_data(environment.settings, pool, ACTOR)
+    assert removed == planned
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE value IS NOT NULL OR key IS NOT NULL") == 0
+    assert await pool.fetchval("SELECT count(*) FROM reviews WHERE document IS NOT NULL") == 0
+    audited = await pool.fetchrow("SELECT actor, details FROM audit_log WHERE action = 'retention-purge'")
+    assert audited["actor"] == ACTOR and json.loads(audited["details"]) == removed
+    assert set((await purge_personal_data(environment.settings, pool, ACTOR)).values()) == {0}
+
+    original = await pool.fetchval(
+        "SELECT result_event_id::text FROM inbox WHERE message_id = $1", registered.message_id
+    )
+    again = await handler.handle_batch([(raw[registered.message_id], _delivery())])
+    assert str(again[0].outcome) == "resent-result"
+    row = await pool.fetchrow(
+        "SELECT value, headers FROM outbox WHERE event_id = $1::uuid AND value IS NOT NULL", original
+    )
+    result = json.loads(row["value"])
+    assert status_of(result) == "registered" and "RESULT-EXPIRED" in codes_of(result)
+    assert result["entry"][0]["resource"]["response"]["identifier"] == registered.message_id
+    assert json.loads(row["headers"])["event-id"] == original
