@@ -73,6 +73,30 @@ class FakeLocks:
         self._held = {key: held for key, held in self._held.items() if held is not owner}
 
 
+def scoped(hospital_id: str | None, message_id: str) -> tuple[str, str]:
+    """A message's key, as the tables keep it: message ids are scoped by the sending hospital, and
+    a message whose sender could not be read (None) has the scope ''."""
+    return hospital_id or "", message_id
+
+
+class ScopedRows(dict):
+    """Rows by (hospital, message id). For the tests' convenience a row may also be looked up by its
+    message id alone, as long as only one hospital sent that id."""
+
+    def _full(self, key):
+        if not isinstance(key, str):
+            return key
+        matches = [k for k in self.keys() if k[1] == key]
+        assert len(matches) <= 1, f"message id {key} was sent by several hospitals: look it up by (hospital, id)"
+        return matches[0] if matches else ("?", key)
+
+    def __getitem__(self, key):
+        return super().__getitem__(self._full(key))
+
+    def __contains__(self, key) -> bool:
+        return super().__contains__(self._full(key))
+
+
 @dataclass
 class FakeState:
     hospitals: dict[str, Hospital] = field(default_factory=dict)
@@ -80,13 +104,13 @@ class FakeState:
     families: dict[str, Family] = field(default_factory=dict)
     births: list[RegisteredBirth] = field(default_factory=list)
     serials: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    inbox: dict[str, InboxRecord] = field(default_factory=dict)
+    inbox: dict[tuple[str, str], InboxRecord] = field(default_factory=ScopedRows)
     deliveries: dict[tuple[str, int, int], tuple[str | None, str]] = field(default_factory=dict)  # (message id, action)
     dead_letters: list[tuple[Delivery, str, str | None]] = field(default_factory=list)  # (delivery, reason, detail)
-    reviews: dict[str, ReviewCase] = field(default_factory=dict)
+    reviews: dict[tuple[str, str], ReviewCase] = field(default_factory=ScopedRows)
     audit: list[AuditEntry] = field(default_factory=list)
     audit_hashes: list[str] = field(default_factory=list)  # the chain: audit_hashes[i] is audit[i]'s hash
-    sagas: dict[str, dict] = field(default_factory=dict)  # message id -> {state, document, attempts, ...}
+    sagas: dict[tuple[str, str], dict] = field(default_factory=ScopedRows)  # -> {state, document, attempts, ...}
     outbox: list[OutboundMessage] = field(default_factory=list)
     purged_events: set[str] = field(default_factory=set)  # bodies removed under the retention policy
     document_jobs: list[dict] = field(default_factory=list)
@@ -197,40 +221,42 @@ class FakeInbox:
     async def delivered(self, delivery: Delivery) -> bool:
         return (delivery.topic, delivery.partition, delivery.offset) in self.state.deliveries
 
-    async def prefetch(self, message_ids: list[str]) -> None:
+    async def prefetch(self, keys: list[tuple[str | None, str]]) -> None:
         return None
 
-    async def find(self, message_id: str) -> InboxRecord | None:
-        return self.state.inbox.get(message_id)
+    async def find(self, hospital_id: str | None, message_id: str) -> InboxRecord | None:
+        return self.state.inbox.get(scoped(hospital_id, message_id))
 
     async def record(self, record: InboxRecord) -> None:
         """Keeps where the message came from, not the delivery's key (as the inbox table does)."""
-        if record.message_id in self.state.inbox:
-            raise _duplicate(f"inbox already has {record.message_id}")
-        self.state.inbox[record.message_id] = replace(record, delivery=replace(record.delivery, key=None))
+        key = scoped(record.hospital_id, record.message_id)
+        if key in self.state.inbox:
+            raise _duplicate(f"inbox already has {key}")
+        self.state.inbox[key] = replace(record, delivery=replace(record.delivery, key=None))
 
     async def replace(self, record: InboxRecord) -> None:
-        """The message's hospital and first delivery stay; an unknown message id changes nothing."""
-        old = self.state.inbox.get(record.message_id)
+        """The message's first delivery stays; an unknown (hospital, message id) changes nothing."""
+        key = scoped(record.hospital_id, record.message_id)
+        old = self.state.inbox.get(key)
         if old is None:
             return
         mother_nik = old.mother_nik if record.mother_nik is None else record.mother_nik
-        self.state.inbox[record.message_id] = replace(
-            record, hospital_id=old.hospital_id, delivery=old.delivery, mother_nik=mother_nik
-        )
+        self.state.inbox[key] = replace(record, delivery=old.delivery, mother_nik=mother_nik)
 
     async def claim_deliveries(self, deliveries: list[Delivery]) -> set[tuple[str, int, int]]:
         fresh = {(d.topic, d.partition, d.offset) for d in deliveries} - set(self.state.deliveries)
         self.state.deliveries.update({key: (None, "received") for key in fresh})
         return fresh
 
-    async def note_deliveries(self, outcomes: list[tuple[Delivery, str | None, str]]) -> None:
-        for d, message_id, action in outcomes:
+    async def note_deliveries(self, outcomes: list[tuple[Delivery, str | None, str | None, str]]) -> None:
+        for d, _, message_id, action in outcomes:
             key = (d.topic, d.partition, d.offset)
             if key in self.state.deliveries:  # only claimed deliveries: like an UPDATE
                 self.state.deliveries[key] = (message_id, action)
 
-    async def record_delivery(self, delivery: Delivery, message_id: str | None, action: str) -> None:
+    async def record_delivery(
+        self, delivery: Delivery, hospital_id: str | None, message_id: str | None, action: str
+    ) -> None:
         key = (delivery.topic, delivery.partition, delivery.offset)
         if key in self.state.deliveries:
             raise _duplicate(f"delivery {key} already recorded")
@@ -250,19 +276,23 @@ class FakeReviews:
         self.state = state
 
     async def open(self, notice: BirthNotice, document: bytes, reasons: tuple[str, ...]) -> None:
-        if notice.message_id in self.state.reviews:
-            raise _duplicate(f"review of {notice.message_id} already open")
-        self.state.reviews[notice.message_id] = ReviewCase(
+        key = scoped(notice.hospital_id, notice.message_id)
+        if key in self.state.reviews:
+            raise _duplicate(f"review of {key} already open")
+        self.state.reviews[key] = ReviewCase(
             notice.message_id, notice.hospital_id, tuple(reasons), document, "open", self.state.clock()
         )
 
-    async def get(self, message_id: str, *, lock: bool = False) -> ReviewCase | None:
-        return self.state.reviews.get(message_id)
+    async def get(self, hospital_id: str, message_id: str, *, lock: bool = False) -> ReviewCase | None:
+        return self.state.reviews.get(scoped(hospital_id, message_id))
 
-    async def decide(self, message_id: str, status: ReviewStatus, officer: str, note: str, at: datetime) -> None:
-        case = self.state.reviews.get(message_id)
+    async def decide(
+        self, hospital_id: str, message_id: str, status: ReviewStatus, officer: str, note: str, at: datetime
+    ) -> None:
+        key = scoped(hospital_id, message_id)
+        case = self.state.reviews.get(key)
         if case is not None:
-            self.state.reviews[message_id] = replace(case, status=status, decided_by=officer, note=note, decided_at=at)
+            self.state.reviews[key] = replace(case, status=status, decided_by=officer, note=note, decided_at=at)
 
 
 class FakeAuditLog:
@@ -298,18 +328,25 @@ class FakeOutbox:
 
 
 class FakeSagas:
-    """Sagas as dicts {state, document, attempts, next_attempt_at, last_error, owed_copies} by message id,
+    """Sagas as dicts {state, document, attempts, next_attempt_at, last_error, owed_copies} by (hospital, message id),
     following hub/adapters/postgres/sagas.py: a claimed saga is locked to its unit of work (`owner`)."""
 
     def __init__(self, state: FakeState, owner: object | None = None) -> None:
         self.state, self._owner = state, owner
 
     async def open(
-        self, message_id: str, document: bytes, *, trace_context: str | None = None, origin_at: datetime | None = None
+        self,
+        hospital_id: str | None,
+        message_id: str,
+        document: bytes,
+        *,
+        trace_context: str | None = None,
+        origin_at: datetime | None = None,
     ) -> None:
         """Opening a saga again makes it pending and due now with the new document; attempts stay."""
-        before = self.state.sagas.get(message_id, {"attempts": 0, "last_error": None})
-        self.state.sagas[message_id] = {
+        key = scoped(hospital_id, message_id)
+        before = self.state.sagas.get(key, {"attempts": 0, "last_error": None})
+        self.state.sagas[key] = {
             "state": SagaState.PENDING,
             "document": document,
             "attempts": before["attempts"],
@@ -322,19 +359,20 @@ class FakeSagas:
 
     async def claim_due(self, now: datetime) -> RegistrySaga | None:
         due = [
-            (saga["next_attempt_at"], message_id)
-            for message_id, saga in self.state.sagas.items()
+            (saga["next_attempt_at"], key)
+            for key, saga in self.state.sagas.items()
             if saga["state"] in (SagaState.PENDING, SagaState.RETRYING)
             and saga["next_attempt_at"] <= now
-            and self.state.locks.free(("saga", message_id), self._owner)
+            and self.state.locks.free(("saga", key), self._owner)
         ]
         if not due:
             return None
-        _, message_id = min(due, key=lambda found: found[0])
-        self.state.locks.take(("saga", message_id), self._owner)
-        saga = self.state.sagas[message_id]
+        _, key = min(due, key=lambda found: found[0])
+        self.state.locks.take(("saga", key), self._owner)
+        saga = self.state.sagas[key]
         return RegistrySaga(
-            message_id,
+            key[0] or None,
+            key[1],
             saga["state"],
             saga["document"],
             saga["attempts"],
@@ -343,22 +381,29 @@ class FakeSagas:
             saga["origin_at"],
         )
 
-    async def owe_copy(self, message_id: str) -> bool:
-        saga = self.state.sagas.get(message_id)
+    async def owe_copy(self, hospital_id: str | None, message_id: str) -> bool:
+        saga = self.state.sagas.get(scoped(hospital_id, message_id))
         if saga is None or saga["state"] not in (SagaState.PENDING, SagaState.RETRYING):
             return False
         saga["owed_copies"] += 1
         return True
 
-    async def finish(self, message_id: str, state: SagaState, error: str | None = None) -> None:
-        if message_id in self.state.sagas:
-            saga = self.state.sagas[message_id]
+    async def finish(
+        self, hospital_id: str | None, message_id: str, state: SagaState, error: str | None = None
+    ) -> None:
+        if (key := scoped(hospital_id, message_id)) in self.state.sagas:
+            saga = self.state.sagas[key]
             saga.update(state=state, attempts=saga["attempts"] + 1, last_error=error)
 
-    async def retry_at(self, message_id: str, when: datetime, error: str) -> None:
-        if message_id in self.state.sagas:
-            saga = self.state.sagas[message_id]
+    async def retry_at(self, hospital_id: str | None, message_id: str, when: datetime, error: str) -> None:
+        if (key := scoped(hospital_id, message_id)) in self.state.sagas:
+            saga = self.state.sagas[key]
             saga.update(state=SagaState.RETRYING, attempts=saga["attempts"] + 1, next_attempt_at=when, last_error=error)
+
+
+def _job_of(job: dict, hospital_id: str | None, message_id: str) -> bool:
+    request = job["request"]
+    return scoped(request.hospital_id, request.message_id) == scoped(hospital_id, message_id)
 
 
 class FakeDocuments:
@@ -370,7 +415,7 @@ class FakeDocuments:
 
     async def request(self, request: DocumentRequest) -> None:
         if any(
-            j["request"].message_id == request.message_id and j["request"].sequence == request.sequence
+            _job_of(j, request.hospital_id, request.message_id) and j["request"].sequence == request.sequence
             for j in self.state.document_jobs
         ):
             return
@@ -404,8 +449,8 @@ class FakeDocuments:
     def _job(self, job_id: int) -> dict:
         return next(j for j in self.state.document_jobs if j["id"] == job_id)
 
-    async def owe_copy(self, message_id: str) -> bool:
-        jobs = [j for j in self.state.document_jobs if j["request"].message_id == message_id]
+    async def owe_copy(self, hospital_id: str | None, message_id: str) -> bool:
+        jobs = [j for j in self.state.document_jobs if _job_of(j, hospital_id, message_id)]
         if not jobs or jobs[-1]["state"] != "pending":
             return False
         jobs[-1]["owed_copies"] += 1
@@ -428,7 +473,14 @@ class FakeDocuments:
         return StatusSlot(regency, year, index)
 
     async def store(
-        self, document: SignedDocument, *, kk_number: str, message_id: str, reason: str, stale: bool = False
+        self,
+        document: SignedDocument,
+        *,
+        kk_number: str,
+        message_id: str,
+        reason: str,
+        stale: bool = False,
+        hospital_id: str | None = None,
     ) -> str | None:
         if stale:
             self.state.documents.append(
@@ -442,6 +494,7 @@ class FakeDocuments:
                     document.key_id,
                     reason,
                     status_reason="a newer card version was issued first",
+                    hospital_id=hospital_id,
                 )
             )
             return None
@@ -464,6 +517,7 @@ class FakeDocuments:
                 document.key_id,
                 reason,
                 previous.ref.document_id if previous else None,
+                hospital_id=hospital_id,
             )
         )
         return previous.ref.document_id if previous else None
@@ -487,9 +541,9 @@ class FakeDocuments:
             key=lambda d: d.ref.version,
         )
 
-    async def of_message(self, message_id: str) -> list[StoredDocument]:
+    async def of_message(self, hospital_id: str | None, message_id: str) -> list[StoredDocument]:
         return sorted(
-            (d for d in self.state.documents if d.message_id == message_id),
+            (d for d in self.state.documents if scoped(d.hospital_id, d.message_id) == scoped(hospital_id, message_id)),
             key=lambda d: (d.ref.issued_at, d.ref.kind.value),
         )
 

@@ -31,6 +31,7 @@ from hub.entrypoints import render
 from hub.entrypoints.ops_common import (
     AsJson,
     err,
+    one_hospital,
     operator_identity,
     parse_time,
     run,
@@ -67,7 +68,10 @@ def replay(
     until: Annotated[str | None, typer.Option(help="Messages published before this time (ISO 8601).")] = None,
     message_id: Annotated[list[str] | None, typer.Option(help="Only these message ids (repeatable).")] = None,
     dlq: Annotated[bool, typer.Option(help="Replay the dead-letter topic instead of the notification topic.")] = False,
-    hospital: Annotated[str | None, typer.Option(help="Only notifications from this hospital.")] = None,
+    hospital: Annotated[
+        str | None,
+        typer.Option(help="Only notifications from this hospital (with --message-id: the hospital that sent them)."),
+    ] = None,
     error_code: Annotated[
         str | None, typer.Option(help="Only messages whose last answer had this code (or DLQ reason).")
     ] = None,
@@ -152,17 +156,24 @@ async def _replay(
     }
 
 
+def _position(by_hospital: dict[str, tuple[int, int]], message_id: str, hospital: str | None) -> tuple[int, int] | None:
+    """Where the message id was read from; several hospitals sent it: --hospital says whose."""
+    chosen = one_hospital(message_id, by_hospital, hospital)
+    return None if chosen is None else by_hospital[chosen]
+
+
 async def _records(settings: Settings, actions: OperatorActions, selection: Selection, positions: dict[str, int]):
     topics = settings.topics
     topic = topics.dead_letters if selection.source == "dlq" else topics.notifications
     async with actions.read_topic(topic) as reader:
         if selection.source == "ids":
             found = await actions.view.inbox_positions(selection.message_ids)
-            missing = [mid for mid in selection.message_ids if mid not in found]
+            places = [_position(found.get(mid, {}), mid, selection.hospital) for mid in selection.message_ids]
+            missing = [mid for mid, at in zip(selection.message_ids, places, strict=True) if at is None]
             if missing:
                 raise OperatorError(f"unknown message ids: {', '.join(missing)}")
-            for mid in selection.message_ids:
-                record = await reader.fetch(*found[mid])
+            for at in places:
+                record = await reader.fetch(*at) if at else None
                 if record is not None:
                     yield len(selection.message_ids), record
             return

@@ -13,6 +13,8 @@ from hub.config import Settings
 from hub.entrypoints import render
 from hub.entrypoints.ops_common import (
     AsJson,
+    HospitalOption,
+    one_hospital,
     operator_identity,
     parse_time,
     run,
@@ -53,13 +55,14 @@ def review_list(
 
 
 @review_app.command("show")
-def review_show(ctx: typer.Context, message_id: str, as_json: AsJson = False) -> None:
+def review_show(ctx: typer.Context, message_id: str, hospital: HospitalOption = None, as_json: AsJson = False) -> None:
     """One case: its reasons and the notification's essentials (personal data masked)."""
     config = settings(ctx)
 
     async def go():
         async with operations(config) as ops:
-            case = await ops.view.review_case(message_id)
+            chosen = one_hospital(message_id, await ops.view.review_hospitals(message_id), hospital)
+            case = None if chosen is None else await ops.view.review_case(chosen, message_id)
             if case is None:
                 raise OperatorError(f"no review case for message {message_id}")
             return case
@@ -98,11 +101,14 @@ def _essentials(document: bytes | None) -> dict:
     return {"entries": dict(kinds), "bytes": len(document)}
 
 
-def _decide(config: Settings, message_id: str, note: str, approve: bool, as_json: bool) -> None:
+def _decide(config: Settings, message_id: str, hospital: str | None, note: str, approve: bool, as_json: bool) -> None:
     async def go():
         async with operator_actions(config) as actions:
+            chosen = one_hospital(message_id, await actions.view.review_hospitals(message_id), hospital)
+            if chosen is None:
+                raise OperatorError(f"no review case for message {message_id}")
             action = actions.reviews.approve if approve else actions.reviews.reject
-            return await action(message_id, operator_identity(), note)
+            return await action(chosen, message_id, operator_identity(), note)
 
     handled = run(go)
     if as_json:
@@ -115,17 +121,21 @@ def _decide(config: Settings, message_id: str, note: str, approve: bool, as_json
 
 
 @review_app.command("approve")
-def review_approve(ctx: typer.Context, message_id: str, note: Note, as_json: AsJson = False) -> None:
+def review_approve(
+    ctx: typer.Context, message_id: str, note: Note, hospital: HospitalOption = None, as_json: AsJson = False
+) -> None:
     """Approve: register the birth through the normal path and send the hospital its second result.
     The officer recorded is the operating system account running the command."""
-    _decide(settings(ctx), message_id, note, True, as_json)
+    _decide(settings(ctx), message_id, hospital, note, True, as_json)
 
 
 @review_app.command("reject")
-def review_reject(ctx: typer.Context, message_id: str, note: Note, as_json: AsJson = False) -> None:
+def review_reject(
+    ctx: typer.Context, message_id: str, note: Note, hospital: HospitalOption = None, as_json: AsJson = False
+) -> None:
     """Reject: the hospital's second result is fatal-error REVIEW-REJECTED. The officer recorded is
     the operating system account running the command."""
-    _decide(settings(ctx), message_id, note, False, as_json)
+    _decide(settings(ctx), message_id, hospital, note, False, as_json)
 
 
 @dlq_app.command("list")

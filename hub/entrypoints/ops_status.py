@@ -9,7 +9,7 @@ import typer
 
 from hub.bootstrap import operations
 from hub.entrypoints import render
-from hub.entrypoints.ops_common import AsJson, operator_identity, run, settings
+from hub.entrypoints.ops_common import AsJson, HospitalOption, one_hospital, operator_identity, run, settings
 from hub.errors import OperatorError
 
 
@@ -20,16 +20,18 @@ def status(
         bool, typer.Option(help="Show NIKs and KK numbers unmasked (needs --reason; audited).")
     ] = False,
     reason: Annotated[str, typer.Option(help="Why personal data is needed (recorded in the audit log).")] = "",
+    hospital: HospitalOption = None,
     as_json: AsJson = False,
 ) -> None:
-    """The full trail of a notification: arrival, decisions and codes, registry writes, results and events, operator actions."""
+    """The full trail of a notification: arrival, decisions and codes, registry writes, results and events, operator actions.
+    A message id that several hospitals sent needs --hospital."""
     if show_personal_data and not reason.strip():
         raise typer.BadParameter("--show-personal-data needs --reason")
     config = settings(ctx)
 
     async def go():
         async with operations(config) as ops:
-            ids = await ops.view.message_ids_for(query)
+            ids = _chosen(query, await ops.view.messages_for(query), hospital)
             if not ids:
                 raise OperatorError(f"nothing known about {render.masked(query)}")
             trails = await ops.view.trails(ids)
@@ -47,6 +49,14 @@ def status(
         _print_trail(trail)
 
 
+def _chosen(query: str, found: list[tuple[str, str]], hospital: str | None) -> list[tuple[str, str]]:
+    """The messages to show: a message id sent by several hospitals is refused without --hospital."""
+    if any(message_id == query for _, message_id in found):
+        chosen = one_hospital(query, [h for h, m in found if m == query], hospital)
+        return [] if chosen is None else [(chosen, query)]
+    return [(h, m) for h, m in found if hospital is None or h == hospital]
+
+
 def _document_job_row(job: dict) -> list:
     if job["state"] == "done":
         return [job["done_at"], f"documents made ({job['reason']})", f"result #{job['sequence']}", ""]
@@ -58,7 +68,7 @@ def _print_trail(trail: dict) -> None:
     inbox = trail["inbox"] or {}
     render.out.print(
         f"[bold]message {trail['message_id']}[/bold]  status: [bold]{inbox.get('status', 'not processed')}[/bold]"
-        f"  hospital: {inbox.get('hospital_id', '-')}  codes: {', '.join(inbox.get('codes') or []) or '-'}"
+        f"  hospital: {trail['hospital_id'] or '-'}  codes: {', '.join(inbox.get('codes') or []) or '-'}"
     )
     rows = [
         [d["handled_at"], "received", f"{d['topic']} p{d['partition']} @{d['offset']}", d["action"]]

@@ -49,9 +49,10 @@ def event_id(*parts: object) -> str:
     return str(uuid.uuid5(EVENT_NAMESPACE, "/".join(str(p) for p in parts)))
 
 
-def result_event_id(message_id: str, sequence: int = 1) -> str:
-    """The n-th result for a notification (a review decision sends a second one)."""
-    return event_id("result", message_id, sequence)
+def result_event_id(hospital_id: str | None, message_id: str, sequence: int = 1) -> str:
+    """The n-th result for a notification (a review decision sends a second one). The hospital is
+    part of it: two hospitals may send the same message id, and their results are different events."""
+    return event_id("result", hospital_id or "", message_id, sequence)
 
 
 def stamped(messages: list[OutboundMessage], origin_at: datetime | None) -> list[OutboundMessage]:
@@ -100,7 +101,7 @@ def documents_issued(
     """`civil.documents-issued.v1`, keyed by the KK number: a family's documents stay in order."""
     request = job.request
     event = DocumentsIssued(
-        event_id=event_id("documents-issued", request.message_id, request.sequence),
+        event_id=event_id("documents-issued", request.hospital_id or "", request.message_id, request.sequence),
         occurred_at=now,
         message_id=request.message_id,
         reason=request.reason,

@@ -66,12 +66,12 @@ class DocumentDesk:
                 raise OperatorError("no active akta kelahiran with this number")
             now = self._clock()
             contents = await self._corrected(uow, akta, correction, now)
-            prior = await uow.inbox.find(akta.message_id)
+            prior = await uow.inbox.find(akta.hospital_id, akta.message_id)
             if prior is None:
                 raise OperatorError("the notification behind this akta is not in the inbox")
             sequence = prior.result_sequence + 1
             result = r.ResultContent(
-                answers.result_event_id(akta.message_id, sequence),
+                answers.result_event_id(prior.hospital_id, akta.message_id, sequence),
                 akta.message_id,
                 prior.hospital_id,
                 ResultStatus.REGISTERED,

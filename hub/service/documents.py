@@ -101,6 +101,7 @@ class DocumentWorker:
                 document,
                 kk_number=job.request.kk_number,
                 message_id=job.request.message_id,
+                hospital_id=job.request.hospital_id,
                 reason=job.request.reason,
                 stale=await _newer_card_active(uow, content),
             )

@@ -153,7 +153,7 @@ class Pipeline:
     ) -> Evaluation:
         """Validate (unless `inspection` says how that went), decide and carry the decision out; a
         deferred registry write opens a saga in the current trace, noting `origin_at`."""
-        reply = _Reply(envelope, answers.result_event_id(envelope.message_id, sequence))
+        reply = _Reply(envelope, answers.result_event_id(envelope.hospital_id, envelope.message_id, sequence))
         inspection = inspection or self.inspect(envelope, now)
         if inspection.profile is None:
             return Evaluation(reply.rejected(inspection.problems), sequence=sequence)
@@ -164,7 +164,11 @@ class Pipeline:
         notice = profile.notice
         if self.defer_registry if defer is None else defer:
             await uow.sagas.open(
-                notice.message_id, raw, trace_context=tracing.current_traceparent(), origin_at=origin_at
+                notice.hospital_id,
+                notice.message_id,
+                raw,
+                trace_context=tracing.current_traceparent(),
+                origin_at=origin_at,
             )
             return Evaluation(
                 reply.accepted(ResultStatus.PENDING, [], {}), mother_nik=notice.mother_nik, sequence=sequence
@@ -175,7 +179,7 @@ class Pipeline:
 
     def refused(self, envelope: Envelope, code: codes.Code, sequence: int = 1, detail: str | None = None) -> Evaluation:
         """A rejection decided outside the rules (a registry's refusal, an officer's decision)."""
-        reply = _Reply(envelope, answers.result_event_id(envelope.message_id, sequence))
+        reply = _Reply(envelope, answers.result_event_id(envelope.hospital_id, envelope.message_id, sequence))
         return Evaluation(reply.rejected([Issue(code, detail=detail)]), sequence=sequence)
 
     async def answer(

@@ -81,6 +81,10 @@ class OutboundMessage:
 
 @dataclass(frozen=True, slots=True)
 class InboxRecord:
+    """A processed message. Its key is (hospital_id, message_id): message ids are chosen by each
+    hospital, so they are unique only within the sending hospital. None is the scope of messages
+    whose sender could not be read."""
+
     message_id: str
     hospital_id: str | None
     status: str
@@ -192,6 +196,7 @@ class StoredDocument:
     reason: str
     supersedes: str | None = None
     status_reason: str | None = None
+    hospital_id: str | None = None  # with message_id, the notification it documents
 
 
 class Documents(Protocol):
@@ -205,9 +210,9 @@ class Documents(Protocol):
 
     async def claim_due(self, now: datetime) -> DocumentJob | None: ...
 
-    async def owe_copy(self, message_id: str) -> bool:
-        """The message id was re-sent while its documents were being made: send the result once
-        more when they are. False when no job waits (the result can be copied now)."""
+    async def owe_copy(self, hospital_id: str | None, message_id: str) -> bool:
+        """The hospital re-sent the message id while its documents were being made: send the result
+        once more when they are. False when no job waits (the result can be copied now)."""
         ...
 
     async def retry_at(self, job_id: int, when: datetime, error: str) -> None: ...
@@ -221,7 +226,14 @@ class Documents(Protocol):
     async def allocate_slot(self, regency: str, year: int) -> StatusSlot: ...
 
     async def store(
-        self, document: SignedDocument, *, kk_number: str, message_id: str, reason: str, stale: bool = False
+        self,
+        document: SignedDocument,
+        *,
+        kk_number: str,
+        message_id: str,
+        reason: str,
+        stale: bool = False,
+        hospital_id: str | None = None,
     ) -> str | None:
         """Store a new version and supersede the active one, whose id is returned (None if none).
         `stale`: a newer document already holds its place (a family card for an older card version
@@ -234,7 +246,7 @@ class Documents(Protocol):
 
     async def versions(self, kind: DocumentKind, number: str) -> list[StoredDocument]: ...
 
-    async def of_message(self, message_id: str) -> list[StoredDocument]: ...
+    async def of_message(self, hospital_id: str | None, message_id: str) -> list[StoredDocument]: ...
 
     async def set_status(self, document_id: str, status: DocumentStatus, reason: str, at: datetime) -> None: ...
 
@@ -289,10 +301,12 @@ class CivilRegistry(Protocol):
 
 
 class Inbox(Protocol):
-    """What the hub has processed, keyed by message id, and which deliveries it has seen.
+    """What the hub has processed, keyed by (hospital id, message id), and which deliveries it has seen.
 
-    Written in the same transaction as the registry writes and the outbox rows: a message id
-    found here has had all its effects.
+    Message ids are scoped by the sending hospital: another hospital's message with the same id is
+    another message (hospital None, a sender that could not be read, is a scope of its own).
+    Written in the same transaction as the registry writes and the outbox rows: a message found
+    here has had all its effects.
     """
 
     async def delivered(self, delivery: Delivery) -> bool: ...
@@ -301,15 +315,16 @@ class Inbox(Protocol):
         """Record deliveries not seen before; returns the (topic, partition, offset) of those."""
         ...
 
-    async def note_deliveries(self, outcomes: list[tuple[Delivery, str | None, str]]) -> None:
-        """Set the message id and outcome of claimed deliveries."""
+    async def note_deliveries(self, outcomes: list[tuple[Delivery, str | None, str | None, str]]) -> None:
+        """Set the (hospital id, message id) and outcome of claimed deliveries."""
         ...
 
-    async def prefetch(self, message_ids: list[str]) -> None:
-        """Optional speed-up: read these rows now, in one go, for later `find`s in this unit of work."""
+    async def prefetch(self, keys: list[tuple[str | None, str]]) -> None:
+        """Optional speed-up: read the rows of these (hospital id, message id) now, in one go, for
+        later `find`s in this unit of work."""
         ...
 
-    async def find(self, message_id: str) -> InboxRecord | None: ...
+    async def find(self, hospital_id: str | None, message_id: str) -> InboxRecord | None: ...
 
     async def record(self, record: InboxRecord) -> None: ...
 
@@ -317,19 +332,23 @@ class Inbox(Protocol):
         """Overwrite the row of a message that was processed again (replay, review decision)."""
         ...
 
-    async def record_delivery(self, delivery: Delivery, message_id: str | None, action: str) -> None: ...
+    async def record_delivery(
+        self, delivery: Delivery, hospital_id: str | None, message_id: str | None, action: str
+    ) -> None: ...
 
     async def record_dead_letter(self, delivery: Delivery, reason: str, detail: str | None) -> None: ...
 
 
 class Reviews(Protocol):
-    """The queue of notifications a Dukcapil officer must decide."""
+    """The queue of notifications a Dukcapil officer must decide, keyed by (hospital id, message id)."""
 
     async def open(self, notice: BirthNotice, document: bytes, reasons: tuple[str, ...]) -> None: ...
 
-    async def get(self, message_id: str, *, lock: bool = False) -> ReviewCase | None: ...
+    async def get(self, hospital_id: str, message_id: str, *, lock: bool = False) -> ReviewCase | None: ...
 
-    async def decide(self, message_id: str, status: ReviewStatus, officer: str, note: str, at: datetime) -> None: ...
+    async def decide(
+        self, hospital_id: str, message_id: str, status: ReviewStatus, officer: str, note: str, at: datetime
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +356,7 @@ class RegistrySaga:
     """A registry write owed for one notification (`document`: the notification as received;
     `trace_context` and `origin_at`: see OutboundMessage)."""
 
+    hospital_id: str | None
     message_id: str
     state: SagaState
     document: bytes
@@ -348,24 +368,33 @@ class RegistrySaga:
 
 class RegistrySagas(Protocol):
     """Registry writes to an external registry, tracked: pending → written | failed-retrying → ... |
-    failed-permanent. A claimed saga stays locked to its worker until the transaction ends."""
+    failed-permanent. A claimed saga stays locked to its worker until the transaction ends.
+    One saga per message: keyed by (hospital id, message id), like the inbox."""
 
     async def open(
-        self, message_id: str, document: bytes, *, trace_context: str | None = None, origin_at: datetime | None = None
+        self,
+        hospital_id: str | None,
+        message_id: str,
+        document: bytes,
+        *,
+        trace_context: str | None = None,
+        origin_at: datetime | None = None,
     ) -> None:
         """Opening a saga again (a replay) makes it pending and due now, with the new document and trace."""
         ...
 
     async def claim_due(self, now: datetime) -> RegistrySaga | None: ...
 
-    async def owe_copy(self, message_id: str) -> bool:
-        """The message id was re-sent before its result existed: send the result once more.
+    async def owe_copy(self, hospital_id: str | None, message_id: str) -> bool:
+        """The hospital re-sent the message id before its result existed: send the result once more.
         False when the saga finished meanwhile: its result can be copied now."""
         ...
 
-    async def finish(self, message_id: str, state: SagaState, error: str | None = None) -> None: ...
+    async def finish(
+        self, hospital_id: str | None, message_id: str, state: SagaState, error: str | None = None
+    ) -> None: ...
 
-    async def retry_at(self, message_id: str, when: datetime, error: str) -> None: ...
+    async def retry_at(self, hospital_id: str | None, message_id: str, when: datetime, error: str) -> None: ...
 
 
 class AuditLog(Protocol):

@@ -42,13 +42,15 @@ _VALIDATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-validate"
 
 
 async def resend_result(uow: UnitOfWork, prior: InboxRecord, topics: Topics, now: datetime) -> None:
-    """Queue the result of a message id again. While a registry saga or the documents are still
-    being made there is no result yet: the worker that makes it sends it once more. Once the
-    retention period removed the result's body, the hospital gets its status and codes again,
-    marked RESULT-EXPIRED (answers.expired_result)."""
-    if prior.status == ResultStatus.PENDING and await uow.sagas.owe_copy(prior.message_id):
+    """Queue the result of a message (hospital, message id) again. While a registry saga or the
+    documents are still being made there is no result yet: the worker that makes it sends it once
+    more. Once the retention period removed the result's body, the hospital gets its status and
+    codes again, marked RESULT-EXPIRED (answers.expired_result)."""
+    if prior.status == ResultStatus.PENDING and await uow.sagas.owe_copy(prior.hospital_id, prior.message_id):
         return
-    if await uow.outbox.copy_event(prior.result_event_id) or await uow.documents.owe_copy(prior.message_id):
+    if await uow.outbox.copy_event(prior.result_event_id):
+        return
+    if await uow.documents.owe_copy(prior.hospital_id, prior.message_id):
         return
     if await uow.outbox.copy_event(prior.result_event_id):  # the documents' job finished meanwhile
         return
@@ -163,7 +165,13 @@ class RegisterBirths:
         with tracing.batch_span("hub.db.transaction", spans, {"messaging.batch.message_count": len(messages)}):
             async with self._uow() as uow:
                 fresh = await uow.inbox.claim_deliveries([m.delivery for m in messages])
-                await uow.inbox.prefetch([m.envelope.message_id for m in messages if isinstance(m.envelope, Envelope)])
+                await uow.inbox.prefetch(
+                    [
+                        (m.envelope.hospital_id, m.envelope.message_id)
+                        for m in messages
+                        if isinstance(m.envelope, Envelope)
+                    ]
+                )
                 results = []
                 for m in messages:
                     with tracing.within(m.span):
@@ -175,7 +183,7 @@ class RegisterBirths:
                             results.append(await body(uow, m.raw, m.delivery, m.envelope))
                 await uow.inbox.note_deliveries(
                     [
-                        (m.delivery, h.message_id, h.outcome)
+                        (m.delivery, h.hospital_id, h.message_id, h.outcome)
                         for m, h in zip(messages, results, strict=False)
                         if h is not ALREADY
                     ]
@@ -205,7 +213,7 @@ class RegisterBirths:
         delivery: Delivery,
         envelope: Envelope,
     ) -> Handled:
-        prior = await uow.inbox.find(envelope.message_id)
+        prior = await uow.inbox.find(envelope.hospital_id, envelope.message_id)
         if prior is not None:
             await resend_result(uow, prior, self.pipeline.topics, self._clock())
             return Handled(Handling.RESENT, prior.message_id, prior.hospital_id, prior.codes)

@@ -58,7 +58,7 @@ class RegistrySagaWorker:
 
     async def _carry_out(self, uow: UnitOfWork, saga: RegistrySaga, now: datetime) -> Handled:
         envelope = self._pipeline.reopen(saga.document)
-        prior = await uow.inbox.find(saga.message_id)
+        prior = await uow.inbox.find(saga.hospital_id, saga.message_id)
         if prior is None:  # the saga was opened in the transaction that recorded the message
             raise RuntimeError(f"saga {saga.message_id} has no inbox row")
         try:
@@ -68,7 +68,7 @@ class RegistrySagaWorker:
             state, error = SagaState.WRITTEN, None
         except (RegistryUnavailable, RegistryConflict) as exc:
             wait = backoff(saga.attempts + 1, self._initial, self._max)
-            await uow.sagas.retry_at(saga.message_id, now + timedelta(seconds=wait), str(exc)[:500])
+            await uow.sagas.retry_at(saga.hospital_id, saga.message_id, now + timedelta(seconds=wait), str(exc)[:500])
             await uow.commit()
             log.warning(
                 "registry unavailable, saga retried later message_id=%s attempt=%d wait_s=%.1f",
@@ -87,8 +87,8 @@ class RegistrySagaWorker:
         )
         for _ in range(saga.owed_copies):  # the hospital re-sent the message id while we waited
             if not await uow.outbox.copy_event(evaluation.content.event_id):
-                await uow.documents.owe_copy(saga.message_id)  # the result waits for its documents
-        await uow.sagas.finish(saga.message_id, state, error)
+                await uow.documents.owe_copy(saga.hospital_id, saga.message_id)  # the result waits for its documents
+        await uow.sagas.finish(saga.hospital_id, saga.message_id, state, error)
         await uow.commit()
         log.info("saga finished message_id=%s state=%s outcome=%s", saga.message_id, state, handled.outcome)
         return handled

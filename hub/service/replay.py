@@ -59,7 +59,7 @@ class ReplayMessages:
         async with self._uow() as uow:
             if isinstance(envelope, Unreadable):
                 return await self._unreadable(uow, raw, delivery, envelope, dry_run, only)
-            prior = await uow.inbox.find(envelope.message_id)
+            prior = await uow.inbox.find(envelope.hospital_id, envelope.message_id)
             if not _selected(only, envelope.hospital_id, prior.codes if prior else ()):
                 return Replayed(SKIPPED, Handled(SKIPPED, envelope.message_id))
             if prior is not None and prior.status != ResultStatus.REJECTED:
@@ -80,7 +80,7 @@ class ReplayMessages:
                 codes = tuple(issue.code.code for issue in evaluation.content.issues)
                 return Replayed(REJECTED, Handled(status, envelope.message_id, envelope.hospital_id, codes))
             if prior is None and not await uow.inbox.delivered(delivery):
-                await uow.inbox.record_delivery(delivery, envelope.message_id, status)
+                await uow.inbox.record_delivery(delivery, envelope.hospital_id, envelope.message_id, status)
             handled = await self._pipeline.answer(
                 uow, envelope, evaluation, now, delivery=delivery, replaces=prior is not None
             )
@@ -95,7 +95,7 @@ class ReplayMessages:
         if only.hospital_id or (only.code and only.code != why.reason.code):
             return Replayed(SKIPPED, handled)
         if not await uow.inbox.delivered(delivery):  # never seen: keep it on the DLQ as the consumer would
-            await uow.inbox.record_delivery(delivery, None, Handling.DEAD_LETTER)
+            await uow.inbox.record_delivery(delivery, None, None, Handling.DEAD_LETTER)
             await self._pipeline.dead_letter(uow, raw, delivery, why)
             if not dry_run:
                 await uow.commit()

@@ -24,22 +24,23 @@ class ReviewDecisions:
     ) -> None:
         self._uow, self._pipeline, self._clock = unit_of_work, pipeline, clock
 
-    async def approve(self, message_id: str, officer: str, note: str) -> Handled:
-        return await self._decide(message_id, officer, note, approve=True)
+    async def approve(self, hospital_id: str, message_id: str, officer: str, note: str) -> Handled:
+        return await self._decide(hospital_id, message_id, officer, note, approve=True)
 
-    async def reject(self, message_id: str, officer: str, note: str) -> Handled:
-        return await self._decide(message_id, officer, note, approve=False)
+    async def reject(self, hospital_id: str, message_id: str, officer: str, note: str) -> Handled:
+        return await self._decide(hospital_id, message_id, officer, note, approve=False)
 
-    async def _decide(self, message_id: str, officer: str, note: str, *, approve: bool) -> Handled:
+    async def _decide(self, hospital_id: str, message_id: str, officer: str, note: str, *, approve: bool) -> Handled:
+        """The case of (hospital, message id): message ids are scoped by the sending hospital."""
         if not note.strip():
             raise OperatorError("a decision needs a note saying why")
         async with self._uow() as uow:
-            case = await uow.reviews.get(message_id, lock=True)
+            case = await uow.reviews.get(hospital_id, message_id, lock=True)
             if case is None:
                 raise OperatorError(f"no review case for message {message_id}")
             if case.status != ReviewStatus.OPEN:
                 raise OperatorError(f"review of {message_id} was already decided ({case.status} by {case.decided_by})")
-            prior = await uow.inbox.find(message_id)
+            prior = await uow.inbox.find(hospital_id, message_id)
             if prior is None:  # the case was opened in the transaction that recorded the message
                 raise RuntimeError(f"review case {message_id} has no inbox row")
             if case.document is None:  # only decided cases are purged: an open one always has it
@@ -56,14 +57,14 @@ class ReviewDecisions:
                 uow, envelope, evaluation, now, delivery=prior.delivery, replaces=True
             )
             status = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
-            await uow.reviews.decide(message_id, status, officer, note, now)
+            await uow.reviews.decide(hospital_id, message_id, status, officer, note, now)
             await uow.audit.append(
                 AuditEntry(
                     officer,
                     f"review.{'approve' if approve else 'reject'}",
                     message_id,
                     note,
-                    {"outcome": handled.outcome, "codes": list(handled.codes)},
+                    {"outcome": handled.outcome, "codes": list(handled.codes), "hospital": hospital_id},
                 ),
                 now,
             )

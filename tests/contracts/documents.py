@@ -1,6 +1,6 @@
 """The Documents port: issued documents, their statuses and status-list slots, and the jobs owed.
 
-Jobs: requested once per (message id, sequence); claimed earliest due first, a family's jobs in the
+Jobs: requested once per (hospital, message id, sequence); claimed earliest due first, a family's jobs in the
 order they were requested, locked to the claimer until its unit of work ends; owed copies; retry;
 finish. Documents: versions and slots, storing with supersession (or stale: superseded at once),
 lookups, status changes and the status list's view.
@@ -31,6 +31,7 @@ from hub.service.ports import DocumentRequest
 from tests.contracts.support import TRACE, unique, utc_now
 
 WIB = timezone(timedelta(hours=7))
+HOSPITAL = "103578001"
 OFFICIAL = Official("Pejabat Uji", "Kepala Dinas")
 
 
@@ -94,7 +95,9 @@ def akta_number() -> str:
     return f"3578-LU-01012026-{uuid.uuid4().int % 10**8:08d}"  # unique: no other test issues it
 
 
-def request(kk_number: str, *numbers: str, message_id: str | None = None, sequence: int = 1) -> DocumentRequest:
+def request(
+    kk_number: str, *numbers: str, message_id: str | None = None, sequence: int = 1, hospital_id: str = HOSPITAL
+) -> DocumentRequest:
     return DocumentRequest(
         message_id or unique(),
         sequence,
@@ -102,7 +105,7 @@ def request(kk_number: str, *numbers: str, message_id: str | None = None, sequen
         kk_number,
         tuple(akta(n) for n in numbers),
         {"resourceType": "Bundle", "id": unique()},
-        "103578001",
+        hospital_id,
     )
 
 
@@ -131,7 +134,7 @@ class DocumentsContract:
         async with make() as uow:
             job = await uow.documents.claim_due(now + timedelta(seconds=1))
             assert (job.request, job.attempts, job.owed_copies) == (first, 0, 0)
-            assert await uow.documents.owe_copy(first.message_id)
+            assert await uow.documents.owe_copy(first.hospital_id, first.message_id)
             await uow.documents.retry_at(job.id, now + timedelta(hours=1), "SignerUnavailable")
             await uow.commit()
         async with make() as uow:
@@ -145,7 +148,9 @@ class DocumentsContract:
         async with make() as uow:
             job = await uow.documents.claim_due(now + timedelta(hours=2))
             assert job.request.message_id == second.message_id
-            assert not await uow.documents.owe_copy(first.message_id), "no job of the first message waits any more"
+            assert not await uow.documents.owe_copy(first.hospital_id, first.message_id), (
+                "no job of the first message waits any more"
+            )
             await uow.documents.finish(job.id)
             await uow.commit()
         async with make() as uow:
@@ -209,14 +214,14 @@ class DocumentsContract:
     async def test_owe_copy_concerns_the_latest_job_of_a_message(self, make):
         kk_number, message_id = family(), unique()
         async with make() as uow:
-            assert await uow.documents.owe_copy(message_id) is False, "no job at all"
+            assert await uow.documents.owe_copy(HOSPITAL, message_id) is False, "no job at all"
             await uow.documents.request(request(kk_number, akta_number(), message_id=message_id, sequence=1))
             await uow.commit()
         async with make() as uow:
             job = await uow.documents.claim_due(utc_now() + timedelta(seconds=1))
             await uow.documents.finish(job.id)
             await uow.documents.request(request(kk_number, akta_number(), message_id=message_id, sequence=2))
-            assert await uow.documents.owe_copy(message_id) is True
+            assert await uow.documents.owe_copy(HOSPITAL, message_id) is True
             await uow.commit()
         async with make() as uow:
             job = await uow.documents.claim_due(utc_now() + timedelta(seconds=1))
@@ -301,10 +306,12 @@ class DocumentsContract:
             birth = signed(1, akta_number(), await slot(), at)
             earlier = signed(1, akta_number(), await slot(), at - timedelta(minutes=5))
             for document in (card, birth, earlier):
-                await uow.documents.store(document, kk_number=kk_number, message_id=message_id, reason="registration")
+                await uow.documents.store(
+                    document, kk_number=kk_number, message_id=message_id, hospital_id=HOSPITAL, reason="registration"
+                )
             await uow.commit()
         async with make() as uow:
-            found = await uow.documents.of_message(message_id)
+            found = await uow.documents.of_message(HOSPITAL, message_id)
         assert [d.ref.document_id for d in found] == [
             earlier.ref.document_id,
             birth.ref.document_id,
@@ -330,5 +337,29 @@ class DocumentsContract:
             assert await uow.documents.get(unique()) is None
             assert await uow.documents.current(DocumentKind.AKTA, number) is None
             assert await uow.documents.versions(DocumentKind.AKTA, number) == []
-            assert await uow.documents.of_message(unique()) == []
+            assert await uow.documents.of_message(HOSPITAL, unique()) == []
             assert await uow.documents.statuses(*own_list()) == ({}, 0)
+
+    async def test_jobs_and_documents_of_two_hospitals_with_the_same_message_id_stay_apart(self, make):
+        kk_number, message_id, (regency, year) = family(), unique(), own_list()
+        mine = request(kk_number, akta_number(), message_id=message_id)
+        theirs = request(family(), akta_number(), message_id=message_id, hospital_id="103578099")
+        async with make() as uow:
+            await uow.documents.request(mine)
+            await uow.documents.request(theirs)  # not the same (hospital, message id, sequence): a job of its own
+            document = signed(1, akta_number(), await uow.documents.allocate_slot(regency, year), utc_now())
+            await uow.documents.store(
+                document, kk_number=kk_number, message_id=message_id, hospital_id=HOSPITAL, reason="registration"
+            )
+            await uow.commit()
+        async with make() as uow:
+            assert [d.ref.document_id for d in await uow.documents.of_message(HOSPITAL, message_id)] == [
+                document.ref.document_id
+            ]
+            assert await uow.documents.of_message("103578099", message_id) == []
+            assert await uow.documents.owe_copy("103578099", message_id)
+            claimed = []
+            for _ in range(2):
+                claimed.append(job := await uow.documents.claim_due(utc_now() + timedelta(seconds=1)))
+                await uow.documents.finish(job.id)
+        assert {(j.request.hospital_id, j.owed_copies) for j in claimed} == {(HOSPITAL, 0), ("103578099", 1)}

@@ -1,8 +1,8 @@
 """The RegistrySagas port: registry writes to an external registry, tracked until done.
 
 pending → written | failed-retrying → ... | failed-permanent. `claim_due` answers the saga due
-earliest (message_id, state, document, attempts, owed_copies) and locks it to the unit of work
-until it ends; another claimer skips it. A saga belongs to an inbox row written in the same unit
+earliest (hospital_id, message_id, state, document, attempts, owed_copies) and locks it to the unit of work
+until it ends; another claimer skips it. One saga per message (hospital, message id). A saga belongs to an inbox row written in the same unit
 of work (PostgreSQL checks it at commit), so the spec records one with each saga it opens.
 
 Fixtures a concrete suite provides: `make`, a unit-of-work factory over a store where no other
@@ -16,12 +16,13 @@ from datetime import timedelta
 from tests.contracts.support import TRACE, inbox_record, minutes, unique, utc_now
 
 DOCUMENT = b'{"resourceType": "Bundle", "id": "saga"}'
+HOSPITAL = "1032730001"  # inbox_record's hospital
 
 
 async def open_saga(uow, message_id: str | None = None, document: bytes = DOCUMENT) -> str:
     message_id = message_id or unique()
     await uow.inbox.record(inbox_record(message_id, status="registry-pending"))
-    await uow.sagas.open(message_id, document)
+    await uow.sagas.open(HOSPITAL, message_id, document)
     return message_id
 
 
@@ -57,15 +58,15 @@ class RegistrySagasContract:
         async with make() as uow:
             message_id = unique()
             await uow.inbox.record(inbox_record(message_id, status="registry-pending"))
-            await uow.sagas.open(message_id, DOCUMENT, trace_context=TRACE, origin_at=sent)
+            await uow.sagas.open(HOSPITAL, message_id, DOCUMENT, trace_context=TRACE, origin_at=sent)
             await uow.commit()
         async with make() as uow:
             saga = await uow.sagas.claim_due(utc_now() + timedelta(seconds=1))
             assert (saga.message_id, saga.trace_context, saga.origin_at) == (message_id, TRACE, sent)
-            await uow.sagas.finish(message_id, "failed-permanent", "REGISTRY-ON-HOLD")
+            await uow.sagas.finish(HOSPITAL, message_id, "failed-permanent", "REGISTRY-ON-HOLD")
             await uow.commit()
         async with make() as uow:  # opened again (a replay): in the new trace, or in none
-            await uow.sagas.open(message_id, DOCUMENT)
+            await uow.sagas.open(HOSPITAL, message_id, DOCUMENT)
             await uow.commit()
         async with make() as uow:
             saga = await uow.sagas.claim_due(utc_now() + timedelta(seconds=1))
@@ -76,7 +77,7 @@ class RegistrySagasContract:
         when = utc_now() + timedelta(hours=1)
         async with make() as uow:
             saga = await uow.sagas.claim_due(utc_now() + timedelta(seconds=1))
-            await uow.sagas.retry_at(saga.message_id, when, "RegistryUnavailable: 503")
+            await uow.sagas.retry_at(HOSPITAL, saga.message_id, when, "RegistryUnavailable: 503")
             await uow.commit()
         async with make() as uow:
             assert await uow.sagas.claim_due(when - timedelta(seconds=1)) is None
@@ -86,18 +87,18 @@ class RegistrySagasContract:
     async def test_finish_ends_a_saga_whatever_its_outcome(self, make):
         written, refused = await self._opened(make, 2)
         async with make() as uow:
-            await uow.sagas.finish(written, "written")
-            await uow.sagas.finish(refused, "failed-permanent", "REGISTRY-ON-HOLD")
+            await uow.sagas.finish(HOSPITAL, written, "written")
+            await uow.sagas.finish(HOSPITAL, refused, "failed-permanent", "REGISTRY-ON-HOLD")
             await uow.commit()
         async with make() as uow:
             assert await uow.sagas.claim_due(utc_now() + timedelta(days=1)) is None
-            assert not await uow.sagas.owe_copy(written) and not await uow.sagas.owe_copy(refused)
+            assert not await uow.sagas.owe_copy(HOSPITAL, written) and not await uow.sagas.owe_copy(HOSPITAL, refused)
 
     async def test_a_claimant_that_does_not_commit_changes_nothing(self, make):
         (message_id,) = await self._opened(make)
         async with make() as uow:
             saga = await uow.sagas.claim_due(utc_now() + timedelta(seconds=1))
-            await uow.sagas.retry_at(saga.message_id, utc_now() + timedelta(hours=1), "crash before commit")
+            await uow.sagas.retry_at(HOSPITAL, saga.message_id, utc_now() + timedelta(hours=1), "crash before commit")
         async with make() as uow:
             saga = await uow.sagas.claim_due(utc_now() + timedelta(seconds=1))
         assert (saga.message_id, saga.state, saga.attempts) == (message_id, "pending", 0)
@@ -105,27 +106,27 @@ class RegistrySagasContract:
     async def test_owe_copy_counts_resends_while_the_saga_waits(self, make):
         (message_id,) = await self._opened(make)
         async with make() as uow:
-            assert await uow.sagas.owe_copy(message_id) and await uow.sagas.owe_copy(message_id)
-            await uow.sagas.retry_at(message_id, utc_now() - timedelta(seconds=1), "503")
-            assert await uow.sagas.owe_copy(message_id), "failed-retrying still waits"
+            assert await uow.sagas.owe_copy(HOSPITAL, message_id) and await uow.sagas.owe_copy(HOSPITAL, message_id)
+            await uow.sagas.retry_at(HOSPITAL, message_id, utc_now() - timedelta(seconds=1), "503")
+            assert await uow.sagas.owe_copy(HOSPITAL, message_id), "failed-retrying still waits"
             await uow.commit()
         async with make() as uow:
             saga = await uow.sagas.claim_due(utc_now())
             assert (saga.message_id, saga.owed_copies) == (message_id, 3)
-            await uow.sagas.finish(message_id, "written")
-            assert not await uow.sagas.owe_copy(message_id), "finished meanwhile: copy the result now"
+            await uow.sagas.finish(HOSPITAL, message_id, "written")
+            assert not await uow.sagas.owe_copy(HOSPITAL, message_id), "finished meanwhile: copy the result now"
             await uow.commit()
 
     async def test_owe_copy_of_an_unknown_message_is_false(self, make):
         async with make() as uow:
-            assert await uow.sagas.owe_copy(unique()) is False
+            assert await uow.sagas.owe_copy(HOSPITAL, unique()) is False
 
     async def test_the_saga_due_earliest_is_claimed_first_and_a_claimed_one_is_skipped(self, make):
         later, sooner = await self._opened(make, 2)
         now = utc_now()
         async with make() as uow:
-            await uow.sagas.retry_at(later, now + timedelta(hours=2), "503")
-            await uow.sagas.retry_at(sooner, now + timedelta(hours=1), "503")
+            await uow.sagas.retry_at(HOSPITAL, later, now + timedelta(hours=2), "503")
+            await uow.sagas.retry_at(HOSPITAL, sooner, now + timedelta(hours=1), "503")
             await uow.commit()
         async with make() as first, make() as second:
             assert (await first.sagas.claim_due(now + timedelta(hours=3))).message_id == sooner
@@ -147,11 +148,11 @@ class RegistrySagasContract:
     async def test_opening_a_saga_again_makes_it_pending_with_the_new_document(self, make):
         (message_id,) = await self._opened(make)
         async with make() as uow:
-            await uow.sagas.owe_copy(message_id)
-            await uow.sagas.finish(message_id, "failed-permanent", "REGISTRY-ON-HOLD")
+            await uow.sagas.owe_copy(HOSPITAL, message_id)
+            await uow.sagas.finish(HOSPITAL, message_id, "failed-permanent", "REGISTRY-ON-HOLD")
             await uow.commit()
         async with make() as uow:
-            await uow.sagas.open(message_id, b'{"resourceType": "Bundle", "id": "again"}')
+            await uow.sagas.open(HOSPITAL, message_id, b'{"resourceType": "Bundle", "id": "again"}')
             await uow.commit()
         async with make() as uow:
             saga = await uow.sagas.claim_due(utc_now() + timedelta(seconds=1))
@@ -162,3 +163,16 @@ class RegistrySagasContract:
             0,
             1,
         )
+
+    async def test_two_hospitals_with_the_same_message_id_have_two_sagas(self, make):
+        (message_id,) = await self._opened(make)
+        async with make() as uow:
+            await uow.inbox.record(inbox_record(message_id, hospital_id="1032730099", status="registry-pending"))
+            await uow.sagas.open("1032730099", message_id, b"{}")
+            await uow.commit()
+        async with make() as uow:
+            await uow.sagas.finish("1032730099", message_id, "written")
+            assert await uow.sagas.owe_copy(HOSPITAL, message_id), "this hospital's saga still waits"
+            assert not await uow.sagas.owe_copy("1032730099", message_id)
+            saga = await uow.sagas.claim_due(utc_now() + minutes(1))
+        assert (saga.hospital_id, saga.message_id, saga.document) == (HOSPITAL, message_id, DOCUMENT)

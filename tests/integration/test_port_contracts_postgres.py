@@ -131,19 +131,23 @@ class TestPostgresReviews(ReviewsContract):
 
         async def decide_elsewhere():
             async with make() as other:
-                await other.reviews.decide(case.message_id, "rejected", "petugas-2", "too late", utc_now())
+                await other.reviews.decide(
+                    case.hospital_id, case.message_id, "rejected", "petugas-2", "too late", utc_now()
+                )
                 await other.commit()
 
         async with make() as first:
-            assert (await first.reviews.get(case.message_id, lock=True)).status == "open"
+            assert (await first.reviews.get(case.hospital_id, case.message_id, lock=True)).status == "open"
             waiting = asyncio.ensure_future(decide_elsewhere())
             await asyncio.sleep(0.2)
             assert not waiting.done(), "the lock holds the other officer's decision back"
-            await first.reviews.decide(case.message_id, "approved", "petugas-1", "checked", utc_now())
+            await first.reviews.decide(case.hospital_id, case.message_id, "approved", "petugas-1", "checked", utc_now())
             await first.commit()
         await waiting
         async with make() as uow:
-            assert (await uow.reviews.get(case.message_id)).decided_by == "petugas-2", "it ran after the first"
+            assert (await uow.reviews.get(case.hospital_id, case.message_id)).decided_by == "petugas-2", (
+                "it ran after the first"
+            )
 
 
 class TestPostgresAuditLog(AuditLogContract):

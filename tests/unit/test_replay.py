@@ -92,11 +92,14 @@ async def test_a_rejection_that_no_longer_holds_is_processed_with_a_further_resu
     assert (record.status, record.result_sequence, record.result_event_id) == (
         "registered",
         2,
-        result_event_id(spec.message_id, 2),
+        result_event_id(spec.hospital_id, spec.message_id, 2),
     )
     assert record.delivery == Delivery(TOPICS.notifications, 0, 1), "the first delivery stays"
     first, second = _results(state)
-    assert first.event_id == result_event_id(spec.message_id, 1) and second.event_id == record.result_event_id
+    assert (
+        first.event_id == result_event_id(spec.hospital_id, spec.message_id, 1)
+        and second.event_id == record.result_event_id
+    )
     assert len(state.births) == 1 and (REPLAYED, 0, 1) not in state.deliveries
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 import asyncpg
 
 from hub.adapters.postgres.database import PgConnection
+from hub.adapters.postgres.store import scope, sender
 from hub.documents.content_json import from_json, to_json
 from hub.domain.documents import (
     STATUS_CODE,
@@ -28,7 +29,7 @@ from hub.service.ports import DocumentJob, DocumentRequest, StoredDocument
 
 DOCUMENT_CHANNEL = "hub_documents"
 _COLUMNS = """document_id, kind, number, version, status, kk_number, regency, list_year, list_index, message_id, reason,
-              content, pdf, qr_payload, key_id, issued_at, supersedes, status_reason"""
+              content, pdf, qr_payload, key_id, issued_at, supersedes, status_reason, hospital_id"""
 
 
 class PostgresDocuments:
@@ -44,9 +45,10 @@ class PostgresDocuments:
             "correction": request.correction,
         }
         await self._conn.execute(
-            """INSERT INTO document_jobs (message_id, sequence, reason, kk_number, request, trace_context, origin_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)
-               ON CONFLICT (message_id, sequence) DO NOTHING""",
+            """INSERT INTO document_jobs (message_id, sequence, reason, kk_number, request, trace_context, origin_at,
+                                         hospital_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (hospital_id, message_id, sequence) DO NOTHING""",
             request.message_id,
             request.sequence,
             request.reason,
@@ -54,6 +56,7 @@ class PostgresDocuments:
             json.dumps(body),
             request.trace_context,
             request.origin_at,
+            scope(request.hospital_id),
         )
         await self._conn.execute(f"NOTIFY {DOCUMENT_CHANNEL}")
 
@@ -85,12 +88,14 @@ class PostgresDocuments:
         )
         return DocumentJob(row["id"], request, row["attempts"], row["owed_copies"])
 
-    async def owe_copy(self, message_id: str) -> bool:
+    async def owe_copy(self, hospital_id: str | None, message_id: str) -> bool:
         return bool(
             await self._conn.fetchval(
                 """UPDATE document_jobs SET owed_copies = owed_copies + 1
-               WHERE id = (SELECT max(id) FROM document_jobs WHERE message_id = $1) AND state = 'pending'
+               WHERE id = (SELECT max(id) FROM document_jobs WHERE hospital_id = $1 AND message_id = $2)
+                 AND state = 'pending'
                RETURNING true""",
+                scope(hospital_id),
                 message_id,
             )
         )
@@ -129,7 +134,14 @@ class PostgresDocuments:
         return StatusSlot(regency, year, index)
 
     async def store(
-        self, document: SignedDocument, *, kk_number: str, message_id: str, reason: str, stale: bool = False
+        self,
+        document: SignedDocument,
+        *,
+        kk_number: str,
+        message_id: str,
+        reason: str,
+        stale: bool = False,
+        hospital_id: str | None = None,
     ) -> str | None:
         ref = document.ref
         previous = (
@@ -147,10 +159,10 @@ class PostgresDocuments:
         await self._conn.execute(
             """INSERT INTO documents (document_id, kind, number, version, status, kk_number, regency, list_year, list_index,
                                       message_id, reason, content, pdf, qr_payload, key_id, issued_at, supersedes,
-                                      status_reason, status_changed_at)
+                                      status_reason, status_changed_at, hospital_id)
                VALUES ($1, $2, $3, $4, $17::text, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::timestamptz, $16,
                        CASE WHEN $17::text = 'superseded' THEN 'a newer card version was issued first' END,
-                       CASE WHEN $17::text = 'superseded' THEN $15::timestamptz END)""",
+                       CASE WHEN $17::text = 'superseded' THEN $15::timestamptz END, $18)""",
             ref.document_id,
             ref.kind.value,
             ref.number,
@@ -168,6 +180,7 @@ class PostgresDocuments:
             ref.issued_at,
             previous,
             "superseded" if stale else "active",
+            scope(hospital_id),
         )
         return None if previous is None else str(previous)
 
@@ -189,9 +202,11 @@ class PostgresDocuments:
         )
         return [_stored(row) for row in rows]
 
-    async def of_message(self, message_id: str) -> list[StoredDocument]:
+    async def of_message(self, hospital_id: str | None, message_id: str) -> list[StoredDocument]:
         rows = await self._conn.fetch(
-            f"SELECT {_COLUMNS} FROM documents WHERE message_id = $1 ORDER BY issued_at, kind", message_id
+            f"SELECT {_COLUMNS} FROM documents WHERE message_id = $2 AND hospital_id = $1 ORDER BY issued_at, kind",
+            scope(hospital_id),
+            message_id,
         )
         return [_stored(row) for row in rows]
 
@@ -238,6 +253,7 @@ def _stored(row: asyncpg.Record) -> StoredDocument:
         row["reason"],
         None if row["supersedes"] is None else str(row["supersedes"]),
         row["status_reason"],
+        sender(row["hospital_id"]),
     )
 
 

@@ -13,6 +13,7 @@ import asyncpg
 
 from hub.adapters.postgres.audit import PostgresAuditLog
 from hub.adapters.postgres.database import PgConnection, translated
+from hub.service.answers import RESULT_SCHEMA
 from hub.service.ports import AuditEntry
 
 _AKTA = re.compile(r"[0-9]{4}-L[UT]-[0-9]{8}-[0-9]{4}")
@@ -22,71 +23,89 @@ def _rows(records) -> list[dict[str, Any]]:
     return [dict(r) for r in records]
 
 
-async def message_ids_for(conn: PgConnection, query: str) -> list[str]:
-    """Message ids matching a message id, an akta number or a mother's NIK."""
+async def messages_for(conn: PgConnection, query: str) -> list[tuple[str, str]]:
+    """The (hospital, message id) of the notifications matching a message id (every hospital that
+    sent it), an akta number or a mother's NIK. A message without a readable sender has hospital ''."""
     if _AKTA.fullmatch(query):
-        sql = (
-            "SELECT b.message_id FROM birth_certificates c JOIN births b ON b.id = c.birth_id WHERE c.akta_number = $1"
-        )
+        sql = """SELECT b.hospital_id, b.message_id FROM birth_certificates c JOIN births b ON b.id = c.birth_id
+                 WHERE c.akta_number = $1"""
     elif len(query) == 16 and query.isascii() and query.isdigit():
-        sql = """SELECT message_id FROM inbox WHERE mother_nik = $1
-                 UNION SELECT message_id FROM births WHERE mother_nik = $1 ORDER BY 1"""
+        sql = """SELECT hospital_id, message_id FROM inbox WHERE mother_nik = $1
+                 UNION SELECT hospital_id, message_id FROM births WHERE mother_nik = $1 ORDER BY 2, 1"""
     else:
-        sql = """SELECT message_id FROM inbox WHERE message_id = $1
-                 UNION SELECT message_id FROM deliveries WHERE message_id = $1"""
-    return [r["message_id"] for r in await conn.fetch(sql, query)]
+        sql = """SELECT hospital_id, message_id FROM inbox WHERE message_id = $1
+                 UNION SELECT coalesce(hospital_id, ''), message_id FROM deliveries WHERE message_id = $1
+                 UNION SELECT hospital_id, message_id FROM reviews WHERE message_id = $1 ORDER BY 1"""
+    return [(r["hospital_id"], r["message_id"]) for r in await conn.fetch(sql, query)]
 
 
-async def trail(conn: PgConnection, message_id: str) -> dict[str, Any]:
-    """Everything the hub knows about one notification, oldest first."""
-    inbox = await conn.fetchrow("SELECT * FROM inbox WHERE message_id = $1", message_id)
+async def trail(conn: PgConnection, hospital_id: str, message_id: str) -> dict[str, Any]:
+    """Everything the hub knows about one notification (hospital, message id), oldest first.
+    Results are told apart by their key (the hospital); civil events of another hospital's
+    message with the same id are not (they carry only the message id); audit entries by their `hospital` detail
+    (entries written before message ids were scoped have none)."""
+    key = (hospital_id, message_id)
+    inbox = await conn.fetchrow("SELECT * FROM inbox WHERE hospital_id = $1 AND message_id = $2", *key)
     birth = await conn.fetchrow(
         """SELECT b.*, c.akta_number, c.variant, c.registration_type, c.issuing_regency, c.issued_at
-           FROM births b LEFT JOIN birth_certificates c ON c.birth_id = b.id WHERE b.message_id = $1""",
-        message_id,
+           FROM births b LEFT JOIN birth_certificates c ON c.birth_id = b.id
+           WHERE b.hospital_id = $1 AND b.message_id = $2""",
+        *key,
     )
     return {
         "message_id": message_id,
+        "hospital_id": hospital_id,
         "inbox": dict(inbox) if inbox else None,
-        "deliveries": _rows(
-            await conn.fetch(
-                'SELECT topic, partition, "offset", action, handled_at FROM deliveries WHERE message_id = $1 ORDER BY handled_at',
-                message_id,
-            )
+        "deliveries": await _scoped(
+            conn, 'SELECT topic, partition, "offset", action, handled_at FROM deliveries', key, "handled_at"
         ),
         "registration": dict(birth) if birth else None,
-        "review": _without_document(await conn.fetchrow("SELECT * FROM reviews WHERE message_id = $1", message_id)),
+        "review": _without_document(
+            await conn.fetchrow("SELECT * FROM reviews WHERE hospital_id = $1 AND message_id = $2", *key)
+        ),
         "registry_saga": _without_document(
-            await conn.fetchrow("SELECT * FROM registry_sagas WHERE message_id = $1", message_id)
+            await conn.fetchrow("SELECT * FROM registry_sagas WHERE hospital_id = $1 AND message_id = $2", *key)
         ),
         "published": _rows(
             await conn.fetch(
                 """SELECT topic, headers ->> 'event-id' AS event_id, created_at, sent_at FROM outbox
-               WHERE headers ->> 'correlation-id' = $1 ORDER BY id""",
+               WHERE headers ->> 'correlation-id' = $2
+                 AND (headers ->> 'schema' <> $3 OR key IS NOT DISTINCT FROM $1) ORDER BY id""",
+                hospital_id.encode() or None,
                 message_id,
+                RESULT_SCHEMA,
             )
         ),
         "audit": _rows(
             await conn.fetch(
-                "SELECT at, actor, action, reason, details FROM audit_log WHERE subject = $1 ORDER BY id", message_id
+                """SELECT at, actor, action, reason, details FROM audit_log
+                   WHERE subject = $2 AND coalesce(details ->> 'hospital', $1) = $1 ORDER BY id""",
+                *key,
             )
         ),
-        "document_jobs": _rows(
-            await conn.fetch(
-                """SELECT sequence, reason, state, attempts, next_attempt_at, last_error, owed_copies, created_at, done_at
-                   FROM document_jobs WHERE message_id = $1 ORDER BY id""",
-                message_id,
-            )
+        "document_jobs": await _scoped(
+            conn,
+            """SELECT sequence, reason, state, attempts, next_attempt_at, last_error, owed_copies, created_at, done_at
+               FROM document_jobs""",
+            key,
+            "id",
         ),
-        "documents": _rows(
-            await conn.fetch(
-                """SELECT document_id::text, kind, number, version, status, status_reason, issued_at, key_id, reason,
-                          regency, list_year, list_index
-                   FROM documents WHERE message_id = $1 ORDER BY issued_at, kind""",
-                message_id,
-            )
+        "documents": await _scoped(
+            conn,
+            """SELECT document_id::text, kind, number, version, status, status_reason, issued_at, key_id, reason,
+                      regency, list_year, list_index
+               FROM documents""",
+            key,
+            "issued_at, kind",
         ),
     }
+
+
+async def _scoped(conn: PgConnection, select: str, key: tuple[str, str], order: str) -> list[dict[str, Any]]:
+    """The rows of one message (hospital, message id) of a table with both columns."""
+    return _rows(
+        await conn.fetch(f"{select} WHERE coalesce(hospital_id, '') = $1 AND message_id = $2 ORDER BY {order}", *key)
+    )
 
 
 def _without_document(row) -> dict[str, Any] | None:
@@ -145,12 +164,17 @@ async def audit_entries(conn: PgConnection, limit: int) -> list[dict[str, Any]]:
     )
 
 
-async def inbox_positions(conn: PgConnection, message_ids: list[str]) -> dict[str, tuple[int, int]]:
-    """Where each known message id was read from: (partition, offset) on the notification topic."""
+async def inbox_positions(conn: PgConnection, message_ids: list[str]) -> dict[str, dict[str, tuple[int, int]]]:
+    """Where each known message id was read from, per hospital that sent it: (partition, offset) on
+    the notification topic."""
     rows = await conn.fetch(
-        'SELECT message_id, partition, "offset" FROM inbox WHERE message_id = ANY($1::text[])', message_ids
+        'SELECT hospital_id, message_id, partition, "offset" FROM inbox WHERE message_id = ANY($1::text[])',
+        message_ids,
     )
-    return {r["message_id"]: (r["partition"], r["offset"]) for r in rows}
+    found: dict[str, dict[str, tuple[int, int]]] = {}
+    for r in rows:
+        found.setdefault(r["message_id"], {})[r["hospital_id"]] = (r["partition"], r["offset"])
+    return found
 
 
 async def review_cases(conn: PgConnection, status: str | None) -> list[dict[str, Any]]:
@@ -161,6 +185,11 @@ async def review_cases(conn: PgConnection, status: str | None) -> list[dict[str,
             status,
         )
     )
+
+
+async def review_hospitals(conn: PgConnection, message_id: str) -> list[str]:
+    rows = await conn.fetch("SELECT hospital_id FROM reviews WHERE message_id = $1 ORDER BY 1", message_id)
+    return [r["hospital_id"] for r in rows]
 
 
 async def start_run(conn: PgConnection, operator: str, selector: dict, dry_run: bool) -> int:

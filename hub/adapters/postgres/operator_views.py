@@ -28,25 +28,30 @@ class PostgresOperationsView:
             async with self._pool.acquire() as conn:
                 return await query(conn)
 
-    async def message_ids_for(self, query: str) -> list[str]:
-        """Message ids matching a message id, an akta number or a mother's NIK."""
-        return await self._on_connection(lambda conn: q.message_ids_for(conn, query))
+    async def messages_for(self, query: str) -> list[tuple[str, str]]:
+        """The (hospital, message id) of notifications matching a message id, an akta number or a
+        mother's NIK ('' is the hospital of a message whose sender could not be read)."""
+        return await self._on_connection(lambda conn: q.messages_for(conn, query))
 
-    async def trails(self, message_ids: list[str]) -> list[dict[str, Any]]:
-        """Everything the hub knows about each notification, oldest first."""
+    async def trails(self, messages: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Everything the hub knows about each notification (hospital, message id), oldest first."""
 
         async def read(conn: PgConnection) -> list[dict[str, Any]]:
-            return [await q.trail(conn, message_id) for message_id in message_ids]
+            return [await q.trail(conn, hospital, message_id) for hospital, message_id in messages]
 
         return await self._on_connection(read)
 
-    async def note_personal_data_view(self, operator: str, message_ids: list[str], reason: str, at: datetime) -> None:
+    async def note_personal_data_view(
+        self, operator: str, messages: list[tuple[str, str]], reason: str, at: datetime
+    ) -> None:
         """Audit that `operator` saw the personal data of these notifications, and why."""
+        subject = ",".join(message_id for _, message_id in messages)
+        details = {"query": "status", "hospitals": sorted({hospital for hospital, _ in messages})}
 
         async def append(conn: PgConnection) -> None:
             async with conn.transaction():
                 await PostgresAuditLog(conn).append(
-                    AuditEntry(operator, "personal-data.view", ",".join(message_ids), reason, {"query": "status"}), at
+                    AuditEntry(operator, "personal-data.view", subject, reason, details), at
                 )
 
         await self._on_connection(append)
@@ -70,8 +75,12 @@ class PostgresOperationsView:
         """Review cases with the given status (None: all), oldest first."""
         return await self._on_connection(lambda conn: q.review_cases(conn, status))
 
-    async def review_case(self, message_id: str) -> ReviewCase | None:
-        return await self._on_connection(lambda conn: PostgresReviews(conn).get(message_id))
+    async def review_hospitals(self, message_id: str) -> list[str]:
+        """The hospitals with a review case under this message id."""
+        return await self._on_connection(lambda conn: q.review_hospitals(conn, message_id))
+
+    async def review_case(self, hospital_id: str, message_id: str) -> ReviewCase | None:
+        return await self._on_connection(lambda conn: PostgresReviews(conn).get(hospital_id, message_id))
 
     async def registry_overview(self) -> dict[str, Any]:
         """Registry sagas by state and each hub process's circuit breaker."""
@@ -80,6 +89,6 @@ class PostgresOperationsView:
     async def audit_entries(self, limit: int) -> list[dict[str, Any]]:
         return await self._on_connection(lambda conn: q.audit_entries(conn, limit))
 
-    async def inbox_positions(self, message_ids: list[str]) -> dict[str, tuple[int, int]]:
-        """(partition, offset) on the notification topic of each known message id."""
+    async def inbox_positions(self, message_ids: list[str]) -> dict[str, dict[str, tuple[int, int]]]:
+        """(partition, offset) on the notification topic of each known message id, by hospital."""
         return await self._on_connection(lambda conn: q.inbox_positions(conn, message_ids))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from hub.adapters.postgres.database import PgConnection
+from hub.adapters.postgres.store import scope, sender
 from hub.domain.outcomes import SagaState
 from hub.service.ports import RegistrySaga
 
@@ -21,24 +22,31 @@ class PostgresSagas:
         self._conn = conn
 
     async def open(
-        self, message_id: str, document: bytes, *, trace_context: str | None = None, origin_at: datetime | None = None
+        self,
+        hospital_id: str | None,
+        message_id: str,
+        document: bytes,
+        *,
+        trace_context: str | None = None,
+        origin_at: datetime | None = None,
     ) -> None:
         await self._conn.execute(
-            """INSERT INTO registry_sagas (message_id, state, document, trace_context, origin_at)
-               VALUES ($1, 'pending', $2, $3, $4)
-               ON CONFLICT (message_id) DO UPDATE SET state = 'pending', document = $2, next_attempt_at = now(),
-                                                      owed_copies = 0, trace_context = $3, origin_at = $4,
-                                                      updated_at = now()""",
+            """INSERT INTO registry_sagas (hospital_id, message_id, state, document, trace_context, origin_at)
+               VALUES ($5, $1, 'pending', $2, $3, $4)
+               ON CONFLICT (hospital_id, message_id) DO UPDATE
+               SET state = 'pending', document = $2, next_attempt_at = now(), owed_copies = 0, trace_context = $3,
+                   origin_at = $4, updated_at = now()""",
             message_id,
             document,
             trace_context,
             origin_at,
+            scope(hospital_id),
         )
         await self._conn.execute(f"NOTIFY {SAGA_CHANNEL}")
 
     async def claim_due(self, now: datetime) -> RegistrySaga | None:
         row = await self._conn.fetchrow(
-            """SELECT message_id, state, document, attempts, owed_copies, trace_context, origin_at FROM registry_sagas
+            """SELECT hospital_id, message_id, state, document, attempts, owed_copies, trace_context, origin_at FROM registry_sagas
                WHERE state IN ('pending', 'failed-retrying') AND next_attempt_at <= $1
                ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED""",
             now,
@@ -46,6 +54,7 @@ class PostgresSagas:
         if row is None:
             return None
         return RegistrySaga(
+            sender(row["hospital_id"]),
             row["message_id"],
             SagaState(row["state"]),
             row["document"],
@@ -55,33 +64,39 @@ class PostgresSagas:
             row["origin_at"],
         )
 
-    async def owe_copy(self, message_id: str) -> bool:
+    async def owe_copy(self, hospital_id: str | None, message_id: str) -> bool:
         """Note a re-send while the saga still waits; False if it has finished meanwhile (the
         update waits for a worker holding the saga, then sees its final state)."""
         return bool(
             await self._conn.fetchval(
                 """UPDATE registry_sagas SET owed_copies = owed_copies + 1
-               WHERE message_id = $1 AND state IN ('pending', 'failed-retrying') RETURNING true""",
+               WHERE hospital_id = $2 AND message_id = $1 AND state IN ('pending', 'failed-retrying')
+               RETURNING true""",
                 message_id,
+                scope(hospital_id),
             )
         )
 
-    async def finish(self, message_id: str, state: SagaState, error: str | None = None) -> None:
+    async def finish(
+        self, hospital_id: str | None, message_id: str, state: SagaState, error: str | None = None
+    ) -> None:
         await self._conn.execute(
             """UPDATE registry_sagas SET state = $2, attempts = attempts + 1, last_error = $3, updated_at = now()
-               WHERE message_id = $1""",
+               WHERE message_id = $1 AND hospital_id = $4""",
             message_id,
             state,
             error,
+            scope(hospital_id),
         )
 
-    async def retry_at(self, message_id: str, when: datetime, error: str) -> None:
+    async def retry_at(self, hospital_id: str | None, message_id: str, when: datetime, error: str) -> None:
         await self._conn.execute(
             """UPDATE registry_sagas SET state = 'failed-retrying', attempts = attempts + 1, next_attempt_at = $2,
-                      last_error = $3, updated_at = now() WHERE message_id = $1""",
+                      last_error = $3, updated_at = now() WHERE message_id = $1 AND hospital_id = $4""",
             message_id,
             when,
             error,
+            scope(hospital_id),
         )
 
 

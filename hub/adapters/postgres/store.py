@@ -31,6 +31,17 @@ class PostgresHospitals:
         return self._seen[org_id]
 
 
+def scope(hospital_id: str | None) -> str:
+    """The hospital column of a message key: a message whose sender could not be read (None) is
+    kept under the empty string, a scope of its own, so the key columns are NOT NULL."""
+    return hospital_id or ""
+
+
+def sender(column: str | None) -> str | None:
+    """The hospital id a key column stands for (the inverse of `scope`)."""
+    return column or None
+
+
 _INBOX_SELECT = """SELECT message_id, hospital_id, status, result_event_id, codes, topic, partition, "offset",
                           mother_nik, result_sequence FROM inbox"""
 
@@ -38,7 +49,7 @@ _INBOX_SELECT = """SELECT message_id, hospital_id, status, result_event_id, code
 def _record(row) -> InboxRecord:
     return InboxRecord(
         row["message_id"],
-        row["hospital_id"],
+        sender(row["hospital_id"]),
         row["status"],
         str(row["result_event_id"]),
         tuple(row["codes"]),
@@ -48,13 +59,18 @@ def _record(row) -> InboxRecord:
     )
 
 
+def _key(record: InboxRecord) -> tuple[str, str]:
+    return scope(record.hospital_id), record.message_id
+
+
 class PostgresInbox:
-    """Inbox rows are buffered like outbox rows and written in one statement before commit."""
+    """Inbox rows are buffered like outbox rows and written in one statement before commit.
+    Rows are keyed by (hospital, message id); `scope` maps a missing sender to ''."""
 
     def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
         self._pending: list[InboxRecord] = []
-        self._known: dict[str, InboxRecord | None] = {}
+        self._known: dict[tuple[str, str], InboxRecord | None] = {}
 
     async def delivered(self, delivery: Delivery) -> bool:
         return await self._conn.fetchval(
@@ -75,37 +91,45 @@ class PostgresInbox:
         )
         return {(r["topic"], r["partition"], r["offset"]) for r in rows}
 
-    async def note_deliveries(self, outcomes: list[tuple[Delivery, str | None, str]]) -> None:
+    async def note_deliveries(self, outcomes: list[tuple[Delivery, str | None, str | None, str]]) -> None:
         if not outcomes:
             return
         await self._conn.execute(
-            """UPDATE deliveries d SET message_id = u.m, action = u.a
-               FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[]) AS u(t, p, o, m, a)
+            """UPDATE deliveries d SET hospital_id = u.h, message_id = u.m, action = u.a
+               FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[], $5::text[], $6::text[])
+                    AS u(t, p, o, h, m, a)
                WHERE d.topic = u.t AND d.partition = u.p AND d."offset" = u.o""",
-            [d.topic for d, _, _ in outcomes],
-            [d.partition for d, _, _ in outcomes],
-            [d.offset for d, _, _ in outcomes],
-            [m for _, m, _ in outcomes],
-            [a for _, _, a in outcomes],
+            [d.topic for d, _, _, _ in outcomes],
+            [d.partition for d, _, _, _ in outcomes],
+            [d.offset for d, _, _, _ in outcomes],
+            [None if m is None else scope(h) for _, h, m, _ in outcomes],
+            [m for _, _, m, _ in outcomes],
+            [a for _, _, _, a in outcomes],
         )
 
-    async def prefetch(self, message_ids: list[str]) -> None:
+    async def prefetch(self, keys: list[tuple[str | None, str]]) -> None:
         """Read the inbox rows of a whole batch in one statement; `find` answers from them."""
-        rows = await self._conn.fetch(_INBOX_SELECT + " WHERE message_id = ANY($1::text[])", message_ids)
-        buffered = {r.message_id for r in self._pending}  # recorded in this unit of work, not written yet
-        self._known.update({mid: None for mid in message_ids if mid not in buffered})
-        self._known.update({row["message_id"]: _record(row) for row in rows})
+        wanted = {(scope(h), m) for h, m in keys}
+        rows = await self._conn.fetch(
+            _INBOX_SELECT + " WHERE (hospital_id, message_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+            [h for h, _ in wanted],
+            [m for _, m in wanted],
+        )
+        buffered = {_key(r) for r in self._pending}  # recorded in this unit of work, not written yet
+        self._known.update({key: None for key in wanted - buffered})
+        self._known.update({(row["hospital_id"], row["message_id"]): _record(row) for row in rows})
 
-    async def find(self, message_id: str) -> InboxRecord | None:
-        if message_id in self._known:
-            return self._known[message_id]
-        row = await self._conn.fetchrow(_INBOX_SELECT + " WHERE message_id = $1", message_id)
+    async def find(self, hospital_id: str | None, message_id: str) -> InboxRecord | None:
+        key = (scope(hospital_id), message_id)
+        if key in self._known:
+            return self._known[key]
+        row = await self._conn.fetchrow(_INBOX_SELECT + " WHERE hospital_id = $1 AND message_id = $2", *key)
         return None if row is None else _record(row)
 
     async def record(self, record: InboxRecord) -> None:
         """Buffered and written with the others before commit (`flush`)."""
         self._pending.append(record)
-        self._known[record.message_id] = record
+        self._known[_key(record)] = record
 
     async def flush(self) -> None:
         if not self._pending:
@@ -117,7 +141,7 @@ class PostgresInbox:
             [
                 (
                     r.message_id,
-                    r.hospital_id,
+                    scope(r.hospital_id),
                     r.status,
                     list(r.codes),
                     r.result_event_id,
@@ -135,25 +159,30 @@ class PostgresInbox:
     async def replace(self, record: InboxRecord) -> None:
         """The row keeps its first delivery, its hospital and (when none is given) its mother."""
         await self.flush()
-        self._known.pop(record.message_id, None)  # `find` reads the row as stored
+        self._known.pop(_key(record), None)  # `find` reads the row as stored
         await self._conn.execute(
             """UPDATE inbox SET status = $2, codes = $3, result_event_id = $4, mother_nik = coalesce($5, mother_nik),
                                 result_sequence = $6, updated_at = now()
-               WHERE message_id = $1""",
+               WHERE message_id = $1 AND hospital_id = $7""",
             record.message_id,
             record.status,
             list(record.codes),
             record.result_event_id,
             record.mother_nik,
             record.result_sequence,
+            scope(record.hospital_id),
         )
 
-    async def record_delivery(self, delivery: Delivery, message_id: str | None, action: str) -> None:
+    async def record_delivery(
+        self, delivery: Delivery, hospital_id: str | None, message_id: str | None, action: str
+    ) -> None:
         await self._conn.execute(
-            'INSERT INTO deliveries (topic, partition, "offset", message_id, action) VALUES ($1, $2, $3, $4, $5)',
+            """INSERT INTO deliveries (topic, partition, "offset", hospital_id, message_id, action)
+               VALUES ($1, $2, $3, $4, $5, $6)""",
             delivery.topic,
             delivery.partition,
             delivery.offset,
+            None if message_id is None else scope(hospital_id),
             message_id,
             action,
         )
@@ -182,18 +211,23 @@ class PostgresReviews:
             document,
         )
 
-    async def get(self, message_id: str, *, lock: bool = False) -> ReviewCase | None:
+    async def get(self, hospital_id: str, message_id: str, *, lock: bool = False) -> ReviewCase | None:
         row = await self._conn.fetchrow(
             """SELECT message_id, hospital_id, reasons, document, status, opened_at, decided_at, decided_by, note
-               FROM reviews WHERE message_id = $1"""
+               FROM reviews WHERE hospital_id = $1 AND message_id = $2"""
             + (" FOR UPDATE" if lock else ""),
+            hospital_id,
             message_id,
         )
         return None if row is None else ReviewCase(**{**dict(row), "reasons": tuple(row["reasons"])})
 
-    async def decide(self, message_id: str, status: str, officer: str, note: str, at: datetime) -> None:
+    async def decide(
+        self, hospital_id: str, message_id: str, status: str, officer: str, note: str, at: datetime
+    ) -> None:
         await self._conn.execute(
-            "UPDATE reviews SET status = $2, decided_by = $3, note = $4, decided_at = $5 WHERE message_id = $1",
+            """UPDATE reviews SET status = $3, decided_by = $4, note = $5, decided_at = $6
+               WHERE hospital_id = $1 AND message_id = $2""",
+            hospital_id,
             message_id,
             status,
             officer,

@@ -24,9 +24,10 @@ from hub.service.ports import Registration
 KEY_NAMESPACE = uuid.UUID("0e3f6c52-8a61-4f0e-9d35-3c7b1f2a9e11")
 
 
-def idempotency_key(kind: str, message_id: str) -> str:
-    """Derived from the hospital's message id: every retry of one registration uses the same key."""
-    return str(uuid.uuid5(KEY_NAMESPACE, f"{kind}/{message_id}"))
+def idempotency_key(kind: str, hospital_id: str, message_id: str) -> str:
+    """Derived from the message (sending hospital, message id): every retry of one registration
+    uses the same key, and two hospitals' messages with the same id never share one."""
+    return str(uuid.uuid5(KEY_NAMESPACE, f"{kind}/{hospital_id}/{message_id}"))
 
 
 class SiakHttpRegistry:
@@ -98,7 +99,9 @@ class SiakHttpRegistry:
             late=decision.late,
         )
         answer = await self._client.post(
-            "/v1/births", body.model_dump(mode="json"), idempotency_key=idempotency_key("birth", notice.message_id)
+            "/v1/births",
+            body.model_dump(mode="json"),
+            idempotency_key=idempotency_key("birth", notice.hospital_id, notice.message_id),
         )
         out = BirthRegistrationOut.model_validate(answer)
         card = FamilyCardVersion(out.kk_number, out.kk_version, out.kecamatan, tuple(_member(m) for m in out.members))
@@ -119,7 +122,7 @@ class SiakHttpRegistry:
         await self._client.post(
             "/v1/stillbirths",
             body.model_dump(mode="json"),
-            idempotency_key=idempotency_key("stillbirth", notice.message_id),
+            idempotency_key=idempotency_key("stillbirth", notice.hospital_id, notice.message_id),
         )
 
     async def correct_child(self, child_nik: str, correction: Correction) -> bool:

@@ -45,7 +45,8 @@ POST_PROBLEMS = {
     "200 characters) or `REQUEST-INVALID` (body does not match the schema; `born_at` needs a UTC offset).",
     409: "`IDEMPOTENCY-KEY-REUSED`: this key was first used with a different body or operation; "
     "`BIRTH-ALREADY-RECORDED`: another key already recorded this birth (hospital, encounter, birth "
-    "order): read it with GET /v1/births; `MESSAGE-ID-ALREADY-USED`: another birth has this message id.",
+    "order): read it with GET /v1/births; `MESSAGE-ID-ALREADY-USED`: another birth from the same "
+    "hospital has this message id.",
     422: "The registry refuses: `KK-NOT-FOUND` (no such family card), `HOSPITAL-NOT-FOUND` (unknown "
     "hospital_id), `NUMBER-SPACE-EXHAUSTED` (no NIK or akta serial left for the kecamatan and day). "
     "Nothing was recorded; not retryable as is.",

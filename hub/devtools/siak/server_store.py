@@ -45,7 +45,7 @@ _ANSWER = "UPDATE siak_requests SET status = $2, response = $3::jsonb WHERE idem
 # Unique keys of `births` a different Idempotency-Key can run into: the birth is already recorded.
 _DUPLICATES = {
     "births_hospital_id_encounter_id_birth_order_key": "BIRTH-ALREADY-RECORDED",
-    "births_message_id_key": "MESSAGE-ID-ALREADY-USED",
+    "births_hospital_id_message_id_key": "MESSAGE-ID-ALREADY-USED",
 }
 
 
