@@ -21,6 +21,8 @@ import json
 import logging
 import re
 import sys
+import threading
+import time
 
 from opentelemetry import trace
 
@@ -79,6 +81,59 @@ class MaskPersonalNumbers(logging.Filter):
         return True
 
 
+class CollapseRepeats(logging.Filter):
+    """Collapses a client library's floods: while a broker is down aiokafka logs thousands of
+    identical errors a second. Records of the `libraries` at WARNING or above are grouped by kind
+    (logger, level and message template, digits aside). The first of a kind passes; repeats are
+    counted, and the first repeat after `window` seconds passes as their summary ("812 more like
+    this in the last 30 s, the latest: ..."). A kind that stayed quiet for a window, or a record
+    below WARNING from the same library (it reconnected, say), starts afresh: the next failure
+    passes at once, so every change of state shows. Other records always pass."""
+
+    LIBRARIES = ("aiokafka", "faststream", "hub.faststream", "asyncpg")
+    _DIGITS = re.compile(r"\d+")
+    _KINDS_KEPT = 1000  # a bound on memory, should templates vary
+
+    def __init__(self, libraries: tuple[str, ...] = LIBRARIES, window: float = 30.0, clock=time.monotonic) -> None:
+        super().__init__()
+        self._libraries, self._window, self._clock = libraries, window, clock
+        self._kinds: dict[tuple[str, int, str], list[float]] = {}  # kind -> [first, last seen, repeats]
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        library = next((n for n in self._libraries if record.name == n or record.name.startswith(n + ".")), None)
+        if library is None:
+            return True
+        with self._lock:
+            if record.levelno < logging.WARNING:
+                for kind in [k for k in self._kinds if k[0] == library or k[0].startswith(library + ".")]:
+                    del self._kinds[kind]
+                return True
+            return self._count(record, self._clock())
+
+    def _count(self, record: logging.LogRecord, now: float) -> bool:
+        kind = (record.name, record.levelno, self._DIGITS.sub("#", str(record.msg)))
+        seen = self._kinds.get(kind)
+        if seen is None or now - seen[1] >= self._window:
+            if seen is not None and seen[2]:  # the end of the last flood, not yet summarised
+                quiet = now - seen[1]
+                record.msg = (
+                    f"{record.getMessage()} (the last flood had {seen[2]} more unshown; {quiet:.0f} s quiet since)"
+                )
+                record.args = None
+            if len(self._kinds) >= self._KINDS_KEPT:
+                self._kinds.clear()
+            self._kinds[kind] = [now, now, 0]
+            return True
+        seen[1], seen[2] = now, seen[2] + 1
+        if now - seen[0] < self._window:
+            return False
+        record.msg = f"{seen[2]} more like this in the last {now - seen[0]:.0f} s, the latest: {record.getMessage()}"
+        record.args = None
+        seen[0], seen[2] = now, 0
+        return True
+
+
 class TraceContext(logging.Filter):
     """Adds the current OpenTelemetry span's ids (when tracing is on and a span is active)."""
 
@@ -116,6 +171,7 @@ class JsonFormatter(logging.Formatter):
 
 def setup_logging(level: str = "INFO", as_json: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(CollapseRepeats())
     handler.addFilter(MaskPersonalNumbers())
     handler.addFilter(TraceContext())
     if as_json:

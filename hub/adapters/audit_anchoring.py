@@ -29,7 +29,7 @@ from hub.adapters.audit_anchors import (
     seal_holds,
 )
 from hub.adapters.postgres.audit import chain_head, database_identity, rewrite_privileges, verify_chain
-from hub.adapters.postgres.database import PgConnection, translated
+from hub.adapters.postgres.database import PgConnection, borrowed, translated
 from hub.errors import TransientError
 
 log = logging.getLogger("hub.audit")
@@ -77,9 +77,8 @@ class AuditAnchoring:
 
     async def anchor(self) -> Anchor | None:
         """Anchor the newest row; None when the log is empty or its newest row is anchored already."""
-        with translated():
-            async with self._pool.acquire() as conn:
-                head, database = await chain_head(conn), await self._identity(conn)
+        async with borrowed(self._pool) as conn:
+            head, database = await chain_head(conn), await self._identity(conn)
         if head is None:
             return None
         newest = await asyncio.to_thread(self._file.newest, database)

@@ -11,15 +11,17 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import asyncpg
 
 from hub.adapters.kafka.lag import ConsumerLag
-from hub.adapters.kafka.relay import OutboxRelay, idempotent_producer, wake_on_notify
+from hub.adapters.kafka.relay import OutboxRelay, idempotent_producer
 from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.postgres.backlog import database_ready, sample_backlogs, sample_pool
 from hub.adapters.postgres.database import translated
 from hub.adapters.postgres.documents import DOCUMENT_CHANNEL
+from hub.adapters.postgres.listener import NotifyListener
 from hub.adapters.postgres.sagas import SAGA_CHANNEL
 from hub.adapters.postgres.store import OUTBOX_CHANNEL
 from hub.bootstrap import (
@@ -43,6 +45,7 @@ from hub.service.retry import retry_transient
 
 log = logging.getLogger("hub.run")
 EXIT_BUG = 70  # EX_SOFTWARE: the process stopped on an unexpected error
+T = TypeVar("T")
 
 
 async def run_hub(
@@ -69,8 +72,8 @@ async def run_hub(
         await _prepare(settings, pool, prepare)
         async with units_of_work(settings, pool, report_breaker=True) as uow, _documents(settings) as (signer, maker):
             broker = build_broker(settings, consumer_handler(settings, uow), on_bug)
-            producer = idempotent_producer(settings.kafka_bootstrap)
-            await _retry(settings, producer.start, "connect-kafka-producer")
+            relay = OutboxRelay(pool, lambda: idempotent_producer(settings.kafka_bootstrap), batch=settings.relay_batch)
+            await _retry(settings, relay.connect, "connect-kafka-producer")
             try:
                 await broker.start()
                 log.info(
@@ -80,18 +83,14 @@ async def run_hub(
                     settings.consumer_group,
                     settings.registry.value,
                 )
-                tasks = [
-                    _watched(
-                        relay_loop(settings, OutboxRelay(pool, producer, batch=settings.relay_batch), stop), on_bug
-                    )
-                ]
+                tasks = [_watched(relay_loop(settings, relay, stop), on_bug)]
                 if settings.registry is RegistryKind.SIAK_HTTP:
                     worker = saga_worker(settings, uow)
                     tasks += [_watched(saga_loop(settings, worker, stop), on_bug) for _ in range(settings.saga_workers)]
                 if settings.metrics_port:
                     lag = ConsumerLag(settings.kafka_bootstrap, settings.consumer_group, settings.topics.notifications)
                     tasks.append(_watched(_sample(settings, pool, lag, stop), on_bug))
-                    readiness = _readiness(settings, pool, producer, broker)
+                    readiness = _readiness(settings, pool, relay, broker)
                     tasks.append(_watched(serve_operations(settings, readiness, stop), on_bug))
                 if settings.audit_anchor_seconds:  # the audit chain's head, anchored outside the database
                     anchoring = audit_anchoring(settings, pool).keep_anchored(settings.audit_anchor_seconds, stop)
@@ -109,14 +108,15 @@ async def run_hub(
                 await broker.stop()
                 await _finish(tasks)
             finally:
-                await producer.stop()
+                await relay.close()
     finally:
         await pool.close()
     return EXIT_BUG if bug else 0
 
 
 async def _prepare(settings: Settings, pool, prepare) -> None:
-    await _retry(settings, lambda: prepare_database(settings), "migrate")
+    """Migrations wait for a database that is down, starting, read-only or full, like all else."""
+    await _retry(settings, lambda: _store(prepare_database(settings)), "migrate")
     if prepare is not None:
         await prepare(pool)
     if settings.create_topics:
@@ -129,44 +129,32 @@ async def _prepare(settings: Settings, pool, prepare) -> None:
 
 async def relay_loop(settings: Settings, relay: OutboxRelay, stop: asyncio.Event) -> None:
     """Publish outbox rows as they commit; woken by NOTIFY, polling as a safety net. Drains on stop."""
-    wake = asyncio.Event()
-    listener = await _retry(settings, lambda: _listen(settings.dsn, wake), "relay-listen")
-    try:
+    async with NotifyListener(settings.dsn, OUTBOX_CHANNEL) as listener:
         while True:
-            wake.clear()
+            await _woken(settings, listener, "relay-listen")
             published = await _retry(settings, relay.publish_pending, "relay")
             if stop.is_set() and published == 0:
                 return
             if published < settings.relay_batch:
-                await _wait(wake, settings.relay_idle_seconds)
-    finally:
-        await listener.close()
+                await _wait(listener.wake, settings.relay_idle_seconds)
 
 
 async def saga_loop(settings: Settings, worker: RegistrySagaWorker, stop: asyncio.Event) -> None:
     """Carry out due registry sagas until stopped; woken when the consumer opens one."""
-    wake = asyncio.Event()
-    listener = await _retry(settings, lambda: _listen(settings.dsn, wake, SAGA_CHANNEL), "saga-listen")
-    try:
+    async with NotifyListener(settings.dsn, SAGA_CHANNEL) as listener:
         while not stop.is_set():
-            wake.clear()
+            await _woken(settings, listener, "saga-listen")
             if await _retry(settings, worker.run_one, "saga") is None:
-                await _wait(wake, settings.saga_poll_seconds)
-    finally:
-        await listener.close()
+                await _wait(listener.wake, settings.saga_poll_seconds)
 
 
 async def document_loop(settings: Settings, worker, stop: asyncio.Event) -> None:
     """Issue owed documents until stopped; woken when a registration requests them."""
-    wake = asyncio.Event()
-    listener = await _retry(settings, lambda: _listen(settings.dsn, wake, DOCUMENT_CHANNEL), "documents-listen")
-    try:
+    async with NotifyListener(settings.dsn, DOCUMENT_CHANNEL) as listener:
         while not stop.is_set():
-            wake.clear()
+            await _woken(settings, listener, "documents-listen")
             if await _retry(settings, worker.run_one, "documents") is None:
-                await _wait(wake, settings.saga_poll_seconds)
-    finally:
-        await listener.close()
+                await _wait(listener.wake, settings.saga_poll_seconds)
 
 
 async def serve_verification(settings: Settings, pool, signer, stop: asyncio.Event) -> None:
@@ -186,13 +174,9 @@ async def serve_operations(settings: Settings, readiness: Readiness, stop: async
     )
 
 
-def _readiness(settings: Settings, pool, producer, broker) -> Readiness:
+def _readiness(settings: Settings, pool, relay: OutboxRelay, broker) -> Readiness:
     """Ready: the database takes writes, the broker answers, the registry is reachable and the
     consumer holds partitions (a hub beyond the partition count waits as a standby: not ready)."""
-
-    async def kafka() -> str:
-        await producer.client.fetch_all_metadata()
-        return "ok"
 
     async def consumer() -> str:
         assigned = [s.consumer.assignment() for s in broker.subscribers if getattr(s, "consumer", None) is not None]
@@ -204,7 +188,7 @@ def _readiness(settings: Settings, pool, producer, broker) -> Readiness:
     return Readiness(
         {
             "database": lambda: database_ready(pool),
-            "kafka": kafka,
+            "kafka": relay.broker_ready,
             "registry": lambda: registry_ready(settings),
             "consumer": consumer,
         }
@@ -283,9 +267,15 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(event.wait(), seconds)
 
 
-async def _listen(dsn: str, wake: asyncio.Event, channel: str = OUTBOX_CHANNEL):
+async def _store(operation: Awaitable[T]) -> T:
     with translated():
-        return await wake_on_notify(dsn, wake, channel)
+        return await operation
+
+
+async def _woken(settings: Settings, listener: NotifyListener, what: str) -> None:
+    """Before a round of work: forget the last wake-up, and listen again if the database restarted."""
+    listener.wake.clear()
+    await _retry(settings, listener.ensure, what)
 
 
 async def _finish(tasks: list[asyncio.Task]) -> None:

@@ -123,12 +123,11 @@ async def test_a_hospitals_trace_holds_the_hubs_spans_in_order_and_the_result_ca
     handled = await saga_worker(settings, uow).run_one()
     assert handled.outcome == "registered"
     ages, published = _sample("hub_result_age_seconds_count"), _sample("hub_outbox_published_total", settings)
-    producer = idempotent_producer(settings.kafka_bootstrap)
-    await producer.start()
+    relay = OutboxRelay(pool, lambda: idempotent_producer(settings.kafka_bootstrap), batch=50)
     try:
-        assert await OutboxRelay(pool, producer, batch=50).publish_pending() == 3  # result and two civil events
+        assert await relay.publish_pending() == 3  # result and two civil events
     finally:
-        await producer.stop()
+        await relay.close()
     assert _sample("hub_result_age_seconds_count") == ages + 1, "one result, aged since the hospital sent it"
     assert _sample("hub_outbox_published_total", settings) == published + 1
 

@@ -20,15 +20,20 @@ MIGRATION_LOCK = 727_001  # advisory lock id: one migrator at a time
 # asyncpg's stubs keep apart from Connection) or one opened directly.
 PgConnection = asyncpg.Connection | PoolConnectionProxy
 
-# Errors after which the same transaction, retried, may succeed.
+# Errors after which the same transaction, retried, may succeed. The server's own states say
+# "not now": restarting or shutting down (class 57: 57P01-03), read-only (25006: a standby, or an
+# operator's default_transaction_read_only), out of disk, memory or connections (class 53); the
+# connection lost mid-statement; conflicts between concurrent writers. A data error (class 22) is
+# not among them: the same values fail the same way (unit_of_work.py answers the message instead).
 TRANSIENT = (
     OSError,
     asyncio.TimeoutError,
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.InterfaceError,
-    asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+    asyncpg.exceptions.IdleInTransactionSessionTimeoutError,
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.LockNotAvailableError,
@@ -38,13 +43,62 @@ TRANSIENT = (
 )
 
 
+def connection_lost(conn: PgConnection) -> bool:
+    """The connection is gone: closed, or (borrowed from a pool) taken back by the pool when it died."""
+    try:
+        return conn.is_closed()
+    except asyncpg.exceptions.InterfaceError:  # "released back to the pool": asyncpg does so on a lost connection
+        return True
+
+
+def transient(exc: BaseException, conn: PgConnection | None = None) -> bool:
+    """Whether retrying the transaction may succeed: a TRANSIENT error, or asyncpg's
+    InternalClientError on `conn` once that connection is gone (a server that goes away in the
+    middle of a statement can leave the driver's protocol half-way, "cannot switch to state ...").
+    On a live connection an InternalClientError stays what it says: a bug."""
+    if isinstance(exc, TRANSIENT):
+        return True
+    return isinstance(exc, asyncpg.exceptions.InternalClientError) and conn is not None and connection_lost(conn)
+
+
+def _unavailable(exc: BaseException) -> StoreUnavailable:
+    return StoreUnavailable(f"{type(exc).__name__}: {exc}")
+
+
 @contextlib.contextmanager
-def translated():
-    """Re-raise transient driver errors as StoreUnavailable; anything else is a bug."""
+def translated(conn: PgConnection | None = None):
+    """Re-raise transient driver errors as StoreUnavailable; anything else is a bug. With `conn`,
+    the connection the block works on, a driver error on it after it was lost counts as transient."""
     try:
         yield
     except TRANSIENT as exc:
-        raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        raise _unavailable(exc) from exc
+    except asyncpg.exceptions.InternalClientError as exc:
+        if not transient(exc, conn):
+            raise
+        raise _unavailable(exc) from exc
+
+
+@contextlib.asynccontextmanager
+async def borrowed(pool: asyncpg.Pool) -> AsyncIterator[PoolConnectionProxy]:
+    """A pooled connection for one piece of work, its driver errors translated (translated(conn))."""
+    with translated():
+        conn = await pool.acquire()
+    try:
+        with translated(conn):
+            yield conn
+    finally:
+        await release(pool, conn)
+
+
+async def release(pool: asyncpg.Pool, conn: PoolConnectionProxy) -> None:
+    """Hand a connection back. One lost meanwhile is no error: the pool drops it, and the work
+    done on it is committed or rolled back already, so there is nothing to retry."""
+    try:
+        await pool.release(conn)
+    except (*TRANSIENT, asyncpg.exceptions.InternalClientError) as exc:
+        if not transient(exc, conn):
+            raise
 
 
 async def create_pool(dsn: str, *, min_size: int, max_size: int) -> asyncpg.Pool:

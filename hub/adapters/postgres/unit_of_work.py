@@ -17,7 +17,7 @@ from asyncpg.pool import PoolConnectionProxy
 from asyncpg.transaction import Transaction
 
 from hub.adapters.postgres.audit import PostgresAuditLog
-from hub.adapters.postgres.database import TRANSIENT, PgConnection
+from hub.adapters.postgres.database import TRANSIENT, PgConnection, release, transient
 from hub.adapters.postgres.documents import PostgresDocuments
 from hub.adapters.postgres.registry import EmbeddedRegistry
 from hub.adapters.postgres.sagas import PostgresSagas
@@ -53,8 +53,11 @@ class PostgresUnitOfWork:
             self._conn = conn = await self._pool.acquire()
             self._tx = tx = conn.transaction()
             await tx.start()
-        except TRANSIENT as exc:
+        except (*TRANSIENT, asyncpg.exceptions.InternalClientError) as exc:  # the pool's connection was dead
+            retry = transient(exc, self._conn)
             await self._release()
+            if not retry:
+                raise
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
         self.hospitals = PostgresHospitals(conn)
         self.registry = self._registry(conn)
@@ -83,13 +86,14 @@ class PostgresUnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        retry = exc is not None and transient(exc, self._conn)  # asked while the connection is still ours
         try:
             if self._tx is not None:
                 with contextlib.suppress(*TRANSIENT):  # the connection is gone: the server rolled back already
                     await self._tx.rollback()
         finally:
             await self._release()
-        if exc is not None and isinstance(exc, TRANSIENT):
+        if retry:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
         if exc is not None and isinstance(exc, DATA_ERRORS):
             raise _refused(exc) from exc
@@ -97,4 +101,4 @@ class PostgresUnitOfWork:
     async def _release(self) -> None:
         if self._conn is not None:
             conn, self._conn = self._conn, None
-            await self._pool.release(conn)
+            await release(self._pool, conn)
