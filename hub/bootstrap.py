@@ -16,7 +16,7 @@ import asyncpg
 from hub.adapters.audit_anchoring import AuditAnchoring
 from hub.adapters.kafka.reader import TopicReader
 from hub.adapters.postgres.audit import PostgresAuditLog, rewrite_privileges
-from hub.adapters.postgres.database import connection, create_pool, migrate
+from hub.adapters.postgres.database import borrowed, connection, create_pool, migrate
 from hub.adapters.postgres.operations import PostgresReplayRuns
 from hub.adapters.postgres.operator_views import PostgresOperationsView
 from hub.adapters.postgres.registry import EmbeddedRegistry
@@ -31,7 +31,7 @@ from hub.adapters.siak.health import siak_reachable
 from hub.adapters.siak.registry import SiakHttpRegistry
 from hub.config import RegistryKind, Settings, SignerKind
 from hub.documents.trust import TrustList
-from hub.errors import ConfigurationError, OperatorError
+from hub.errors import ConfigurationError, OperatorError, StoreUnavailable
 from hub.observability import metrics
 from hub.service.document_desk import DocumentDesk
 from hub.service.documents_content import Issuer
@@ -256,8 +256,12 @@ async def registry_ready(settings: Settings) -> str:
 
 
 async def _store_breaker(pool: asyncpg.Pool, process: str, state: str, failures: int) -> None:
-    async with pool.acquire() as conn:
-        await record_breaker(conn, process, state, failures)
+    """Record the breaker for `hub registry`; with the database away the row waits for the next change."""
+    try:
+        async with borrowed(pool) as conn:
+            await record_breaker(conn, process, state, failures)
+    except StoreUnavailable as exc:
+        log.warning("registry circuit not recorded state=%s error=%s", state, type(exc.__cause__).__name__)
 
 
 def registration_handler(
@@ -347,7 +351,7 @@ async def purge_personal_data(
     counts = await purge_expired(pool, now - timedelta(days=settings.retention_days), dry_run=dry_run)
     if not dry_run and any(counts.values()):
         reason = f"retention period of {settings.retention_days} days passed"
-        async with pool.acquire() as conn, conn.transaction():
+        async with borrowed(pool) as conn, conn.transaction():
             await PostgresAuditLog(conn).append(
                 AuditEntry(actor, "retention-purge", "personal-data", reason, counts), now
             )

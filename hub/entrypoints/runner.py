@@ -10,10 +10,12 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import asyncpg
+from aiokafka.errors import KafkaConnectionError
 
 from hub.adapters.kafka.lag import ConsumerLag
 from hub.adapters.kafka.relay import OutboxRelay, idempotent_producer
@@ -32,12 +34,14 @@ from hub.bootstrap import (
     document_worker,
     open_pool,
     prepare_database,
+    purge_personal_data,
     registry_ready,
     saga_worker,
     units_of_work,
 )
 from hub.config import RegistryKind, Settings
 from hub.entrypoints.consumer import build_broker
+from hub.errors import BrokerUnavailable
 from hub.observability.health import Readiness
 from hub.observability.sampler import sample_forever
 from hub.service.registry_sagas import RegistrySagaWorker
@@ -75,7 +79,7 @@ async def run_hub(
             relay = OutboxRelay(pool, lambda: idempotent_producer(settings.kafka_bootstrap), batch=settings.relay_batch)
             await _retry(settings, relay.connect, "connect-kafka-producer")
             try:
-                await broker.start()
+                await _retry(settings, lambda: _start_consumer(broker), "connect-kafka-consumer")
                 log.info(
                     "hub running bootstrap=%s topic=%s group=%s registry=%s",
                     settings.kafka_bootstrap,
@@ -95,6 +99,8 @@ async def run_hub(
                 if settings.audit_anchor_seconds:  # the audit chain's head, anchored outside the database
                     anchoring = audit_anchoring(settings, pool).keep_anchored(settings.audit_anchor_seconds, stop)
                     tasks.append(_watched(anchoring, on_bug))
+                if settings.retention_purge_seconds:  # personal data past its retention period
+                    tasks.append(_watched(retention_loop(settings, pool, stop), on_bug))
                 if signer is not None:
                     documents = document_worker(settings, uow, signer, maker)
                     tasks += [
@@ -125,6 +131,25 @@ async def _prepare(settings: Settings, pool, prepare) -> None:
             lambda: ensure_topics(settings.kafka_bootstrap, settings.topics, settings.notification_partitions),
             "topics",
         )
+
+
+async def retention_loop(settings: Settings, pool, stop: asyncio.Event) -> None:
+    """Purge what the retention period releases, at start and every HUB_RETENTION_PURGE_SECONDS."""
+    actor = f"hub run@{socket.gethostname()}"
+    while not stop.is_set():
+        counts = await _retry(settings, lambda: purge_personal_data(settings, pool, actor), "retention")
+        if any(counts.values()):
+            log.info("retention purge removed=%d days=%d", sum(counts.values()), settings.retention_days)
+        await _wait(stop, settings.retention_purge_seconds)
+
+
+async def _start_consumer(broker) -> None:
+    """Start the subscriber; a broker that vanished since the topics were made is waited for."""
+    try:
+        await broker.start()
+    except KafkaConnectionError as exc:
+        await broker.stop()
+        raise BrokerUnavailable(f"cannot start the consumer: {exc}") from exc
 
 
 async def relay_loop(settings: Settings, relay: OutboxRelay, stop: asyncio.Event) -> None:

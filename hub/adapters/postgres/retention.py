@@ -12,6 +12,8 @@ from datetime import datetime
 
 import asyncpg
 
+from hub.adapters.postgres.database import borrowed
+
 
 @dataclass(frozen=True, slots=True)
 class Purge:
@@ -39,22 +41,25 @@ PURGES = (
 async def purge_expired(
     pool: asyncpg.Pool, before: datetime, *, dry_run: bool = False, batch: int = 5000
 ) -> dict[str, int]:
-    """Rows whose bodies were removed (or would be, with `dry_run`), per table."""
+    """Rows whose bodies were removed (or would be, with `dry_run`), per table. Driver errors come
+    out translated (a lost database is StoreUnavailable: the caller retries; batches done stay done)."""
     counts: dict[str, int] = {}
     for purge in PURGES:
         due = f"purged_at IS NULL AND {purge.finished} AND {purge.since} < $1"
         if dry_run:
-            counts[purge.table] = await pool.fetchval(f"SELECT count(*) FROM {purge.table} WHERE {due}", before)
+            async with borrowed(pool) as conn:
+                counts[purge.table] = await conn.fetchval(f"SELECT count(*) FROM {purge.table} WHERE {due}", before)
             continue
         counts[purge.table] = 0
         while True:
-            status = await pool.execute(
-                f"""UPDATE {purge.table} SET {purge.clear}, purged_at = now()
-                    WHERE ctid = ANY(ARRAY(SELECT ctid FROM {purge.table} WHERE {due}
-                                           ORDER BY {purge.since} LIMIT $2 FOR UPDATE SKIP LOCKED))""",
-                before,
-                batch,
-            )
+            async with borrowed(pool) as conn:
+                status = await conn.execute(
+                    f"""UPDATE {purge.table} SET {purge.clear}, purged_at = now()
+                        WHERE ctid = ANY(ARRAY(SELECT ctid FROM {purge.table} WHERE {due}
+                                               ORDER BY {purge.since} LIMIT $2 FOR UPDATE SKIP LOCKED))""",
+                    before,
+                    batch,
+                )
             done = int(status.rsplit(" ", 1)[-1])
             counts[purge.table] += done
             if done < batch:
