@@ -35,21 +35,19 @@ async def test_the_running_hub_purges_expired_bodies_and_audits_it(environment, 
     conn = await asyncpg.connect(settings.dsn)
     try:
 
-        async def purged() -> bool:
-            return (
-                await conn.fetchval(
-                    "SELECT count(*) FROM outbox WHERE purged_at IS NULL AND sent_at < now() - interval '30 days'"
-                )
-                == 0
+        async def purged_and_audited() -> str | None:
+            """The purge's audit row, once every expired row is purged (the audit row commits after)."""
+            left = await conn.fetchval(
+                "SELECT count(*) FROM outbox WHERE purged_at IS NULL AND sent_at < now() - interval '30 days'"
             )
+            actor = await conn.fetchval("SELECT actor FROM audit_log WHERE action = 'retention-purge'")
+            return actor if left == 0 else None
 
-        done = False
-        for _ in range(60):
-            if done := await purged():
+        actor = None
+        for _ in range(120):
+            if (actor := await purged_and_audited()) is not None:
                 break
             await asyncio.sleep(0.25)
-        assert done
-        actor = await conn.fetchval("SELECT actor FROM audit_log WHERE action = 'retention-purge'")
         assert actor is not None and actor.startswith("hub run@")
         assert await conn.fetchval("SELECT count(*) FROM outbox WHERE value IS NULL AND purged_at IS NOT NULL") >= 3
     finally:
