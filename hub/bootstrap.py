@@ -321,14 +321,14 @@ class OperatorActions:
 
 @contextlib.asynccontextmanager
 async def operations(settings: Settings) -> AsyncIterator[Operations]:
-    async with _current_database(settings) as pool:
+    async with current_database(settings) as pool:
         documents = DocumentDesk(lambda: PostgresUnitOfWork(pool), settings.topics, utc_now)  # reads: no registry call
         yield Operations(PostgresOperationsView(pool), documents, audit_anchoring(settings, pool))
 
 
 @contextlib.asynccontextmanager
 async def operator_actions(settings: Settings) -> AsyncIterator[OperatorActions]:
-    async with _current_database(settings) as pool, units_of_work(settings, pool) as uow:
+    async with current_database(settings) as pool, units_of_work(settings, pool) as uow:
         try:
             yield OperatorActions(
                 PostgresOperationsView(pool),
@@ -362,12 +362,6 @@ async def purge_personal_data(
 @contextlib.asynccontextmanager
 async def current_database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a database whose schema is current (operator commands refuse to run otherwise)."""
-    async with _current_database(settings) as pool:
-        yield pool
-
-
-@contextlib.asynccontextmanager
-async def _current_database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     async with database(settings) as pool:
         async with pool.acquire() as conn:
             try:
