@@ -15,6 +15,7 @@ import asyncpg
 
 from hub.adapters.audit_anchoring import AuditAnchoring
 from hub.adapters.kafka.reader import TopicReader
+from hub.adapters.passwords import Argon2Passwords
 from hub.adapters.postgres.audit import PostgresAuditLog, rewrite_privileges
 from hub.adapters.postgres.database import borrowed, connection, create_pool, migrate
 from hub.adapters.postgres.operations import PostgresReplayRuns
@@ -33,6 +34,7 @@ from hub.config import RegistryKind, Settings, SignerKind
 from hub.documents.trust import TrustList
 from hub.errors import ConfigurationError, OperatorError, StoreUnavailable
 from hub.observability import metrics
+from hub.service.accounts import Accounts, SessionPolicy
 from hub.service.document_desk import DocumentDesk
 from hub.service.documents_content import Issuer
 from hub.service.pipeline import IntakeLimits, Pipeline
@@ -330,14 +332,62 @@ async def operations(settings: Settings) -> AsyncIterator[Operations]:
 async def operator_actions(settings: Settings) -> AsyncIterator[OperatorActions]:
     async with current_database(settings) as pool, units_of_work(settings, pool) as uow:
         try:
-            yield OperatorActions(
-                PostgresOperationsView(pool),
-                DocumentDesk(uow, settings.topics, utc_now),
-                ReviewDecisions(uow, pipeline(settings), utc_now),
-                ReplayMessages(uow, pipeline(settings), utc_now),
-                PostgresReplayRuns(pool),
-                lambda topic: TopicReader(settings.kafka_bootstrap, topic),
+            yield _operator_actions(settings, pool, uow)
+        finally:
+            await audit_anchoring(settings, pool).anchor_or_warn()
+
+
+def _operator_actions(settings: Settings, pool: asyncpg.Pool, uow: UnitOfWorkFactory) -> OperatorActions:
+    return OperatorActions(
+        PostgresOperationsView(pool),
+        DocumentDesk(uow, settings.topics, utc_now),
+        ReviewDecisions(uow, pipeline(settings), utc_now),
+        ReplayMessages(uow, pipeline(settings), utc_now),
+        PostgresReplayRuns(pool),
+        lambda topic: TopicReader(settings.kafka_bootstrap, topic),
+    )
+
+
+@dataclass(frozen=True)
+class BackOffice:
+    """What the back-office console uses: the same use cases as the operator commands (review
+    decisions, replay, documents, the read model, the audit chain), plus the console's accounts,
+    on one long-lived pool. Each console area adds the use cases it calls here."""
+
+    settings: Settings
+    actions: OperatorActions  # exactly what the operator commands use
+    accounts: Accounts
+    audit: AuditAnchoring
+
+
+def session_policy(settings: Settings) -> SessionPolicy:
+    return SessionPolicy(
+        idle=timedelta(minutes=settings.console_idle_minutes), lifetime=timedelta(hours=settings.console_session_hours)
+    )
+
+
+@contextlib.asynccontextmanager
+async def back_office(settings: Settings) -> AsyncIterator[BackOffice]:
+    """The console's services; the audit chain is anchored when it closes."""
+    async with current_database(settings) as pool, units_of_work(settings, pool) as uow:
+        anchoring = audit_anchoring(settings, pool)
+        try:
+            yield BackOffice(
+                settings,
+                _operator_actions(settings, pool, uow),
+                Accounts(uow, Argon2Passwords(), utc_now, session_policy(settings)),
+                anchoring,
             )
+        finally:
+            await anchoring.anchor_or_warn()
+
+
+@contextlib.asynccontextmanager
+async def accounts(settings: Settings) -> AsyncIterator[Accounts]:
+    """`hub users`: the console's accounts (no registry needed)."""
+    async with current_database(settings) as pool:
+        try:
+            yield Accounts(lambda: PostgresUnitOfWork(pool), Argon2Passwords(), utc_now, session_policy(settings))
         finally:
             await audit_anchoring(settings, pool).anchor_or_warn()
 

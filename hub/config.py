@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     audit_key_file: Path = Path(".local/audit/anchor.key")  # seals the audit anchors; created on first use
     audit_anchor_file: Path = Path(".local/audit/anchors.jsonl")  # where the anchors are appended
     audit_anchor_seconds: float = Field(60.0, ge=0)  # how often `hub run` anchors a changed head (0: never)
+    # The back-office console (hub/console): served by `hub run` and by `hub console` (0: not served).
+    console_host: str = "127.0.0.1"
+    console_port: int = Field(18092, ge=0, le=65535)
+    console_idle_minutes: float = Field(30.0, gt=0)  # a session ends after this long without a request
+    console_session_hours: float = Field(10.0, gt=0)  # and at the latest this long after sign-in
+    console_secure_cookie: bool = True  # browsers keep Secure cookies for http://127.0.0.1 and localhost too
     log_level: str = "INFO"
     log_json: bool = False
 

@@ -31,10 +31,13 @@ from hub.domain.family import reissue_with_child
 from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
 from hub.domain.outcomes import ReviewStatus, SagaState
 from hub.domain.values import BirthNotice, Family, FamilyMember, Hospital, Person, RegisteredBirth, Relationship
-from hub.errors import PermanentError, StoreUnavailable
+from hub.errors import OperatorError, PermanentError, StoreUnavailable
 from hub.service.ports import (
     AuditEntry,
     CivilRegistry,
+    ConsoleAccount,
+    ConsoleSession,
+    CorrectionProposal,
     Delivery,
     DocumentJob,
     DocumentRequest,
@@ -116,6 +119,9 @@ class FakeState:
     document_jobs: list[dict] = field(default_factory=list)
     documents: list[StoredDocument] = field(default_factory=list)
     status_lists: dict[tuple[str, int], int] = field(default_factory=dict)
+    console_users: dict[str, ConsoleAccount] = field(default_factory=dict)
+    console_sessions: dict[bytes, ConsoleSession] = field(default_factory=dict)
+    proposals: dict[int, CorrectionProposal] = field(default_factory=dict)
     commits: int = 0
     clock: Callable[[], datetime] = _utc_now  # the store's now(): when new sagas and jobs are due
     locks: FakeLocks = field(default_factory=FakeLocks)
@@ -564,6 +570,67 @@ class FakeDocuments:
         return found, self.state.status_lists.get((regency, year), 0)
 
 
+class FakeConsoleAccounts:
+    def __init__(self, state: FakeState) -> None:
+        self.state = state
+
+    async def add(self, account: ConsoleAccount) -> None:
+        if account.username in self.state.console_users:
+            raise OperatorError(f"a console user named {account.username!r} exists already")
+        self.state.console_users[account.username] = account
+
+    async def get(self, username: str) -> ConsoleAccount | None:
+        return self.state.console_users.get(username)
+
+    async def all(self) -> list[ConsoleAccount]:
+        return [self.state.console_users[name] for name in sorted(self.state.console_users)]
+
+    async def save(self, account: ConsoleAccount) -> None:
+        if account.username in self.state.console_users:
+            self.state.console_users[account.username] = account
+
+    async def open_session(self, session: ConsoleSession) -> None:
+        self.state.console_sessions[session.token_hash] = session
+
+    async def session(self, token_hash: bytes) -> ConsoleSession | None:
+        return self.state.console_sessions.get(token_hash)
+
+    async def touch(self, token_hash: bytes, at: datetime) -> None:
+        found = self.state.console_sessions.get(token_hash)
+        if found is not None:
+            self.state.console_sessions[token_hash] = replace(found, last_seen_at=max(found.last_seen_at, at))
+
+    async def end_session(self, token_hash: bytes) -> None:
+        self.state.console_sessions.pop(token_hash, None)
+
+    async def end_sessions_of(self, username: str) -> int:
+        ended = [h for h, s in self.state.console_sessions.items() if s.username == username]
+        for token_hash in ended:
+            del self.state.console_sessions[token_hash]
+        return len(ended)
+
+
+class FakeCorrectionProposals:
+    def __init__(self, state: FakeState) -> None:
+        self.state = state
+
+    async def propose(self, akta_number: str, changes: dict, reason: str, by: str, at: datetime) -> int:
+        number = max(self.state.proposals, default=0) + 1
+        self.state.proposals[number] = CorrectionProposal(number, akta_number, dict(changes), reason, by, at)
+        return number
+
+    async def get(self, proposal_id: int, *, lock: bool = False) -> CorrectionProposal | None:
+        return self.state.proposals.get(proposal_id)
+
+    async def listed(self, status: str | None) -> list[CorrectionProposal]:
+        found = [p for p in self.state.proposals.values() if status is None or p.status == status]
+        return sorted(found, key=lambda p: (p.proposed_at, p.id))
+
+    async def decide(self, proposal_id: int, status: str, by: str, note: str, at: datetime) -> None:
+        found = self.state.proposals[proposal_id]
+        self.state.proposals[proposal_id] = replace(found, status=status, decided_by=by, note=note, decided_at=at)
+
+
 class FakeUnitOfWork:
     """Works on a copy of the shared state; commit publishes the copy, leaving without commit drops it.
 
@@ -580,6 +647,8 @@ class FakeUnitOfWork:
         self.audit = FakeAuditLog(self.state)
         self.sagas = FakeSagas(self.state, owner=self)
         self.documents = FakeDocuments(self.state, owner=self)
+        self.accounts = FakeConsoleAccounts(self.state)
+        self.proposals = FakeCorrectionProposals(self.state)
         return self
 
     async def commit(self) -> None:

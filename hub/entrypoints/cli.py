@@ -182,6 +182,7 @@ def _operations() -> None:
         ops_retention,
         ops_review,
         ops_status,
+        ops_users,
         siak_cli,
     )
 
@@ -195,6 +196,8 @@ def _operations() -> None:
     app.add_typer(ops_retention.retention_app, name="retention")
     app.add_typer(siak_cli.siak_app, name="siak")
     app.add_typer(ops_documents.documents_app, name="documents")
+    app.add_typer(ops_users.users_app, name="users")
+    app.command("console")(ops_users.console)
     _signer_commands()
 
 

@@ -109,6 +109,8 @@ async def run_hub(
                     ]
                     if settings.verify_port:
                         tasks.append(_watched(serve_verification(settings, pool, signer, stop), on_bug))
+                if settings.console_port:
+                    tasks.append(_watched(serve_console(settings, stop), on_bug))
                 await stop.wait()
                 log.info("stopping: finishing the message in hand")
                 await broker.stop()
@@ -188,6 +190,22 @@ async def serve_verification(settings: Settings, pool, signer, stop: asyncio.Eve
 
     app = create_verify_app(pool, signer, settings)
     await _serve_app(app, settings.verify_host, settings.verify_port, stop, "the verification service")
+
+
+async def serve_console(settings: Settings, stop: asyncio.Event) -> None:
+    """The back-office console in this process, on its own pool, until stopped."""
+    from hub.bootstrap import back_office
+    from hub.console.app import create_console_app
+
+    async with back_office(settings) as desk:
+        await _serve_app(create_console_app(desk), settings.console_host, settings.console_port, stop, "the console")
+
+
+async def serve_console_until_stopped(settings: Settings) -> None:
+    """`hub console`: the console alone, until Ctrl-C or SIGTERM."""
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    await serve_console(settings, stop)
 
 
 async def serve_operations(settings: Settings, readiness: Readiness, stop: asyncio.Event) -> None:

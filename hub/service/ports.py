@@ -416,6 +416,90 @@ class Outbox(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ConsoleAccount:
+    """A back-office console user: one role (hub/service/accounts.py says what each may do).
+    `password_hash` is an argon2id hash string; the password itself is never kept."""
+
+    username: str
+    display_name: str
+    role: str
+    password_hash: str
+    created_at: datetime
+    password_set_at: datetime
+    disabled_at: datetime | None = None
+    failed_signins: int = 0
+    locked_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    """A signed-in console session, known by the SHA-256 of its cookie token."""
+
+    token_hash: bytes
+    username: str
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+
+
+class ConsoleAccounts(Protocol):
+    """Console users and their sessions."""
+
+    async def add(self, account: ConsoleAccount) -> None:
+        """Refused with OperatorError when the username is taken."""
+        ...
+
+    async def get(self, username: str) -> ConsoleAccount | None: ...
+
+    async def all(self) -> list[ConsoleAccount]: ...
+
+    async def save(self, account: ConsoleAccount) -> None:
+        """Replace the stored account of `account.username` (which exists)."""
+        ...
+
+    async def open_session(self, session: ConsoleSession) -> None: ...
+
+    async def session(self, token_hash: bytes) -> ConsoleSession | None: ...
+
+    async def touch(self, token_hash: bytes, at: datetime) -> None: ...
+
+    async def end_session(self, token_hash: bytes) -> None: ...
+
+    async def end_sessions_of(self, username: str) -> int:
+        """End every session of the user; returns how many ended."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionProposal:
+    """A pembetulan an officer proposed; a supervisor approves (then it is applied) or rejects it."""
+
+    id: int
+    akta_number: str
+    changes: dict
+    reason: str
+    proposed_by: str
+    proposed_at: datetime
+    status: str = "open"
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    note: str | None = None
+
+
+class CorrectionProposals(Protocol):
+    async def propose(self, akta_number: str, changes: dict, reason: str, by: str, at: datetime) -> int: ...
+
+    async def get(self, proposal_id: int, *, lock: bool = False) -> CorrectionProposal | None: ...
+
+    async def listed(self, status: str | None) -> list[CorrectionProposal]:
+        """Oldest first; `status` None: all."""
+        ...
+
+    async def decide(self, proposal_id: int, status: str, by: str, note: str, at: datetime) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over every port: all effects of one message commit together or not at all.
 
@@ -444,6 +528,12 @@ class UnitOfWork(Protocol):
 
     @property
     def documents(self) -> Documents: ...
+
+    @property
+    def accounts(self) -> ConsoleAccounts: ...
+
+    @property
+    def proposals(self) -> CorrectionProposals: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 

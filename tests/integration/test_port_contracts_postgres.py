@@ -17,6 +17,7 @@ from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub.domain.values import Hospital
 from hub.service.ports import Delivery, OutboundMessage
 from tests.contracts.audit import AT, AuditLogContract, entry
+from tests.contracts.console import ConsoleAccountsContract, CorrectionProposalsContract
 from tests.contracts.documents import DocumentsContract
 from tests.contracts.hospitals import HospitalDirectoryContract
 from tests.contracts.inbox import InboxContract
@@ -189,4 +190,12 @@ class TestPostgresDocuments(DocumentsContract):
 
 
 class TestPostgresHospitalDirectory(HospitalDirectoryContract):
+    pass
+
+
+class TestPostgresConsoleAccounts(ConsoleAccountsContract):
+    pass
+
+
+class TestPostgresCorrectionProposals(CorrectionProposalsContract):
     pass

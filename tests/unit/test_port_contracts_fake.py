@@ -14,6 +14,7 @@ from hub.devtools.simulation.bundles import Parent
 from hub.domain.values import Family, FamilyMember, Hospital, Person, Relationship, Sex
 from hub.service.ports import Delivery, OutboundMessage
 from tests.contracts.audit import AuditLogContract
+from tests.contracts.console import ConsoleAccountsContract, CorrectionProposalsContract
 from tests.contracts.documents import DocumentsContract
 from tests.contracts.hospitals import HospitalDirectoryContract
 from tests.contracts.inbox import InboxContract
@@ -134,4 +135,12 @@ class TestFakeDocuments(DocumentsContract):
 
 
 class TestFakeHospitalDirectory(HospitalDirectoryContract):
+    pass
+
+
+class TestFakeConsoleAccounts(ConsoleAccountsContract):
+    pass
+
+
+class TestFakeCorrectionProposals(CorrectionProposalsContract):
     pass

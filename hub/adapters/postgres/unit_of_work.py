@@ -17,6 +17,7 @@ from asyncpg.pool import PoolConnectionProxy
 from asyncpg.transaction import Transaction
 
 from hub.adapters.postgres.audit import PostgresAuditLog
+from hub.adapters.postgres.console import PostgresConsoleAccounts, PostgresCorrectionProposals
 from hub.adapters.postgres.database import TRANSIENT, PgConnection, release, transient
 from hub.adapters.postgres.documents import PostgresDocuments
 from hub.adapters.postgres.registry import EmbeddedRegistry
@@ -67,6 +68,8 @@ class PostgresUnitOfWork:
         self.audit = PostgresAuditLog(conn)
         self.sagas = PostgresSagas(conn)
         self.documents = PostgresDocuments(conn)
+        self.accounts = PostgresConsoleAccounts(conn)
+        self.proposals = PostgresCorrectionProposals(conn)
         return self
 
     async def commit(self) -> None:

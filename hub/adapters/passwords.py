@@ -1,0 +1,23 @@
+"""Password hashing for console accounts: argon2id (argon2-cffi), with its library defaults
+(RFC 9106's second recommended parameter set), which it upgrades on sign-in when they change."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+
+
+class Argon2Passwords:
+    def hash(self, password: str) -> str:
+        return _hasher.hash(password)
+
+    def verify(self, stored_hash: str, password: str) -> bool:
+        try:
+            return _hasher.verify(stored_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return _hasher.check_needs_rehash(stored_hash)
