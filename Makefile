@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit services stop status demo contracts clean bench
+.PHONY: run test test-unit services browser stop status demo contracts clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,12 @@ services:
 run: $(STAMP) services
 	$(BIN)/hub run
 
-## test: the whole suite (unit, integration, end-to-end) on the real broker and database
-test: $(STAMP) services
+## browser: Debian's chromium for the console's browser tests (tests/browser/), installed if missing
+browser:
+	bash deploy/local/chromium.sh
+
+## test: the whole suite (unit, integration, end-to-end, browser) on the real broker and database
+test: $(STAMP) services browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## test-unit: the fast suite alone, no services needed

@@ -13,10 +13,13 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from hub.adapters.audit_anchoring import AuditAnchoring
+from hub.adapters.audit_anchoring import AuditAnchoring, AuditReport
+from hub.adapters.audit_anchors import AnchorKeyError
+from hub.adapters.kafka.lag import ConsumerLag
 from hub.adapters.kafka.reader import TopicReader
 from hub.adapters.passwords import Argon2Passwords
 from hub.adapters.postgres.audit import PostgresAuditLog, rewrite_privileges
+from hub.adapters.postgres.dashboard import PostgresDashboard
 from hub.adapters.postgres.database import borrowed, connection, create_pool, migrate
 from hub.adapters.postgres.operations import PostgresReplayRuns
 from hub.adapters.postgres.operator_views import PostgresOperationsView
@@ -35,13 +38,16 @@ from hub.documents.trust import TrustList
 from hub.errors import ConfigurationError, OperatorError, StoreUnavailable
 from hub.observability import metrics
 from hub.service.accounts import Accounts, SessionPolicy
+from hub.service.dashboard import Dashboard
 from hub.service.document_desk import DocumentDesk
 from hub.service.documents_content import Issuer
 from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.ports import AuditEntry, DocumentSigner
+from hub.service.proposals import ProposalDesk
 from hub.service.register_birth import RegisterBirths
 from hub.service.registry_sagas import RegistrySagaWorker
 from hub.service.replay import ReplayMessages
+from hub.service.replay_runs import ReplayJobs, ReplayRuns
 from hub.service.review import ReviewDecisions
 
 log = logging.getLogger("hub.bootstrap")
@@ -348,6 +354,23 @@ def _operator_actions(settings: Settings, pool: asyncpg.Pool, uow: UnitOfWorkFac
     )
 
 
+def replay_runs(
+    settings: Settings, actions: OperatorActions, parse_time: Callable[[str | None], datetime | None] | None = None
+) -> ReplayRuns:
+    """Replay runs (`hub replay`, the console) on the operator actions' use cases and reader."""
+    return ReplayRuns(
+        actions.replay,
+        actions.runs,
+        actions.view,
+        actions.read_topic,
+        settings.topics,
+        retry_initial=settings.retry_initial_seconds,
+        retry_max=settings.retry_max_seconds,
+        clock=utc_now,
+        parse_time=parse_time,
+    )
+
+
 @dataclass(frozen=True)
 class BackOffice:
     """What the back-office console uses: the same use cases as the operator commands (review
@@ -358,6 +381,9 @@ class BackOffice:
     actions: OperatorActions  # exactly what the operator commands use
     accounts: Accounts
     audit: AuditAnchoring
+    replays: ReplayJobs  # the console's replay runs (hub.service.replay_runs), going in this process
+    dashboard: Dashboard  # today's figures, the backlogs, the breakers and the consumer lag
+    proposals: ProposalDesk  # corrections officers propose and supervisors decide (applied via actions.documents)
 
 
 def session_policy(settings: Settings) -> SessionPolicy:
@@ -366,19 +392,42 @@ def session_policy(settings: Settings) -> SessionPolicy:
     )
 
 
+async def verify_audit(anchoring: AuditAnchoring) -> AuditReport:
+    """`hub audit verify` for the console: the chain and its anchors; a key file that is not a key
+    is refused as an OperatorError (the console may not know the adapters' exceptions)."""
+    try:
+        return await anchoring.verify()
+    except AnchorKeyError as exc:
+        raise OperatorError(f"cannot check the anchors: {exc}") from None
+
+
+def _dashboard(settings: Settings, pool: asyncpg.Pool) -> Dashboard:
+    """The console's dashboard: its read model on the pool, the consumer group's lag from Kafka."""
+    lag = ConsumerLag(settings.kafka_bootstrap, settings.consumer_group, settings.topics.notifications)
+    return Dashboard(PostgresDashboard(pool), lag, utc_now, region_name, settings.registry.value)
+
+
 @contextlib.asynccontextmanager
 async def back_office(settings: Settings) -> AsyncIterator[BackOffice]:
     """The console's services; the audit chain is anchored when it closes."""
     async with current_database(settings) as pool, units_of_work(settings, pool) as uow:
         anchoring = audit_anchoring(settings, pool)
+        actions = _operator_actions(settings, pool, uow)
+        dashboard = _dashboard(settings, pool)
+        replays = ReplayJobs(replay_runs(settings, actions), utc_now)
         try:
             yield BackOffice(
                 settings,
-                _operator_actions(settings, pool, uow),
+                actions,
                 Accounts(uow, Argon2Passwords(), utc_now, session_policy(settings)),
                 anchoring,
+                replays=replays,
+                dashboard=dashboard,
+                proposals=ProposalDesk(uow, actions.documents, utc_now),
             )
         finally:
+            await dashboard.close()
+            await replays.close()  # runs still going keep their positions: `hub replay --resume RUN`
             await anchoring.anchor_or_warn()
 
 

@@ -6,18 +6,19 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
-
 
 class Argon2Passwords:
+    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+        self._hasher = hasher or PasswordHasher()
+
     def hash(self, password: str) -> str:
-        return _hasher.hash(password)
+        return self._hasher.hash(password)
 
     def verify(self, stored_hash: str, password: str) -> bool:
         try:
-            return _hasher.verify(stored_hash, password)
+            return self._hasher.verify(stored_hash, password)
         except (VerificationError, InvalidHashError):
             return False
 
     def needs_rehash(self, stored_hash: str) -> bool:
-        return _hasher.check_needs_rehash(stored_hash)
+        return self._hasher.check_needs_rehash(stored_hash)

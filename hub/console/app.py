@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from hub.bootstrap import BackOffice
 from hub.console import web
 from hub.console.pages import AREAS
+from hub.observability.web import RequestMetrics
 
 API_VERSION = "1.0.0"
 CSP = (
@@ -27,7 +28,7 @@ HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # no-referrer would make Chromium send `Origin: null` on form posts
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
@@ -50,6 +51,7 @@ def create_console_app(desk: BackOffice | None) -> FastAPI:
         exception_handlers=web.ERROR_HANDLERS,
     )
     app.state.desk = desk
+    app.add_middleware(RequestMetrics, server="console")  # per route template, in `hub run`'s /metrics
     app.mount("/static", StaticFiles(directory=str(resources.files("hub.console") / "static")), name="static")
     for area in AREAS:
         app.include_router(area.pages)

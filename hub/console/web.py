@@ -174,7 +174,8 @@ async def signin_needed(request: Request, exc: Exception) -> Response:
     if is_api(request):
         return JSONResponse({"error": "sign-in needed", "code": "SIGNIN-NEEDED"}, status_code=401)
     target = request.url.path if request.method in SAFE_METHODS else "/"
-    return RedirectResponse(f"/masuk?next={quote(target)}", status_code=303)
+    ended = "&expired=true" if request.cookies.get(COOKIE) else ""  # it had a session, which has ended
+    return RedirectResponse(f"/masuk?next={quote(target)}{ended}", status_code=303)
 
 
 async def forbidden(request: Request, exc: Exception) -> Response:

@@ -1,4 +1,5 @@
-"""Generate contracts/ from the code: AsyncAPI, JSON Schemas, error codes and example bundles.
+"""Generate contracts/ from the code: AsyncAPI, JSON Schemas, error codes, example bundles and the
+OpenAPI documents (the reference SIAK and signer servers, the back-office console's JSON API).
 
 `hub contracts` writes the files; `hub contracts --check` and tests/unit/test_contracts.py fail
 when a checked-in file differs from what the code generates. contracts/profile.md is prose,
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 from hub.config import Settings
+from hub.console.app import create_console_app
 from hub.devtools.siak.openapi import openapi_document
 from hub.devtools.signer.openapi import openapi_document as signer_openapi_document
 from hub.devtools.simulation import examples
@@ -33,6 +35,7 @@ def generate() -> dict[str, str]:
     files["examples/README.md"] = _examples_readme(every)
     files["siak-openapi.json"] = _json(openapi_document())
     files["signer-openapi.json"] = _json(signer_openapi_document())
+    files["console-openapi.json"] = _json(create_console_app(None).openapi())
     return files
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import asyncpg
 
@@ -119,8 +120,13 @@ async def prepare_siak_registry(dsn: str, seed_families: int) -> tuple[bool, int
         await pool.close()
 
 
-async def seed_development_registry(pool: asyncpg.Pool, *, families: int) -> None:
-    """`hub run`'s development default: an empty embedded registry gets a synthetic population."""
+async def seed_development_registry(pool: asyncpg.Pool, *, families: int, console_accounts: Path | None = None) -> None:
+    """`hub run`'s development default: an empty embedded registry gets a synthetic population,
+    and a database without console accounts gets one per role (hub/devtools/console_accounts.py)."""
     stored = await seed_population(pool, families=families)
     if stored:
         log.info("seeded synthetic population persons=%d families=%d", stored, families)
+    if console_accounts is not None:
+        from hub.devtools.console_accounts import seed_console_accounts
+
+        await seed_console_accounts(pool, console_accounts)

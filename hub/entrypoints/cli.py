@@ -29,6 +29,7 @@ app = typer.Typer(
     ),
 )
 console = Console(stderr=True)
+LOCAL_ACCOUNTS_FILE = Path(".local/console-accounts.txt")
 
 
 @app.callback()
@@ -42,7 +43,11 @@ def _every_command(ctx: typer.Context) -> None:
 def run(
     ctx: typer.Context,
     seed_families: Annotated[
-        int, typer.Option(help="Seed this many synthetic families if the registry is empty (0: never).")
+        int,
+        typer.Option(
+            help="Seed this many synthetic families if the registry is empty, and local console accounts "
+            "(one per role, passwords in .local/console-accounts.txt) if there are none (0: neither)."
+        ),
     ] = 1000,
 ) -> None:
     """Run the hub in the foreground: consume notifications, register births, publish results. Ctrl-C stops it."""
@@ -60,7 +65,7 @@ def run(
 
         from hub.devtools.seed import seed_development_registry
 
-        prepare = partial(seed_development_registry, families=seed_families)
+        prepare = partial(seed_development_registry, families=seed_families, console_accounts=LOCAL_ACCOUNTS_FILE)
     try:
         code = asyncio.run(run_hub(settings(ctx), prepare=prepare))
     except ConfigurationError as exc:  # e.g. migrations to apply, but no role that may apply them

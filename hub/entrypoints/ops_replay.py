@@ -1,15 +1,13 @@
 """`hub replay` and `hub dlq replay`: re-drive messages through the normal path, safely.
 
 Each message is its own transaction, so a replay can be interrupted at any point and run again:
-what was done is found already processed. `--resume RUN` continues a run from its saved positions.
+what was done is found already processed. `--resume RUN` continues a run from its saved positions
+(also a run the console started). The run itself is hub.service.replay_runs, which the console's
+dead-letter page calls too; this module adds the options, the progress bar and the report table.
 """
 
 from __future__ import annotations
 
-import functools
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -24,39 +22,14 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from hub.adapters.kafka.reader import Record
-from hub.bootstrap import OperatorActions, operator_actions
+from hub.bootstrap import operator_actions, replay_runs
 from hub.config import Settings
 from hub.entrypoints import render
-from hub.entrypoints.ops_common import (
-    AsJson,
-    err,
-    one_hospital,
-    operator_identity,
-    parse_time,
-    run,
-    settings,
-)
-from hub.errors import OperatorError
-from hub.service.ports import Delivery
-from hub.service.replay import ALREADY, NEW, REJECTED, SKIPPED, UNREADABLE, ReplayFilter
-from hub.service.retry import retry_transient
+from hub.entrypoints.ops_common import AsJson, err, operator_identity, parse_time, run, settings
+from hub.service.replay import ALREADY, NEW, REJECTED, SKIPPED, UNREADABLE
+from hub.service.replay_runs import Selection
 
-SAVE_EVERY = 200
 DryRun = Annotated[bool, typer.Option(help="Report what would happen; write and send nothing.")]
-
-
-@dataclass
-class Selection:
-    source: str = "topic"  # topic | dlq | ids
-    partitions: list[int] | None = None
-    from_offset: int | None = None
-    to_offset: int | None = None
-    since: str | None = None
-    until: str | None = None
-    message_ids: list[str] = field(default_factory=list)
-    hospital: str | None = None
-    code: str | None = None
 
 
 def replay(
@@ -121,81 +94,12 @@ async def _replay(
     reason: str,
     show_progress: bool,
 ) -> dict:
-    clock = lambda: datetime.now(UTC)  # noqa: E731
     async with operator_actions(settings) as actions:
-        positions: dict[str, int] = {}
-        if resume is not None:
-            previous = await actions.runs.get(resume)
-            if previous is None:
-                raise OperatorError(f"no replay run {resume}")
-            selection, positions = Selection(**previous["selector"]), previous["positions"]
-        run_id = None if dry_run else await actions.runs.begin(operator, selection.__dict__, reason, clock())
-        counts: Counter = Counter()
-        only = ReplayFilter(selection.hospital, selection.code)
+        runs = replay_runs(settings, actions, parse_time=parse_time)
+        run = await runs.start(selection, dry_run=dry_run, operator=operator, reason=reason, resume=resume)
         with ReplayProgress(show_progress) as progress:
-            async for total, record in _records(settings, actions, selection, positions):
-                delivery = _delivery(record, selection.source)
-                outcome = await retry_transient(
-                    functools.partial(actions.replay.replay, record.value, delivery, dry_run=dry_run, only=only),
-                    initial=settings.retry_initial_seconds,
-                    maximum=settings.retry_max_seconds,
-                    what="replay",
-                )
-                counts[outcome.kind] += 1
-                positions[str(record.partition)] = record.offset + 1
-                if run_id and sum(counts.values()) % SAVE_EVERY == 0:
-                    await actions.runs.save(run_id, positions, dict(counts))
-                progress.update(sum(counts.values()), total)
-        if run_id:
-            await actions.runs.finish(run_id, operator, positions, dict(counts), reason, clock())
-    return {
-        "run": run_id,
-        "dry_run": dry_run,
-        "source": selection.source,
-        "counts": {k: counts.get(k, 0) for k in (ALREADY, NEW, REJECTED, UNREADABLE, SKIPPED)},
-    }
-
-
-def _position(by_hospital: dict[str, tuple[int, int]], message_id: str, hospital: str | None) -> tuple[int, int] | None:
-    """Where the message id was read from; several hospitals sent it: --hospital says whose."""
-    chosen = one_hospital(message_id, by_hospital, hospital)
-    return None if chosen is None else by_hospital[chosen]
-
-
-async def _records(settings: Settings, actions: OperatorActions, selection: Selection, positions: dict[str, int]):
-    topics = settings.topics
-    topic = topics.dead_letters if selection.source == "dlq" else topics.notifications
-    async with actions.read_topic(topic) as reader:
-        if selection.source == "ids":
-            found = await actions.view.inbox_positions(selection.message_ids)
-            places = [_position(found.get(mid, {}), mid, selection.hospital) for mid in selection.message_ids]
-            missing = [mid for mid, at in zip(selection.message_ids, places, strict=True) if at is None]
-            if missing:
-                raise OperatorError(f"unknown message ids: {', '.join(missing)}")
-            for at in places:
-                record = await reader.fetch(*at) if at else None
-                if record is not None:
-                    yield len(selection.message_ids), record
-            return
-        span = await reader.span(
-            partitions=selection.partitions,
-            from_offset=selection.from_offset,
-            to_offset=selection.to_offset,
-            since=parse_time(selection.since),
-            until=parse_time(selection.until),
-            resume={int(p): o for p, o in positions.items()},
-        )
-        async for record in reader.read(span):
-            yield span.total, record
-
-
-def _delivery(record: Record, source: str) -> Delivery:
-    if source != "dlq":
-        return Delivery(record.topic, record.partition, record.offset, record.key)
-    h = record.headers
-    return Delivery(
-        h["dlq-original-topic"], int(h["dlq-original-partition"]), int(h["dlq-original-offset"]), record.key
-    )
+            report = await runs.go(run, lambda done, total, _counts: progress.update(done, total))
+    return report.as_dict()
 
 
 class _Rate(ProgressColumn):

@@ -11,6 +11,7 @@ from hub.bootstrap import operations
 from hub.entrypoints import render
 from hub.entrypoints.ops_common import AsJson, HospitalOption, one_hospital, operator_identity, run, settings
 from hub.errors import OperatorError
+from hub.service.trail_view import timeline
 
 
 def status(
@@ -57,75 +58,14 @@ def _chosen(query: str, found: list[tuple[str, str]], hospital: str | None) -> l
     return [(h, m) for h, m in found if hospital is None or h == hospital]
 
 
-def _document_job_row(job: dict) -> list:
-    if job["state"] == "done":
-        return [job["done_at"], f"documents made ({job['reason']})", f"result #{job['sequence']}", ""]
-    waiting = f"attempts {job['attempts']}, next {job['next_attempt_at']:%H:%M:%S}"
-    return [job["created_at"], f"documents pending ({job['reason']})", waiting, job["last_error"] or ""]
-
-
 def _print_trail(trail: dict) -> None:
     inbox = trail["inbox"] or {}
     render.out.print(
         f"[bold]message {trail['message_id']}[/bold]  status: [bold]{inbox.get('status', 'not processed')}[/bold]"
         f"  hospital: {trail['hospital_id'] or '-'}  codes: {', '.join(inbox.get('codes') or []) or '-'}"
     )
-    rows = [
-        [d["handled_at"], "received", f"{d['topic']} p{d['partition']} @{d['offset']}", d["action"]]
-        for d in trail["deliveries"]
-    ]
-    if (reg := trail["registration"]) is not None:
-        what = (
-            "stillbirth recorded"
-            if reg["stillborn"]
-            else f"akta {reg['akta_number']} ({reg['registration_type']}, {reg['variant']})"
-        )
-        rows.append(
-            [
-                reg["registered_at"],
-                "registered",
-                what,
-                f"child {reg['child_nik'] or '-'}, KK {reg['kk_number']} v{reg['kk_version'] or '-'}",
-            ]
-        )
-    if (review := trail["review"]) is not None:
-        rows.append([review["opened_at"], "review opened", ", ".join(review["reasons"]), review["status"]])
-        if review["decided_at"]:
-            rows.append(
-                [review["decided_at"], f"review {review['status']}", f"by {review['decided_by']}", review["note"]]
-            )
-    if (saga := trail.get("registry_saga")) is not None:
-        rows.append([saga["created_at"], "registry saga opened", "siak-http", ""])
-        rows.append(
-            [
-                saga["updated_at"],
-                f"registry saga {saga['state']}",
-                f"attempts {saga['attempts']}",
-                saga["last_error"]
-                or (
-                    f"next attempt {saga['next_attempt_at']:%H:%M:%S}"
-                    if saga["state"] in ("pending", "failed-retrying")
-                    else ""
-                ),
-            ]
-        )
-    rows += [
-        [p["created_at"], "queued" if p["sent_at"] is None else "published", p["topic"], f"event {p['event_id']}"]
-        for p in trail["published"]
-    ]
-    rows += [[a["at"], f"operator: {a['action']}", a["actor"], a["reason"]] for a in trail["audit"]]
-    rows += [_document_job_row(job) for job in trail.get("document_jobs", [])]
-    rows += [
-        [
-            d["issued_at"],
-            f"document issued ({d['reason']})",
-            f"{d['kind']} {d['number']} v{d['version']}",
-            f"{d['status']}{' (' + d['status_reason'] + ')' if d['status_reason'] else ''}; id {d['document_id']}; "
-            f"key {d['key_id']}; status list {d['regency']}/{d['list_year']}#{d['list_index']}",
-        ]
-        for d in trail.get("documents", [])
-    ]
-    render.table("trail", ["when", "what", "where", "detail"], sorted(rows, key=lambda r: str(r[0])))
+    rows = [[step.at, step.what, step.where, step.detail] for step in timeline(trail)]
+    render.table("trail", ["when", "what", "where", "detail"], rows)
 
 
 def registry(ctx: typer.Context, as_json: AsJson = False) -> None:

@@ -10,20 +10,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from hub.logging import mask_number
+from hub.service.trail_view import masked  # noqa: F401 - `render.masked`, shared with the console
 
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-
-
-def masked(value: Any) -> Any:
-    """Mask every NIK/KK-like number inside a JSON-able structure."""
-    if isinstance(value, str):
-        return mask_number(value)
-    if isinstance(value, dict):
-        return {key: masked(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [masked(item) for item in value]
-    return value
 
 
 def plain(value: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Use cases of the back office on issued documents: look up, correct (pembetulan), revoke.
+"""Use cases of the back office on issued documents: look up, copy (view, reprint), correct
+(pembetulan), revoke.
 
 A correction never edits an issued document: it records a document job for new versions of the
 akta and of the family card on which the child appears, with the corrected fields, and a further
@@ -11,7 +12,7 @@ to the audit log with the operator and the reason, in the same transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -56,11 +57,23 @@ class DocumentDesk:
             raise OperatorError("no document with this id")
         return found
 
-    async def correct(self, akta_number: str, correction: Correction, actor: str) -> list[str]:
-        """Queue the corrected akta and family card; returns the kinds of documents to be reissued."""
+    async def correct(
+        self,
+        akta_number: str,
+        correction: Correction,
+        actor: str,
+        *,
+        first: Callable[[UnitOfWork], Awaitable[object]] | None = None,
+    ) -> list[str]:
+        """Queue the corrected akta and family card; returns the kinds of documents to be reissued.
+
+        `first`: more work in the same transaction, done before the correction (deciding the
+        proposal it applies, say); if it or the correction fails, neither is kept."""
         if not correction.fields():
             raise OperatorError("name at least one field to correct")
         async with self._uow() as uow:
+            if first is not None:
+                await first(uow)
             akta = await uow.documents.current(DocumentKind.AKTA, akta_number)
             if akta is None or not isinstance(akta.content, AktaContent):
                 raise OperatorError("no active akta kelahiran with this number")
@@ -120,6 +133,21 @@ class DocumentDesk:
         ):
             contents.append(corrected_kk(card.content, akta.content.child_nik, correction, issued_on))
         return tuple(contents)
+
+    async def copy(self, document_id: str, actor: str, *, reason: str = "", reprint: bool = False) -> StoredDocument:
+        """A document's stored PDF for someone in the back office, audited: a reprint
+        ("documents.reprint", with a reason) or a look at it on screen ("documents.view")."""
+        if reprint and not reason.strip():
+            raise OperatorError("a reprint needs a reason")
+        async with self._uow() as uow:
+            found = await uow.documents.get(document_id)
+            if found is None:
+                raise OperatorError("no document with this id")
+            details = {"kind": found.ref.kind.value, "version": found.ref.version, "status": found.ref.status.value}
+            action = "documents.reprint" if reprint else "documents.view"
+            await uow.audit.append(AuditEntry(actor, action, document_id, reason.strip(), details), self._clock())
+            await uow.commit()
+        return found
 
     async def revoke(self, document_id: str, reason: str, actor: str) -> StoredDocument:
         """Revoke one document version: its QR verifies as revoked from the next status list on."""

@@ -14,6 +14,7 @@ from hub.adapters.postgres import operations as q
 from hub.adapters.postgres.audit import PostgresAuditLog
 from hub.adapters.postgres.database import PgConnection, translated
 from hub.adapters.postgres.store import PostgresReviews
+from hub.adapters.regions import region_name
 from hub.service.ports import AuditEntry, ReviewCase
 
 T = TypeVar("T")
@@ -92,3 +93,49 @@ class PostgresOperationsView:
     async def inbox_positions(self, message_ids: list[str]) -> dict[str, dict[str, tuple[int, int]]]:
         """(partition, offset) on the notification topic of each known message id, by hospital."""
         return await self._on_connection(lambda conn: q.inbox_positions(conn, message_ids))
+
+    async def hospitals(self, since: datetime) -> list[dict[str, Any]]:
+        """Every hospital (organisation id, name, regency and its name, the `active` flag) with its
+        notifications first processed since `since`: received, registered and rejected, and the
+        time of its newest notification ever (None if it never sent one). Ordered by name."""
+
+        async def read(conn: PgConnection) -> list[dict[str, Any]]:
+            return [dict(r) for r in await conn.fetch(_HOSPITALS, since)]
+
+        rows = await self._on_connection(read)
+        return [
+            {**row, "regency": row["regency"].strip(), "regency_name": region_name(row["regency"].strip())}
+            for row in rows
+        ]
+
+    async def messages_for_family_card(self, kk_number: str) -> list[tuple[str, str]]:
+        """The (hospital, message id) of the registered births of a family card's members: births
+        to its mothers (stillbirths too) and births of its children, oldest first."""
+
+        async def read(conn: PgConnection) -> list[tuple[str, str]]:
+            rows = await conn.fetch(_FAMILY_BIRTHS, kk_number)
+            return [(r["hospital_id"], r["message_id"]) for r in rows]
+
+        return await self._on_connection(read)
+
+
+# Through the members' NIKs, which are indexed (births.mother_nik, births.child_nik), not births.kk_number.
+_FAMILY_BIRTHS = """SELECT hospital_id, message_id, min(registered_at) AS registered_at FROM (
+    SELECT b.hospital_id, b.message_id, b.registered_at FROM persons p JOIN births b ON b.mother_nik = p.nik
+     WHERE p.kk_number = $1
+    UNION ALL
+    SELECT b.hospital_id, b.message_id, b.registered_at FROM persons p JOIN births b ON b.child_nik = p.nik
+     WHERE p.kk_number = $1) found
+ GROUP BY hospital_id, message_id ORDER BY 3, 2, 1"""
+
+
+_HOSPITALS = """SELECT h.org_id, h.name, h.regency, h.active,
+       coalesce(w.received, 0) AS received, coalesce(w.registered, 0) AS registered,
+       coalesce(w.rejected, 0) AS rejected,
+       (SELECT max(i.processed_at) FROM inbox i WHERE i.hospital_id = h.org_id) AS last_message_at
+  FROM hospitals h
+  LEFT JOIN (SELECT hospital_id, count(*) AS received,
+                    count(*) FILTER (WHERE status = 'registered') AS registered,
+                    count(*) FILTER (WHERE status = 'rejected') AS rejected
+               FROM inbox WHERE processed_at >= $1 GROUP BY hospital_id) w ON w.hospital_id = h.org_id
+ ORDER BY h.name, h.org_id"""

@@ -1,0 +1,1 @@
+"""The back-office console (issue #11) in a real browser: Playwright on Debian's chromium."""
