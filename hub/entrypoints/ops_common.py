@@ -8,7 +8,7 @@ import logging
 import os
 import pwd
 import socket
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -33,21 +33,6 @@ HospitalOption = Annotated[
         "('' for a message whose sender could not be read).",
     ),
 ]
-
-
-def one_hospital(message_id: str, hospitals: Iterable[str], chosen: str | None) -> str | None:
-    """Which hospital's message an operator means by `message_id`: message ids are scoped by the
-    sending hospital, so an id several hospitals sent needs --hospital (`chosen`); the refusal
-    names the hospitals and nothing of their messages. None: no hospital sent it."""
-    found = sorted(set(hospitals))
-    if chosen is not None:
-        return chosen if chosen in found else None
-    if len(found) > 1:
-        named = ", ".join(repr(h) if h else "'' (no readable sender)" for h in found)
-        raise OperatorError(
-            f"message id {message_id} was sent by {len(found)} hospitals ({named}): name one with --hospital"
-        )
-    return found[0] if found else None
 
 
 @dataclass(frozen=True)

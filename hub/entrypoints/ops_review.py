@@ -14,13 +14,13 @@ from hub.entrypoints import render
 from hub.entrypoints.ops_common import (
     AsJson,
     HospitalOption,
-    one_hospital,
     operator_identity,
     parse_time,
     run,
     settings,
 )
 from hub.errors import OperatorError
+from hub.service.replay_runs import one_hospital
 
 review_app = typer.Typer(help="Notifications waiting for a Dukcapil officer's decision.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead letters (unreadable messages) and rejected notifications.", no_args_is_help=True)

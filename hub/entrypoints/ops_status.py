@@ -9,8 +9,9 @@ import typer
 
 from hub.bootstrap import operations
 from hub.entrypoints import render
-from hub.entrypoints.ops_common import AsJson, HospitalOption, one_hospital, operator_identity, run, settings
+from hub.entrypoints.ops_common import AsJson, HospitalOption, operator_identity, run, settings
 from hub.errors import OperatorError
+from hub.service.replay_runs import one_hospital
 from hub.service.trail_view import timeline
 
 

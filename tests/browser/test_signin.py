@@ -44,7 +44,7 @@ async def test_an_officer_signs_in_and_lands_on_the_dashboard(new_page, users, s
     assert path_of(page) == "/"
     await expect(page.locator("#signout")).to_be_visible()
     await expect(page.locator("html")).to_have_attribute("lang", "id")
-    await shoot(page, "dashboard")
+    await shoot(page, "signed-in")
 
 
 async def test_a_wrong_password_shows_an_error_and_sets_no_cookie(new_page, users, sign_in):

@@ -82,6 +82,8 @@ i18n.register(
         "review.newborn.sex.female": ("perempuan", "female"),
         "review.newborn.born_at": ("Waktu lahir", "Born"),
         "review.newborn.order": ("Kelahiran ke / jumlah", "Birth order / plurality"),
+        "review.newborn.single": ("tunggal", "single birth"),
+        "review.newborn.of": ("ke-{order} dari {plurality}", "{order} of {plurality}"),
         "review.newborn.weight": ("Berat (g)", "Weight (g)"),
         "review.newborn.marriage": ("Status perkawinan orang tua", "Parents' marriage"),
         "review.marriage.married-recorded": ("kawin tercatat", "married, recorded"),
