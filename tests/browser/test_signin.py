@@ -182,3 +182,23 @@ async def test_every_page_in_the_menu_opens_without_a_number_in_its_url(page_as,
     # And nothing any test of this module asked the console for had a NIK or KK number in it.
     assert console_env.visited
     assert not [url for url in console_env.visited if SIXTEEN_DIGITS.search(url)]
+
+
+TABLET = {"width": 768, "height": 1024}  # an iPad-sized tablet, portrait
+
+
+@pytest.mark.parametrize("role", ["officer", "supervisor", "operator", "auditor"])
+async def test_every_menu_page_fits_a_tablet_without_sideways_scrolling(page_as, role, shoot):
+    page = await page_as(role, shared=True)
+    await page.set_viewport_size(TABLET)
+    await page.goto("/")
+    targets = await page.locator("nav.main a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert targets, "the menu is empty"
+    for target in targets:
+        answer = await page.goto(target)
+        assert answer is not None and answer.ok, target
+        overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, f"{target} is {overflow}px wider than a {TABLET['width']}px tablet"
+        await expect(page.locator("nav.main")).to_be_visible()
+    await page.goto("/")
+    await shoot(page, f"tablet-{role}")
