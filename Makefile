@@ -19,7 +19,7 @@ services:
 
 ## run: start Kafka + PostgreSQL if needed, seed the registry if empty, run the hub in the foreground
 run: $(STAMP) services
-	$(BIN)/hub run
+	$(BIN)/hub run --local-console-accounts
 
 ## browser: Debian's chromium for the console's browser tests (tests/browser/), installed if missing
 browser:

@@ -102,6 +102,7 @@ class BenchEnv:
             "HUB_NOTIFICATION_PARTITIONS": str(self.settings.notification_partitions),
             "HUB_LOG_LEVEL": "INFO",  # readiness is the INFO line "hub running"
             "HUB_VERIFY_PORT": "0",  # two hubs of the scale scenario would both want the verification port
+            "HUB_CONSOLE_PORT": "0",  # and the console's
         }
         return {**os.environ, **values, **extra}
 

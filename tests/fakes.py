@@ -579,7 +579,7 @@ class FakeConsoleAccounts:
             raise OperatorError(f"a console user named {account.username!r} exists already")
         self.state.console_users[account.username] = account
 
-    async def get(self, username: str) -> ConsoleAccount | None:
+    async def get(self, username: str, *, lock: bool = False) -> ConsoleAccount | None:
         return self.state.console_users.get(username)
 
     async def all(self) -> list[ConsoleAccount]:

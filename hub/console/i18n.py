@@ -79,6 +79,10 @@ register(
             "The database or another service did not answer. Nothing was changed; try again shortly.",
         ),
         "error.failed": ("Tindakan gagal, tidak ada yang diubah:", "The action failed; nothing was changed:"),
+        "error.data": (
+            "Sebuah nilai tidak dapat disimpan (misalnya karakter kendali). Periksa isian Anda.",
+            "A value could not be stored (a control character, say). Check what you typed.",
+        ),
         "common.back": ("Kembali", "Back"),
         "common.reason": ("Alasan", "Reason"),
         "common.note": ("Catatan", "Note"),

@@ -25,11 +25,12 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from hub.bootstrap import BackOffice
 from hub.console import i18n
-from hub.errors import OperatorError, TransientError
+from hub.errors import OperatorError, StoreRefusedData, TransientError
 from hub.service.accounts import PERMISSIONS, SignedIn
 
 COOKIE = "hub_console"
@@ -72,7 +73,8 @@ def language(request: Request) -> str:
 async def current_user(request: Request) -> SignedIn | None:
     """The request's live session (looked up once per request)."""
     if not hasattr(request.state, "user"):
-        request.state.user = await desk(request).accounts.session(request.cookies.get(COOKIE, ""))
+        polling = request.headers.get("x-poll") == "1"  # console.js asking for progress: not the user at work
+        request.state.user = await desk(request).accounts.session(request.cookies.get(COOKIE, ""), touch=not polling)
     return request.state.user
 
 
@@ -136,9 +138,11 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     def t(key: str, **values: object) -> str:
         return i18n.text(key, lang, **values)
 
+    done = request.query_params.get("selesai")
     page = _templates.get_template(template).render(
         request=request,
         t=t,
+        done_text=t(f"done.{done}") if done and f"done.{done}" in i18n.known() else None,
         lang=lang,
         user=user,
         may=(lambda permission: user is not None and user.may(permission)),
@@ -205,6 +209,32 @@ async def unavailable(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", 503, kind="unavailable", role="")
 
 
+async def not_stored(request: Request, exc: Exception) -> Response:
+    """A value the database refuses (e.g. a NUL character in a note): nothing was written."""
+    if is_api(request):
+        return JSONResponse({"error": "a value could not be stored; nothing was changed", "code": "REFUSED-DATA"}, 400)
+    return render(
+        request, "error.html", 400, kind="refused", role="", detail=i18n.text("error.data", language(request))
+    )
+
+
+async def invalid_request(request: Request, exc: Exception) -> Response:
+    """A form or body that does not fit: named by field and rule only, never echoing the input
+    (FastAPI's default answer quotes it, and it may be a NIK or a name)."""
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {
+            "field": ".".join(str(part) for part in error.get("loc", ()) if part != "body"),
+            "problem": error.get("type", ""),
+        }
+        for error in exc.errors()
+    ]
+    if is_api(request):
+        return JSONResponse({"error": "invalid request", "code": "INVALID", "problems": problems}, status_code=422)
+    detail = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+    return render(request, "error.html", 400, kind="refused", role="", detail=detail)
+
+
 async def not_found(request: Request, exc: Exception) -> Response:
     if is_api(request):
         return JSONResponse({"error": "not found", "code": "NOT-FOUND"}, status_code=404)
@@ -217,5 +247,7 @@ ERROR_HANDLERS: dict[int | type[Exception], Callable[[Request, Any], Coroutine[A
     CsrfRefused: csrf_refused,
     OperatorError: refused,
     TransientError: unavailable,
+    StoreRefusedData: not_stored,
+    RequestValidationError: invalid_request,
     404: not_found,
 }

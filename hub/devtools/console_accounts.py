@@ -1,7 +1,8 @@
-"""`hub run`'s development default for the console: on a database without console accounts, one
-account per role with a generated password, written to a file only the machine's user can read
-(`.local/console-accounts.txt`). The log names the file, never a password. Production databases
-get their accounts from `hub users add`; `hub run --seed-families 0` skips this too."""
+"""`make run`'s development default for the console (`hub run --local-console-accounts`): on a
+database without console accounts, one account per role with a generated password, written to a
+file only the machine's user can read (`.local/console-accounts.txt`) before the accounts are
+made. The log names the file, never a password. `hub run` alone never makes accounts: other
+databases get theirs from `hub users add`."""
 
 from __future__ import annotations
 
@@ -30,14 +31,16 @@ async def seed_console_accounts(pool: asyncpg.Pool, path: Path) -> bool:
     accounts = Accounts(lambda: PostgresUnitOfWork(pool), Argon2Passwords(), lambda: datetime.now(UTC))
     if await accounts.listed():
         return False
-    lines = ["# Local console accounts made by `hub run` (development only). Sign in at the console.\n"]
-    for username, (role, name) in LOCAL_ACCOUNTS.items():
-        password = new_password()
-        await accounts.add(username, name, role, password, "hub run (development seed)", "local development account")
-        lines.append(f"{username}\t{role}\t{password}\n")
+    passwords = {username: new_password() for username in LOCAL_ACCOUNTS}
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as written:
-        written.writelines(lines)
+    os.fchmod(descriptor, 0o600)  # a file that existed keeps its mode through open(): set it
+    with os.fdopen(descriptor, "w") as written:  # first the file: accounts whose passwords were lost help nobody
+        written.write("# Local console accounts made by `hub run --local-console-accounts` (development only).\n")
+        written.writelines(f"{name}\t{LOCAL_ACCOUNTS[name][0]}\t{password}\n" for name, password in passwords.items())
+    for username, (role, name) in LOCAL_ACCOUNTS.items():
+        await accounts.add(
+            username, name, role, passwords[username], "hub run (development seed)", "local development account"
+        )
     log.info("made local console accounts, one per role; their passwords are in %s", path)
     return True

@@ -44,11 +44,15 @@ def run(
     ctx: typer.Context,
     seed_families: Annotated[
         int,
-        typer.Option(
-            help="Seed this many synthetic families if the registry is empty, and local console accounts "
-            "(one per role, passwords in .local/console-accounts.txt) if there are none (0: neither)."
-        ),
+        typer.Option(help="Seed this many synthetic families if the registry is empty (0: never)."),
     ] = 1000,
+    local_console_accounts: Annotated[
+        bool,
+        typer.Option(
+            help="Development only (`make run` passes it): if the console has no accounts, make one per role "
+            "with generated passwords, written to .local/console-accounts.txt."
+        ),
+    ] = False,
 ) -> None:
     """Run the hub in the foreground: consume notifications, register births, publish results. Ctrl-C stops it."""
     from hub.entrypoints.runner import run_hub
@@ -65,7 +69,8 @@ def run(
 
         from hub.devtools.seed import seed_development_registry
 
-        prepare = partial(seed_development_registry, families=seed_families, console_accounts=LOCAL_ACCOUNTS_FILE)
+        accounts_file = LOCAL_ACCOUNTS_FILE if local_console_accounts else None
+        prepare = partial(seed_development_registry, families=seed_families, console_accounts=accounts_file)
     try:
         code = asyncio.run(run_hub(settings(ctx), prepare=prepare))
     except ConfigurationError as exc:  # e.g. migrations to apply, but no role that may apply them

@@ -11,6 +11,7 @@ has its own CSRF token. Five wrong passwords in a row lock the account for `lock
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import secrets
@@ -51,7 +52,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     "auditor": frozenset({"dashboard.view", "audit.view", "users.view", "hospitals.view"}),
 }
+# Accounts the console itself may add, disable, enable and reset. Supervisor and operator accounts
+# are managed with `hub users` on the command line (which needs the database), so no console user
+# can make or take over an account with more powers than an officer's or an auditor's.
+CONSOLE_MANAGED_ROLES = frozenset({"officer", "auditor"})
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,39}$")
+_HASHING = asyncio.Semaphore(2)  # argon2id takes ~64 MiB and tens of ms: at most two at a time, off the loop
 MIN_PASSWORD = 12
 MAX_FAILURES = 5
 
@@ -100,7 +106,16 @@ def new_password() -> str:
     return secrets.token_urlsafe(15)
 
 
+async def _off_loop(work: Callable[..., object], *args: str) -> object:
+    """A password hash or check in a worker thread: the hub's consumer shares the event loop."""
+    async with _HASHING:
+        return await asyncio.to_thread(work, *args)
+
+
 class Accounts:
+    """`manageable`: the roles whose accounts the caller may change (the console passes
+    CONSOLE_MANAGED_ROLES; the command line, None: any)."""
+
     def __init__(
         self,
         unit_of_work: Callable[[], UnitOfWork],
@@ -110,18 +125,28 @@ class Accounts:
     ) -> None:
         self._uow, self._passwords, self._clock, self._policy = unit_of_work, passwords, clock, policy
 
-    async def add(self, username: str, display_name: str, role: str, password: str, actor: str, reason: str) -> None:
+    async def add(
+        self,
+        username: str,
+        display_name: str,
+        role: str,
+        password: str,
+        actor: str,
+        reason: str,
+        *,
+        manageable: frozenset[str] | None = None,
+    ) -> None:
         _check_username(username)
         if role not in ROLES:
             raise OperatorError(f"role must be one of {', '.join(ROLES)}")
+        _may_manage(role, manageable)
         if not display_name.strip() or len(display_name) > 120:
             raise OperatorError("display name: 1 to 120 characters")
         _check_password(password)
+        hashed = str(await _off_loop(self._passwords.hash, password))
         now = self._clock()
         async with self._uow() as uow:
-            await uow.accounts.add(
-                ConsoleAccount(username, display_name.strip(), role, self._passwords.hash(password), now, now)
-            )
+            await uow.accounts.add(ConsoleAccount(username, display_name.strip(), role, hashed, now, now))
             await uow.audit.append(
                 AuditEntry(actor, "users.add", username, reason or "new account", {"role": role}), now
             )
@@ -131,12 +156,12 @@ class Accounts:
         async with self._uow() as uow:
             return await uow.accounts.all()
 
-    async def disable(self, username: str, actor: str, reason: str) -> int:
+    async def disable(self, username: str, actor: str, reason: str, *, manageable: frozenset[str] | None = None) -> int:
         """Disable the account and end its sessions; returns how many sessions ended."""
         _need_reason(reason)
         now = self._clock()
         async with self._uow() as uow:
-            found = await self._existing(uow, username)
+            found = await self._existing(uow, username, manageable)
             if found.disabled_at is not None:
                 raise OperatorError(f"console user {username!r} is disabled already")
             await uow.accounts.save(replace(found, disabled_at=now))
@@ -145,29 +170,27 @@ class Accounts:
             await uow.commit()
         return ended
 
-    async def enable(self, username: str, actor: str, reason: str) -> None:
+    async def enable(self, username: str, actor: str, reason: str, *, manageable: frozenset[str] | None = None) -> None:
         _need_reason(reason)
         now = self._clock()
         async with self._uow() as uow:
-            found = await self._existing(uow, username)
+            found = await self._existing(uow, username, manageable)
             await uow.accounts.save(replace(found, disabled_at=None, failed_signins=0, locked_until=None))
             await uow.audit.append(AuditEntry(actor, "users.enable", username, reason, {}), now)
             await uow.commit()
 
-    async def reset(self, username: str, password: str, actor: str, reason: str) -> None:
-        """Set a new password, clear a lockout and end the user's sessions."""
+    async def reset(
+        self, username: str, password: str, actor: str, reason: str, *, manageable: frozenset[str] | None = None
+    ) -> None:
+        """Set a new password, clear a lockout and end the user's sessions (a session opened
+        before the reset is refused from then on, also one that was still being opened)."""
         _need_reason(reason)
         _check_password(password)
+        hashed = str(await _off_loop(self._passwords.hash, password))
         now = self._clock()
         async with self._uow() as uow:
-            found = await self._existing(uow, username)
-            changed = replace(
-                found,
-                password_hash=self._passwords.hash(password),
-                password_set_at=now,
-                failed_signins=0,
-                locked_until=None,
-            )
+            found = await self._existing(uow, username, manageable)
+            changed = replace(found, password_hash=hashed, password_set_at=now, failed_signins=0, locked_until=None)
             await uow.accounts.save(changed)
             ended = await uow.accounts.end_sessions_of(username)
             await uow.audit.append(AuditEntry(actor, "users.reset", username, reason, {"sessions_ended": ended}), now)
@@ -179,13 +202,14 @@ class Accounts:
         now = self._clock()
         refused = OperatorError("wrong username or password, or the account is disabled or locked")
         async with self._uow() as uow:
-            found = await uow.accounts.get(username) if USERNAME.match(username or "") else None
+            # Locked: a disable or reset of this account waits for this sign-in, and vice versa.
+            found = await uow.accounts.get(username, lock=True) if USERNAME.match(username or "") else None
             if found is None:
-                self._passwords.hash(password)  # about the same time as a real check
+                await _off_loop(self._passwords.hash, password)  # about the same time as a real check
                 raise refused
             if found.disabled_at is not None or (found.locked_until is not None and found.locked_until > now):
                 raise refused
-            if not self._passwords.verify(found.password_hash, password):
+            if not await _off_loop(self._passwords.verify, found.password_hash, password):
                 failures = found.failed_signins + 1
                 locked = now + self._policy.lockout if failures >= MAX_FAILURES else None
                 await uow.accounts.save(
@@ -199,7 +223,7 @@ class Accounts:
                 raise refused
             updated = replace(found, failed_signins=0, locked_until=None)
             if self._passwords.needs_rehash(found.password_hash):
-                updated = replace(updated, password_hash=self._passwords.hash(password))
+                updated = replace(updated, password_hash=str(await _off_loop(self._passwords.hash, password)))
             if updated != found:
                 await uow.accounts.save(updated)
             token = secrets.token_urlsafe(32)
@@ -211,9 +235,10 @@ class Accounts:
             await uow.commit()
         return token, _signed_in(found, session, self._policy)
 
-    async def session(self, token: str) -> SignedIn | None:
-        """The live session of a cookie token, or None (unknown, expired, idle too long, or the
-        account disabled since). A live session's idle clock restarts."""
+    async def session(self, token: str, *, touch: bool = True) -> SignedIn | None:
+        """The live session of a cookie token, or None (unknown, expired, idle too long, opened
+        before the password was reset, or the account disabled since). A live session's idle clock
+        restarts, unless `touch` is False (a page polling for progress is not the user at work)."""
         if not token:
             return None
         hashed, now = token_hash(token), self._clock()
@@ -223,12 +248,15 @@ class Accounts:
                 return None
             account = await uow.accounts.get(found.username)
             alive = found.expires_at > now and found.last_seen_at + self._policy.idle > now
+            if account is not None and found.created_at < account.password_set_at:
+                alive = False
             if not alive or account is None or account.disabled_at is not None:
                 await uow.accounts.end_session(hashed)
                 await uow.commit()
                 return None
-            await uow.accounts.touch(hashed, now)
-            await uow.commit()
+            if touch:
+                await uow.accounts.touch(hashed, now)
+                await uow.commit()
         return _signed_in(account, found, self._policy)
 
     async def sign_out(self, who: SignedIn) -> None:
@@ -238,10 +266,11 @@ class Accounts:
             await uow.audit.append(AuditEntry(who.actor, "console.signout", who.username, "", {}), now)
             await uow.commit()
 
-    async def _existing(self, uow: UnitOfWork, username: str) -> ConsoleAccount:
-        found = await uow.accounts.get(username)
+    async def _existing(self, uow: UnitOfWork, username: str, manageable: frozenset[str] | None) -> ConsoleAccount:
+        found = await uow.accounts.get(username, lock=True)
         if found is None:
             raise OperatorError(f"no console user named {username!r}")
+        _may_manage(found.role, manageable)
         return found
 
 
@@ -249,6 +278,11 @@ def _signed_in(account: ConsoleAccount, session: ConsoleSession, policy: Session
     return SignedIn(
         account.username, account.display_name, account.role, session.csrf_token, session.token_hash, session.expires_at
     )
+
+
+def _may_manage(role: str, manageable: frozenset[str] | None) -> None:
+    if manageable is not None and role not in manageable:
+        raise OperatorError(f"{role} accounts are managed with `hub users` on the command line, not here")
 
 
 def _check_username(username: str) -> None:

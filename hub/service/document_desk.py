@@ -149,6 +149,24 @@ class DocumentDesk:
             await uow.commit()
         return found
 
+    async def show(self, document_id: str, actor: str) -> StoredDocument:
+        """A document version with what it states (names, date of birth, address) for someone in
+        the back office to see on screen, audited like a look at its PDF ("documents.view", with
+        `shown: content` in the details)."""
+        async with self._uow() as uow:
+            found = await uow.documents.get(document_id)
+            if found is None:
+                raise OperatorError("no document with this id")
+            details = {
+                "kind": found.ref.kind.value,
+                "version": found.ref.version,
+                "status": found.ref.status.value,
+                "shown": "content",
+            }
+            await uow.audit.append(AuditEntry(actor, "documents.view", document_id, "", details), self._clock())
+            await uow.commit()
+        return found
+
     async def revoke(self, document_id: str, reason: str, actor: str) -> StoredDocument:
         """Revoke one document version: its QR verifies as revoked from the next status list on."""
         if not reason.strip():

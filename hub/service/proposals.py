@@ -3,7 +3,8 @@
 An officer may not correct a document; they propose the corrected fields with a reason. The
 proposal waits, open, until a supervisor approves it (then it is applied through
 DocumentDesk.correct, in the same transaction as marking it approved: both or neither) or rejects
-it with a note. Nobody decides their own proposal. Every step is written to the audit log with the
+it with a note. Nobody decides their own proposal, and none made before the akta's current version
+was issued is applied (it would be applied to values its proposer never saw). Every step is written to the audit log with the
 field names (never their values) in the same transaction.
 """
 
@@ -97,7 +98,8 @@ class ProposalDesk:
 
     async def approve(self, proposal_id: int, note: str, actor: str) -> list[str]:
         """Apply the proposal's correction and mark it approved, in one transaction; returns the
-        kinds of documents to be reissued."""
+        kinds of documents to be reissued. Refused, the proposal left open, when the akta got a
+        newer version after the proposal was made (it was proposed against other values)."""
         note = note.strip()
         if len(note) > MAX_TEXT:
             raise OperatorError(f"note: at most {MAX_TEXT} characters")
@@ -106,7 +108,12 @@ class ProposalDesk:
         now = self._clock()
 
         async def decided(uow: UnitOfWork) -> None:
-            await self._decide(uow, proposal_id, APPROVED, note, actor, now)
+            found = await self._decide(uow, proposal_id, APPROVED, note, actor, now)
+            akta = await uow.documents.current(DocumentKind.AKTA, found.akta_number)
+            if akta is not None and akta.ref.issued_at > found.proposed_at:
+                # The proposal was made against an older version: its values may undo what the newer
+                # one changed. Refused (the transaction, deciding included, is not kept).
+                raise OperatorError("the certificate changed since this proposal; propose again")
 
         return await self._documents.correct(proposal.akta_number, correction, actor, first=decided)
 

@@ -3,20 +3,22 @@
 A run selects messages (a stretch of the notification topic, the dead-letter topic, message ids,
 or the notifications whose last answer was a rejection), re-drives each one through
 `ReplayMessages` in its own transaction (transient failures are retried, never given up), and
-counts the outcomes: already processed, newly processed, rejected, unreadable, skipped. A real run
-is a `replay_runs` row: starting and finishing it are audited with the operator and the reason, and
-its positions are saved every SAVE_EVERY messages (and when it is interrupted), so that
+counts the outcomes: already processed, newly processed, rejected, unreadable, skipped. The
+selection is checked (source, times, where the message ids were read) before anything is recorded:
+a refused run leaves no row and no audit entry. A real run is a `replay_runs` row: starting and
+finishing it are audited with the operator and the reason, and its positions are saved every
+SAVE_EVERY messages (and when it stops early, interrupted or failed), so that
 `hub replay --resume RUN` continues it, also one the console started before it was restarted. A dry
 run writes nothing and has no row.
 
 `ReplayJobs` runs the console's replays as background tasks of its process and keeps their
-progress in memory; what a restart loses is still in the run's row.
+progress in memory; what a restart loses is still in the run's row. Its preview (a dry run inside
+the HTTP request) is bounded: PREVIEW_SECONDS.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections import Counter
@@ -26,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from hub.config import Topics
-from hub.errors import OperatorError
+from hub.errors import OperatorError, TransientError
 from hub.service.ports import Delivery
 from hub.service.replay import ALREADY, NEW, REJECTED, SKIPPED, UNREADABLE, ReplayFilter, ReplayMessages
 from hub.service.retry import retry_transient
@@ -35,6 +37,7 @@ log = logging.getLogger("hub.replay")
 SAVE_EVERY = 200
 KINDS: tuple[str, ...] = (ALREADY, NEW, REJECTED, UNREADABLE, SKIPPED)
 SOURCES = ("topic", "dlq", "ids", "rejected")
+PREVIEW_SECONDS = 60.0
 
 
 @dataclass
@@ -147,7 +150,8 @@ class RunReport:
 
 @dataclass
 class Run:
-    """A run ready to go: its row (None for a dry run), what it replays and where it stands."""
+    """A run ready to go: its row (None for a dry run), what it replays and where it stands;
+    `places`: where the selected message ids were read (source "ids", resolved before the row)."""
 
     id: int | None
     selection: Selection
@@ -155,6 +159,18 @@ class Run:
     dry_run: bool
     operator: str
     reason: str
+    places: list[tuple[int, int]] | None = None
+
+
+class PreviewTimedOut(TransientError):
+    """A preview (dry run) did not end in time: a dependency is not answering. Nothing was written."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"the preview took longer than {seconds:g} s: the database or Kafka is not answering; "
+            "nothing was written, try again later"
+        )
+        self.seconds = seconds
 
 
 def zero_counts() -> dict[str, int]:
@@ -184,48 +200,56 @@ class ReplayRuns:
         self, selection: Selection, *, dry_run: bool, operator: str, reason: str, resume: int | None = None
     ) -> Run:
         """Begin a run (a real one is recorded and audited now), or take up run `resume` where it
-        stopped: its selection and saved positions."""
-        if selection.source not in SOURCES:
-            raise OperatorError(f"source must be one of {', '.join(SOURCES)}")
+        stopped: its selection and saved positions. The selection is checked first (its source and
+        times, where its message ids were read): a refused one (OperatorError) records nothing."""
         positions: dict[str, int] = {}
         if resume is not None:
             previous = await self._runs.get(resume)
             if previous is None:
                 raise OperatorError(f"no replay run {resume}")
             selection, positions = Selection(**previous["selector"]), previous["positions"]
+        if selection.source not in SOURCES:
+            raise OperatorError(f"source must be one of {', '.join(SOURCES)}")
+        for moment in (selection.since, selection.until):
+            self._parse_time(moment)
+        places = await self._ids_places(selection) if selection.source == "ids" else None
         run_id = None if dry_run else await self._runs.begin(operator, selection.__dict__, reason, self._clock())
-        return Run(run_id, selection, positions, dry_run, operator, reason)
+        return Run(run_id, selection, positions, dry_run, operator, reason, places)
 
     async def go(self, run: Run, progress: Progress | None = None) -> RunReport:
-        """Replay every selected message; the run is finished (and audited) when all are done. An
-        interruption (cancellation) saves the positions reached, for --resume."""
+        """Replay every selected message; the run is finished (and audited) when all are done. A run
+        that stops early (cancelled, or failed with any error) saves the positions reached, for
+        --resume, and the error goes on: its row stays unfinished."""
         counts: Counter[str] = Counter()
         only = ReplayFilter(run.selection.hospital, run.selection.code)
         try:
-            async for total, record in self._records(run.selection, run.positions):
-                outcome = await retry_transient(
-                    functools.partial(
-                        self._replay.replay,
-                        record.value,
-                        delivery(record, run.selection.source),
-                        dry_run=run.dry_run,
-                        only=only,
-                    ),
-                    initial=self._retry_initial,
-                    maximum=self._retry_max,
-                    what="replay",
-                )
-                counts[outcome.kind] += 1
+            async for total, record in self._records(run.selection, run.positions, run.places):
+                try:
+                    where = delivery(record, run.selection.source)
+                except OperatorError as exc:  # not a dead letter the hub wrote: nothing to re-drive
+                    log.warning("replay cannot re-drive a record error=%s", exc)
+                    kind = _foreign_kind(record, only)
+                else:
+                    outcome = await retry_transient(
+                        functools.partial(self._replay.replay, record.value, where, dry_run=run.dry_run, only=only),
+                        initial=self._retry_initial,
+                        maximum=self._retry_max,
+                        what="replay",
+                    )
+                    kind = outcome.kind
+                counts[kind] += 1
                 run.positions[str(record.partition)] = record.offset + 1
                 done = sum(counts.values())
                 if run.id and done % SAVE_EVERY == 0:
                     await self._runs.save(run.id, run.positions, dict(counts))
                 if progress is not None:
                     progress(done, total, _full(counts))
-        except asyncio.CancelledError:
+        except BaseException:  # cancelled or failed: keep what was done, then let it go on
             if run.id:
-                with contextlib.suppress(Exception):
+                try:
                     await asyncio.shield(self._runs.save(run.id, run.positions, dict(counts)))
+                except Exception:
+                    log.exception("replay run could not save its positions run=%d", run.id)
             raise
         if run.id:
             await self._runs.finish(run.id, run.operator, run.positions, dict(counts), run.reason, self._clock())
@@ -248,11 +272,14 @@ class ReplayRuns:
         """A run's row: selector, positions, counts, operator, started_at, finished_at."""
         return await self._runs.get(run_id)
 
-    async def _records(self, selection: Selection, positions: dict[str, int]) -> AsyncIterator[tuple[int, TopicRecord]]:
+    async def _records(
+        self, selection: Selection, positions: dict[str, int], places: list[tuple[int, int]] | None
+    ) -> AsyncIterator[tuple[int, TopicRecord]]:
         topic = self._topics.dead_letters if selection.source == "dlq" else self._topics.notifications
         async with self._read_topic(topic) as reader:
             if selection.source in ("ids", "rejected"):
-                places = await self._places(selection)
+                if places is None:
+                    places = await self._places(selection)
                 for at in places:
                     record = await reader.fetch(*at)
                     if record is not None:
@@ -274,6 +301,13 @@ class ReplayRuns:
         if selection.source == "rejected":
             rows = await self._view.rejections(code=selection.code, hospital=selection.hospital, since=None, until=None)
             return [(row["partition"], row["offset"]) for row in rows]
+        return await self._ids_places(selection)
+
+    async def _ids_places(self, selection: Selection) -> list[tuple[int, int]]:
+        """Where the selected message ids were read; an unknown id, or one several hospitals sent
+        without `hospital` saying whose, is refused (OperatorError)."""
+        if not selection.message_ids:
+            raise OperatorError("no message ids to replay")
         found = await self._view.inbox_positions(selection.message_ids)
         places = [_position(found.get(mid, {}), mid, selection.hospital) for mid in selection.message_ids]
         missing = [mid for mid, at in zip(selection.message_ids, places, strict=True) if at is None]
@@ -308,13 +342,28 @@ def _position(by_hospital: dict[str, tuple[int, int]], message_id: str, hospital
 
 
 def delivery(record: TopicRecord, source: str) -> Delivery:
-    """The delivery a replayed record stands for: a dead letter's is where it was first read."""
+    """The delivery a replayed record stands for: a dead letter's is where it was first read (its
+    `dlq-original-*` headers). A dead letter without them (not one the hub wrote) is refused."""
     if source != "dlq":
         return Delivery(record.topic, record.partition, record.offset, record.key)
     h = record.headers
-    return Delivery(
-        h["dlq-original-topic"], int(h["dlq-original-partition"]), int(h["dlq-original-offset"]), record.key
-    )
+    try:
+        return Delivery(
+            h["dlq-original-topic"], int(h["dlq-original-partition"]), int(h["dlq-original-offset"]), record.key
+        )
+    except (KeyError, ValueError):
+        raise OperatorError(
+            f"the dead letter at {record.topic}:{record.partition}:{record.offset} has no readable "
+            "dlq-original-topic/-partition/-offset headers: where it was first read is unknown"
+        ) from None
+
+
+def _foreign_kind(record: TopicRecord, only: ReplayFilter) -> str:
+    """How a run counts a dead letter it cannot re-drive: unreadable, or skipped by the filter as a
+    dead letter would be (no sender, so never a hospital's; its reason is the `dlq-reason` header)."""
+    if only.hospital_id or (only.code and only.code != record.headers.get("dlq-reason")):
+        return SKIPPED
+    return UNREADABLE
 
 
 # --- what the console shows ---------------------------------------------------------------------
@@ -373,17 +422,28 @@ class ReplayJobs:
 
     KEEP = 50
 
-    def __init__(self, runs: ReplayRuns, clock: Callable[[], datetime]) -> None:
-        self._runs, self._clock = runs, clock
+    def __init__(
+        self, runs: ReplayRuns, clock: Callable[[], datetime], *, preview_seconds: float = PREVIEW_SECONDS
+    ) -> None:
+        self._runs, self._clock, self.preview_seconds = runs, clock, preview_seconds
         self._jobs: dict[int, JobState] = {}
         self._tasks: dict[int, asyncio.Task] = {}
 
     async def preview(self, selection: Selection, operator: str) -> RunReport:
-        """A dry run: what the replay would do; nothing is written, nothing is sent."""
-        return await self._runs.replay(selection, dry_run=True, operator=operator, reason="")
+        """A dry run: what the replay would do; nothing is written, nothing is sent. It runs while
+        the operator waits, so it is bounded: after `preview_seconds` it stops (PreviewTimedOut)
+        rather than wait out an outage of the database or Kafka."""
+        try:
+            return await asyncio.wait_for(
+                self._runs.replay(selection, dry_run=True, operator=operator, reason=""), self.preview_seconds
+            )
+        except TimeoutError:
+            log.warning("replay preview took too long seconds=%g", self.preview_seconds)
+            raise PreviewTimedOut(self.preview_seconds) from None
 
     async def launch(self, selection: Selection, operator: str, reason: str) -> JobState:
-        """Begin the run (recorded and audited before this returns) and replay in the background."""
+        """Begin the run (recorded and audited before this returns) and replay in the background. A
+        refused selection (unknown message ids, ...) raises here, before anything is recorded."""
         if not reason.strip():
             raise OperatorError("a reason is required")
         run = await self._runs.start(selection, dry_run=False, operator=operator, reason=reason.strip())
@@ -418,7 +478,9 @@ class ReplayJobs:
             job.finished, job.finished_at = True, self._clock()
 
     async def state(self, run_id: int) -> JobState | None:
-        """The run's progress here, or what its row says; None: no such run."""
+        """The run's progress here, or what its row says; None: no such run. A run known only from
+        its row is finished when the row says so (finished_at); until then it is running elsewhere
+        (the CLI) or was interrupted, and its counts are the last saved."""
         if run_id in self._jobs:
             return self._jobs[run_id]
         row = await self._runs.saved(run_id)
@@ -434,7 +496,7 @@ class ReplayJobs:
             done=done,
             total=done,
             counts=counts,
-            finished=True,
+            finished=row.get("finished_at") is not None,
             finished_at=row.get("finished_at"),
             here=False,
         )

@@ -4,7 +4,9 @@ A hospital notifies a birth whose mother is not in the civil registry yet (MOTHE
 unreadable message becomes a dead letter. The operator sees both grouped on /surat-mati, the
 registry is fixed, and the rejection is replayed from the console: the dry-run preview changes
 nothing, the real run registers the birth once and the hospital gets its second result; replaying
-again finds it already processed.
+again finds it already processed, and the dead letter replayed stays unreadable. A run refused for
+its selection leaves no row and no audit entry; a run whose row is unfinished (the CLI's, or
+interrupted) is shown as running elsewhere or interrupted until its row says it finished.
 """
 
 from __future__ import annotations
@@ -160,8 +162,7 @@ async def test_a_rejection_fixed_in_the_registry_is_replayed_once_from_the_conso
     await expect(_group(page, CODE, HOSPITAL)).to_have_count(0)  # no longer rejected
     await expect(page.locator("#total-rejections")).to_contain_text("0")
 
-    # Replaying the message again: already processed, no second registration, no third result. The
-    # inbox is locked while the run starts, so that its page shows the run going and polls it.
+    # Replaying the message again: already processed, no second registration, no third result.
     await page.select_option("#replay-source", "ids")
     await page.fill("#replay-ids", message_id)
     await page.fill("#replay-reason", "sekali lagi")
@@ -169,6 +170,23 @@ async def test_a_rejection_fixed_in_the_registry_is_replayed_once_from_the_conso
         await page.click("#preview-replay")
     await expect(page.locator("#preview-already-processed")).to_have_text("1")
     await expect(page.locator("#preview-newly-processed")).to_have_text("0")
+    await _run_to_the_end(page)
+    await expect(page.locator("#run-already-processed")).to_have_text("1")
+    await expect(page.locator("#run-newly-processed")).to_have_text("0")
+    await expect(page.locator("#replay-progress")).to_have_attribute("value", "1")
+    assert await _registrations(console_env, message_id) == 1
+    assert await _results_now(console_env, message_id) == ["rejected", "registered"]
+
+    # The dead letter, replayed: still unreadable, and not dead-lettered twice. The inbox is locked
+    # once the run has started (a dead-letter selection is checked without it), so that its page
+    # shows the run going and polls it.
+    await page.goto("/surat-mati")
+    await _group(page, "DLQ-NOT-JSON").locator("a.replay-group").click()
+    await expect(page.locator("#replay-source")).to_have_value("dlq")
+    await page.fill("#replay-reason", "cek surat mati")
+    async with page.expect_navigation():
+        await page.click("#preview-replay")
+    await expect(page.locator("#preview-unreadable")).to_have_text("1")
     blocker = await asyncpg.connect(console_env.environment.owner_dsn)
     try:
         async with blocker.transaction():
@@ -181,11 +199,10 @@ async def test_a_rejection_fixed_in_the_registry_is_replayed_once_from_the_conso
     finally:
         await blocker.close()
     await expect(page.locator("#replay-status")).to_contain_text("Selesai", timeout=60_000)  # polled, then reloaded
-    await expect(page.locator("#run-already-processed")).to_have_text("1")
-    await expect(page.locator("#run-newly-processed")).to_have_text("0")
+    await expect(page.locator("#run-unreadable")).to_have_text("1")
     await expect(page.locator("#replay-progress")).to_have_attribute("value", "1")
-    assert await _registrations(console_env, message_id) == 1
-    assert await _results_now(console_env, message_id) == ["rejected", "registered"]
+    letters = await console_env.fetch("SELECT count(*) AS n FROM dead_letters WHERE reason = 'DLQ-NOT-JSON'")
+    assert letters[0]["n"] == 1
 
 
 async def test_a_replay_needs_a_reason_and_a_known_message(console_env, rejected, page_as):
@@ -245,3 +262,69 @@ async def test_an_officer_may_not_see_dead_letters_or_replay(console_env, page_a
     assert replay.status == 403
     officers = await console_env.fetch("SELECT count(*) AS n FROM replay_runs WHERE operator LIKE 'officer%'")
     assert officers[0]["n"] == 0
+
+
+async def test_a_refused_run_is_neither_recorded_nor_audited(console_env, page_as):
+    """The real run's selection is checked before its row and audit entry: unknown message ids are
+    refused on the form, from the page (the run form sent without a preview) and the JSON API."""
+    unknown = "00000000-0000-4000-8000-00000000dead"
+
+    async def recorded() -> tuple[int, int]:
+        runs = await console_env.fetch("SELECT count(*) AS n FROM replay_runs")
+        started = await console_env.fetch("SELECT count(*) AS n FROM audit_log WHERE action = 'replay.start'")
+        return runs[0]["n"], started[0]["n"]
+
+    before = await recorded()
+    page = await page_as("operator", shared=True)
+    await page.goto("/surat-mati")
+    await page.select_option("#replay-source", "ids")
+    await page.fill("#replay-ids", unknown)
+    await page.fill("#replay-reason", "langsung jalankan")
+    await page.evaluate("document.getElementById('replay-form').action = '/surat-mati/putaran'")
+    async with page.expect_navigation():
+        await page.click("#preview-replay")
+    await expect(page.locator("#action-error")).to_contain_text(f"unknown message ids: {unknown}")
+    assert not RUN_PAGE.search(page.url.split("?")[0]), "no run page: nothing was started"
+    await expect(page.locator("#replay-ids")).to_have_value(unknown)
+
+    session = await (await page.request.get("/api/v1/session")).json()
+    answer = await page.request.post(
+        "/api/v1/replays",
+        data={"source": "ids", "message_ids": [unknown], "dry_run": False, "reason": "langsung"},
+        headers={"X-CSRF-Token": session["csrf_token"]},
+    )
+    assert answer.status == 400 and (await answer.json())["code"] == "REFUSED"
+    assert await recorded() == before, "no replay_runs row and no replay.start entry for what never ran"
+
+
+async def test_a_run_whose_row_is_unfinished_shows_as_running_elsewhere_or_interrupted(console_env, page_as):
+    """A run known only from its row (the CLI's, or one the console was running when it stopped)
+    without finished_at is not reported finished: the page says so and keeps polling."""
+    selector = '{"source": "topic", "partitions": null, "from_offset": null, "to_offset": null, "since": null, '
+    selector += '"until": null, "message_ids": [], "hospital": null, "code": null}'
+    [row] = await console_env.fetch(
+        """INSERT INTO replay_runs (operator, selector, dry_run, positions, counts)
+           VALUES ('cli@host', $1::jsonb, false, '{"0": 3}', '{"already-processed": 3}') RETURNING id""",
+        selector,
+    )
+    run_id = row["id"]
+    page = await page_as("operator")
+    await page.goto(f"/surat-mati/putaran/{run_id}")
+    await expect(page.locator("#replay-status")).to_contain_text("Berjalan di tempat lain atau terhenti")
+    await expect(page.locator("#replay-status")).to_contain_text(f"hub replay --resume {run_id}")
+    await expect(page.locator("#replay-run")).to_have_attribute("data-poll", f"/api/v1/replays/{run_id}")
+    await expect(page.locator("#replay-done")).to_have_text("3")
+    state = await (await page.request.get(f"/api/v1/replays/{run_id}")).json()
+    assert (state["finished"], state["running_here"], state["finished_at"], state["done"]) == (False, False, None, 3)
+
+    await page.click("#language")  # in English
+    await expect(page.locator("#replay-status")).to_contain_text("Running elsewhere or interrupted")
+
+    await console_env.execute("UPDATE replay_runs SET finished_at = now() WHERE id = $1", run_id)  # the CLI ends it
+    await expect(page.locator("#replay-status")).to_contain_text("Finished", timeout=15_000)  # polled, then reloaded
+    await expect(page.locator("#replay-run")).to_have_attribute("data-finished", "true")
+
+    await page.goto("/surat-mati")  # the rejection texts are words, not class names
+    await expect(page.locator("#total-rejections")).to_contain_text("Rejections")
+    await expect(page.locator("#replay-form")).to_contain_text("Rejection code or dead-letter reason")
+    await expect(page.locator("#replay-form")).not_to_contain_text("RejectedNotification")

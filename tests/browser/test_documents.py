@@ -7,12 +7,15 @@ URL), opens the PDF and reprints it, and proposes a correction of the child's na
 approves it; the document worker issues version 2 and the page shows it active with the new name
 and version 1 superseded, and the hospital gets a further result. A supervisor corrects directly
 and revokes with a reason; an officer may do neither. Every effect is checked in the database,
-the audit log (with the console users as actors) and on Kafka, not only on the page.
+the audit log (with the console users as actors) and on Kafka, not only on the page. Looking at a
+document (page, API, PDF) is audited; NIKs and KK numbers are masked as search masks them (the first
+six digits); an officer sees only their own proposals.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -34,6 +37,7 @@ class Birth:
     child_name: str
     akta_number: str
     kk_number: str
+    child_nik: str
     akta_id: str
     kk_id: str
 
@@ -60,6 +64,7 @@ async def births(console_env) -> dict[str, Birth]:
             spec.child_name,
             numbers["akta-number"],
             numbers["kk-number"],
+            numbers["nik"],
             attached["akta-kelahiran"].document_id,
             attached["kartu-keluarga"].document_id,
         )
@@ -97,6 +102,19 @@ async def versions(console_env, number: str) -> list[tuple[int, str]]:
     return [(r["version"], r["status"]) for r in rows]
 
 
+def as_search_masks(number: str) -> str:
+    """A NIK or KK number as search (trail_view) shows it: the region's six digits."""
+    return number[:6] + "*" * 10
+
+
+async def views(console_env, document_id: str) -> list[tuple[str, str | None]]:
+    """The documents.view audit entries of a document: (actor, "content" for its page or the API,
+    None for its PDF)."""
+    rows = await audited(console_env, "documents.view", document_id)
+    details = [json.loads(r["details"]) if isinstance(r["details"], str) else r["details"] for r in rows]
+    return [(r["actor"], d.get("shown")) for r, d in zip(rows, details, strict=True)]
+
+
 def actor_of(users, role: str) -> str:
     return f"{users[role].username} (console)"
 
@@ -125,6 +143,8 @@ async def test_an_officer_finds_a_certificate_by_its_number_views_and_reprints_i
     await expect(page.locator("#status")).to_have_attribute("data-status", "active")
     await expect(page.locator("#content-child_name")).to_have_text(b.child_name)
     await expect(page.locator("#number")).to_have_text(b.akta_number)
+    await expect(page.locator("#content-child_nik")).to_have_text(as_search_masks(b.child_nik))
+    assert b.child_nik[6:] not in await page.content()
     await expect(page.locator("#versions tbody tr")).to_have_count(1)
     await expect(page.locator("#revoke-form")).to_have_count(0)  # an officer may not revoke
     await expect(page.locator("#correct")).to_be_visible()
@@ -139,7 +159,7 @@ async def test_an_officer_finds_a_certificate_by_its_number_views_and_reprints_i
     body = await shown.body()
     assert body.startswith(b"%PDF") and b.child_name in pdf_text(body)
     officer = actor_of(users, "officer")
-    assert [r["actor"] for r in await audited(console_env, "documents.view", b.akta_id)] == [officer]
+    assert await views(console_env, b.akta_id) == [(officer, "content"), (officer, None)]  # the page, the PDF
 
     # Reprint: without a reason refused, with one audited, then the same PDF downloaded.
     refused = await page.request.post(
@@ -157,16 +177,28 @@ async def test_an_officer_finds_a_certificate_by_its_number_views_and_reprints_i
     [entry] = await audited(console_env, "documents.reprint", b.akta_id)
     assert (entry["actor"], entry["reason"]) == (officer, "salinan hilang, permohonan 7")
 
-    # The family card, found by its number (16 digits, in the POST body only).
+    # The family card, found by its number (16 digits, in the POST body only), shown masked as
+    # search shows it: in the results, the page's metadata and content, the members' NIKs.
     await find(page, b.kk_number)
-    await expect(page.locator(f'#found tr[data-document-id="{b.kk_id}"]')).to_have_attribute("data-status", "active")
+    kk_row = page.locator(f'#found tr[data-document-id="{b.kk_id}"]')
+    await expect(kk_row).to_have_attribute("data-status", "active")
+    await expect(kk_row.locator("td.masked")).to_have_text(as_search_masks(b.kk_number))
+    await page.goto(f"/dokumen/{b.kk_id}")
+    await expect(page.locator("#number")).to_have_text(as_search_masks(b.kk_number))
+    await expect(page.locator("#content-kk_number")).to_have_text(as_search_masks(b.kk_number))
+    await expect(page.locator("#members tbody tr").first).to_be_visible()
+    for nik in await page.locator("#members tbody td.masked").all_inner_texts():
+        assert re.fullmatch(r"\d{6}\*{10}", nik), nik
+    shown = await page.content()
+    assert b.kk_number not in shown and b.kk_number[6:] not in shown and b.child_nik[6:] not in shown
+    assert await views(console_env, b.kk_id) == [(officer, "content")]
     await find(page, "3273-LU-00000000-0000")
     await expect(page.locator("#not-found")).to_be_visible()
     assert_no_personal_data_in_urls(console_env, b.akta_number, b.child_name, b.kk_number)
 
 
 async def test_an_officer_proposes_a_new_name_a_supervisor_approves_and_version_2_supersedes_version_1(
-    births, page_as, users, console_env, shoot
+    births, page_as, new_page, sign_in, users, console_env, shoot
 ):
     b = births["proposal"]
     corrected = "Putri Uji Dibetulkan"
@@ -190,6 +222,22 @@ async def test_an_officer_proposes_a_new_name_a_supervisor_approves_and_version_
     await expect(page.locator('#changes tr[data-field="child_name"] .proposed')).to_have_text(corrected)
     await expect(page.locator("#approve")).to_have_count(0)  # an officer does not decide
     await shoot(page, "documents-proposal")
+
+    # Another officer does not see it: not in their list, not on the akta's page, not by its id.
+    other = await new_page()
+    account = await console_env.add_user("officer")
+    await sign_in(other, account.username, account.password)
+    assert (await other.goto(f"/dokumen/usulan/{proposal_id}")).status == 404
+    assert (await other.request.get(f"/api/v1/proposals/{proposal_id}")).status == 404
+    listed = await (await other.request.get("/api/v1/proposals?status=all")).json()
+    assert proposal_id not in [p["id"] for p in listed]
+    await other.goto("/dokumen")
+    await expect(other.locator(f'#proposals tr[data-proposal-id="{proposal_id}"]')).to_have_count(0)
+    await other.goto(f"/dokumen/{b.akta_id}")
+    await expect(other.locator("#content-child_name")).to_have_text(b.child_name)
+    await expect(other.locator("#document-proposals")).to_have_count(0)
+    # Its proposer does, by the page and the API.
+    assert (await page.request.get(f"/api/v1/proposals/{proposal_id}")).status == 200
 
     # Proposed only: nothing reissued, the proposal stored and audited (field names, no values).
     [stored] = await console_env.fetch("SELECT * FROM correction_proposals WHERE id = $1", proposal_id)
@@ -345,7 +393,7 @@ async def test_an_officer_may_not_revoke_and_a_supervisor_revokes_with_a_reason(
     assert_no_personal_data_in_urls(console_env, b.akta_number, b.child_name)
 
 
-async def test_the_api_finds_reads_and_lists_with_the_same_permissions(births, page_as, console_env):
+async def test_the_api_finds_reads_and_lists_with_the_same_permissions(births, page_as, users, console_env):
     b = births["revoke"]
     page = await page_as("officer", shared=True)
     csrf = (await (await page.request.get("/api/v1/session")).json())["csrf_token"]
@@ -355,8 +403,15 @@ async def test_the_api_finds_reads_and_lists_with_the_same_permissions(births, p
     )
     assert found.status == 200
     assert [d["document_id"] for d in await found.json()] == [b.akta_id]
+    before = await views(console_env, b.akta_id)
     detail = await (await page.request.get(f"/api/v1/documents/{b.akta_id}")).json()
-    assert detail["content"]["child_name"] == b.child_name and "•" in detail["content"]["child_nik"]
+    assert detail["content"]["child_name"] == b.child_name
+    assert detail["content"]["child_nik"] == as_search_masks(b.child_nik)
+    assert await views(console_env, b.akta_id) == [*before, (actor_of(users, "officer"), "content")]
+    card = await (await page.request.get(f"/api/v1/documents/{b.kk_id}")).json()
+    assert card["number"] == card["content"]["kk_number"] == as_search_masks(b.kk_number)
+    assert all(re.fullmatch(r"\d{6}\*{10}", m["nik"]) for m in card["content"]["members"])
+    assert b.kk_number[6:] not in json.dumps(card) and b.child_nik[6:] not in json.dumps(card)
     assert [v["version"] for v in detail["versions"]] == [1] and detail["issuing"] == 0
     pdf = await page.request.get(f"/api/v1/documents/{b.akta_id}/pdf")
     assert pdf.status == 200 and (await pdf.body()).startswith(b"%PDF")

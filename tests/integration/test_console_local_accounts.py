@@ -14,6 +14,8 @@ from tests.contracts.support import utc_now
 
 async def test_local_accounts_are_made_once_with_their_passwords_in_a_private_file(pool, tmp_path, caplog):
     path = tmp_path / "console-accounts.txt"
+    path.write_text("left from an earlier database\n")
+    path.chmod(0o644)
     assert await seed_console_accounts(pool, path) is True
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     rows = [line.split("\t") for line in path.read_text().splitlines() if not line.startswith("#")]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from dataclasses import replace
 
 import asyncpg
 import pytest
@@ -194,7 +195,26 @@ class TestPostgresHospitalDirectory(HospitalDirectoryContract):
 
 
 class TestPostgresConsoleAccounts(ConsoleAccountsContract):
-    pass
+    async def test_a_locked_account_makes_a_concurrent_change_wait(self, make):
+        user = await self._added(make)
+
+        async def disable_elsewhere():
+            async with make() as other:
+                found = await other.accounts.get(user.username, lock=True)
+                await other.accounts.save(replace(found, disabled_at=utc_now()))
+                await other.commit()
+
+        async with make() as first:
+            found = await first.accounts.get(user.username, lock=True)
+            waiting = asyncio.ensure_future(disable_elsewhere())
+            await asyncio.sleep(0.2)
+            assert not waiting.done(), "the lock holds the other change back"
+            await first.accounts.save(replace(found, failed_signins=1))
+            await first.commit()
+        await waiting
+        async with make() as uow:
+            final = await uow.accounts.get(user.username)
+        assert final.failed_signins == 1 and final.disabled_at is not None  # neither change was lost
 
 
 class TestPostgresCorrectionProposals(CorrectionProposalsContract):

@@ -7,6 +7,7 @@ only read and append to the audit log. The audit anchors (key and file) are the 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -57,6 +58,7 @@ class Environment:
             "HUB_RETRY_MAX_SECONDS": "2",
             "HUB_VERIFY_PORT": "0",  # a module that needs the verification service gives it a free port
             "HUB_METRICS_PORT": "0",  # likewise the metrics and health endpoints
+            "HUB_CONSOLE_PORT": "0",  # and the console (tests/browser gives its hub a free port)
         }
         return {**os.environ, **values, **self.extra, **extra}
 
@@ -112,7 +114,16 @@ async def create_environment(tag: str) -> Environment:
 async def drop_environment(environment: Environment) -> None:
     admin = await asyncpg.connect(ADMIN_DSN)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{environment.name}" WITH (FORCE)')
+        for attempt in range(50):
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{environment.name}" WITH (FORCE)')
+                break
+            except asyncpg.InsufficientPrivilegeError:
+                # A backend of the runtime role, whose client (a hub process just stopped) is gone
+                # but which has not ended yet: the owner may not end it, and it ends by itself.
+                if attempt == 49:
+                    raise
+                await asyncio.sleep(0.2)
     finally:
         await admin.close()
     if (folder := environment.settings.audit_anchor_file.parent).name.startswith(AUDIT_PREFIX):

@@ -11,7 +11,15 @@ from argon2 import PasswordHasher
 
 from hub.adapters.passwords import Argon2Passwords
 from hub.errors import OperatorError
-from hub.service.accounts import MAX_FAILURES, PERMISSIONS, ROLES, Accounts, SessionPolicy, token_hash
+from hub.service.accounts import (
+    CONSOLE_MANAGED_ROLES,
+    MAX_FAILURES,
+    PERMISSIONS,
+    ROLES,
+    Accounts,
+    SessionPolicy,
+    token_hash,
+)
 from tests.fakes import FakeState, FakeUnitOfWork
 
 PASSWORD = "kata-sandi-panjang-1"
@@ -180,3 +188,43 @@ def test_every_role_has_permissions_and_only_some_may_change_documents_or_users(
         "operator": {"users.manage", "replay.run"},
         "auditor": {"audit.view"},
     }
+
+
+async def test_the_console_may_not_make_or_change_supervisor_and_operator_accounts(world):
+    state, _, accounts, _ = world
+    console_only = CONSOLE_MANAGED_ROLES
+    with pytest.raises(OperatorError, match="hub users"):
+        await accounts.add("budi", "Budi", "supervisor", PASSWORD, "op (console)", "x", manageable=console_only)
+    await accounts.add("budi", "Budi", "supervisor", PASSWORD, "root@ops-1", "x")  # the command line may
+    for change in (
+        accounts.reset("budi", "another-long-password", "op (console)", "take over", manageable=console_only),
+        accounts.disable("budi", "op (console)", "lock out", manageable=console_only),
+        accounts.enable("budi", "op (console)", "x", manageable=console_only),
+    ):
+        with pytest.raises(OperatorError, match="hub users"):
+            await change
+    assert state.console_users["budi"].disabled_at is None
+    await accounts.add("ani", "Ani", "officer", PASSWORD, "op (console)", "x", manageable=console_only)
+
+
+async def test_a_session_opened_before_a_password_reset_is_refused(world):
+    state, clock, accounts, _ = world
+    await accounts.add("siti", "Siti", "officer", PASSWORD, "budi", "x")
+    token, _ = await accounts.sign_in("siti", PASSWORD)
+    opened = state.console_sessions[token_hash(token)]
+    clock.advance(seconds=1)
+    await accounts.reset("siti", "another-long-password", "budi", "forgot it")
+    await accounts.sign_in("siti", "another-long-password")
+    state.console_sessions[opened.token_hash] = opened  # a sign-in that raced the reset and lost
+    assert await accounts.session(token) is None
+
+
+async def test_a_polling_page_does_not_keep_the_session_alive(world):
+    _, clock, accounts, _ = world
+    await accounts.add("siti", "Siti", "officer", PASSWORD, "budi", "x")
+    token, _ = await accounts.sign_in("siti", PASSWORD)
+    for _ in range(2):
+        clock.advance(minutes=12)
+        assert await accounts.session(token, touch=False) is not None
+    clock.advance(minutes=12)
+    assert await accounts.session(token) is None  # 36 minutes without the user at work

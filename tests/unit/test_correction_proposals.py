@@ -1,7 +1,8 @@
 """Corrections an officer proposes and a supervisor decides, with in-memory ports and the local
 signer: a proposal changes nothing until approved; approving applies it and marks it approved in one
-transaction (or neither); rejecting needs a note; nobody decides their own proposal; every step is
-audited with field names only. Also the audited copies of a document (view, reprint)."""
+transaction (or neither); rejecting needs a note; nobody decides their own proposal; a proposal made
+before the akta's current version is not applied; every step is audited with field names only. Also
+the audited copies and views of a document (view, reprint), and how the console masks its numbers."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import pytest
 
 from hub.adapters.signing.local import LocalSigner
 from hub.adapters.signing.pki import ensure_keys
-from hub.domain.documents import Correction, DocumentKind, DocumentStatus
+from hub.console.pages import documents as console_documents
+from hub.domain.documents import AktaContent, Correction, DocumentKind, DocumentStatus, KkContent
 from hub.errors import OperatorError
 from hub.service.document_desk import DocumentDesk
 from hub.service.documents import DocumentWorker
 from hub.service.ports import AuditEntry
 from hub.service.proposals import ProposalDesk, checked_correction
 from hub.service.register_birth import RegisterBirths
+from hub.service.trail_view import masked
 from tests.fakes import FakeState, FakeUnitOfWork
 from tests.support.documents import pdf_text
 from tests.unit.test_document_service import ISSUER, PIPELINE
@@ -39,7 +42,8 @@ async def desk(tmp_path):
     await RegisterBirths(uow, PIPELINE, lambda: NOW).handle(raw(first_birth(mother, father)), at(1))
     await worker.run_one()
     documents = DocumentDesk(uow, TOPICS, lambda: NOW)
-    proposals = ProposalDesk(uow, documents, lambda: NOW)
+    # Proposals are dated on the clock the worker dates versions on (an approval compares the two).
+    proposals = ProposalDesk(uow, documents, lambda: datetime.now(UTC))
     akta = next(d for d in state.documents if d.ref.kind is DocumentKind.AKTA)
     return state, worker, documents, proposals, akta
 
@@ -181,3 +185,68 @@ async def test_copies_of_a_document_are_audited_and_a_reprint_needs_a_reason(des
     assert entry.details == {"kind": "akta-kelahiran", "version": 1, "status": "active"}
     with pytest.raises(OperatorError, match="no document"):
         await documents.copy("00000000-0000-0000-0000-000000000000", OFFICER)
+
+
+async def test_an_approval_is_refused_when_the_akta_got_a_newer_version_after_the_proposal(desk):
+    """Proposed against version 1; a supervisor's own correction then issued version 2: applying the
+    proposal now would rewrite version 2 with values its proposer never saw. Refused, left open."""
+    state, worker, documents, proposals, akta = desk
+    stale = await proposals.propose(akta.ref.number, Correction(reason="r 1", child_name="Tari Halimah"), OFFICER)
+    await documents.correct(akta.ref.number, Correction(reason="r 2", place_of_birth="Kota Lain"), SUPERVISOR)
+    await worker.run_one()
+    [_, current] = await documents.find(akta.ref.number)
+    assert current.ref.version == 2 and current.ref.issued_at > (await proposals.get(stale)).proposed_at
+    jobs, audited, sequence = len(state.document_jobs), len(state.audit), state.inbox[akta.message_id].result_sequence
+
+    with pytest.raises(OperatorError, match="the certificate changed since this proposal; propose again"):
+        await proposals.approve(stale, "ok", SUPERVISOR)
+    assert (await proposals.get(stale)).status == "open"
+    assert len(state.document_jobs) == jobs and len(state.audit) == audited
+    assert state.inbox[akta.message_id].result_sequence == sequence
+    # Still open: it can be rejected; proposed again, against version 2, it is applied.
+    await proposals.reject(stale, "proposed against an older version", SUPERVISOR)
+    again = await proposals.propose(akta.ref.number, Correction(reason="r 1", child_name="Tari Halimah"), OFFICER)
+    assert await proposals.approve(again, "ok", SUPERVISOR) == ["AktaContent", "KkContent"]
+    await worker.run_one()
+    newest = (await documents.find(akta.ref.number))[-1]
+    assert newest.ref.version == 3
+    assert (newest.content.child_name, newest.content.place_of_birth) == ("Tari Halimah", "Kota Lain")
+
+
+async def test_showing_a_document_is_audited_as_a_view_of_its_content(desk):
+    state, _, documents, _, akta = desk
+    shown = await documents.show(akta.ref.document_id, OFFICER)
+    assert shown.ref == akta.ref
+    entry = state.audit[-1]
+    assert (entry.action, entry.actor, entry.subject, entry.reason) == (
+        "documents.view",
+        OFFICER,
+        akta.ref.document_id,
+        "",
+    )
+    assert entry.details == {"kind": "akta-kelahiran", "version": 1, "status": "active", "shown": "content"}
+    audited = len(state.audit)
+    with pytest.raises(OperatorError, match="no document"):
+        await documents.show("00000000-0000-0000-0000-000000000000", OFFICER)
+    assert len(state.audit) == audited
+
+
+async def test_the_console_masks_niks_and_kk_numbers_as_search_does(desk):
+    """One masking (trail_view's, search's): the first six digits. The document page also shows the
+    date of birth and the sex, which give digits 7 to 12 of a NIK away; so no more than the region."""
+    state, _, _, _, akta = desk
+    assert console_documents.masked is masked
+    card = next(d for d in state.documents if d.ref.kind is DocumentKind.KK)
+    assert isinstance(akta.content, AktaContent) and isinstance(card.content, KkContent)
+    nik, kk_number = akta.content.child_nik, card.content.kk_number
+
+    on_akta = console_documents.content_of(akta)
+    assert on_akta["child_nik"] == masked(nik) == nik[:6] + "*" * 10
+    on_card = console_documents.content_of(card)
+    assert on_card["kk_number"] == masked(kk_number) == kk_number[:6] + "*" * 10
+    assert [m["nik"] for m in on_card["members"]] == [m.nik[:6] + "*" * 10 for m in card.content.members]
+    assert console_documents.summary(card)["number"] == kk_number[:6] + "*" * 10
+    assert console_documents.summary(akta)["number"] == akta.ref.number  # an akta number is no NIK
+    shown = repr([on_akta, on_card, console_documents.summary(akta), console_documents.summary(card)])
+    for number in [nik, kk_number, *(m.nik for m in card.content.members)]:
+        assert number[6:] not in shown

@@ -206,7 +206,7 @@ def test_ages_read_in_the_largest_whole_unit_in_both_languages():
 
 
 class FakeAccounts:
-    async def session(self, token: str) -> SignedIn | None:
+    async def session(self, token: str, *, touch: bool = True) -> SignedIn | None:
         if token != "officer-token":
             return None
         return SignedIn("officer", "Uji Petugas", "officer", "csrf", b"", datetime.now(UTC) + timedelta(hours=1))

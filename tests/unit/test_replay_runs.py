@@ -1,10 +1,12 @@
 """Replay runs with in-memory ports (a fake topic, run store and read model, the real ReplayMessages):
-selections, counts, progress, the run's record and audit, resuming, and the console's background
-jobs and failure groups."""
+selections (refused before anything is recorded), counts, progress, the run's record and audit,
+resuming (also after a failure), and the console's background jobs, bounded previews, run states,
+texts and failure groups."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -13,16 +15,18 @@ from typing import Any
 
 import pytest
 
-from hub.errors import OperatorError, StoreUnavailable
+from hub.errors import OperatorError, StoreUnavailable, TransientError
 from hub.service import replay_runs as module
 from hub.service.ports import Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.replay import ReplayMessages
 from hub.service.replay_runs import (
     Group,
+    PreviewTimedOut,
     ReplayJobs,
     ReplayRuns,
     Selection,
+    delivery,
     group_failures,
 )
 from tests.fakes import FakeState, FakeUnitOfWork
@@ -315,6 +319,38 @@ async def test_unknown_or_ambiguous_message_ids_are_refused(world):
     assert sum(chosen.counts.values()) == 1
 
 
+async def test_a_refused_real_run_is_neither_recorded_nor_audited(world):
+    """The selection is checked before the run's row and its audit entry: a refusal changes nothing."""
+    await world.consume(raw(world.spec))
+    twin = replace(world.spec, hospital_id="200", encounter_id="E9")
+    world.state.hospitals["200"] = replace(world.state.hospitals[HOSPITAL], org_id="200")
+    await world.consume(raw(twin))
+    refused = [
+        (Selection("ids", message_ids=[world.spec.message_id, "nope"], hospital=HOSPITAL), "unknown message ids: nope"),
+        (Selection("ids", message_ids=[world.spec.message_id]), "sent by 2 hospitals"),
+        (Selection("ids", message_ids=[world.spec.message_id], hospital="300"), "unknown message ids"),
+        (Selection("ids", message_ids=[]), "no message ids"),
+        (Selection(since="yesterday"), "ISO 8601"),
+        (Selection("dlq", until="2026-13-01"), "ISO 8601"),
+        (Selection("everything"), "source"),
+    ]
+    for selection, why in refused:
+        with pytest.raises(OperatorError, match=why):
+            await world.replays.start(selection, dry_run=False, operator="cli@host", reason="r")
+    jobs = ReplayJobs(world.replays, lambda: NOW)
+    with pytest.raises(OperatorError, match="unknown message ids: nope"):
+        await jobs.launch(Selection("ids", message_ids=["nope"]), "ana (console)", "r")
+    assert world.runs.rows == {} and world.runs.audit == [], "no run row, no replay.start for what never ran"
+    assert world.topics.opened == [], "refused before reading anything"
+
+    chosen = Selection("ids", message_ids=[world.spec.message_id], hospital="200")
+    report = await world.replays.replay(chosen, dry_run=False, operator="cli@host", reason="r")
+    assert report.counts["already-processed"] == 1 and [a[1] for a in world.runs.audit] == [
+        "replay.start",
+        "replay.finish",
+    ]
+
+
 async def test_a_bad_source_or_time_is_refused(world):
     with pytest.raises(OperatorError, match="source"):
         await world.replays.start(Selection("everything"), dry_run=True, operator="a", reason="")
@@ -349,6 +385,64 @@ async def test_an_interrupted_run_saves_its_positions_and_resumes_from_them(worl
     world.topics.gate = None
     resumed = await world.replays.replay(Selection("dlq"), dry_run=False, operator="a", reason="r", resume=1)
     assert resumed.source == "topic" and resumed.counts["already-processed"] == 2, "the first one is not read again"
+
+
+async def test_a_run_that_fails_saves_its_positions_and_stays_unfinished(world, monkeypatch):
+    for n in range(3):
+        await world.consume(raw(replace(world.spec, message_id=str(uuid.uuid4()), encounter_id=f"E{n}")))
+    real, calls = ReplayMessages.replay, []
+
+    async def broken_on_the_second(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("a bug")
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReplayMessages, "replay", broken_on_the_second)
+    with pytest.raises(RuntimeError, match="a bug"):
+        await world.replays.replay(Selection(), dry_run=False, operator="a", reason="r")
+    row = world.runs.rows[1]
+    assert (row["positions"], row["counts"], row["finished_at"]) == ({"0": 1}, {"already-processed": 1}, None)
+    assert [a[1] for a in world.runs.audit] == ["replay.start"], "not finished: `hub replay --resume 1` goes on"
+
+    monkeypatch.setattr(ReplayMessages, "replay", real)
+    resumed = await world.replays.replay(Selection(), dry_run=False, operator="a", reason="r", resume=1)
+    assert resumed.counts["already-processed"] == 2, "the first one is not read again"
+
+
+@pytest.mark.allow_errors  # the job logs the failure
+async def test_a_console_job_that_fails_keeps_its_positions(world, monkeypatch):
+    await world.consume(raw(world.spec))
+
+    async def down(self, *args, **kwargs):
+        raise ValueError("not transient")
+
+    monkeypatch.setattr(ReplayMessages, "replay", down)
+    jobs = ReplayJobs(world.replays, lambda: NOW)
+    job = await jobs.launch(Selection(), "ana (console)", "r")
+    state = await _finished(jobs, job.run_id)
+    assert (state.error, world.runs.saves, world.runs.rows[job.run_id]["finished_at"]) == ("ValueError", [{}], None)
+
+
+def test_a_dead_letter_without_its_original_place_is_refused_not_a_crash():
+    bare = Record(TOPICS.dead_letters, 0, 5, b"k", b"x", {})
+    with pytest.raises(OperatorError, match=r"dead letter at .*:0:5 has no readable dlq-original"):
+        delivery(bare, "dlq")
+    odd = replace(
+        bare, headers={"dlq-original-topic": "t", "dlq-original-partition": "one", "dlq-original-offset": "1"}
+    )
+    with pytest.raises(OperatorError):
+        delivery(odd, "dlq")
+    assert delivery(bare, "topic") == Delivery(TOPICS.dead_letters, 0, 5, b"k")
+
+
+async def test_a_dead_letter_the_hub_did_not_write_counts_as_unreadable(world):
+    world.topics.publish(TOPICS.dead_letters, b"{not json", headers={"dlq-reason": "DLQ-NOT-JSON"})
+    report = await world.replays.replay(Selection("dlq"), dry_run=False, operator="a", reason="r")
+    assert report.counts["unreadable"] == 1 and world.runs.rows[1]["finished_at"] == NOW
+    other = await world.replays.replay(Selection("dlq", code="DLQ-NOT-UTF8"), dry_run=True, operator="a", reason="")
+    assert other.counts["skipped"] == 1
+    assert world.state.dead_letters == [], "nothing re-dead-lettered"
 
 
 async def test_transient_failures_are_retried(world, monkeypatch):
@@ -408,6 +502,26 @@ async def test_a_run_not_going_here_is_read_from_its_row(world):
     assert state.finished_at == NOW and state.selection == Selection()
 
 
+async def test_a_run_whose_row_is_unfinished_is_not_reported_finished(world):
+    """Running in the CLI, or interrupted (the console restarted): its row has no finished_at."""
+    await world.consume(raw(world.spec))
+    run = await world.replays.start(Selection(), dry_run=False, operator="cli@host", reason="r")
+    assert run.id is not None
+    await world.runs.save(run.id, {"0": 1}, {"already-processed": 1})
+    jobs = ReplayJobs(world.replays, lambda: NOW)
+    state = await jobs.state(run.id)
+    assert state is not None and (state.here, state.finished, state.finished_at, state.done, state.error) == (
+        False,
+        False,
+        None,
+        1,
+        None,
+    )
+    await world.replays.go(run)  # the CLI ends it
+    ended = await jobs.state(run.id)
+    assert ended is not None and (ended.finished, ended.finished_at) == (True, NOW)
+
+
 async def test_closing_the_console_interrupts_its_runs_and_keeps_their_positions(world):
     await world.consume(raw(world.spec))
     world.topics.gate = asyncio.Event()  # never set: the run waits for its first record
@@ -420,11 +534,44 @@ async def test_closing_the_console_interrupts_its_runs_and_keeps_their_positions
     assert world.runs.rows[job.run_id]["finished_at"] is None, "not finished: `hub replay --resume` continues it"
 
 
-async def test_a_refused_console_job_says_why(world):
-    jobs = ReplayJobs(world.replays, lambda: NOW)
-    job = await jobs.launch(Selection("ids", message_ids=["nope"]), "ana (console)", "r")
-    state = await _finished(jobs, job.run_id)
-    assert state.error == "unknown message ids: nope"
+async def test_a_preview_that_does_not_end_is_stopped_with_a_clear_error(world, monkeypatch):
+    """An outage: every attempt fails transiently, and retry_transient never gives up."""
+    await world.consume(raw(world.spec))
+    attempts: list[int] = []
+
+    async def down(self, *args, **kwargs):
+        attempts.append(1)
+        raise StoreUnavailable("connection refused")
+
+    monkeypatch.setattr(ReplayMessages, "replay", down)
+    jobs = ReplayJobs(world.replays, lambda: NOW, preview_seconds=0.05)
+    with pytest.raises(PreviewTimedOut, match=r"took longer than 0\.05 s.*nothing was written") as stopped:
+        await jobs.preview(Selection(), "ana (console)")
+    assert isinstance(stopped.value, TransientError) and len(attempts) > 1
+    assert world.runs.rows == {} and world.runs.audit == []
+    assert ReplayJobs(world.replays, lambda: NOW).preview_seconds == 60
+
+    world.topics.gate = asyncio.Event()  # Kafka not answering: reading never gets its first record
+    monkeypatch.undo()
+    with pytest.raises(PreviewTimedOut):
+        await jobs.preview(Selection(), "ana (console)")
+
+
+def test_the_english_texts_of_the_replay_pages_are_words_not_class_names():
+    from hub.console import i18n
+    from hub.console.pages import deadletters  # noqa: F401  (registers the texts)
+
+    texts = {
+        key: english for key, (_, english) in i18n.known().items() if key.split(".")[0] in ("deadletters", "replay")
+    }
+    assert texts["deadletters.total_rejections"] == "Rejections"
+    assert texts["deadletters.kind.rejection"] == "Rejection"
+    assert texts["replay.code"].startswith("Rejection code or dead-letter reason")
+    camel = re.compile(r"\b[A-Z][a-z]+[A-Z]\w*")
+    assert {key: text for key, text in texts.items() if camel.search(text)} == {}
+    elsewhere = i18n.text("replay.elsewhere", "en", run=7)
+    assert elsewhere.startswith("Running elsewhere or interrupted") and "hub replay --resume 7" in elsewhere
+    assert i18n.text("replay.elsewhere", "id", run=7).startswith("Berjalan di tempat lain atau terhenti")
 
 
 def test_failures_are_grouped_by_reason_and_hospital_newest_first():

@@ -29,8 +29,10 @@ class PostgresConsoleAccounts:
         if not added:
             raise OperatorError(f"a console user named {account.username!r} exists already")
 
-    async def get(self, username: str) -> ConsoleAccount | None:
-        row = await self._conn.fetchrow(f"SELECT {_ACCOUNT} FROM console_users WHERE username = $1", username)
+    async def get(self, username: str, *, lock: bool = False) -> ConsoleAccount | None:
+        row = await self._conn.fetchrow(
+            f"SELECT {_ACCOUNT} FROM console_users WHERE username = $1" + (" FOR UPDATE" if lock else ""), username
+        )
         return None if row is None else ConsoleAccount(**dict(row))
 
     async def all(self) -> list[ConsoleAccount]:

@@ -1,8 +1,8 @@
 """Retention: remove the bodies of delivered messages and finished work after the retention period.
 
 Each table is purged in bounded batches (one short transaction each), oldest first, through a
-partial index over the rows not yet purged (migration 0009), so a purge never holds long locks and
-costs nothing on rows already done. A dry run counts what would go.
+partial index over the rows not yet purged (migrations 0009 and 0013), so a purge never holds long
+locks and costs nothing on rows already done. A dry run counts what would go.
 """
 
 from __future__ import annotations
@@ -35,6 +35,13 @@ PURGES = (
     ),
     Purge("document_jobs", "contents of finished document jobs", "done_at", "state = 'done'", "request = NULL"),
     Purge("reviews", "notifications of decided review cases", "decided_at", "status <> 'open'", "document = NULL"),
+    Purge(
+        "correction_proposals",
+        "proposed names of decided correction proposals",
+        "decided_at",
+        "status <> 'open'",
+        "changes = '{}'::jsonb",
+    ),
 )
 
 

@@ -28,7 +28,7 @@ from hub.bootstrap import verify_audit
 from hub.console import i18n
 from hub.console.web import actor, back_to, desk, failed, language, render, viewer
 from hub.errors import OperatorError
-from hub.service.accounts import MIN_PASSWORD, ROLES, SignedIn, new_password
+from hub.service.accounts import CONSOLE_MANAGED_ROLES, MIN_PASSWORD, ROLES, SignedIn, new_password
 from hub.service.ports import ConsoleAccount
 
 pages = APIRouter(include_in_schema=False)
@@ -74,6 +74,13 @@ i18n.register(
         "users.intro": (
             "Akun konsol. Setiap perubahan dicatat di log audit dengan nama Anda dan alasannya.",
             "The console's accounts. Every change goes to the audit log with your name and the reason.",
+        ),
+        "users.cli_only": (
+            "Di sini hanya akun petugas dan auditor. Akun supervisor dan operator dikelola dengan `hub users` "
+            "di baris perintah, sehingga tidak ada pengguna konsol yang dapat membuat atau mengambil alih akun "
+            "yang lebih berkuasa.",
+            "Officer and auditor accounts only. Supervisor and operator accounts are managed with `hub users` on "
+            "the command line, so no console user can make or take over a more powerful account.",
         ),
         "users.username": ("Nama pengguna", "Username"),
         "users.name": ("Nama", "Name"),
@@ -210,7 +217,7 @@ async def _users_page(request: Request, status_code: int = 200, **context: Any):
         "admin/users.html",
         status_code,
         accounts=accounts,
-        roles=ROLES,
+        roles=[role for role in ROLES if role in CONSOLE_MANAGED_ROLES],
         now=datetime.now(UTC),
         is_locked=is_locked,
         when=when,
@@ -237,7 +244,9 @@ async def users_add(
     username = username.strip()
     chosen, generated = (password, False) if password else (new_password(), True)
     try:
-        await desk(request).accounts.add(username, display_name, role, chosen, user.actor, reason.strip())
+        await desk(request).accounts.add(
+            username, display_name, role, chosen, user.actor, reason.strip(), manageable=CONSOLE_MANAGED_ROLES
+        )
     except OperatorError as exc:
         form = {"username": username, "display_name": display_name, "role": role, "reason": reason}
         return await _users_page(request, 400, error=failed(request, exc), form=form)
@@ -255,7 +264,9 @@ async def users_disable(
 ):
     try:
         _refuse_self(user, username, i18n.text("users.self_disable", language(request)))
-        await desk(request).accounts.disable(username.strip(), user.actor, reason.strip())
+        await desk(request).accounts.disable(
+            username.strip(), user.actor, reason.strip(), manageable=CONSOLE_MANAGED_ROLES
+        )
     except OperatorError as exc:
         return await _users_page(request, 400, error=failed(request, exc))
     return back_to("/pengguna", done="user_disabled")
@@ -269,7 +280,9 @@ async def users_enable(
     reason: Annotated[str, Form(max_length=500)] = "",
 ):
     try:
-        await desk(request).accounts.enable(username.strip(), user.actor, reason.strip())
+        await desk(request).accounts.enable(
+            username.strip(), user.actor, reason.strip(), manageable=CONSOLE_MANAGED_ROLES
+        )
     except OperatorError as exc:
         return await _users_page(request, 400, error=failed(request, exc))
     return back_to("/pengguna", done="user_enabled")
@@ -284,7 +297,9 @@ async def users_reset(
 ):
     username, password = username.strip(), new_password()
     try:
-        await desk(request).accounts.reset(username, password, user.actor, reason.strip())
+        await desk(request).accounts.reset(
+            username, password, user.actor, reason.strip(), manageable=CONSOLE_MANAGED_ROLES
+        )
     except OperatorError as exc:
         return await _users_page(request, 400, error=failed(request, exc))
     return await _users_page(request, generated={"username": username, "password": password, "done": "user_reset"})
@@ -413,7 +428,15 @@ async def api_users_add(request: Request, user: Annotated[SignedIn, Depends(acto
     """Add an account. Without a password one is generated and returned this once."""
     password = body.password or new_password()
     username = body.username.strip()
-    await desk(request).accounts.add(username, body.display_name, body.role, password, user.actor, body.reason.strip())
+    await desk(request).accounts.add(
+        username,
+        body.display_name,
+        body.role,
+        password,
+        user.actor,
+        body.reason.strip(),
+        manageable=CONSOLE_MANAGED_ROLES,
+    )
     return PasswordGiven(username=username, password=None if body.password else password)
 
 
@@ -423,7 +446,9 @@ async def api_users_disable(
 ):
     """Disable an account and end its sessions. Nobody may disable their own account."""
     _refuse_self(user, username, "you cannot disable your own account; ask another operator")
-    ended = await desk(request).accounts.disable(username, user.actor, body.reason.strip())
+    ended = await desk(request).accounts.disable(
+        username, user.actor, body.reason.strip(), manageable=CONSOLE_MANAGED_ROLES
+    )
     return Disabled(username=username, sessions_ended=ended)
 
 
@@ -431,7 +456,7 @@ async def api_users_disable(
 async def api_users_enable(
     request: Request, user: Annotated[SignedIn, Depends(actor("users.manage"))], username: str, body: Reason
 ):
-    await desk(request).accounts.enable(username, user.actor, body.reason.strip())
+    await desk(request).accounts.enable(username, user.actor, body.reason.strip(), manageable=CONSOLE_MANAGED_ROLES)
     return Enabled(username=username)
 
 
@@ -441,7 +466,9 @@ async def api_users_reset(
 ):
     """A new generated password (returned this once); clears a lockout and ends the account's sessions."""
     password = new_password()
-    await desk(request).accounts.reset(username, password, user.actor, body.reason.strip())
+    await desk(request).accounts.reset(
+        username, password, user.actor, body.reason.strip(), manageable=CONSOLE_MANAGED_ROLES
+    )
     return PasswordGiven(username=username, password=password)
 
 

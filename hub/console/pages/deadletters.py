@@ -25,7 +25,7 @@ from hub.console.web import actor, back_to, desk, failed, language, render, view
 from hub.domain.codes import CATALOGUE
 from hub.errors import OperatorError
 from hub.service.accounts import SignedIn
-from hub.service.replay_runs import KINDS, Group, JobState, RunReport, Selection, group_failures
+from hub.service.replay_runs import KINDS, Group, JobState, PreviewTimedOut, RunReport, Selection, group_failures
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["deadletters"])
@@ -48,11 +48,11 @@ i18n.register(
             "the hub never registers a birth twice.",
         ),
         "deadletters.total_letters": ("Surat mati", "Dead letters"),
-        "deadletters.total_rejections": ("Penolakan", "RejectionList"),
+        "deadletters.total_rejections": ("Penolakan", "Rejections"),
         "deadletters.groups": ("Menurut alasan dan rumah sakit", "By reason and hospital"),
         "deadletters.kind": ("Jenis", "Kind"),
         "deadletters.kind.dead_letter": ("Surat mati", "Dead letter"),
-        "deadletters.kind.rejection": ("Penolakan", "RejectedNotification"),
+        "deadletters.kind.rejection": ("Penolakan", "Rejection"),
         "deadletters.reason": ("Alasan / kode", "Reason / code"),
         "deadletters.meaning": ("Arti", "Meaning"),
         "deadletters.count": ("Jumlah", "Count"),
@@ -78,7 +78,7 @@ i18n.register(
         "replay.source.topic": ("Topik pemberitahuan", "The notification topic"),
         "replay.code": (
             "Kode penolakan atau alasan surat mati (kosong: semua)",
-            "RejectedNotification code or dead-letter reason (empty: all)",
+            "Rejection code or dead-letter reason (empty: all)",
         ),
         "replay.hospital": ("ID organisasi rumah sakit (kosong: semua)", "Hospital organisation id (empty: all)"),
         "replay.ids": (
@@ -111,10 +111,13 @@ i18n.register(
         "replay.finished": ("Selesai", "Finished"),
         "replay.failed": ("Berhenti dengan galat:", "Stopped with an error:"),
         "replay.elsewhere": (
-            "Putaran ini tidak berjalan di konsol ini (dimulai dari CLI, atau konsol dimulai ulang). Hitungan di "
-            "bawah adalah yang terakhir disimpan; lanjutkan dengan: hub replay --resume {run}",
-            "This run is not going in this console (started from the CLI, or the console restarted). The counts "
-            "below were saved last; continue it with: hub replay --resume {run}",
+            "Berjalan di tempat lain atau terhenti: putaran ini belum selesai dan tidak berjalan di konsol ini "
+            "(mungkin sedang berjalan di CLI, atau terhenti karena konsol dimulai ulang atau terjadi galat). "
+            "Hitungan di bawah adalah yang terakhir disimpan. Putaran yang terhenti dilanjutkan dengan: "
+            "hub replay --resume {run}",
+            "Running elsewhere or interrupted: this run has not finished and is not going in this console (it "
+            "may be running in the CLI, or it stopped when the console restarted or failed). The counts below "
+            "were saved last. An interrupted run is continued with: hub replay --resume {run}",
         ),
         "replay.operator": ("Operator", "Operator"),
         "replay.started": ("Dimulai", "Started"),
@@ -124,6 +127,12 @@ i18n.register(
         "replay.need_ids": ("Isi setidaknya satu ID pesan.", "Give at least one message id."),
         "replay.bad_source": ("Pilih sumber yang tersedia.", "Choose one of the sources."),
         "replay.too_many_ids": ("Paling banyak {most} ID pesan sekaligus.", "At most {most} message ids at once."),
+        "replay.preview_slow": (
+            "Pratinjau terlalu lama (lebih dari {seconds} detik): basis data atau Kafka tidak menjawab. Tidak ada "
+            "yang ditulis; coba lagi sebentar lagi.",
+            "The preview took too long (over {seconds} s): the database or Kafka is not answering. Nothing was "
+            "written; try again shortly.",
+        ),
         "done.replay_started": (
             "Putaran ulang dimulai dan dicatat di log audit.",
             "The replay run started and was recorded in the audit log.",
@@ -240,6 +249,9 @@ async def preview(
         return await _index(request, 400, _text(request, refused), form)
     except OperatorError as exc:
         return await _index(request, 400, failed(request, exc), form)
+    except PreviewTimedOut as slow:
+        slow_text = i18n.text("replay.preview_slow", language(request), seconds=f"{slow.seconds:g}")
+        return await _index(request, 503, slow_text, form)
     return render(request, "deadletters/preview.html", report=report, selection=selection, form=form, kinds=KINDS)
 
 
@@ -341,7 +353,10 @@ class ReplayState(BaseModel):
     done: int = Field(description="Messages replayed so far.")
     total: int = Field(description="Messages selected (known once reading began).")
     counts: dict[str, int] = Field(description="already-processed, newly-processed, rejected, unreadable, skipped")
-    finished: bool = Field(description="Nothing more will change here: done, stopped, or not running in this console.")
+    finished: bool = Field(
+        description="Nothing more will change: done or stopped in this console, or (a run not going here) "
+        "its row says it finished. False for a run going in the CLI or interrupted (running_here false)."
+    )
     error: str | None
     running_here: bool = Field(description="False: known only from the run's saved row (resume with the CLI).")
     operator: str
@@ -436,7 +451,10 @@ async def api_replay(request: Request, user: Annotated[SignedIn, Depends(actor(R
         raise OperatorError("a reason is required")
     replays = desk(request).replays
     if body.dry_run:
-        report: RunReport = await replays.preview(selection, user.actor)
+        try:
+            report: RunReport = await replays.preview(selection, user.actor)
+        except PreviewTimedOut as slow:
+            return JSONResponse({"error": str(slow), "code": "UNAVAILABLE"}, status_code=503)
         return ReplayPreview(source=report.source, counts=report.counts)
     job = await replays.launch(selection, user.actor, body.reason)
     return JSONResponse(

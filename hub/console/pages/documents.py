@@ -4,19 +4,22 @@ akta kelahiran and family cards, with their version history (issue #11).
 GET  /dokumen                          the search form, and the correction proposals to decide
                                        (supervisors) or one's own (officers)             documents.view
 POST /dokumen/cari                     find by akta number, KK number or document id     documents.view
-GET  /dokumen/{id}                     one version: metadata, status, content, history   documents.view
+GET  /dokumen/{id}                     one version: metadata, status, content, history
+                                       (audited: documents.view)                         documents.view
 GET  /dokumen/{id}/pdf                 the stored PDF, inline (audited: documents.view)  documents.view
 POST /dokumen/{id}/cetak-ulang         reprint: audited with a reason, then the PDF      documents.reprint
 GET  /dokumen/{id}/pembetulan          the correction form                               documents.propose
 POST /dokumen/{id}/pembetulan          a supervisor's correction is applied; an officer's becomes a
                                        proposal                              documents.correct / .propose
 POST /dokumen/{id}/cabut               revoke this version, with a reason                documents.revoke
-GET  /dokumen/usulan/{pid}             a proposal: the current and the proposed values   documents.view
+GET  /dokumen/usulan/{pid}             a proposal: the current and the proposed values (one's
+                                       own, or any with proposals.decide; else 404)      documents.view
 POST /dokumen/usulan/{pid}/setujui     approve: the correction is applied                proposals.decide
 POST /dokumen/usulan/{pid}/tolak       reject, with a note                               proposals.decide
 
 The same use cases as `hub documents show|get|correct|revoke` (hub.service.document_desk) plus
-the proposals (hub.service.proposals); the actor is the signed-in user. Numbers and names travel
+the proposals (hub.service.proposals); the actor is the signed-in user. NIKs and KK numbers are
+masked as search masks them (hub.service.trail_view.masked). Numbers and names travel
 in POST bodies only: URLs carry document ids (UUIDs) and proposal ids. After a correction the
 document worker of `hub run` issues the new versions; the page polls until they are there.
 """
@@ -39,6 +42,7 @@ from hub.errors import OperatorError
 from hub.service.accounts import SignedIn
 from hub.service.ports import CorrectionProposal, StoredDocument
 from hub.service.proposals import FIELDS, OPEN, checked_correction
+from hub.service.trail_view import masked
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["documents"])
@@ -221,11 +225,6 @@ def when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def masked(nik: str) -> str:
-    """A NIK or KK number with its middle hidden: enough to tell people apart on a page."""
-    return nik[:4] + "•" * max(len(nik) - 8, 0) + nik[-4:] if len(nik) > 8 else "•" * len(nik)
-
-
 def document_filename(document: StoredDocument) -> str:
     """The download's name: kind, version and the id's start; no number, no name."""
     return f"{document.ref.kind.value}-v{document.ref.version}-{document.ref.document_id[:8]}.pdf"
@@ -243,11 +242,12 @@ def changed_fields(content: AktaContent, values: Mapping[str, str | None]) -> di
 
 
 def summary(document: StoredDocument) -> dict[str, Any]:
+    """A version's metadata, as the pages and the API show it (a KK number masked)."""
     ref = document.ref
     return {
         "document_id": ref.document_id,
         "kind": ref.kind.value,
-        "number": ref.number,
+        "number": masked(ref.number),
         "version": ref.version,
         "status": ref.status.value,
         "issued_at": ref.issued_at,
@@ -260,7 +260,9 @@ def summary(document: StoredDocument) -> dict[str, Any]:
 
 
 def content_of(document: StoredDocument) -> dict[str, Any]:
-    """What the document states, as the page and the API show it (NIKs masked)."""
+    """What the document states, as the page and the API show it: NIKs and the KK number masked
+    as search masks them (trail_view's masking, the first six digits: the born_at and sex shown
+    here give digits 7 to 12 away, so no more may be shown than the region)."""
     content = document.content
     if isinstance(content, AktaContent):
         return {
@@ -279,7 +281,7 @@ def content_of(document: StoredDocument) -> dict[str, Any]:
         }
     assert isinstance(content, KkContent)
     return {
-        "kk_number": content.kk_number,
+        "kk_number": masked(content.kk_number),
         "head_name": content.head_name,
         "address": content.address,
         "issuing_regency_name": content.regency_name,
@@ -321,11 +323,25 @@ async def _stored(request: Request, document_id: str) -> StoredDocument:
         raise HTTPException(404) from None
 
 
-async def _proposal(request: Request, proposal_id: str) -> CorrectionProposal:
+async def _shown(request: Request, document_id: str, user: SignedIn) -> StoredDocument:
+    """The document for its page or the API, audited (documents.view): it states names, the date
+    of birth, the address."""
     try:
-        return await desk(request).proposals.get(_proposal_id(proposal_id))
+        return await desk(request).actions.documents.show(_document_id(document_id), user.actor)
     except OperatorError:
         raise HTTPException(404) from None
+
+
+async def _proposal(request: Request, proposal_id: str, user: SignedIn) -> CorrectionProposal:
+    """One proposal, by the list's rule: a supervisor's (proposals.decide) any, others their own;
+    someone else's is not found."""
+    try:
+        found = await desk(request).proposals.get(_proposal_id(proposal_id))
+    except OperatorError:
+        raise HTTPException(404) from None
+    if not _visible(user, [found]):
+        raise HTTPException(404)
+    return found
 
 
 async def _issuing(request: Request, document: StoredDocument) -> int:
@@ -375,6 +391,7 @@ async def _index(request: Request, user: SignedIn, status_code: int = 200, **con
         proposals=await _proposals_shown(request, user),
         when=when,
         badge=BADGE,
+        masked=masked,
         **values,
     )
 
@@ -394,12 +411,13 @@ async def search_page(
     return await _index(request, user, searched=True, number=number.strip(), found=found)
 
 
-async def _detail(request: Request, document: StoredDocument, status_code: int = 200, **context: Any):
+async def _detail(request: Request, user: SignedIn, document: StoredDocument, status_code: int = 200, **context: Any):
     versions = await desk(request).actions.documents.find(document.ref.document_id)
     active = _active(versions)
     proposals: list[CorrectionProposal] = []
     if document.ref.kind is DocumentKind.AKTA:
-        proposals = [p for p in await desk(request).proposals.listed(OPEN) if p.akta_number == document.ref.number]
+        listed = await desk(request).proposals.listed(OPEN)
+        proposals = _visible(user, [p for p in listed if p.akta_number == document.ref.number])
     values: dict[str, Any] = {"error": None, **context}
     return render(
         request,
@@ -423,7 +441,7 @@ async def _detail(request: Request, document: StoredDocument, status_code: int =
 async def proposal_page(
     request: Request, proposal_id: str, user: Annotated[SignedIn, Depends(viewer("documents.view"))]
 ):
-    return await _proposal_page(request, user, await _proposal(request, proposal_id))
+    return await _proposal_page(request, user, await _proposal(request, proposal_id, user))
 
 
 async def _proposal_page(
@@ -453,7 +471,7 @@ async def proposal_approve(
     user: Annotated[SignedIn, Depends(actor("proposals.decide"))],
     note: Annotated[str, Form(max_length=500)] = "",
 ):
-    proposal = await _proposal(request, proposal_id)
+    proposal = await _proposal(request, proposal_id, user)
     current = await _current_akta(request, proposal.akta_number)
     try:
         await desk(request).proposals.approve(proposal.id, note, user.actor)
@@ -470,7 +488,7 @@ async def proposal_reject(
     user: Annotated[SignedIn, Depends(actor("proposals.decide"))],
     note: Annotated[str, Form(max_length=500)] = "",
 ):
-    proposal = await _proposal(request, proposal_id)
+    proposal = await _proposal(request, proposal_id, user)
     try:
         await desk(request).proposals.reject(proposal.id, note, user.actor)
     except OperatorError as exc:
@@ -480,7 +498,7 @@ async def proposal_reject(
 
 @pages.get("/dokumen/{document_id}")
 async def detail_page(request: Request, document_id: str, user: Annotated[SignedIn, Depends(viewer("documents.view"))]):
-    return await _detail(request, await _stored(request, document_id))
+    return await _detail(request, user, await _shown(request, document_id, user))
 
 
 def _pdf(document: StoredDocument, disposition: str) -> Response:
@@ -515,7 +533,7 @@ async def reprint_page(
             document.ref.document_id, user.actor, reason=reason, reprint=True
         )
     except OperatorError as exc:
-        return await _detail(request, document, 400, error=failed(request, exc))
+        return await _detail(request, user, document, 400, error=failed(request, exc))
     return _pdf(found, "attachment")
 
 
@@ -586,7 +604,7 @@ async def revoke_page(
     try:
         await desk(request).actions.documents.revoke(document.ref.document_id, reason.strip(), user.actor)
     except OperatorError as exc:
-        return await _detail(request, document, 400, error=failed(request, exc))
+        return await _detail(request, user, document, 400, error=failed(request, exc))
     return back_to(f"/dokumen/{document.ref.document_id}", done="document_revoked")
 
 
@@ -715,7 +733,7 @@ async def api_search(request: Request, user: Annotated[SignedIn, Depends(actor("
 async def api_document(
     request: Request, document_id: str, user: Annotated[SignedIn, Depends(viewer("documents.view"))]
 ):
-    document = await _stored(request, document_id)
+    document = await _shown(request, document_id, user)
     versions = await desk(request).actions.documents.find(document.ref.document_id)
     return DocumentDetail(
         **summary(document),
@@ -797,7 +815,7 @@ async def api_proposals(
 async def api_proposal(
     request: Request, proposal_id: str, user: Annotated[SignedIn, Depends(viewer("documents.view"))]
 ):
-    return _proposal_model(await _proposal(request, proposal_id))
+    return _proposal_model(await _proposal(request, proposal_id, user))
 
 
 @api.post("/proposals/{proposal_id}/approve", response_model=Approved)
@@ -806,7 +824,7 @@ async def api_approve(
 ):
     """Apply the proposed correction and mark the proposal approved (both or neither). Nobody
     approves their own proposal."""
-    proposal = await _proposal(request, proposal_id)
+    proposal = await _proposal(request, proposal_id, user)
     reissued = await desk(request).proposals.approve(proposal.id, body.note, user.actor)
     return Approved(proposal=_proposal_model(await desk(request).proposals.get(proposal.id)), reissued=reissued)
 
@@ -816,6 +834,6 @@ async def api_reject(
     request: Request, proposal_id: str, user: Annotated[SignedIn, Depends(actor("proposals.decide"))], body: NoteIn
 ):
     """Reject with a note (required)."""
-    proposal = await _proposal(request, proposal_id)
+    proposal = await _proposal(request, proposal_id, user)
     await desk(request).proposals.reject(proposal.id, body.note, user.actor)
     return _proposal_model(await desk(request).proposals.get(proposal.id))

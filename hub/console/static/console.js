@@ -2,7 +2,8 @@
 //  - a form with data-confirm="question" asks before it is sent;
 //  - an element with data-poll="/api/v1/..." shows a long job's progress: it fetches the JSON
 //    every second and fills [data-field=name] children with its fields, sets a <progress> from
-//    `done`/`total`, and stops when `finished` is true (then reloads if data-reload is set).
+//    `done`/`total`, and stops when `finished` is true (then reloads if data-reload is set), or
+//    after ten minutes. Its requests say `X-Poll: 1`, so they do not keep an idle session alive.
 (function () {
   document.addEventListener("submit", function (event) {
     var question = event.target.getAttribute("data-confirm");
@@ -10,7 +11,10 @@
   });
   function poll(element) {
     var url = element.getAttribute("data-poll");
-    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+    var left = Number(element.getAttribute("data-polls-left") || "600");
+    if (left <= 0) { return; }  // ten minutes at most: a page left open does not poll for ever
+    element.setAttribute("data-polls-left", String(left - 1));
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json", "X-Poll": "1" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (state) {
         if (!state) { return; }
