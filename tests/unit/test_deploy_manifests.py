@@ -59,7 +59,7 @@ def test_the_metrics_port_is_the_one_the_hub_is_configured_to_listen_on():
     assert settings.metrics_host == "0.0.0.0"
     template = next(d for d in manifests("Deployment") if d["metadata"]["name"] == "hub")["spec"]["template"]
     assert template["metadata"]["annotations"]["prometheus.io/port"] == str(settings.metrics_port)
-    (service,) = manifests("Service")
+    (service,) = [s for s in manifests("Service") if s["metadata"]["name"] == "hub"]
     assert service["spec"]["ports"][0]["targetPort"] == "metrics"
     (monitor,) = manifests("ServiceMonitor")
     assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
@@ -95,3 +95,21 @@ def test_only_the_migrate_job_holds_the_owner_role_and_only_the_anchoring_job_th
     assert {name for name, found in holders.items() if "hub-db-owner" in found} == {"Job/hub-migrate"}
     assert {name for name, found in holders.items() if "hub-audit-key" in found} == {"CronJob/hub-audit-anchor"}
     assert all("hub-db" in found for found in holders.values())
+
+
+def test_the_console_runs_in_its_own_pods_probed_on_a_page_it_serves_without_a_session():
+    from hub.console.app import create_console_app
+
+    (deployment,) = [d for d in manifests("Deployment") if d["metadata"]["name"] == "hub-console"]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["args"][0] == "console"
+    port = int(container["args"][container["args"].index("--port") + 1])
+    assert [p["containerPort"] for p in container["ports"]] == [port]
+    app = create_console_app(None)
+    for probe in ("readinessProbe", "livenessProbe"):
+        path = container[probe]["httpGet"]["path"]
+        assert app.url_path_for("signin_page") == path  # the sign-in page: answered without a session
+    (service,) = [s for s in manifests("Service") if s["metadata"]["name"] == "hub-console"]
+    assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert {"name": "HUB_CONSOLE_PORT", "value": "0"} in hub_container()["env"]  # not also in the hub's pods
+    assert "console.yaml" in (K8S / "kustomization.yaml").read_text()
