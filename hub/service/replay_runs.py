@@ -379,6 +379,12 @@ class Group:
     newest: datetime | None
 
 
+def newest_first(groups: list[Group]) -> list[Group]:
+    """The groups with the newest failure first (ties: by reason and hospital)."""
+    ordered = sorted(groups, key=lambda g: (g.reason, g.hospital_id or ""))
+    return sorted(ordered, key=lambda g: g.newest.timestamp() if g.newest else float("-inf"), reverse=True)
+
+
 def group_failures(dead_letters: list[dict[str, Any]], rejections: list[dict[str, Any]]) -> list[Group]:
     """Dead letters by reason and rejected notifications by code and hospital (a rejection with
     several codes counts under each), the groups with the newest failure first."""
@@ -393,10 +399,7 @@ def group_failures(dead_letters: list[dict[str, Any]], rejections: list[dict[str
     for row in rejections:
         for code in row["codes"] or ():
             add(code, row["hospital_id"], row.get("updated_at"))
-    groups = [Group(reason, hospital, n, newest) for (reason, hospital), (n, newest) in found.items()]
-    groups.sort(key=lambda g: (g.reason, g.hospital_id or ""))
-    groups.sort(key=lambda g: g.newest.timestamp() if g.newest else float("-inf"), reverse=True)
-    return groups
+    return newest_first([Group(reason, hospital, n, newest) for (reason, hospital), (n, newest) in found.items()])
 
 
 @dataclass

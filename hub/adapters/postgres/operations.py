@@ -148,6 +148,44 @@ async def rejections(
     )
 
 
+async def failure_overview(conn: PgConnection, shown: int) -> dict[str, Any]:
+    """What the console's dead-letter page shows, counted and grouped in the database: dead letters
+    by reason and rejections by code and hospital (count, newest), the totals, and the newest
+    `shown` of each. Reads the rejected rows through inbox_rejected (migration 0014)."""
+    groups = _rows(
+        await conn.fetch(
+            """SELECT reason, NULL::text AS hospital_id, count(*) AS count, max(recorded_at) AS newest
+                 FROM dead_letters GROUP BY reason
+               UNION ALL
+               SELECT code, hospital_id, count(*), max(updated_at)
+                 FROM inbox, unnest(codes) AS code WHERE status = 'rejected' GROUP BY code, hospital_id"""
+        )
+    )
+    letters = _rows(
+        await conn.fetch(
+            """SELECT topic, partition, "offset", reason, detail, recorded_at FROM dead_letters
+               ORDER BY recorded_at DESC LIMIT $1""",
+            shown,
+        )
+    )
+    rejected = _rows(
+        await conn.fetch(
+            """SELECT message_id, hospital_id, codes, topic, partition, "offset", updated_at FROM inbox
+               WHERE status = 'rejected' ORDER BY updated_at DESC LIMIT $1""",
+            shown,
+        )
+    )
+    letters_total = await conn.fetchval("SELECT count(*) FROM dead_letters")
+    rejected_total = await conn.fetchval("SELECT count(*) FROM inbox WHERE status = 'rejected'")
+    return {
+        "groups": groups,
+        "letters": letters,
+        "rejected": rejected,
+        "letters_total": letters_total,
+        "rejected_total": rejected_total,
+    }
+
+
 async def dead_letter(conn: PgConnection, topic: str, partition: int, offset: int) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         'SELECT * FROM dead_letters WHERE topic = $1 AND partition = $2 AND "offset" = $3', topic, partition, offset

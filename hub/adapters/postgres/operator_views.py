@@ -62,6 +62,11 @@ class PostgresOperationsView:
     ) -> list[dict[str, Any]]:
         return await self._on_connection(lambda conn: q.dead_letters(conn, reason=reason, since=since, until=until))
 
+    async def failure_overview(self, shown: int) -> dict[str, Any]:
+        """Dead letters by reason and rejections by code and hospital (count, newest), the
+        totals, and the newest `shown` rows of each; grouped in the database."""
+        return await self._on_connection(lambda conn: q.failure_overview(conn, shown))
+
     async def dead_letter(self, topic: str, partition: int, offset: int) -> dict[str, Any] | None:
         return await self._on_connection(lambda conn: q.dead_letter(conn, topic, partition, offset))
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
@@ -25,7 +25,16 @@ from hub.console.web import actor, back_to, desk, failed, language, render, view
 from hub.domain.codes import CATALOGUE
 from hub.errors import OperatorError
 from hub.service.accounts import SignedIn
-from hub.service.replay_runs import KINDS, Group, JobState, PreviewTimedOut, RunReport, Selection, group_failures
+from hub.service.replay_runs import (
+    KINDS,
+    Group,
+    JobState,
+    PreviewTimedOut,
+    RunReport,
+    Selection,
+    group_failures,
+    newest_first,
+)
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["deadletters"])
@@ -173,15 +182,8 @@ def meaning(code: str, lang: str) -> str:
     return found.en if lang == "en" else found.id
 
 
-async def _failures(request: Request) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    view = desk(request).actions.view
-    letters = await view.dead_letters(reason=None, since=None, until=None)
-    rejected = await view.rejections(code=None, hospital=None, since=None, until=None)
-    return letters, rejected
-
-
 async def _index(request: Request, status_code: int = 200, error: str | None = None, form: dict | None = None):
-    letters, rejected = await _failures(request)
+    overview = await desk(request).actions.view.failure_overview(SHOWN)
     params = request.query_params
     chosen = form or {
         "source": params.get("sumber", "rejected"),
@@ -194,11 +196,11 @@ async def _index(request: Request, status_code: int = 200, error: str | None = N
         request,
         "deadletters/index.html",
         status_code,
-        groups=group_failures(letters, rejected),
-        letters=list(reversed(letters))[:SHOWN],
-        letters_total=len(letters),
-        rejected=list(reversed(rejected))[:SHOWN],
-        rejected_total=len(rejected),
+        groups=newest_first([Group(**g) for g in overview["groups"]]),
+        letters=overview["letters"],
+        letters_total=overview["letters_total"],
+        rejected=overview["rejected"],
+        rejected_total=overview["rejected_total"],
         meaning=lambda code: meaning(code, language(request)),
         sources=CONSOLE_SOURCES,
         form=chosen,
