@@ -135,12 +135,11 @@ _FAMILY_BIRTHS = """SELECT hospital_id, message_id, min(registered_at) AS regist
 
 
 _HOSPITALS = """SELECT h.org_id, h.name, h.regency, h.active,
-       coalesce(w.received, 0) AS received, coalesce(w.registered, 0) AS registered,
-       coalesce(w.rejected, 0) AS rejected,
+       w.received, w.registered, w.rejected,
        (SELECT max(i.processed_at) FROM inbox i WHERE i.hospital_id = h.org_id) AS last_message_at
   FROM hospitals h
-  LEFT JOIN (SELECT hospital_id, count(*) AS received,
-                    count(*) FILTER (WHERE status = 'registered') AS registered,
-                    count(*) FILTER (WHERE status = 'rejected') AS rejected
-               FROM inbox WHERE processed_at >= $1 GROUP BY hospital_id) w ON w.hospital_id = h.org_id
+  CROSS JOIN LATERAL (SELECT count(*) AS received,
+                             count(*) FILTER (WHERE i.status = 'registered') AS registered,
+                             count(*) FILTER (WHERE i.status = 'rejected') AS rejected
+                        FROM inbox i WHERE i.hospital_id = h.org_id AND i.processed_at >= $1) w
  ORDER BY h.name, h.org_id"""

@@ -43,6 +43,7 @@ VIEW, RUN = "deadletters.view", "replay.run"
 CONSOLE_SOURCES = ("rejected", "dlq", "ids")
 MOST_IDS = 500
 SHOWN = 100  # rows of each list on the page (the groups count them all)
+GROUPS_SHOWN = 100  # groups on the page, newest first (a national registry has thousands: code x hospital)
 _ID_SPLIT = re.compile(r"[\s,;]+")
 
 i18n.register(
@@ -196,7 +197,8 @@ async def _index(request: Request, status_code: int = 200, error: str | None = N
         request,
         "deadletters/index.html",
         status_code,
-        groups=newest_first([Group(**g) for g in overview["groups"]]),
+        groups=newest_first([Group(**g) for g in overview["groups"]])[:GROUPS_SHOWN],
+        groups_total=len(overview["groups"]),
         letters=overview["letters"],
         letters_total=overview["letters_total"],
         rejected=overview["rejected"],
