@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench import ceilings, latency, throughput
+from bench import ceilings, console, latency, throughput
 from bench.stats import over_runs
 
 ROWS = {  # scenario -> (metric, label, format)
@@ -56,6 +56,7 @@ ROWS = {  # scenario -> (metric, label, format)
         ("hub_cpu_share", "hub CPU, cores used (both)", "{:.2f}"),
         ("machine_busy", "machine CPU busy (all cores = 1)", "{:.2f}"),
     ],
+    "console": console.ROWS,
 }
 METRICS = {
     "throughput": throughput.METRICS,
@@ -63,6 +64,7 @@ METRICS = {
     "no-documents": throughput.METRICS,
     "ceilings": ceilings.METRICS,
     "latency": latency.METRICS,
+    "console": console.METRICS,
 }
 
 
@@ -119,11 +121,20 @@ def write(results: dict, out: Path) -> None:
 
 
 def markdown(results: dict) -> str:
+    hub_runs = any(name != "console" for name in results["scenarios"])  # the scenarios that start hubs
+    console_args = (
+        f"console: {results['args'].get('registrations', 0):,} registrations, "
+        f"{results['args'].get('samples', 0)} requests per page and run; "
+        if "console" in results["scenarios"]
+        else ""
+    )
     lines = [
         f"# hub benchmark {results['started']}",
         "",
-        f"Runs per scenario: {results['args']['runs']}; throughput notifications per run: "
-        f"{results['args']['notifications']}; wall time {results.get('wall_s', 0):.0f} s.",
+        f"Runs per scenario: {results['args']['runs']}; "
+        + (f"throughput notifications per run: {results['args']['notifications']}; " if hub_runs else "")
+        + console_args
+        + f"wall time {results.get('wall_s', 0):.0f} s.",
         "",
         "| scenario | metric | median | min | max | runs |",
         "|---|---|---:|---:|---:|---:|",
@@ -158,7 +169,8 @@ def markdown(results: dict) -> str:
             else f"| {k} | {v['value']:.4f} | {v['numerator']:.1f} | {v['denominator']:.0f} |"
             for k, v in results["ratios"].items()
         ]
-    lines += ["", "## Outcomes (first run of each scenario)", ""]
+    if hub_runs:
+        lines += ["", "## Outcomes (first run of each scenario)", ""]
     for name, scenario in results["scenarios"].items():
         for title, group in (
             [(f"latency @ {r}/s", g) for r, g in scenario.items()] if name == "latency" else [(name, scenario)]
@@ -170,6 +182,8 @@ def markdown(results: dict) -> str:
                     f"- {title}: statuses {o['statuses']}; answers differing from the kind sent: "
                     f"{o['unexpected']}; rejection/review codes {o['rejection_and_review_codes']}"
                 )
+    if "console" in results["scenarios"]:
+        lines += console.markdown_section(results["scenarios"]["console"])
     profile, run = results.get("profile"), (results.get("profile_run") or {"runs": [{}]})["runs"][0]
     if profile and "areas" in profile:
         lines += [
@@ -191,11 +205,9 @@ def markdown(results: dict) -> str:
         f"{m['partitions']} partitions; PostgreSQL {m['postgresql']} {m['postgresql_settings']}",
         f"- hub at commit {m['hub_commit']}{' with uncommitted changes under hub/' if m['hub_dirty'] else ''}; "
         f"HUB_* passed through: {m.get('hub_env') or 'none'}",
-        "",
-        "## How it is measured",
-        "",
-        NOTES,
     ]
+    if hub_runs:  # the console section says how it is measured
+        lines += ["", "## How it is measured", "", NOTES]
     return "\n".join(lines) + "\n"
 
 

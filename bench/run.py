@@ -1,6 +1,7 @@
 """`make bench`: the hub's benchmark harness. Measures and reports; asserts nothing.
 
     python -m bench.run [--scenario throughput,no-documents,latency,ceilings,scale] [--runs 3] [--notifications N] [--quick]
+    python -m bench.run --scenario console [--registrations 1000000] [--samples 30] [--runs 1] [--quick]
 
 Needs the local Kafka and PostgreSQL (`make bench` starts them like `make run`). Results go to
 bench-results/<timestamp>/: results.json, runs/*.json, summary.md, latency.png, logs/.
@@ -23,7 +24,8 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-SCENARIOS = ("throughput", "no-documents", "latency", "ceilings", "scale")
+SCENARIOS = ("throughput", "no-documents", "latency", "ceilings", "scale")  # the default: all of these
+EXTRA = ("console",)  # only when named: seeding a million registrations takes minutes
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,7 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--scenario",
         default=",".join(SCENARIOS),
-        help="comma-separated, from: %(default)s (scale also runs throughput, its 1-process baseline)",
+        help="comma-separated, from: %(default)s (scale also runs throughput, its 1-process baseline); "
+        "and console (only when named)",
     )
     parser.add_argument("--runs", type=int, help="runs per scenario; medians over them (default 3, --quick 1)")
     parser.add_argument(
@@ -55,24 +58,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="one extra throughput run (not in the medians) with py-spy attached: profile.svg, profile-top.md",
     )
     parser.add_argument("--profile-seconds", type=int, default=20)
+    parser.add_argument(
+        "--registrations", type=int, help="console: registrations seeded (default 1000000, --quick 20000)"
+    )
+    parser.add_argument(
+        "--samples", type=int, help="console: timed requests per page and run, after 2 warm-ups (default 30, --quick 5)"
+    )
+    parser.add_argument(
+        "--keep-console-db",
+        action="store_true",
+        help="console: keep the seeded database afterwards (its name is printed)",
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every scenario")
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="parent folder (default %(default)s)")
     args = parser.parse_args(argv)
     args.scenarios = [s.strip() for s in args.scenario.split(",") if s.strip()]
-    unknown = set(args.scenarios) - set(SCENARIOS)
+    unknown = set(args.scenarios) - set(SCENARIOS) - set(EXTRA)
     if unknown:
-        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}; choose from {', '.join(SCENARIOS)}")
+        parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))}; choose from {', '.join(SCENARIOS + EXTRA)}")
     if "scale" in args.scenarios and "throughput" not in args.scenarios:
         args.scenarios.insert(0, "throughput")
     args.runs = args.runs or (1 if args.quick else 3)
     args.notifications = args.notifications or (400 if args.quick else 5000)
     args.rates = [float(r) for r in (args.rates or "50,200").split(",")]
     args.duration = args.duration or (8.0 if args.quick else 30.0)
+    args.registrations = args.registrations or (20_000 if args.quick else 1_000_000)
+    args.samples = args.samples or (5 if args.quick else 30)
     return args
 
 
 async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
     from bench.ceilings import run_ceilings
+    from bench.console import run_console
     from bench.context import Context
     from bench.env import Template, machine_info
     from bench.latency import run_latency
@@ -80,9 +97,10 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
     from bench.throughput import run_throughput
 
     wanted = set(args.scenarios)
-    sizes = [args.notifications] * bool(wanted - {"latency"}) + [round(rate * args.duration) for rate in args.rates] * (
-        "latency" in wanted
-    )
+    templated = [s for s in args.scenarios if s not in EXTRA]  # the scenarios that need the seeded template
+    sizes = [args.notifications] * bool(set(templated) - {"latency"}) + [
+        round(rate * args.duration) for rate in args.rates
+    ] * ("latency" in wanted)
     results = {
         "started": datetime.now().isoformat(timespec="seconds"),
         "out": str(out),
@@ -95,11 +113,13 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
     }
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, refresh_per_second=5) as progress:
-        families = mothers_needed(max(sizes))
-        seeding = progress.add_task(f"seeding template ({families} families)", total=families)
-        template = await Template.create(families, lambda n: progress.advance(seeding, n))
-        progress.remove_task(seeding)
-        ctx = Context(template, out, progress, console)
+        template = None
+        if templated:
+            families = mothers_needed(max(sizes))
+            seeding = progress.add_task(f"seeding template ({families} families)", total=families)
+            template = await Template.create(families, lambda n: progress.advance(seeding, n))
+            progress.remove_task(seeding)
+        ctx = Context(template, out, progress, console)  # template None: console only
         per_run = sum(len(args.rates) if s == "latency" else 1 for s in args.scenarios)
         overall = progress.add_task("bench", total=args.runs * per_run + args.profile)
 
@@ -119,7 +139,7 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
             for i in range(1, args.runs + 1):
                 messages = (
                     plan(template.mothers, template.hospitals, args.notifications, seed=i)
-                    if wanted - {"latency"}
+                    if wanted - {"latency", *EXTRA}
                     else []
                 )
                 s = results["scenarios"]
@@ -140,6 +160,8 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
                         await record(
                             s[name], f"scale-{i}", lambda: run_throughput(ctx, messages, f"scale-{i}", processes=2)
                         )
+                    elif name == "console":
+                        continue  # below: one seeded database for all its runs
                     else:
                         for rate in args.rates:
                             load = plan(
@@ -160,8 +182,18 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
                     "profile",
                     lambda: run_throughput(ctx, messages, "profile", profile_seconds=args.profile_seconds),
                 )
+            if "console" in wanted:
+                try:
+                    results["scenarios"]["console"] = await run_console(ctx, args)
+                except Exception as exc:
+                    console.print(f"[red]console failed:[/red] {type(exc).__name__}: {exc}"[:1500])
+                    results["scenarios"]["console"]["runs"].append(
+                        {"label": "console", "error": f"{type(exc).__name__}: {exc}"[:3000]}
+                    )
+                progress.advance(overall, args.runs)
         finally:
-            await template.drop()
+            if template is not None:
+                await template.drop()
     return results
 
 
