@@ -177,9 +177,10 @@ async def test_a_rejection_fixed_in_the_registry_is_replayed_once_from_the_conso
     assert await _registrations(console_env, message_id) == 1
     assert await _results_now(console_env, message_id) == ["rejected", "registered"]
 
-    # The dead letter, replayed: still unreadable, and not dead-lettered twice. The inbox is locked
-    # once the run has started (a dead-letter selection is checked without it), so that its page
-    # shows the run going and polls it.
+    # The dead letter, replayed: still unreadable, and not dead-lettered twice. The inbox and the
+    # deliveries (where an unreadable message's replay looks first; CI once finished the run before
+    # its page showed with the inbox alone locked) are locked once the run has started (a
+    # dead-letter selection is checked without them), so that its page shows the run going and polls it.
     await page.goto("/surat-mati")
     await _group(page, "DLQ-NOT-JSON").locator("a.replay-group").click()
     await expect(page.locator("#replay-source")).to_have_value("dlq")
@@ -190,7 +191,7 @@ async def test_a_rejection_fixed_in_the_registry_is_replayed_once_from_the_conso
     blocker = await asyncpg.connect(console_env.environment.owner_dsn)
     try:
         async with blocker.transaction():
-            await blocker.execute("LOCK TABLE inbox IN ACCESS EXCLUSIVE MODE")
+            await blocker.execute("LOCK TABLE inbox, deliveries IN ACCESS EXCLUSIVE MODE")
             async with page.expect_navigation():
                 await page.click("#run-replay")
             await expect(page.locator("#replay-run")).to_have_attribute("data-poll", RUN_API)
