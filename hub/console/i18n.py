@@ -7,6 +7,8 @@ templates and pages use, and `t` shows the key itself rather than failing a page
 
 from __future__ import annotations
 
+from hub.domain.codes import CATALOGUE
+
 LANGUAGES = ("id", "en")
 DEFAULT = "id"
 _TEXTS: dict[str, tuple[str, str]] = {}
@@ -25,6 +27,14 @@ def text(key: str, language: str, **values: object) -> str:
         return key
     chosen = pair[1] if language == "en" else pair[0]
     return chosen.format(**values) if values else chosen
+
+
+def code_meaning(code: str, language: str) -> str:
+    """What a hub code means, from the code catalogue, in the reader's language ('' if unknown)."""
+    entry = CATALOGUE.get(code)
+    if entry is None:
+        return ""
+    return entry.en if language == "en" else entry.id
 
 
 def known() -> dict[str, tuple[str, str]]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -151,6 +152,16 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         **context,
     )
     return HTMLResponse(page, status_code=status_code)
+
+
+def when(value: datetime | str | None, seconds: bool = False) -> str:
+    """A time as the pages show it, in UTC, to the minute (or the second); '' for none."""
+    if value is None or value == "":
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
 
 
 def is_api(request: Request) -> bool:

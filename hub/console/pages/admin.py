@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from hub.bootstrap import verify_audit
 from hub.console import i18n
-from hub.console.web import actor, back_to, desk, failed, language, render, viewer
+from hub.console.web import actor, back_to, desk, failed, language, render, viewer, when
 from hub.errors import OperatorError
 from hub.service.accounts import CONSOLE_MANAGED_ROLES, MIN_PASSWORD, ROLES, SignedIn, new_password
 from hub.service.ports import ConsoleAccount
@@ -160,16 +160,6 @@ i18n.register(
 
 
 # --- shared helpers ----------------------------------------------------------------------------
-
-
-def when(value: datetime | str | None, seconds: bool = False) -> str:
-    """A time as the pages show it, in UTC, to the minute (or the second); '' for none."""
-    if value is None or value == "":
-        return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
 
 
 def hospital_status(active: bool, last_message_at: datetime | None, since: datetime) -> HospitalStatus:

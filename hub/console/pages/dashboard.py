@@ -22,7 +22,6 @@ from pydantic import BaseModel, Field
 
 from hub.console import i18n
 from hub.console.web import desk, language, render, viewer
-from hub.domain.codes import CATALOGUE
 from hub.service.accounts import SignedIn
 from hub.service.dashboard import HOURS, TIME_ZONE, ZONE, Backlog, Snapshot
 
@@ -240,13 +239,6 @@ def backlog_text(kind: str, backlog: Backlog, lang: str) -> str:
     return i18n.text(key, lang, n=backlog.count, age=human_age(backlog.oldest_seconds, lang))
 
 
-def code_meaning(code: str, lang: str) -> str:
-    found = CATALOGUE.get(code)
-    if found is None:
-        return ""
-    return found.en if lang == "en" else found.id
-
-
 def wib(moment: datetime, with_date: bool = True) -> str:
     return moment.astimezone(ZONE).strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
 
@@ -271,7 +263,7 @@ async def home(request: Request, user: Annotated[SignedIn, Depends(viewer("dashb
         backlogs=[(kind, getattr(snapshot.backlogs, kind)) for kind in BACKLOGS],
         backlog_text=lambda kind, backlog: backlog_text(kind, backlog, lang),
         age=lambda seconds: human_age(seconds, lang),
-        meaning=lambda code: code_meaning(code, lang),
+        meaning=lambda code: i18n.code_meaning(code, lang),
         wib=wib,
         badge=breaker_badge,
         topic=settings.topics.notifications,

@@ -22,7 +22,6 @@ from pydantic import BaseModel, Field
 
 from hub.console import i18n
 from hub.console.web import actor, back_to, desk, failed, language, render, viewer
-from hub.domain.codes import CATALOGUE
 from hub.errors import OperatorError
 from hub.service.accounts import SignedIn
 from hub.service.replay_runs import (
@@ -176,13 +175,6 @@ def selection_of(source: str, code: str | None, hospital: str | None, message_id
     return Selection("ids", message_ids=ids, hospital=hospital, code=code)
 
 
-def meaning(code: str, lang: str) -> str:
-    found = CATALOGUE.get(code)
-    if found is None:
-        return ""
-    return found.en if lang == "en" else found.id
-
-
 async def _index(request: Request, status_code: int = 200, error: str | None = None, form: dict | None = None):
     overview = await desk(request).actions.view.failure_overview(SHOWN)
     params = request.query_params
@@ -203,7 +195,7 @@ async def _index(request: Request, status_code: int = 200, error: str | None = N
         letters_total=overview["letters_total"],
         rejected=overview["rejected"],
         rejected_total=overview["rejected_total"],
-        meaning=lambda code: meaning(code, language(request)),
+        meaning=lambda code: i18n.code_meaning(code, language(request)),
         sources=CONSOLE_SOURCES,
         form=chosen,
         error=error,

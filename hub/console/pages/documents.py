@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -36,7 +36,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from hub.console import i18n
-from hub.console.web import actor, back_to, desk, failed, render, viewer
+from hub.console.web import actor, back_to, desk, failed, render, viewer, when
 from hub.domain.documents import AktaContent, DocumentKind, DocumentStatus, KkContent
 from hub.errors import OperatorError
 from hub.service.accounts import SignedIn
@@ -216,13 +216,6 @@ i18n.register(
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
-def when(value: datetime | None) -> str:
-    """A time as the pages show it: minutes, in UTC ('' for none)."""
-    if value is None:
-        return ""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def document_filename(document: StoredDocument) -> str:

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from hub.console import i18n
 from hub.console.web import actor, back_to, desk, failed, language, render, viewer
-from hub.domain.codes import CATALOGUE
+from hub.console.web import when as web_when
 from hub.errors import OperatorError
 from hub.service.accounts import SignedIn
 from hub.service.review import Compared, ReviewComparison
@@ -154,8 +154,7 @@ i18n.register(
 
 
 def when(moment: datetime | None, seconds: bool = False) -> str:
-    shape = "%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC"
-    return "-" if moment is None else moment.astimezone(UTC).strftime(shape)
+    return web_when(moment, seconds) or "-"
 
 
 def age(opened_at: datetime, now: datetime, lang: str) -> str:
@@ -170,10 +169,7 @@ def age(opened_at: datetime, now: datetime, lang: str) -> str:
 
 def code_text(code: str, lang: str) -> str:
     """What a hub code means, in the reader's language (the code itself if the catalogue lacks it)."""
-    entry = CATALOGUE.get(code)
-    if entry is None:
-        return code
-    return entry.en if lang == "en" else entry.id
+    return i18n.code_meaning(code, lang) or code
 
 
 def case_path(hospital_id: str, message_id: str) -> str:
