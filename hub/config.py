@@ -6,6 +6,7 @@ cluster that `deploy/local/services.sh up` starts under `.local/`. Nothing conne
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from pathlib import Path
 
@@ -26,10 +27,19 @@ class SignerKind(str, Enum):
     REMOTE = "remote"  # a remote signing service (a PSrE's HTTP API; contracts/signer-openapi.json)
 
 
+HOSPITAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}")  # a SATUSEHAT organisation id, as topic names allow
+
+
 class Topics:
-    """Topic names, optionally prefixed (tests give each run its own prefix)."""
+    """Topic names, optionally prefixed (tests give each run its own prefix).
+
+    Hospitals have topics of their own, so Kafka's ACLs can say who writes and reads what: a
+    hospital writes `birth.notification.v1.<org id>` and reads `birth.result.v1.<org id>`, nothing
+    else. `notifications` and `results` name the families; the hub consumes every hospital's
+    notification topic by `notification_pattern`."""
 
     def __init__(self, prefix: str = "") -> None:
+        self.prefix = prefix
         self.notifications = f"{prefix}birth.notification.v1"
         self.dead_letters = f"{prefix}birth.notification.v1.dlq"
         self.results = f"{prefix}birth.result.v1"
@@ -38,11 +48,33 @@ class Topics:
         self.documents_issued = f"{prefix}civil.documents-issued.v1"
         self.document_status = f"{prefix}civil.document-status.v1"
 
+    def notifications_of(self, hospital_id: str) -> str:
+        """The topic a hospital publishes its notifications to."""
+        return f"{self.notifications}.{_checked(hospital_id)}"
+
+    def results_of(self, hospital_id: str) -> str:
+        """The topic a hospital reads its results from."""
+        return f"{self.results}.{_checked(hospital_id)}"
+
+    @property
+    def notification_pattern(self) -> str:
+        """Every hospital's notification topic (and not the dead-letter topic), as a regular expression."""
+        return rf"^{re.escape(self.notifications)}\.(?!dlq$)[A-Za-z0-9][A-Za-z0-9-]*$"
+
+    def hospital_of(self, topic: str) -> str | None:
+        """The hospital whose notification topic `topic` is; None for any other topic."""
+        head, dot, tail = topic.rpartition(".")
+        if dot and head == self.notifications and tail != "dlq" and HOSPITAL_ID.fullmatch(tail):
+            return tail
+        return None
+
+    def of_hospital(self, hospital_id: str) -> list[str]:
+        return [self.notifications_of(hospital_id), self.results_of(hospital_id)]
+
     def all(self) -> list[str]:
+        """The hub's own topics (each hospital's come with `of_hospital`)."""
         return [
-            self.notifications,
             self.dead_letters,
-            self.results,
             self.births_registered,
             self.family_cards,
             self.documents_issued,
@@ -50,10 +82,33 @@ class Topics:
         ]
 
 
+def _checked(hospital_id: str) -> str:
+    if not HOSPITAL_ID.fullmatch(hospital_id) or hospital_id == "dlq":
+        raise ValueError("a hospital id is 1-64 letters, digits and hyphens")
+    return hospital_id
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore", frozen=True)
 
     kafka_bootstrap: str = "127.0.0.1:19092"
+    # Every Kafka connection is TLS + SASL/SCRAM-SHA-512 (hub/adapters/kafka/security.py). Each role has
+    # its own principal; a password left unset is read from kafka_secrets_dir/<username>.password, where
+    # deploy/local/kafka.sh writes the local broker's (git-ignored, mode 600).
+    kafka_ca_file: Path = Path(".local/kafka-security/ca.crt")  # the CA that signed the brokers' certificates
+    kafka_secrets_dir: Path = Path(".local/kafka-security/secrets")
+    kafka_username: str = "hub"  # the consumer: reads notifications, commits its group's offsets
+    kafka_password: SecretStr | None = None
+    kafka_relay_username: str = "hub-relay"  # the outbox relay: writes results, civil events, dead letters
+    kafka_relay_password: SecretStr | None = None
+    kafka_admin_username: str = "hub-admin"  # admin tasks: topics, ACLs, hospitals' credentials
+    kafka_admin_password: SecretStr | None = None
+    # Hospitals (`hub hospitals`): what onboarding prints for an integrator, and where the local
+    # development setup keeps the secrets it generates for a hospital (never in production).
+    hospital_bootstrap: str | None = None  # the bootstrap hospitals connect to (unset: kafka_bootstrap)
+    hospital_secrets_dir: Path = Path(".local/hospitals")
+    hospital_key_overlap_hours: float = Field(24.0, ge=0)  # rotate-key: the old key stays valid this long
+    hospital_partitions: int = Field(3, ge=1, le=1000)  # partitions of each hospital's notification topic
     database_url: SecretStr = SecretStr(LOCAL_DATABASE_URL)  # the runtime role: may not rewrite the audit log
     # The role that owns the schema, used only to apply migrations (`hub migrate`, `hub seed`, the
     # start of `hub run`). Unset: the local owner role, or HUB_DATABASE_URL when that is set.
@@ -74,7 +129,13 @@ class Settings(BaseSettings):
     relay_idle_seconds: float = Field(0.5, gt=0)
     retry_initial_seconds: float = Field(0.2, gt=0)
     retry_max_seconds: float = Field(10.0, gt=0)
-    siak_url: str = "http://127.0.0.1:18080"
+    # The registry and the signing service are called over mutual TLS (hub/adapters/service_tls.py):
+    # the hub presents its client certificate and checks theirs against the CA. The local reference
+    # servers' CA and certificates are made on first use under .local/service-tls/.
+    siak_url: str = "https://127.0.0.1:18080"
+    service_ca_file: Path = Path(".local/service-tls/ca.crt")  # CA of the registry's and the signer's certificates
+    service_client_cert: Path = Path(".local/service-tls/hub-client.crt")  # the hub's client certificate
+    service_client_key: Path = Path(".local/service-tls/hub-client.key")  # and its private key
     siak_timeout_seconds: float = Field(5.0, gt=0)
     siak_retries: int = Field(2, ge=0, le=10)
     siak_breaker_failures: int = Field(5, ge=1)
@@ -89,7 +150,7 @@ class Settings(BaseSettings):
     document_official_name: str = "Pejabat Contoh (lingkungan pengembangan)"
     signer: SignerKind = SignerKind.LOCAL
     pki_dir: Path = Path(".local/pki")  # the local signer's keys (created on first start)
-    signer_url: str = "http://127.0.0.1:18085"
+    signer_url: str = "https://127.0.0.1:18085"
     signer_timeout_seconds: float = Field(5.0, gt=0)
     signer_retries: int = Field(2, ge=0, le=10)
     signer_breaker_failures: int = Field(5, ge=1)
