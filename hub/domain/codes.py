@@ -287,6 +287,45 @@ FATHER_REQUIRED = _code(
     "A recorded marriage requires the father with his NIK.",
 )
 
+# Trust: who sent the message, checked before anything else (hub/intake/signature.py). A refused
+# message is never registered; it is kept with the dead letters and answered on the results topic
+# of the hospital whose notification topic carried it.
+SIGNATURE_MISSING = _code(
+    "SIGNATURE-MISSING",
+    "security",
+    E,
+    "Pesan tidak ditandatangani: header hub-signature (JWS terpisah, RFC 7797) wajib ada.",
+    "The message is not signed: the hub-signature header (a detached JWS, RFC 7797) is required.",
+)
+SIGNATURE_UNKNOWN_KEY = _code(
+    "SIGNATURE-UNKNOWN-KEY",
+    "security",
+    E,
+    "Kunci penanda tangan (kid) tidak terdaftar untuk rumah sakit ini.",
+    "The signing key (kid) is not registered for this hospital.",
+)
+SIGNATURE_KEY_NOT_VALID = _code(
+    "SIGNATURE-KEY-NOT-VALID",
+    "security",
+    E,
+    "Kunci penanda tangan tidak berlaku pada waktu pesan (kedaluwarsa setelah rotasi, atau dicabut).",
+    "The signing key was not valid at the message's time (expired after a rotation, or revoked).",
+)
+SIGNATURE_INVALID = _code(
+    "SIGNATURE-INVALID",
+    "security",
+    E,
+    "Tanda tangan tidak sah untuk isi pesan ini (pesan diubah, atau header rusak).",
+    "The signature does not verify over this message's bytes (altered message, or a malformed header).",
+)
+SENDER_NOT_SIGNER = _code(
+    "SENDER-NOT-SIGNER",
+    "security",
+    E,
+    "MessageHeader.sender bukan rumah sakit yang menandatangani dan mengirim pesan ini.",
+    "MessageHeader.sender is not the hospital that signed and published this message.",
+)
+
 # Registry checks.
 SENDER_UNKNOWN = _code(
     "SENDER-UNKNOWN",

@@ -116,6 +116,25 @@ class Hospital:
 
 
 @dataclass(frozen=True, slots=True)
+class HospitalKey:
+    """A hospital's public key for signed notifications (a JWK, EC P-256 for ES256)."""
+
+    kid: str
+    org_id: str
+    jwk: dict = field(compare=False, hash=False)
+    valid_from: datetime
+    valid_until: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def valid_at(self, at: datetime) -> bool:
+        if at < self.valid_from:
+            return False
+        if self.valid_until is not None and at >= self.valid_until:
+            return False
+        return self.revoked_at is None or at < self.revoked_at
+
+
+@dataclass(frozen=True, slots=True)
 class Person:
     nik: str
     name: str

@@ -24,7 +24,7 @@ from hub.domain.documents import (
 )
 from hub.domain.family import FamilyCardVersion
 from hub.domain.outcomes import ReviewStatus, SagaState
-from hub.domain.values import BirthNotice, Family, Hospital, Person, RegisteredBirth
+from hub.domain.values import BirthNotice, Family, Hospital, HospitalKey, Person, RegisteredBirth
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +267,43 @@ class DocumentMaker(Protocol):
 
 
 class HospitalDirectory(Protocol):
+    """The hospitals the hub accepts notifications from (`hub hospitals`), and their signing keys.
+
+    A key id (`kid`) is unique across hospitals. A key is valid at a time t when
+    valid_from <= t, t < valid_until (if set) and t < revoked_at (if set); see HospitalKey."""
+
     async def hospital(self, org_id: str) -> Hospital | None: ...
+
+    async def listed(self) -> list[Hospital]:
+        """Every hospital, by organisation id."""
+        ...
+
+    async def add(self, hospital: Hospital) -> bool:
+        """False (and nothing changed) when the organisation id is already registered."""
+        ...
+
+    async def set_active(self, org_id: str, active: bool) -> bool:
+        """False when no such hospital."""
+        ...
+
+    async def key(self, kid: str) -> HospitalKey | None: ...
+
+    async def keys_of(self, org_id: str) -> list[HospitalKey]:
+        """Every key the hospital ever registered, oldest first."""
+        ...
+
+    async def add_key(self, key: HospitalKey) -> None:
+        """Raises OperatorError when the kid is taken."""
+        ...
+
+    async def retire_keys(self, org_id: str, until: datetime, keep: str) -> int:
+        """Rotation: every key of the hospital other than `keep` that is open-ended, or valid beyond
+        `until`, is valid until `until` from now on. Returns how many were changed."""
+        ...
+
+    async def revoke_key(self, kid: str, at: datetime) -> bool:
+        """The key is refused from `at` on. False when no such key or already revoked."""
+        ...
 
 
 class CivilRegistry(Protocol):
