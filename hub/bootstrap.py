@@ -15,8 +15,10 @@ import asyncpg
 
 from hub.adapters.audit_anchoring import AuditAnchoring, AuditReport
 from hub.adapters.audit_anchors import AnchorKeyError
+from hub.adapters.kafka.admin import broker_admin
 from hub.adapters.kafka.lag import ConsumerLag
 from hub.adapters.kafka.reader import TopicReader
+from hub.adapters.kafka.security import access
 from hub.adapters.passwords import Argon2Passwords
 from hub.adapters.postgres.audit import PostgresAuditLog, rewrite_privileges
 from hub.adapters.postgres.dashboard import PostgresDashboard
@@ -29,6 +31,7 @@ from hub.adapters.postgres.sagas import record_breaker
 from hub.adapters.postgres.schema import pending_migrations
 from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub.adapters.regions import kecamatan_known, region_name
+from hub.adapters.service_tls import client_ssl_context, require_https
 from hub.adapters.siak.breaker import CircuitBreaker
 from hub.adapters.siak.client import SiakClient
 from hub.adapters.siak.health import siak_reachable
@@ -37,10 +40,12 @@ from hub.config import RegistryKind, Settings, SignerKind
 from hub.documents.trust import TrustList
 from hub.errors import ConfigurationError, OperatorError, StoreUnavailable
 from hub.observability import metrics
+from hub.service import broker_policy, topic_layout
 from hub.service.accounts import Accounts, SessionPolicy
 from hub.service.dashboard import Dashboard
 from hub.service.document_desk import DocumentDesk
 from hub.service.documents_content import Issuer
+from hub.service.hospitals import ClientProfile, HospitalDesk, HubPrincipals
 from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.ports import AuditEntry, DocumentSigner
 from hub.service.proposals import ProposalDesk
@@ -49,6 +54,7 @@ from hub.service.registry_sagas import RegistrySagaWorker
 from hub.service.replay import ReplayMessages
 from hub.service.replay_runs import ReplayJobs, ReplayRuns
 from hub.service.review import ReviewDecisions
+from hub.service.trust import SenderTrust
 
 log = logging.getLogger("hub.bootstrap")
 UnitOfWorkFactory = Callable[[], PostgresUnitOfWork]
@@ -113,6 +119,7 @@ def pipeline(settings: Settings) -> Pipeline:
         kecamatan_known,
         defer_registry=settings.registry is RegistryKind.SIAK_HTTP,
         issuer=issuer(settings),
+        trust=SenderTrust(settings.topics),  # every record's sender is checked first (hub/service/trust.py)
     )
 
 
@@ -137,11 +144,12 @@ async def document_signer(settings: Settings) -> AsyncIterator[DocumentSigner]:
     )
     metrics.breaker_changed("signer", "closed")
     client = RemoteSigner(
-        settings.signer_url,
+        require_https(settings.signer_url, "HUB_SIGNER_URL"),
         timeout=settings.signer_timeout_seconds,
         retries=settings.signer_retries,
         backoff=settings.retry_initial_seconds,
         breaker=breaker,
+        ssl_context=client_ssl_context(settings),
     )
     try:
         yield client
@@ -186,14 +194,16 @@ def document_maker(settings: Settings):
     if settings.signer is SignerKind.LOCAL:
         factory = partial(pool.local_signer, str(settings.pki_dir))
     else:
+        client_ssl_context(settings)  # a missing certificate stops the start, not each document process
         factory = partial(
             pool.remote_signer,
-            settings.signer_url,
+            require_https(settings.signer_url, "HUB_SIGNER_URL"),
             settings.signer_timeout_seconds,
             settings.signer_retries,
             settings.retry_initial_seconds,
             settings.signer_breaker_failures,
             settings.signer_breaker_reset_seconds,
+            tls=(str(settings.service_ca_file), str(settings.service_client_cert), str(settings.service_client_key)),
         )
     maker = pool.ProcessPoolMaker(factory, settings.document_processes)
     try:
@@ -218,11 +228,12 @@ async def units_of_work(
         await _store_breaker(pool, process, "closed", 0)  # visible to operators from the start
     breaker = _breaker(settings, pool, process if report_breaker else None)
     client = SiakClient(
-        settings.siak_url,
+        require_https(settings.siak_url, "HUB_SIAK_URL"),
         timeout=settings.siak_timeout_seconds,
         retries=settings.siak_retries,
         backoff=settings.retry_initial_seconds,
         breaker=breaker,
+        ssl_context=client_ssl_context(settings),
     )
     try:
         yield lambda: PostgresUnitOfWork(pool, lambda _conn: SiakHttpRegistry(client))
@@ -260,7 +271,9 @@ async def registry_ready(settings: Settings) -> str:
     """The embedded registry is the database itself; SIAK must answer its health endpoint."""
     if settings.registry is RegistryKind.EMBEDDED:
         return "embedded (in the database)"
-    return await siak_reachable(settings.siak_url, settings.siak_health_path, settings.siak_timeout_seconds)
+    return await siak_reachable(
+        settings.siak_url, settings.siak_health_path, settings.siak_timeout_seconds, client_ssl_context(settings)
+    )
 
 
 async def _store_breaker(pool: asyncpg.Pool, process: str, state: str, failures: int) -> None:
@@ -350,7 +363,7 @@ def _operator_actions(settings: Settings, pool: asyncpg.Pool, uow: UnitOfWorkFac
         ReviewDecisions(uow, pipeline(settings), utc_now),
         ReplayMessages(uow, pipeline(settings), utc_now),
         PostgresReplayRuns(pool),
-        lambda topic: TopicReader(settings.kafka_bootstrap, topic),
+        lambda topic: TopicReader(access(settings), topic),
     )
 
 
@@ -403,7 +416,7 @@ async def verify_audit(anchoring: AuditAnchoring) -> AuditReport:
 
 def _dashboard(settings: Settings, pool: asyncpg.Pool) -> Dashboard:
     """The console's dashboard: its read model on the pool, the consumer group's lag from Kafka."""
-    lag = ConsumerLag(settings.kafka_bootstrap, settings.consumer_group, settings.topics.notifications)
+    lag = ConsumerLag(access(settings), settings.consumer_group, settings.topics.notification_pattern)
     return Dashboard(PostgresDashboard(pool), lag, utc_now, region_name, settings.registry.value)
 
 
@@ -429,6 +442,32 @@ async def back_office(settings: Settings) -> AsyncIterator[BackOffice]:
             await dashboard.close()
             await replays.close()  # runs still going keep their positions: `hub replay --resume RUN`
             await anchoring.anchor_or_warn()
+
+
+@contextlib.asynccontextmanager
+async def hospital_desk(settings: Settings) -> AsyncIterator[HospitalDesk]:
+    """`hub hospitals`: the directory and the audit log, and the broker as the admin principal
+    (whose password is read only when a command reaches Kafka). Anchored when it closes."""
+    from hub.adapters.kafka.security import MECHANISM, PROTOCOL
+
+    profile = ClientProfile(
+        settings.hospital_bootstrap or settings.kafka_bootstrap, settings.kafka_ca_file, PROTOCOL, MECHANISM
+    )
+    async with current_database(settings) as pool:
+        try:
+            yield HospitalDesk(
+                lambda: PostgresUnitOfWork(pool),
+                broker_admin(settings),
+                settings.topics,
+                utc_now,
+                regency_known=lambda code: region_name(code) is not None,
+                profile=profile,
+                hub=HubPrincipals(settings.kafka_username, settings.kafka_relay_username, settings.consumer_group),
+                secrets_dir=settings.hospital_secrets_dir,
+                partitions=settings.hospital_partitions,
+            )
+        finally:
+            await audit_anchoring(settings, pool).anchor_or_warn()
 
 
 @contextlib.asynccontextmanager
@@ -498,3 +537,23 @@ def published_keys(settings: Settings) -> TrustList:
     from hub.adapters.signing.pki import load_keys
 
     return TrustList.from_signing_keys(load_keys(settings.pki_dir))
+
+
+async def prepare_kafka(settings: Settings, pool: asyncpg.Pool) -> list[str]:
+    """As the admin principal: the hub's topics and every active hospital's, created when missing,
+    and the ACLs of the hub's consumer and relay principals (granting an existing ACL is a no-op).
+    `hub run` does it at start when HUB_CREATE_TOPICS is on; a production cluster gets the same from
+    deploy/kafka/ (Strimzi KafkaTopic and KafkaUser resources). Returns the topics created."""
+    async with PostgresUnitOfWork(pool, EmbeddedRegistry) as uow:
+        hospitals = [h.org_id for h in await uow.hospitals.listed() if h.active]
+    admin = broker_admin(settings)
+    created = await admin.ensure_topics(
+        topic_layout.topic_specs(
+            settings.topics, hospitals, settings.notification_partitions, settings.hospital_partitions
+        )
+    )
+    await admin.grant(
+        broker_policy.hub_consumer_acls(settings.topics, settings.consumer_group, settings.kafka_username)
+        + broker_policy.relay_acls(settings.topics, settings.kafka_relay_username)
+    )
+    return created

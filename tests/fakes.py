@@ -15,6 +15,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from pydantic import SecretStr
+
 from hub.adapters.postgres.audit import GENESIS, entry_hash
 from hub.domain import codes
 from hub.domain.decision import Register, RegistryFacts, registration_date
@@ -30,8 +32,18 @@ from hub.domain.documents import (
 from hub.domain.family import reissue_with_child
 from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
 from hub.domain.outcomes import ReviewStatus, SagaState
-from hub.domain.values import BirthNotice, Family, FamilyMember, Hospital, Person, RegisteredBirth, Relationship
-from hub.errors import OperatorError, PermanentError, StoreUnavailable
+from hub.domain.values import (
+    BirthNotice,
+    Family,
+    FamilyMember,
+    Hospital,
+    HospitalKey,
+    Person,
+    RegisteredBirth,
+    Relationship,
+)
+from hub.errors import BrokerUnavailable, OperatorError, PermanentError, StoreUnavailable
+from hub.service.broker_policy import Acl, Operation, Resource, permits
 from hub.service.ports import (
     AuditEntry,
     CivilRegistry,
@@ -47,6 +59,7 @@ from hub.service.ports import (
     RegistrySaga,
     ReviewCase,
     StoredDocument,
+    TopicSpec,
 )
 
 
@@ -103,6 +116,7 @@ class ScopedRows(dict):
 @dataclass
 class FakeState:
     hospitals: dict[str, Hospital] = field(default_factory=dict)
+    hospital_keys: dict[str, HospitalKey] = field(default_factory=dict)  # by kid, in registration order
     persons: dict[str, Person] = field(default_factory=dict)
     families: dict[str, Family] = field(default_factory=dict)
     births: list[RegisteredBirth] = field(default_factory=list)
@@ -134,11 +148,58 @@ def _duplicate(what: str) -> StoreUnavailable:
 
 
 class FakeHospitals:
+    """Hospitals by organisation id; keys by kid, in the order they were registered."""
+
     def __init__(self, state: FakeState) -> None:
         self.state = state
 
     async def hospital(self, org_id: str) -> Hospital | None:
         return self.state.hospitals.get(org_id)
+
+    async def listed(self) -> list[Hospital]:
+        return sorted(self.state.hospitals.values(), key=lambda h: h.org_id)
+
+    async def add(self, hospital: Hospital) -> bool:
+        if hospital.org_id in self.state.hospitals:
+            return False
+        self.state.hospitals[hospital.org_id] = hospital
+        return True
+
+    async def set_active(self, org_id: str, active: bool) -> bool:
+        found = self.state.hospitals.get(org_id)
+        if found is not None:
+            self.state.hospitals[org_id] = replace(found, active=active)
+        return found is not None
+
+    async def key(self, kid: str) -> HospitalKey | None:
+        return self.state.hospital_keys.get(kid)
+
+    async def keys_of(self, org_id: str) -> list[HospitalKey]:
+        return [k for k in self.state.hospital_keys.values() if k.org_id == org_id]
+
+    async def add_key(self, key: HospitalKey) -> None:
+        if key.org_id not in self.state.hospitals:
+            raise OperatorError(f"no hospital {key.org_id!r} is registered")
+        if key.kid in self.state.hospital_keys:
+            raise OperatorError(f"a key with the id {key.kid!r} is registered already")
+        self.state.hospital_keys[key.kid] = replace(key, jwk=dict(key.jwk))
+
+    async def retire_keys(self, org_id: str, until: datetime, keep: str) -> int:
+        retired = [
+            k
+            for k in self.state.hospital_keys.values()
+            if k.org_id == org_id and k.kid != keep and (k.valid_until is None or k.valid_until > until)
+        ]
+        for k in retired:
+            self.state.hospital_keys[k.kid] = replace(k, valid_until=until)
+        return len(retired)
+
+    async def revoke_key(self, kid: str, at: datetime) -> bool:
+        found = self.state.hospital_keys.get(kid)
+        if found is None or found.revoked_at is not None:
+            return False
+        self.state.hospital_keys[kid] = replace(found, revoked_at=at)
+        return True
 
 
 class FakeRegistry:
@@ -657,3 +718,54 @@ class FakeUnitOfWork:
 
     async def __aexit__(self, *exc: object) -> None:
         self.state.locks.release(self)  # the transaction ends: its claimed rows are free again
+
+
+class FakeBrokerAccess:
+    """The Kafka cluster's topics, SCRAM users and ACLs, in memory. `down = True`: every call
+    raises BrokerUnavailable, as a broker that does not answer. `permits` asks the ACLs as the
+    broker's authorizer would (hub.service.broker_policy.permits)."""
+
+    def __init__(self) -> None:
+        self.topics: dict[str, TopicSpec] = {}
+        self.passwords: dict[str, SecretStr] = {}
+        self.acls: set[Acl] = set()
+        self.down = False
+
+    async def ensure_topics(self, specs: list[TopicSpec]) -> list[str]:
+        self._answers()
+        created = sorted({s.name for s in specs if s.name not in self.topics})
+        self.topics.update({s.name: s for s in specs if s.name in created})
+        return created
+
+    async def set_password(self, username: str, password: SecretStr) -> None:
+        self._answers()
+        self.passwords[username] = password
+
+    async def delete_user(self, username: str) -> bool:
+        self._answers()
+        return self.passwords.pop(username, None) is not None
+
+    async def grant(self, acls: list[Acl]) -> None:
+        self._answers()
+        self.acls |= set(acls)
+
+    async def revoke(self, principal: str) -> int:
+        self._answers()
+        gone = {a for a in self.acls if a.principal == principal}
+        self.acls -= gone
+        return len(gone)
+
+    async def acls_of(self, principal: str) -> list[Acl]:
+        self._answers()
+        return sorted(a for a in self.acls if a.principal == principal)
+
+    async def users(self) -> list[str]:
+        self._answers()
+        return sorted(self.passwords)
+
+    def permits(self, principal: str, resource_type: Resource, name: str, operation: Operation) -> bool:
+        return permits(self.acls, principal, resource_type, name, operation)
+
+    def _answers(self) -> None:
+        if self.down:
+            raise BrokerUnavailable("the fake broker is down")

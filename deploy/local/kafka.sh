@@ -3,13 +3,27 @@
 # and tests. No Docker and no tarball download: the broker jars come from Maven
 # Central through Maven, and the JVM is started straight from that classpath.
 #
+# Secured like production (issue #9), no plaintext listener anywhere:
+#   - clients and the broker itself: SASL_SSL (TLS 1.2+, SCRAM-SHA-512) on the client port;
+#   - the KRaft controller: TLS with client certificates (mutual TLS, CN=broker) on its port;
+#   - StandardAuthorizer with allow.everyone.if.no.acl.found=false: nothing without an ACL.
+# On first use it makes, under .local/kafka-security/ (mode 700; shared by every broker of this
+# checkout): a CA (ca.crt, ca.key), the broker's certificate (127.0.0.1 and localhost) in a PKCS#12
+# keystore, and a random password per principal in secrets/<name>.password (mode 600):
+#   broker     the broker's own (inter-broker) principal       super user
+#   hub-admin  the hub's admin tasks: topics, ACLs, hospitals   super user (it grants ACLs anyway)
+#   hub        the hub's consumer                                ACLs granted by `hub run` / `hub hospitals sync`
+#   hub-relay  the hub's outbox relay                            likewise
+# Their SCRAM credentials are written into the KRaft metadata when the storage is formatted;
+# hospitals' credentials are added at runtime by `hub hospitals add`.
+#
 #   deploy/local/kafka.sh fetch    download the broker jars into .local/kafka/libs
 #   deploy/local/kafka.sh start    format storage on first use, start, wait until ready
 #   deploy/local/kafka.sh stop     SIGTERM, wait up to 30 s, then SIGKILL
 #   deploy/local/kafka.sh status   prints running/stopped; exit 0 when running, 1 otherwise
 #
 # Environment:
-#   HUB_LOCAL_KAFKA_PORT             client (PLAINTEXT) port, default 19092
+#   HUB_LOCAL_KAFKA_PORT             client (SASL_SSL) port, default 19092
 #   HUB_LOCAL_KAFKA_CONTROLLER_PORT  KRaft controller port, default 19093
 #   HUB_LOCAL_KAFKA_HOME             the broker's folder (data, configuration, pid, lock and
 #                                    logs), default .local/kafka with logs in .local/log; tests
@@ -45,6 +59,12 @@ LOG_FILE="$LOG_DIR/kafka.log"
 OUT_FILE="$LOG_DIR/kafka.out"
 PID_FILE="$RUN_DIR/kafka.pid"
 MARKER="$LIBS/.fetched-kafka_${SCALA_VERSION}-${KAFKA_VERSION}"
+SECURITY="$LOCAL/kafka-security"
+SECRETS="$SECURITY/secrets"
+PRINCIPALS=(broker hub-admin hub hub-relay)
+# Written into the data folder once it was formatted with the principals' SCRAM credentials: data
+# from before the broker was secured is formatted again (local development data only).
+SECURED_MARKER="$DATA/.secured-scram"
 
 PORT="${HUB_LOCAL_KAFKA_PORT:-19092}"
 CONTROLLER_PORT="${HUB_LOCAL_KAFKA_CONTROLLER_PORT:-19093}"
@@ -193,20 +213,98 @@ cmd_fetch() {
     log "fetched $(find "$LIBS" -name '*.jar' | wc -l) jars in $((SECONDS - t0)) s"
 }
 
+# Makes the CA, the broker's certificate and keystore and the principals' passwords, once.
+ensure_security() {
+    mkdir -p "$SECURITY"
+    chmod 700 "$SECURITY"
+    exec 8>"$SECURITY/.lock"
+    flock -w 120 8 || die "timed out waiting for another kafka.sh making $SECURITY"
+    command -v openssl >/dev/null || die "openssl not found (apt-get install -y openssl)"
+    mkdir -p "$SECRETS"
+    chmod 700 "$SECRETS"
+    local name
+    for name in "${PRINCIPALS[@]}" keystore; do
+        if [[ ! -s "$SECRETS/$name.password" ]]; then
+            (umask 077 && openssl rand -hex 24 >"$SECRETS/$name.password.tmp")
+            mv "$SECRETS/$name.password.tmp" "$SECRETS/$name.password"
+        fi
+    done
+    if [[ ! -s "$SECURITY/ca.crt" || ! -s "$SECURITY/ca.key" ]]; then
+        log "making the local Kafka CA in $SECURITY"
+        (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 \
+            -days 3650 -subj "/O=hub local development/CN=hub local Kafka CA" \
+            -addext "basicConstraints=critical,CA:TRUE,pathlen:0" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+            -keyout "$SECURITY/ca.key.tmp" -out "$SECURITY/ca.crt.tmp" 2>>"$SECURITY/openssl.log") ||
+            die "could not make the CA (see $SECURITY/openssl.log)"
+        mv "$SECURITY/ca.key.tmp" "$SECURITY/ca.key"
+        mv "$SECURITY/ca.crt.tmp" "$SECURITY/ca.crt"
+        chmod 644 "$SECURITY/ca.crt"
+        rm -f "$SECURITY/broker.p12"  # a new CA: the broker's certificate is made again
+    fi
+    if [[ ! -s "$SECURITY/broker.p12" ]]; then
+        log "making the broker's certificate (127.0.0.1, localhost)"
+        local ext="$SECURITY/broker.ext"
+        printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+            "extendedKeyUsage=serverAuth,clientAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$ext"
+        (umask 077 &&
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 \
+                -subj "/O=hub local development/CN=broker" -keyout "$SECURITY/broker.key" \
+                -out "$SECURITY/broker.csr" &&
+            openssl x509 -req -in "$SECURITY/broker.csr" -CA "$SECURITY/ca.crt" -CAkey "$SECURITY/ca.key" \
+                -CAcreateserial -days 825 -sha256 -extfile "$ext" -out "$SECURITY/broker.crt" &&
+            openssl pkcs12 -export -inkey "$SECURITY/broker.key" -in "$SECURITY/broker.crt" \
+                -certfile "$SECURITY/ca.crt" -name broker -passout "file:$SECRETS/keystore.password" \
+                -out "$SECURITY/broker.p12.tmp") 2>>"$SECURITY/openssl.log" ||
+            die "could not make the broker's certificate (see $SECURITY/openssl.log)"
+        mv "$SECURITY/broker.p12.tmp" "$SECURITY/broker.p12"
+        rm -f "$SECURITY/broker.csr" "$ext"
+    fi
+    exec 8>&-
+}
+
+secret() { tr -d '\n' <"$SECRETS/$1.password"; }
+
 write_configs() {
     mkdir -p "$KAFKA_HOME" "$DATA" "$LOG_DIR" "$RUN_DIR"
-    # Regenerated on every start so the port variables always take effect.
+    # Regenerated on every start so the port variables always take effect. It holds the keystore's
+    # and the broker's passwords: readable by this user only.
+    (umask 077 && : >"$CONF")
+    chmod 600 "$CONF"
     cat >"$CONF" <<EOF
 # Generated by deploy/local/kafka.sh on every start; edit the script, not this file.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@${HOST}:${CONTROLLER_PORT}
-listeners=PLAINTEXT://${HOST}:${PORT},CONTROLLER://${HOST}:${CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://${HOST}:${PORT}
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=SASL_SSL://${HOST}:${PORT},CONTROLLER://${HOST}:${CONTROLLER_PORT}
+advertised.listeners=SASL_SSL://${HOST}:${PORT}
+listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SSL
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
+inter.broker.listener.name=SASL_SSL
 log.dirs=${DATA}
+
+# TLS: the broker's certificate from the local CA; clients verify it (and its host name).
+ssl.keystore.type=PKCS12
+ssl.keystore.location=${SECURITY}/broker.p12
+ssl.keystore.password=$(secret keystore)
+ssl.truststore.type=PEM
+ssl.truststore.location=${SECURITY}/ca.crt
+ssl.enabled.protocols=TLSv1.3,TLSv1.2
+# The controller listener takes only clients with a certificate of the CA (the broker itself).
+listener.name.controller.ssl.client.auth=required
+ssl.principal.mapping.rules=RULE:^.*CN=([^,]+).*$/\$1/,DEFAULT
+
+# SASL/SCRAM-SHA-512 on the client listener, for clients and the broker itself.
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="$(secret broker)";
+# Connections authenticate again every 10 minutes: a deleted credential (a disabled hospital)
+# cannot keep an old connection open (its ACLs are gone at once anyway).
+connections.max.reauth.ms=600000
+
+# Authorisation: nothing is allowed without an ACL.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:broker;User:hub-admin
 
 # Single node: every internal topic has exactly one replica.
 offsets.topic.replication.factor=1
@@ -250,8 +348,12 @@ EOF
 
 format_storage() {
     # meta.properties appears in the log dir once StorageTool has formatted it.
-    if [[ -f "$DATA/meta.properties" ]]; then
+    if [[ -f "$DATA/meta.properties" && -f "$SECURED_MARKER" ]]; then
         return 0
+    fi
+    if [[ -f "$DATA/meta.properties" ]]; then
+        log "the data in $DATA predates the secured broker (no SCRAM credentials): formatting it again"
+        find "$DATA" -mindepth 1 -delete
     fi
     local cid
     if [[ -s "$CLUSTER_ID_FILE" ]]; then
@@ -263,9 +365,14 @@ format_storage() {
         echo "$cid" >"$CLUSTER_ID_FILE"
     fi
     log "formatting $DATA (cluster id $cid)"
+    local scram=() name
+    for name in "${PRINCIPALS[@]}"; do
+        scram+=(--add-scram "SCRAM-SHA-512=[name=$name,password=$(secret "$name")]")
+    done
     java -cp "$LIBS/*" -Dlog4j.configuration="file:$LOG4J_CONF" \
-        kafka.tools.StorageTool format -t "$cid" -c "$CONF" >>"$OUT_FILE" 2>&1 ||
+        kafka.tools.StorageTool format -t "$cid" -c "$CONF" "${scram[@]}" >>"$OUT_FILE" 2>&1 ||
         { tail -n 20 "$OUT_FILE" >&2; die "storage format failed"; }
+    date -u +%Y-%m-%dT%H:%M:%SZ >"$SECURED_MARKER"
 }
 
 # Prints what this start attempt wrote to the broker log and the JVM output file,
@@ -279,7 +386,7 @@ cmd_start() {
     local pid
     if pid="$(running_pid)"; then
         local actual
-        actual="$(sed -n 's|^advertised.listeners=PLAINTEXT://||p' "$CONF" 2>/dev/null || true)"
+        actual="$(sed -n 's|^advertised.listeners=SASL_SSL://||p' "$CONF" 2>/dev/null || true)"
         log "already running (pid $pid, bootstrap ${actual:-${HOST}:${PORT}})"
         if [[ -n "$actual" && "$actual" != "${HOST}:${PORT}" ]]; then
             log "note: not on ${HOST}:${PORT}; stop and start again to move it"
@@ -294,6 +401,7 @@ cmd_start() {
     done
 
     local t0=$SECONDS
+    ensure_security
     write_configs
     format_storage
 
@@ -366,7 +474,7 @@ cmd_status() {
     if pid="$(running_pid)"; then
         # Report the port it was actually started with, not the current environment's.
         local actual
-        actual="$(sed -n 's|^advertised.listeners=PLAINTEXT://||p' "$CONF" 2>/dev/null || true)"
+        actual="$(sed -n 's|^advertised.listeners=SASL_SSL://||p' "$CONF" 2>/dev/null || true)"
         echo "kafka: running (pid $pid, bootstrap ${actual:-${HOST}:${PORT}})"
         return 0
     fi

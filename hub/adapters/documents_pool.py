@@ -81,9 +81,20 @@ def local_signer(directory: str) -> DocumentSigner:
 
 
 def remote_signer(
-    url: str, timeout: float, retries: int, backoff: float, failures: int, reset: float
+    url: str,
+    timeout: float,
+    retries: int,
+    backoff: float,
+    failures: int,
+    reset: float,
+    tls: tuple[str, str, str] | None = None,
 ) -> DocumentSigner:
-    """A client of the remote signing service, built in a pool process (its own circuit breaker)."""
+    """A client of the remote signing service, built in a pool process (its own circuit breaker).
+    `tls`: the CA, client certificate and key files of its mutual TLS (paths cross the process
+    boundary; an SSLContext cannot)."""
+    from pathlib import Path
+
+    from hub.adapters.service_tls import client_context
     from hub.adapters.siak.breaker import CircuitBreaker
     from hub.adapters.signing.remote import RemoteSigner
 
@@ -93,4 +104,5 @@ def remote_signer(
         retries=retries,
         backoff=backoff,
         breaker=CircuitBreaker(failure_threshold=failures, reset_after=reset),
+        ssl_context=client_context(*(Path(p) for p in tls)) if tls else None,
     )

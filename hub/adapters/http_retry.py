@@ -11,6 +11,7 @@ carry an Idempotency-Key.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from typing import Any
 
 import httpx
@@ -32,9 +33,14 @@ class RetryingHttp:
         unavailable: type[TransientError],
         service: str,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,  # the service's TLS: hub/adapters/service_tls.py
     ) -> None:
         self._http = httpx.AsyncClient(
-            base_url=base_url, timeout=timeout, transport=transport, headers={"accept": "application/json"}
+            base_url=base_url,
+            timeout=timeout,
+            transport=transport,
+            verify=verify,
+            headers={"accept": "application/json"},
         )
         self._retries, self._backoff, self.breaker = retries, backoff, breaker
         self._unavailable, self._service = unavailable, service

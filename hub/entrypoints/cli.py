@@ -188,6 +188,7 @@ def _operations() -> None:
     from hub.entrypoints import (
         ops_audit,
         ops_documents,
+        ops_hospitals,
         ops_replay,
         ops_retention,
         ops_review,
@@ -207,6 +208,7 @@ def _operations() -> None:
     app.add_typer(siak_cli.siak_app, name="siak")
     app.add_typer(ops_documents.documents_app, name="documents")
     app.add_typer(ops_users.users_app, name="users")
+    app.add_typer(ops_hospitals.hospitals_app, name="hospitals")
     app.command("console")(ops_users.console)
     _signer_commands()
 

@@ -32,9 +32,11 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.specification import AsyncAPI
 
 from hub import __version__
+from hub.adapters.kafka.security import access
 from hub.config import Settings
 from hub.domain import codes
 from hub.domain.outcomes import Handling, ResultStatus
+from hub.intake import signature
 from hub.logging import quoted
 from hub.observability import metrics, tracing
 from hub.service.events import (
@@ -71,8 +73,14 @@ def build_broker(
     )
     broker = KafkaBroker(
         settings.kafka_bootstrap,
+        security=access(settings).faststream(),
         client_id="hub",
-        enable_idempotence=True,
+        metadata_max_age_ms=15_000,  # a hospital onboarded while the hub runs is consumed within seconds
+        # This broker only consumes (its publishers document the topics; the outbox relay, another
+        # principal, writes them). FastStream still starts a producer: a plain one, because an
+        # idempotent producer asks the cluster for a producer id, which the consumer's principal
+        # may not (Kafka grants it only with Write on some topic or IdempotentWrite on the cluster).
+        enable_idempotence=False,
         acks="all",
         allow_auto_create_topics=False,
         logger=logging.getLogger("hub.faststream"),
@@ -82,7 +90,7 @@ def build_broker(
     )
 
     @broker.subscriber(
-        topics.notifications,
+        pattern=topics.notification_pattern,
         group_id=settings.consumer_group,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -91,9 +99,11 @@ def build_broker(
         batch_timeout_ms=settings.consumer_batch_wait_ms,
         parser=_readable_batch,
         decoder=_undecoded,
-        title="birth.notification.v1:consume",
-        description="Hospitals' birth notifications: FHIR R4 message Bundles (application/fhir+json), "
-        "key = the mother's NIK. See contracts/profile.md.",
+        title="birth.notification.v1.{hospital}:consume",
+        description="Hospitals' birth notifications, one topic per hospital (birth.notification.v1.<SATUSEHAT "
+        "organisation id>; only that hospital's principal may write it): FHIR R4 message Bundles "
+        "(application/fhir+json), key = the mother's NIK, signed by the hospital (header hub-signature: a "
+        "detached JWS, RFC 7797, ES256, over the exact record bytes). See contracts/profile.md.",
     )
     async def on_notifications(message: KafkaMessage) -> None:
         items = [(r.value or b"", _delivery(r)) for r in _records(message.raw_message)]  # a tombstone: empty
@@ -203,7 +213,17 @@ def _delivery(record) -> Delivery:
         record.key,
         trace_context=tracing.from_headers(record.headers),
         timestamp_ms=record.timestamp,
+        signature=_header(record.headers, signature.HEADER),
     )
+
+
+def _header(headers, name: str) -> bytes | None:
+    """The last value of a record header (None when absent)."""
+    found = None
+    for key, value in headers or ():
+        if key == name:
+            found = value
+    return found
 
 
 async def _readable_batch(records: Any, default: Callable[[Any], Awaitable[Any]]) -> Any:

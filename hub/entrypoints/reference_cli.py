@@ -1,9 +1,10 @@
-"""What `hub siak serve` and `hub signer serve` share: the fault options of a reference server and
-its own log level. The reference servers themselves live in hub/devtools."""
+"""What `hub siak serve` and `hub signer serve` share: the fault options of a reference server, its
+own log level, and its mutual TLS. The reference servers themselves live in hub/devtools."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -28,6 +29,22 @@ DropAfterWriteRate = Annotated[
 Down = Annotated[bool, typer.Option(help="Fault: answer every request 503.")]
 FaultSeed = Annotated[int, typer.Option(help="Seed of the fault decisions (reproducible runs).")]
 LogLevel = Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")]
+TlsCert = Annotated[
+    Path | None,
+    typer.Option(help="The server's TLS certificate (PEM). Default: the local development one, made if missing."),
+]
+TlsKey = Annotated[Path | None, typer.Option(help="Its private key (PEM). Default: the local development one.")]
+ClientCa = Annotated[
+    Path | None,
+    typer.Option(help="Accept only client certificates this CA issued. Default: HUB_SERVICE_CA_FILE (the local CA)."),
+]
+ClientName = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Accept only client certificates with this common name (repeatable; the hub's local one is `hub`). "
+        "Default: any certificate the CA issued."
+    ),
+]
 
 
 def faults(
@@ -67,3 +84,24 @@ def server_logging(log_level: str) -> str:
         raise typer.Exit(2)
     setup_logging(level)
     return level
+
+
+def server_tls(cert: Path | None, key: Path | None, ca: Path | None, names: list[str] | None) -> dict[str, Any]:
+    """uvicorn's keyword arguments for mutual TLS (a client certificate is required). A file left to
+    its default is the local development PKI's, made first when missing (hub/devtools/service_pki.py);
+    exit code 2 when a file cannot be used."""
+    from hub.adapters.service_tls import server_ssl_kwargs
+    from hub.config import Settings
+    from hub.devtools.service_pki import ServicePki, ensure_service_pki
+    from hub.errors import ConfigurationError
+
+    try:
+        if cert is None or key is None or ca is None:
+            pki = ServicePki.of(Settings())
+            if written := ensure_service_pki(pki):
+                console.print(f"made the local development TLS files {', '.join(written)} in {pki.ca_cert.parent}")
+            cert, key, ca = cert or pki.server_cert, key or pki.server_key, ca or pki.ca_cert
+        return server_ssl_kwargs(cert, key, ca, client_names=names or ())
+    except (OSError, ConfigurationError) as exc:
+        console.print(f"[red]cannot set up TLS:[/red] {type(exc).__name__}: {exc}")
+        raise typer.Exit(2) from None

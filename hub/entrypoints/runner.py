@@ -19,7 +19,7 @@ from aiokafka.errors import KafkaConnectionError
 
 from hub.adapters.kafka.lag import ConsumerLag
 from hub.adapters.kafka.relay import OutboxRelay, idempotent_producer
-from hub.adapters.kafka.topics import ensure_topics
+from hub.adapters.kafka.security import Role, access
 from hub.adapters.postgres.backlog import database_ready, sample_backlogs, sample_pool
 from hub.adapters.postgres.database import translated
 from hub.adapters.postgres.documents import DOCUMENT_CHANNEL
@@ -34,6 +34,7 @@ from hub.bootstrap import (
     document_worker,
     open_pool,
     prepare_database,
+    prepare_kafka,
     purge_personal_data,
     registry_ready,
     saga_worker,
@@ -76,14 +77,16 @@ async def run_hub(
         await _prepare(settings, pool, prepare)
         async with units_of_work(settings, pool, report_breaker=True) as uow, _documents(settings) as (signer, maker):
             broker = build_broker(settings, consumer_handler(settings, uow), on_bug)
-            relay = OutboxRelay(pool, lambda: idempotent_producer(settings.kafka_bootstrap), batch=settings.relay_batch)
+            relay = OutboxRelay(
+                pool, lambda: idempotent_producer(access(settings, Role.RELAY)), batch=settings.relay_batch
+            )
             await _retry(settings, relay.connect, "connect-kafka-producer")
             try:
                 await _retry(settings, lambda: _start_consumer(broker), "connect-kafka-consumer")
                 log.info(
-                    "hub running bootstrap=%s topic=%s group=%s registry=%s",
+                    "hub running bootstrap=%s topics=%s group=%s registry=%s",
                     settings.kafka_bootstrap,
-                    settings.topics.notifications,
+                    settings.topics.notification_pattern,
                     settings.consumer_group,
                     settings.registry.value,
                 )
@@ -92,7 +95,7 @@ async def run_hub(
                     worker = saga_worker(settings, uow)
                     tasks += [_watched(saga_loop(settings, worker, stop), on_bug) for _ in range(settings.saga_workers)]
                 if settings.metrics_port:
-                    lag = ConsumerLag(settings.kafka_bootstrap, settings.consumer_group, settings.topics.notifications)
+                    lag = ConsumerLag(access(settings), settings.consumer_group, settings.topics.notification_pattern)
                     tasks.append(_watched(_sample(settings, pool, lag, stop), on_bug))
                     readiness = _readiness(settings, pool, relay, broker)
                     tasks.append(_watched(serve_operations(settings, readiness, stop), on_bug))
@@ -128,11 +131,7 @@ async def _prepare(settings: Settings, pool, prepare) -> None:
     if prepare is not None:
         await prepare(pool)
     if settings.create_topics:
-        await _retry(
-            settings,
-            lambda: ensure_topics(settings.kafka_bootstrap, settings.topics, settings.notification_partitions),
-            "topics",
-        )
+        await _retry(settings, lambda: prepare_kafka(settings, pool), "topics")
 
 
 async def retention_loop(settings: Settings, pool, stop: asyncio.Event) -> None:

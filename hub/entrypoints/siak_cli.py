@@ -9,6 +9,8 @@ import asyncpg
 import typer
 
 from hub.entrypoints.reference_cli import (
+    ClientCa,
+    ClientName,
     Down,
     DropAfterWriteRate,
     ErrorRate,
@@ -17,9 +19,12 @@ from hub.entrypoints.reference_cli import (
     LogLevel,
     TimeoutRate,
     TimeoutSleep,
+    TlsCert,
+    TlsKey,
     console,
     faults,
     server_logging,
+    server_tls,
 )
 from hub.errors import HubError
 
@@ -60,8 +65,13 @@ def serve(
     down: Down = False,
     fault_seed: FaultSeed = 0,
     log_level: LogLevel = "INFO",
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    client_ca: ClientCa = None,
+    client_name: ClientName = None,
 ) -> None:
-    """Serve the SIAK reference registry. Faults can also be changed at run time with PUT /v1/_faults."""
+    """Serve the SIAK reference registry over mutual TLS: only clients with a certificate from the
+    client CA are served (the hub's, by default). Faults can also be changed at run time with PUT /v1/_faults."""
     import uvicorn
 
     from hub.devtools.seed import prepare_siak_registry
@@ -69,6 +79,7 @@ def serve(
 
     injected = faults(latency_ms, error_rate, timeout_rate, timeout_sleep_s, drop_after_write_rate, down, fault_seed)
     level = server_logging(log_level)
+    tls = server_tls(tls_cert, tls_key, client_ca, client_name)
     try:
         created, stored = asyncio.run(prepare_siak_registry(database_url, seed_families))
     except (OSError, asyncpg.PostgresError, HubError) as exc:
@@ -80,6 +91,6 @@ def serve(
         console.print(f"seeded {stored} persons")
     app = create_app(database_url, injected)
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, log_level=level.lower(), timeout_graceful_shutdown=5
+        app, host=host, port=port, log_config=None, log_level=level.lower(), timeout_graceful_shutdown=5, **tls
     )
     uvicorn.Server(config).run()

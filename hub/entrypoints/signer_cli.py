@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from hub.entrypoints.reference_cli import (
+    ClientCa,
+    ClientName,
     Down,
     DropAfterWriteRate,
     ErrorRate,
@@ -16,9 +18,12 @@ from hub.entrypoints.reference_cli import (
     LogLevel,
     TimeoutRate,
     TimeoutSleep,
+    TlsCert,
+    TlsKey,
     console,
     faults,
     server_logging,
+    server_tls,
 )
 
 signer_app = typer.Typer(
@@ -46,17 +51,23 @@ def serve(
     down: Down = False,
     fault_seed: FaultSeed = 0,
     log_level: LogLevel = "INFO",
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
+    client_ca: ClientCa = None,
+    client_name: ClientName = None,
 ) -> None:
-    """Serve the signing reference server. Faults can also be changed at run time with PUT /v1/_faults."""
+    """Serve the signing reference server over mutual TLS: only clients with a certificate from the
+    client CA are served (the hub's, by default). Faults can also be changed at run time with PUT /v1/_faults."""
     import uvicorn
 
     from hub.devtools.signer.server import create_app
 
     injected = faults(latency_ms, error_rate, timeout_rate, timeout_sleep_s, drop_after_write_rate, down, fault_seed)
     level = server_logging(log_level)
+    tls = server_tls(tls_cert, tls_key, client_ca, client_name)
     app = create_app(_local_signer(keys_dir), injected)
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, log_level=level.lower(), timeout_graceful_shutdown=5
+        app, host=host, port=port, log_config=None, log_level=level.lower(), timeout_graceful_shutdown=5, **tls
     )
     uvicorn.Server(config).run()
 

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 
-from hub.config import Topics
+from hub.config import HOSPITAL_ID, Topics
 from hub.domain import codes
 from hub.domain.codes import CATALOGUE, Issue
 from hub.domain.decision import Register
@@ -19,6 +19,7 @@ from hub.domain.documents import DocumentStatus, SignedDocument
 from hub.domain.outcomes import ResultStatus
 from hub.domain.values import BirthNotice
 from hub.intake.results import ResultContent, build_result
+from hub.intake.signature import HEADER as SIGNATURE_HEADER
 from hub.observability import tracing
 from hub.service.events import (
     BirthRegistered,
@@ -87,12 +88,17 @@ def expired_result(topics: Topics, prior: InboxRecord, now: datetime) -> Outboun
 
 
 def bundle_message(topics: Topics, bundle: dict, message_id: str, hospital_id: str | None) -> OutboundMessage:
-    """A result Bundle as a message to the hospital; its event id is the Bundle's id."""
+    """A result Bundle as a message to the hospital, on its own results topic; its event id is the
+    Bundle's id. The trust check (hub/intake/signature.py) lets through only messages whose sender
+    is the hospital that owns the topic they came on, so a result always has a hospital to go to;
+    should one not (a hub bug), it is kept on the dead-letter topic rather than lost."""
     body = json.dumps(bundle, separators=(",", ":"), ensure_ascii=False).encode()
     key = (hospital_id or "").encode() or None
-    return OutboundMessage(
-        bundle["id"], topics.results, key, body, headers(bundle["id"], message_id, FHIR_JSON, RESULT_SCHEMA)
-    )
+    head = headers(bundle["id"], message_id, FHIR_JSON, RESULT_SCHEMA)
+    if hospital_id and HOSPITAL_ID.fullmatch(hospital_id) and hospital_id != "dlq":
+        return OutboundMessage(bundle["id"], topics.results_of(hospital_id), key, body, head)
+    head |= {"dlq-reason": "RESULT-UNROUTABLE", "dlq-detail": "the result names no hospital with a results topic"}
+    return OutboundMessage(bundle["id"], topics.dead_letters, key, body, head)
 
 
 def documents_issued(
@@ -263,6 +269,11 @@ def dead_letter(topics: Topics, raw: bytes, delivery: Delivery, reason: str, det
             "dlq-original-offset": str(delivery.offset),
         }
     )
+    # What a replay needs to judge the record again as it was first judged (hub/service/trust.py).
+    if delivery.timestamp_ms is not None:
+        meta["dlq-original-timestamp"] = str(delivery.timestamp_ms)
+    if delivery.signature is not None:
+        meta[SIGNATURE_HEADER] = delivery.signature.decode("ascii", errors="replace")
     if len(raw) > DEAD_LETTER_MAX_BYTES:
         meta["dlq-original-bytes"] = str(len(raw))
     key = delivery.key[:DEAD_LETTER_MAX_KEY_BYTES] if delivery.key is not None else None

@@ -97,9 +97,9 @@ class DashboardFigures(Protocol):
 
 
 class LagSampler(Protocol):
-    """The consumer group's lag on the notification topic: {partition: (records, seconds)}."""
+    """The consumer group's lag on the hospitals' notification topics: {(topic, partition): (records, seconds)}."""
 
-    async def sample(self) -> dict[int, tuple[int, float]]: ...
+    async def sample(self) -> dict[tuple[str, int], tuple[int, float]]: ...
 
     async def close(self) -> None: ...
 
@@ -125,6 +125,7 @@ class HospitalCount:
 
 @dataclass(frozen=True)
 class PartitionLag:
+    topic: str  # a hospital's notification topic
     partition: int
     records: int
     seconds: float
@@ -272,7 +273,12 @@ class Dashboard:
             log.warning("consumer lag unavailable error=%s", type(exc).__name__)
             await self._reset_lag()
             return Lag(False, (), type(exc).__name__)
-        return Lag(True, tuple(PartitionLag(p, records, seconds) for p, (records, seconds) in sorted(sampled.items())))
+        return Lag(
+            True,
+            tuple(
+                PartitionLag(topic, p, records, seconds) for (topic, p), (records, seconds) in sorted(sampled.items())
+            ),
+        )
 
     async def _reset_lag(self) -> None:
         """Drop the sampler's clients after a failure: the next reading connects afresh."""

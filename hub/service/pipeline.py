@@ -46,6 +46,7 @@ from hub.service.ports import (
     OutboundMessage,
     UnitOfWork,
 )
+from hub.service.trust import Distrust, SenderTrust
 
 log = logging.getLogger("hub.register")
 MAX_RESULT_ISSUES = 100  # a result must stay far below the broker's record limit, however bad the input
@@ -98,9 +99,13 @@ class Pipeline:
         *,
         defer_registry: bool = False,
         issuer: Issuer | None = None,
+        trust: SenderTrust | None = None,
     ) -> None:
         self.topics, self.limits, self._region_known = topics, limits, region_known
         self.defer_registry = defer_registry
+        # Who sent a record (hub/service/trust.py). The hub's wiring always checks; None is for
+        # tests of the later stages, which hand records straight to the pipeline.
+        self.trust = trust
         self.issuer = issuer  # None: documents are off, a registration is answered with its numbers only
 
     def open(self, raw: bytes) -> Envelope | Unreadable:
@@ -120,6 +125,50 @@ class Pipeline:
         letter = answers.dead_letter(self.topics, raw, delivery, why.reason.code, why.detail)
         await uow.outbox.add(answers.stamped([letter], delivery.origin_at))
         return Handled(Handling.DEAD_LETTER, codes=(why.reason.code,))
+
+    async def distrust(
+        self, uow: UnitOfWork, raw: bytes, delivery: Delivery, envelope: Envelope | Unreadable, now: datetime
+    ) -> Distrust | None:
+        """Why the record is not trusted (hub/service/trust.py), None when it is."""
+        if self.trust is None:
+            return None
+        return await self.trust.judge(uow, raw, delivery, envelope, now)
+
+    async def untrusted(
+        self,
+        uow: UnitOfWork,
+        raw: bytes,
+        delivery: Delivery,
+        envelope: Envelope | Unreadable,
+        why: Distrust,
+        now: datetime,
+    ) -> Handled:
+        """Keep an untrusted record with the dead letters (with its code) and, when its message id
+        can be read, answer the hospital whose topic carried it. Its message id stays free."""
+        detail = f"hospital {why.hospital_id}" if why.hospital_id else "not a registered hospital's topic"
+        await uow.inbox.record_dead_letter(delivery, why.code.code, detail)
+        queued = [answers.dead_letter(self.topics, raw, delivery, why.code.code, detail)]
+        message_id = envelope.message_id if isinstance(envelope, Envelope) else None
+        if message_id is not None and why.hospital_id is not None:
+            content = r.ResultContent(
+                why.result_event_id(delivery),
+                message_id,
+                why.hospital_id,
+                ResultStatus.REJECTED,
+                (Issue(why.code),),
+                {},
+            )
+            queued.append(answers.result_message(self.topics, content, now))
+        await uow.outbox.add(answers.stamped(queued, delivery.origin_at))
+        log.warning(
+            "untrusted record refused code=%s hospital=%s message_id=%s partition=%d offset=%d",
+            why.code.code,
+            why.hospital_id,
+            message_id,
+            delivery.partition,
+            delivery.offset,
+        )
+        return Handled(Handling.DEAD_LETTER, message_id, why.hospital_id, (why.code.code,))
 
     def inspect(self, envelope: Envelope, now: datetime) -> Inspection:
         """The CPU-bound part: FHIR structure and profile rules. Pure, so it may run in a thread."""

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol
 
+from pydantic import SecretStr
+
 from hub.domain.decision import Register, RegistryFacts
 from hub.domain.documents import (
     Content,
@@ -25,6 +27,7 @@ from hub.domain.documents import (
 from hub.domain.family import FamilyCardVersion
 from hub.domain.outcomes import ReviewStatus, SagaState
 from hub.domain.values import BirthNotice, Family, Hospital, HospitalKey, Person, RegisteredBirth
+from hub.service.broker_policy import Acl
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +35,9 @@ class Delivery:
     """Where a message came from: its Kafka coordinates identify one delivery of it.
 
     `trace_context`: the sender's W3C trace context (hub/observability/tracing.py), when it sent
-    one and tracing is on; `timestamp_ms`: the record's Kafka timestamp. Neither is part of the
-    delivery's identity, and the inbox keeps neither."""
+    one and tracing is on; `timestamp_ms`: the record's Kafka timestamp; `signature`: its
+    `hub-signature` header (hub/intake/signature.py). None of them is part of the delivery's
+    identity, and the inbox keeps none."""
 
     topic: str
     partition: int
@@ -41,6 +45,7 @@ class Delivery:
     key: bytes | None = None
     trace_context: str | None = field(default=None, compare=False)
     timestamp_ms: int | None = field(default=None, compare=False)
+    signature: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def origin_at(self) -> datetime | None:
@@ -581,3 +586,47 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     async def commit(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """A topic to create: its name, partitions and topic-level configuration (e.g. a hospital's
+    notification topic has message.timestamp.type=LogAppendTime: the broker stamps the time)."""
+
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict, hash=False)
+
+
+class BrokerAccess(Protocol):
+    """Administration of the Kafka cluster: topics, SCRAM users (SCRAM-SHA-512) and ACLs
+    (hub/service/broker_policy.py). Every operation is idempotent: done again, it changes nothing.
+    Passwords travel as SecretStr and are never logged or put into an error text."""
+
+    async def ensure_topics(self, specs: list[TopicSpec]) -> list[str]:
+        """Create the topics that do not exist; returns the names created. Existing topics are left as they are."""
+        ...
+
+    async def set_password(self, username: str, password: SecretStr) -> None:
+        """Create the user, or give it a new password."""
+        ...
+
+    async def delete_user(self, username: str) -> bool:
+        """Remove the user's credential (new connections are refused); False when there was none."""
+        ...
+
+    async def grant(self, acls: list[Acl]) -> None:
+        """Add the bindings; those that exist already stay as they are."""
+        ...
+
+    async def revoke(self, principal: str) -> int:
+        """Remove every binding of the principal (e.g. `User:hospital-1234`); returns how many."""
+        ...
+
+    async def acls_of(self, principal: str) -> list[Acl]:
+        """Every binding of the principal, sorted."""
+        ...
+
+    async def users(self) -> list[str]:
+        """The users that have a SCRAM credential, sorted."""
+        ...

@@ -177,6 +177,10 @@ class RegisterBirths:
                     with tracing.within(m.span):
                         if (m.delivery.topic, m.delivery.partition, m.delivery.offset) not in fresh:
                             results.append(ALREADY)
+                        elif why := await self.pipeline.distrust(uow, m.raw, m.delivery, m.envelope, self._clock()):
+                            results.append(
+                                await self.pipeline.untrusted(uow, m.raw, m.delivery, m.envelope, why, self._clock())
+                            )
                         elif isinstance(m.envelope, Unreadable):
                             results.append(await self.pipeline.dead_letter(uow, m.raw, m.delivery, m.envelope))
                         else:

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hub.domain.outcomes import Handling, ReplayKind, ResultStatus
-from hub.intake.envelope import Unreadable
+from hub.intake.envelope import Envelope, Unreadable
 from hub.service.pipeline import Handled, Pipeline
 from hub.service.ports import Delivery, UnitOfWork
+from hub.service.trust import Distrust
 
 ALREADY, NEW, REJECTED, UNREADABLE, SKIPPED = (
     ReplayKind.ALREADY,
@@ -57,6 +58,9 @@ class ReplayMessages:
     ) -> Replayed:
         envelope = self._pipeline.open(raw)
         async with self._uow() as uow:
+            # Judged again as when it was first read: the keys valid at the record's time.
+            if why := await self._pipeline.distrust(uow, raw, delivery, envelope, self._clock()):
+                return await self._untrusted(uow, raw, delivery, envelope, why, dry_run, only)
             if isinstance(envelope, Unreadable):
                 return await self._unreadable(uow, raw, delivery, envelope, dry_run, only)
             prior = await uow.inbox.find(envelope.hospital_id, envelope.message_id)
@@ -87,6 +91,22 @@ class ReplayMessages:
             if not dry_run:
                 await uow.commit()
         return Replayed(REJECTED if status == ResultStatus.REJECTED else NEW, handled)
+
+    async def _untrusted(
+        self, uow: UnitOfWork, raw: bytes, delivery: Delivery, envelope, why: Distrust, dry_run: bool, only
+    ) -> Replayed:
+        """Still not trusted: counted as rejected with its code; a record never seen before is kept
+        and answered as the consumer would have."""
+        message_id = envelope.message_id if isinstance(envelope, Envelope) else None
+        handled = Handled(ResultStatus.REJECTED, message_id, why.hospital_id, (why.code.code,))
+        if not _selected(only, why.hospital_id, handled.codes):
+            return Replayed(SKIPPED, handled)
+        if not await uow.inbox.delivered(delivery):
+            await uow.inbox.record_delivery(delivery, why.hospital_id, message_id, Handling.DEAD_LETTER)
+            await self._pipeline.untrusted(uow, raw, delivery, envelope, why, self._clock())
+            if not dry_run:
+                await uow.commit()
+        return Replayed(REJECTED, handled)
 
     async def _unreadable(
         self, uow: UnitOfWork, raw: bytes, delivery: Delivery, why: Unreadable, dry_run: bool, only: ReplayFilter

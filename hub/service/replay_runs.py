@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from hub.config import Topics
 from hub.errors import OperatorError, TransientError
+from hub.intake.signature import HEADER as SIGNATURE_HEADER
 from hub.service.ports import Delivery
 from hub.service.replay import ALREADY, NEW, REJECTED, SKIPPED, UNREADABLE, ReplayFilter, ReplayMessages
 from hub.service.retry import retry_transient
@@ -344,12 +345,27 @@ def _position(by_hospital: dict[str, tuple[int, int]], message_id: str, hospital
 def delivery(record: TopicRecord, source: str) -> Delivery:
     """The delivery a replayed record stands for: a dead letter's is where it was first read (its
     `dlq-original-*` headers). A dead letter without them (not one the hub wrote) is refused."""
-    if source != "dlq":
-        return Delivery(record.topic, record.partition, record.offset, record.key)
     h = record.headers
-    try:
+    signed = h.get(SIGNATURE_HEADER)
+    signature = signed.encode("ascii", errors="replace") if signed is not None else None
+    if source != "dlq":
         return Delivery(
-            h["dlq-original-topic"], int(h["dlq-original-partition"]), int(h["dlq-original-offset"]), record.key
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            timestamp_ms=getattr(record, "timestamp_ms", None),
+            signature=signature,
+        )
+    try:
+        stamped = h.get("dlq-original-timestamp")
+        return Delivery(
+            h["dlq-original-topic"],
+            int(h["dlq-original-partition"]),
+            int(h["dlq-original-offset"]),
+            record.key,
+            timestamp_ms=int(stamped) if stamped is not None else None,
+            signature=signature,
         )
     except (KeyError, ValueError):
         raise OperatorError(

@@ -101,7 +101,6 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, Response, async_playwright
 
-from hub.adapters.kafka.topics import ensure_topics
 from hub.bootstrap import open_pool
 from hub.devtools.seed import seed_population
 from hub.devtools.simulation.bundles import BirthSpec, build_notification
@@ -110,6 +109,7 @@ from tests.support.hub_process import HubProcess
 from tests.support.kafka import Collected, Received, collect, publish
 from tests.support.people import Household, households
 from tests.support.ports import low_ports
+from tests.support.trust import secure_environment
 
 HERE = Path(__file__).resolve().parent
 SCREENSHOTS = HERE.parent / "artifacts" / "screenshots"
@@ -262,9 +262,9 @@ async def console_env(request, tmp_path_factory):
         pool = await open_pool(env.settings)
         try:
             await seed_population(pool, families=getattr(module, "FAMILIES", 40), seed_value=11)
+            await secure_environment(env.settings, pool)
         finally:
             await pool.close()
-        await ensure_topics(env.settings.kafka_bootstrap, env.settings.topics, env.settings.notification_partitions)
         [port] = low_ports(1)
         variables = {
             "HUB_CONSOLE_HOST": "127.0.0.1",

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import pytest
 
-from hub.adapters.kafka.topics import ensure_topics
 from hub.bootstrap import open_pool
 from hub.devtools.seed import seed_population
 from tests.support.environment import create_environment, drop_environment
 from tests.support.hub_process import HubProcess, forget_all, started
 from tests.support.siak_process import SiakProcess
+from tests.support.trust import secure_environment
 
 REGISTRIES = ("embedded", "siak-http")
 
@@ -60,9 +60,9 @@ async def environment(request, tmp_path_factory):
     pool = await open_pool(env.settings)
     try:
         await seed_population(pool, families=request.module.__dict__.get("FAMILIES", 60), seed_value=11)
+        await secure_environment(env.settings, pool)
     finally:
         await pool.close()
-    await ensure_topics(env.settings.kafka_bootstrap, env.settings.topics, env.settings.notification_partitions)
     siak = None
     if request.param == "siak-http":
         siak = SiakProcess(env.settings.dsn, tmp_path_factory.mktemp("siak") / "siak.log", env.env())

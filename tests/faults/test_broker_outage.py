@@ -15,7 +15,6 @@ import uuid
 
 import pytest
 
-from hub.adapters.kafka.topics import ensure_topics
 from hub.bootstrap import open_pool
 from hub.devtools.seed import seed_population
 from tests.faults.traffic import (
@@ -35,6 +34,7 @@ from tests.support.people import birth, households
 from tests.support.ports import low_ports
 from tests.support.private_kafka import PrivateKafka
 from tests.support.scrape import eventually, readiness
+from tests.support.trust import secure_environment
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 OUTAGE_SECONDS = 60
@@ -58,9 +58,9 @@ async def environment(broker):
     pool = await open_pool(env.settings)
     try:
         await seed_population(pool, families=FAMILIES, seed_value=17)
+        await secure_environment(env.settings, pool)
     finally:
         await pool.close()
-    await ensure_topics(broker.bootstrap, env.settings.topics, env.settings.notification_partitions)
     yield env
     await drop_environment(env)
 

@@ -16,7 +16,6 @@ import uuid
 import asyncpg
 import pytest
 
-from hub.adapters.kafka.topics import ensure_topics
 from hub.adapters.postgres.database import migrate
 from hub.bootstrap import open_pool
 from hub.config import Settings
@@ -29,6 +28,7 @@ from tests.support.people import birth, households
 from tests.support.ports import low_ports
 from tests.support.private_postgres import PrivatePostgres
 from tests.support.scrape import eventually, readiness
+from tests.support.trust import secure_environment
 
 pytestmark = [pytest.mark.faults, pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 RESTARTS = 10
@@ -62,9 +62,9 @@ async def environment(database):
     pool = await open_pool(settings)
     try:
         await seed_population(pool, families=FAMILIES, seed_value=23)
+        await secure_environment(settings, pool)
     finally:
         await pool.close()
-    await ensure_topics(BOOTSTRAP, settings.topics, settings.notification_partitions)
     return Environment(name, settings)
 
 

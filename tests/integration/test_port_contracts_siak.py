@@ -24,7 +24,12 @@ HOSPITAL = "103578001"  # seeded
 @pytest.fixture
 async def client(siak):
     client = SiakClient(
-        siak.url, timeout=5, retries=1, backoff=0.05, breaker=CircuitBreaker(failure_threshold=5, reset_after=1)
+        siak.url,
+        timeout=5,
+        retries=1,
+        backoff=0.05,
+        breaker=CircuitBreaker(failure_threshold=5, reset_after=1),
+        ssl_context=siak.tls,
     )
     yield client
     await client.close()

@@ -26,7 +26,7 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture
 async def client(siak):
-    async with httpx.AsyncClient(base_url=siak.url, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=siak.url, timeout=10, verify=siak.tls) as http:
         yield http
     siak.faults()  # every test starts and ends without faults
 

@@ -39,7 +39,7 @@ def server(backing):
 
 @pytest.fixture
 async def http(server):
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10, verify=server.tls) as client:
         yield client
     server.faults()  # every test starts and ends without faults
 
@@ -51,6 +51,7 @@ def remote(server: SignerServer, *, retries: int = 2, timeout: float = 5, thresh
         retries=retries,
         backoff=0.001,
         breaker=CircuitBreaker(failure_threshold=threshold, reset_after=60),
+        ssl_context=server.tls,
     )
 
 

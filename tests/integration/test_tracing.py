@@ -22,7 +22,6 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from hub.adapters.kafka.relay import OutboxRelay, idempotent_producer
-from hub.adapters.kafka.topics import ensure_topics
 from hub.bootstrap import consumer_handler, saga_worker, units_of_work
 from hub.config import RegistryKind
 from hub.devtools.simulation.bundles import build_notification
@@ -31,6 +30,7 @@ from hub.observability import metrics
 from hub.observability.tracing_setup import recording
 from tests.support.kafka import collect
 from tests.support.people import birth, households
+from tests.support.trust import secure_environment
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 HOSPITAL = "103578001"  # seeded
@@ -42,7 +42,7 @@ async def traced_hub(environment, pool, siak):
     settings = environment.settings.model_copy(
         update={"registry": RegistryKind.SIAK_HTTP, "siak_url": siak.url, "consumer_batch_wait_ms": 0}
     )
-    await ensure_topics(settings.kafka_bootstrap, settings.topics, settings.notification_partitions)
+    await secure_environment(settings, pool)
     with recording() as spans:
         async with units_of_work(settings, pool) as uow:
             yield settings, uow, spans

@@ -1,16 +1,49 @@
-"""The reference SIAK server (`hub siak serve`) as its own process, on a free local port."""
+"""The reference SIAK server (`hub siak serve`) as its own process, on a free local port, over
+mutual TLS with the local development PKI (made if missing): `tls` is the hub's client side of it."""
 
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
 
+from hub.adapters.service_tls import client_ssl_context
+from hub.config import Settings
+from hub.devtools.service_pki import ServicePki, ensure_service_pki
 from tests.support.environment import as_owner
+
+
+def service_pki() -> ServicePki:
+    """The local development PKI of the settings (HUB_SERVICE_*), made if missing, as absolute paths."""
+    pki = ServicePki.of(Settings())
+    ensure_service_pki(pki)
+    return pki.resolved()
+
+
+def service_tls() -> ssl.SSLContext:
+    """The hub's TLS client side (its certificate, the servers' CA) of the local development PKI."""
+    service_pki()
+    return client_ssl_context(Settings())
+
+
+def tls_arguments(pki: ServicePki, client_names: Sequence[str] = ()) -> list[str]:
+    """`hub siak serve` / `hub signer serve` options serving with `pki`'s server certificate."""
+    names = [argument for name in client_names for argument in ("--client-name", name)]
+    return [
+        "--tls-cert",
+        str(pki.server_cert),
+        "--tls-key",
+        str(pki.server_key),
+        "--client-ca",
+        str(pki.ca_cert),
+        *names,
+    ]
 
 
 def free_port() -> int:
@@ -20,9 +53,11 @@ def free_port() -> int:
 
 
 class SiakProcess:
-    def __init__(self, dsn: str, log_path: Path, env: dict[str, str]) -> None:
+    def __init__(self, dsn: str, log_path: Path, env: dict[str, str], *, client_names: Sequence[str] = ()) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.pki, self.client_names = service_pki(), tuple(client_names)
+        self.tls = service_tls()  # the hub's client side: pass as httpx's `verify`
         # It plays another system that keeps its own tables in the test's database: the owner role
         # may create them, the hub's runtime role may not.
         self._dsn, self._log_path, self._env = as_owner(dsn), log_path, env
@@ -43,6 +78,7 @@ class SiakProcess:
                 self._dsn,
                 "--seed-families",
                 "0",
+                *tls_arguments(self.pki, self.client_names),
             ],
             env=self._env,
             stdout=self._log,
@@ -53,7 +89,7 @@ class SiakProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"siak server exited: {self._log_path.read_text()[-2000:]}")
             try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/v1/health", timeout=1, verify=self.tls).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
@@ -61,11 +97,11 @@ class SiakProcess:
         raise RuntimeError("siak server did not start")
 
     def faults(self, **values) -> None:
-        response = httpx.put(f"{self.url}/v1/_faults", json=values, timeout=5)
+        response = httpx.put(f"{self.url}/v1/_faults", json=values, timeout=5, verify=self.tls)
         response.raise_for_status()
 
     def stats(self) -> dict:
-        return httpx.get(f"{self.url}/v1/_stats", timeout=5).json()
+        return httpx.get(f"{self.url}/v1/_stats", timeout=5, verify=self.tls).json()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -2,15 +2,22 @@
 
 `MemorySigner` implements the DocumentSigner port with P-256 keys and self-signed certificates made
 here, so these tests need neither the local key store nor files. `SignerServer` runs the reference
-server's app with uvicorn in a background thread of the test process, on a free local port.
+server's app with uvicorn in a background thread of the test process, on a free local port;
+`SignerProcess` runs `hub signer serve` as its own process over a key store in a folder. Both serve
+over mutual TLS with the local development PKI (tests/support/siak_process.py): `tls` is the hub's
+client side of it.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -20,11 +27,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.x509.oid import NameOID
 
+from hub.adapters.service_tls import server_ssl_kwargs
 from hub.devtools.siak.server_faults import Faults
 from hub.devtools.signer.server import create_app
 from hub.domain import codes
 from hub.errors import PermanentError
 from hub.service.ports import SigningKey
+from tests.support.siak_process import free_port, service_pki, service_tls, tls_arguments
 
 ISSUED = datetime(2026, 1, 1, tzinfo=UTC)
 RETIRED_AT = ISSUED + timedelta(days=30)
@@ -102,8 +111,17 @@ class SignerServer:
 
     def __init__(self, signer: MemorySigner, faults: Faults | None = None) -> None:
         self.app = create_app(signer, faults or Faults())
+        pki = service_pki()
+        self.tls = service_tls()  # the hub's client side: pass as httpx's `verify`
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=0, log_config=None, ws="none", lifespan="off", timeout_graceful_shutdown=2
+            self.app,
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            ws="none",
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+            **server_ssl_kwargs(pki.server_cert, pki.server_key, pki.ca_cert),
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="signer-server", daemon=True)
@@ -117,14 +135,57 @@ class SignerServer:
                 raise RuntimeError("the signing reference server did not start")
             time.sleep(0.01)
         port = self._server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"https://127.0.0.1:{port}"
 
     def faults(self, **values) -> None:
-        httpx.put(f"{self.url}/v1/_faults", json=values, timeout=5).raise_for_status()
+        httpx.put(f"{self.url}/v1/_faults", json=values, timeout=5, verify=self.tls).raise_for_status()
 
     def stats(self) -> dict:
-        return httpx.get(f"{self.url}/v1/_stats", timeout=5).json()
+        return httpx.get(f"{self.url}/v1/_stats", timeout=5, verify=self.tls).json()
 
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(10)
+
+
+class SignerProcess:
+    """`hub signer serve` as its own process, over the local key store in `keys_dir`."""
+
+    def __init__(self, keys_dir: Path, log_path: Path, *, client_names: Sequence[str] = ()) -> None:
+        self.port = free_port()
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.pki, self.tls = service_pki(), service_tls()
+        self._keys_dir, self._log_path, self._client_names = keys_dir, log_path, tuple(client_names)
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> None:
+        self._log = open(self._log_path, "ab")
+        command = ["signer", "serve", "--port", str(self.port), "--keys-dir", str(self._keys_dir)]
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hub.entrypoints.cli", *command, *tls_arguments(self.pki, self._client_names)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"signer server exited: {self._log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1, verify=self.tls).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("signer server did not start")
+
+    def stats(self) -> dict:
+        return httpx.get(f"{self.url}/v1/_stats", timeout=5, verify=self.tls).json()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self._log.close()

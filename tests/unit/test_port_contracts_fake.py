@@ -14,6 +14,7 @@ from hub.devtools.simulation.bundles import Parent
 from hub.domain.values import Family, FamilyMember, Hospital, Person, Relationship, Sex
 from hub.service.ports import Delivery, OutboundMessage
 from tests.contracts.audit import AuditLogContract
+from tests.contracts.broker_access import BrokerAccessContract
 from tests.contracts.console import ConsoleAccountsContract, CorrectionProposalsContract
 from tests.contracts.documents import DocumentsContract
 from tests.contracts.hospitals import HospitalDirectoryContract
@@ -22,7 +23,7 @@ from tests.contracts.outbox import OutboxContract
 from tests.contracts.registry import CivilRegistryContract, Home
 from tests.contracts.reviews import ReviewsContract
 from tests.contracts.sagas import RegistrySagasContract
-from tests.fakes import FakeState, FakeUnitOfWork
+from tests.fakes import FakeBrokerAccess, FakeState, FakeUnitOfWork
 from tests.support.people import Household
 from tests.unit import builders
 
@@ -144,3 +145,13 @@ class TestFakeConsoleAccounts(ConsoleAccountsContract):
 
 class TestFakeCorrectionProposals(CorrectionProposalsContract):
     pass
+
+
+class TestFakeBrokerAccess(BrokerAccessContract):
+    @pytest.fixture
+    def broker(self) -> FakeBrokerAccess:
+        return FakeBrokerAccess()
+
+    @pytest.fixture
+    def names(self) -> str:
+        return "contract-"

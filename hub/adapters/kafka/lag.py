@@ -1,4 +1,4 @@
-"""Consumer lag of the hub's group on the notification topic, in records and in seconds.
+"""Consumer lag of the hub's group on the hospitals' notification topics, in records and in seconds.
 
 Records: the partition's end offset minus the group's committed offset. Seconds: the age of the
 first record not yet committed (read with a group-less consumer), 0 when caught up. The numbers
@@ -7,44 +7,52 @@ describe the whole group, so every hub process reports the same values: aggregat
 
 from __future__ import annotations
 
+import re
 import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from hub.adapters.kafka.security import KafkaAccess
 from hub.observability import metrics
 
 
 class ConsumerLag:
-    def __init__(self, bootstrap: str, group: str, topic: str) -> None:
-        self._bootstrap, self._group, self._topic = bootstrap, group, topic
+    """`pattern`: the topics the group consumes (Topics.notification_pattern)."""
+
+    def __init__(self, access: KafkaAccess, group: str, pattern: str) -> None:
+        self._access, self._group, self._pattern = access, group, re.compile(pattern)
         self._admin: AIOKafkaAdminClient | None = None
         self._reader: AIOKafkaConsumer | None = None
 
-    async def sample(self) -> dict[int, tuple[int, float]]:
-        """{partition: (records behind, seconds behind)}; also sets the gauges."""
+    async def sample(self) -> dict[tuple[str, int], tuple[int, float]]:
+        """{(topic, partition): (records behind, seconds behind)}; also sets the gauges."""
         admin, reader = await self._clients()
-        described = await admin.describe_topics([self._topic])
-        numbers = sorted(p["partition"] for t in described for p in t.get("partitions", ()))
-        partitions = [TopicPartition(self._topic, p) for p in numbers]
+        topics = sorted(t for t in await admin.list_topics() if self._pattern.match(t))
+        if not topics:
+            return {}
+        described = await admin.describe_topics(topics)
+        partitions = sorted(
+            TopicPartition(t["topic"], p["partition"]) for t in described for p in t.get("partitions", ())
+        )
         committed = await admin.list_consumer_group_offsets(self._group, partitions=partitions)
         ends = await reader.end_offsets(partitions)
-        lag: dict[int, tuple[int, float]] = {}
+        lag: dict[tuple[str, int], tuple[int, float]] = {}
         for tp in partitions:
             meta = committed.get(tp)
             position = meta.offset if meta is not None and meta.offset >= 0 else await self._beginning(reader, tp)
             behind = max(0, ends[tp] - position)
             seconds = await self._age(reader, tp, position) if behind else 0.0
-            lag[tp.partition] = (behind, seconds)
-            metrics.LAG_RECORDS.labels(topic=self._topic, partition=str(tp.partition)).set(behind)
-            metrics.LAG_SECONDS.labels(topic=self._topic, partition=str(tp.partition)).set(seconds)
+            lag[(tp.topic, tp.partition)] = (behind, seconds)
+            metrics.LAG_RECORDS.labels(topic=tp.topic, partition=str(tp.partition)).set(behind)
+            metrics.LAG_SECONDS.labels(topic=tp.topic, partition=str(tp.partition)).set(seconds)
         return lag
 
     async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         if self._admin is None or self._reader is None:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, request_timeout_ms=5000)
+            admin = AIOKafkaAdminClient(**self._access.aiokafka(), request_timeout_ms=5000)
             reader = AIOKafkaConsumer(
-                bootstrap_servers=self._bootstrap, group_id=None, enable_auto_commit=False, request_timeout_ms=5000
+                **self._access.aiokafka(), group_id=None, enable_auto_commit=False, request_timeout_ms=5000
             )
             try:
                 await admin.start()

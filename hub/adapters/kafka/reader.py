@@ -13,6 +13,7 @@ from datetime import datetime
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
 
+from hub.adapters.kafka.security import KafkaAccess
 from hub.errors import BrokerUnavailable
 
 
@@ -24,6 +25,7 @@ class Record:
     key: bytes | None
     value: bytes
     headers: dict[str, str]
+    timestamp_ms: int | None = None  # the record's Kafka timestamp
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,10 @@ class Span:
 
 
 class TopicReader:
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, access: KafkaAccess, topic: str) -> None:
         self.topic = topic
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+            **access.aiokafka(), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
         )
 
     async def __aenter__(self) -> TopicReader:
@@ -114,4 +116,4 @@ class TopicReader:
 
 def _record(rec) -> Record:
     headers = {k: v.decode(errors="replace") for k, v in rec.headers or ()}
-    return Record(rec.topic, rec.partition, rec.offset, rec.key, rec.value, headers)
+    return Record(rec.topic, rec.partition, rec.offset, rec.key, rec.value, headers, rec.timestamp)

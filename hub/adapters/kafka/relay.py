@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 from opentelemetry.trace import SpanKind
 
+from hub.adapters.kafka.security import KafkaAccess
 from hub.adapters.postgres.database import PgConnection, borrowed
 from hub.config import Topics
 from hub.errors import BrokerUnavailable
@@ -42,13 +43,14 @@ _PENDING = """
 SELECT id, topic, key, value, headers, trace_context, origin_at FROM outbox
 WHERE sent_at IS NULL ORDER BY id LIMIT $1
 """
-_RESULTS = Topics().results  # the results topic's name under any prefix ends with it
+_RESULTS = f".{Topics().results}."  # a hospital's results topic, under any prefix, contains it
 ProducerFactory = Callable[[], AIOKafkaProducer]
 
 
-def idempotent_producer(bootstrap: str, client_id: str = "hub-relay") -> AIOKafkaProducer:
+def idempotent_producer(access: KafkaAccess, client_id: str = "hub-relay") -> AIOKafkaProducer:
+    """The relay's producer, as the relay's own principal (hub/adapters/kafka/security.py)."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **access.aiokafka(),
         client_id=client_id,
         enable_idempotence=True,
         acks="all",
@@ -240,5 +242,5 @@ def _published(rows: list[asyncpg.Record]) -> None:
     now = datetime.now(UTC)
     for row in rows:
         metrics.PUBLISHED.labels(row["topic"]).inc()
-        if row["origin_at"] is not None and row["topic"].endswith(_RESULTS):
+        if row["origin_at"] is not None and _RESULTS in f".{row['topic']}":
             metrics.END_TO_END_AGE.observe(max((now - row["origin_at"]).total_seconds(), 0.0))

@@ -1,4 +1,4 @@
-"""Inbox, outbox, review queue and hospital directory on the unit of work's connection."""
+"""Inbox, outbox and review queue on the unit of work's connection (the hospital directory: hospitals.py)."""
 
 from __future__ import annotations
 
@@ -7,28 +7,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from hub.adapters.postgres.database import PgConnection
-from hub.domain.values import BirthNotice, Hospital
+from hub.domain.values import BirthNotice
 from hub.service.ports import Delivery, InboxRecord, OutboundMessage, ReviewCase
 
 OUTBOX_CHANNEL = "hub_outbox"
-
-
-class PostgresHospitals:
-    """Remembers lookups for the unit of work's lifetime: a batch asks about few hospitals, often."""
-
-    def __init__(self, conn: PgConnection) -> None:
-        self._conn = conn
-        self._seen: dict[str, Hospital | None] = {}
-
-    async def hospital(self, org_id: str) -> Hospital | None:
-        if org_id not in self._seen:
-            row = await self._conn.fetchrow(
-                "SELECT org_id, name, regency, active FROM hospitals WHERE org_id = $1", org_id
-            )
-            self._seen[org_id] = (
-                None if row is None else Hospital(row["org_id"], row["name"], row["regency"], row["active"])
-            )
-        return self._seen[org_id]
 
 
 def scope(hospital_id: str | None) -> str:

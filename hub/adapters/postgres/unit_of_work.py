@@ -20,9 +20,10 @@ from hub.adapters.postgres.audit import PostgresAuditLog
 from hub.adapters.postgres.console import PostgresConsoleAccounts, PostgresCorrectionProposals
 from hub.adapters.postgres.database import TRANSIENT, PgConnection, release, transient
 from hub.adapters.postgres.documents import PostgresDocuments
+from hub.adapters.postgres.hospitals import PostgresHospitals
 from hub.adapters.postgres.registry import EmbeddedRegistry
 from hub.adapters.postgres.sagas import PostgresSagas
-from hub.adapters.postgres.store import PostgresHospitals, PostgresInbox, PostgresOutbox, PostgresReviews
+from hub.adapters.postgres.store import PostgresInbox, PostgresOutbox, PostgresReviews
 from hub.errors import StoreRefusedData, StoreUnavailable
 from hub.service.ports import CivilRegistry
 

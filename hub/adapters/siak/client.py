@@ -8,6 +8,7 @@ because they carry an Idempotency-Key: the registry answers a repeated key with 
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 import httpx
@@ -31,6 +32,7 @@ class SiakClient:
         backoff: float,
         breaker: CircuitBreaker,
         transport: httpx.AsyncBaseTransport | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._http = RetryingHttp(
             base_url,
@@ -41,6 +43,7 @@ class SiakClient:
             unavailable=RegistryUnavailable,
             service="registry",
             transport=transport,
+            verify=ssl_context or True,
         )
         self.breaker = breaker
 

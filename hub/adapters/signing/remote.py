@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import ssl
 from datetime import datetime
 from typing import Any
 
@@ -65,6 +66,7 @@ class RemoteSigner:
         backoff: float,
         breaker: CircuitBreaker,
         transport: httpx.AsyncBaseTransport | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._http = RetryingHttp(
             base_url,
@@ -75,6 +77,7 @@ class RemoteSigner:
             unavailable=SignerUnavailable,
             service="signing service",
             transport=transport,
+            verify=ssl_context or True,
         )
         self.breaker = breaker
         self._known: dict[str, SigningKey] = {}

@@ -124,13 +124,14 @@ i18n.register(
         # consumer lag
         "dashboard.lag": ("Lag konsumen", "Consumer lag"),
         "dashboard.lag.intro": (
-            "Pemberitahuan di topik {topic} yang belum diproses grup konsumen {group}.",
-            "Notifications on the topic {topic} that the consumer group {group} has not processed yet.",
+            "Pemberitahuan di topik rumah sakit ({topic}.<id organisasi>) yang belum diproses grup konsumen {group}.",
+            "Notifications on the hospitals' topics ({topic}.<organisation id>) that the consumer group {group} has not processed yet.",
         ),
         "dashboard.lag.unavailable": (
             "Lag konsumen tidak tersedia: Kafka tidak menjawab ({error}). Angka lain di halaman ini tetap berlaku.",
             "The consumer lag is unavailable: Kafka did not answer ({error}). The other figures on this page stand.",
         ),
+        "dashboard.lag.topic": ("Topik", "Topic"),
         "dashboard.lag.partition": ("Partisi", "Partition"),
         "dashboard.lag.records": ("Pesan tertinggal", "Records behind"),
         "dashboard.lag.seconds": ("Tertinggal sejak", "Behind by"),
@@ -314,6 +315,7 @@ class BreakerOut(BaseModel):
 
 
 class PartitionLagOut(BaseModel):
+    topic: str
     partition: int
     records: int
     seconds: float
@@ -391,7 +393,8 @@ def dashboard_out(s: Snapshot, topic: str, group: str) -> DashboardOut:
             available=s.lag.available,
             error=s.lag.error,
             partitions=[
-                PartitionLagOut(partition=p.partition, records=p.records, seconds=p.seconds) for p in s.lag.partitions
+                PartitionLagOut(topic=p.topic, partition=p.partition, records=p.records, seconds=p.seconds)
+                for p in s.lag.partitions
             ],
             total_records=s.lag.total_records,
             max_seconds=s.lag.max_seconds,
