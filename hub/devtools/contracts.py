@@ -51,10 +51,10 @@ def _json(value: Any) -> str:
 
 
 def _asyncapi() -> str:
-    from hub.entrypoints.consumer import build_app, build_broker
+    from hub.entrypoints.consumer import build_app, build_broker, placeholder_security
 
     settings = Settings(kafka_bootstrap="127.0.0.1:19092", topic_prefix="")
-    app = build_app(build_broker(settings, None, lambda _: None))
+    app = build_app(build_broker(settings, None, lambda _: None, security=placeholder_security(settings)))
     document = app.schema.to_specification().to_jsonable()
     # FastStream lists publishers in set order, which changes between processes: sort for a stable file.
     return yaml.safe_dump(document, sort_keys=True, allow_unicode=True, width=100)

@@ -29,6 +29,7 @@ from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.security import BaseSecurity, SASLScram512
 from faststream.specification import AsyncAPI
 
 from hub import __version__
@@ -53,8 +54,15 @@ log = logging.getLogger("hub.consumer")
 
 
 def build_broker(
-    settings: Settings, handler: RegisterBirths | None, on_bug: Callable[[BaseException], None]
+    settings: Settings,
+    handler: RegisterBirths | None,
+    on_bug: Callable[[BaseException], None],
+    *,
+    security: BaseSecurity | None = None,
 ) -> KafkaBroker:
+    """`security`: how the consumer connects; unset, as the consumer's principal (TLS + SCRAM-SHA-512,
+    hub/adapters/kafka/security.py). The AsyncAPI generator and FastStream's in-memory test broker
+    pass a placeholder of the same kind: they never connect."""
     topics = settings.topics
     metrics.prime(
         [str(o) for o in (*ResultStatus, *Handling)],
@@ -73,7 +81,7 @@ def build_broker(
     )
     broker = KafkaBroker(
         settings.kafka_bootstrap,
-        security=access(settings).faststream(),
+        security=security or access(settings).faststream(),
         client_id="hub",
         metadata_max_age_ms=15_000,  # a hospital onboarded while the hub runs is consumed within seconds
         # This broker only consumes (its publishers document the topics; the outbox relay, another
@@ -270,3 +278,9 @@ def build_app(broker: KafkaBroker) -> FastStream:
         "finds the hub's work under its own trace.",
     )
     return FastStream(broker, specification=spec, logger=logging.getLogger("hub.faststream"))
+
+
+def placeholder_security(settings: Settings) -> BaseSecurity:
+    """The consumer's kind of security without its secret: for the AsyncAPI document and tests that
+    never connect."""
+    return SASLScram512(settings.kafka_username, "-", use_ssl=True)

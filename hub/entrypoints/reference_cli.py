@@ -41,8 +41,9 @@ ClientCa = Annotated[
 ClientName = Annotated[
     list[str] | None,
     typer.Option(
+        metavar="<name>",
         help="Accept only client certificates with this common name (repeatable; the hub's local one is `hub`). "
-        "Default: any certificate the CA issued."
+        "Default: any certificate the CA issued.",
     ),
 ]
 

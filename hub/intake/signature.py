@@ -104,12 +104,10 @@ def parse(header_value: bytes | str | None) -> Parsed | Code:
         return codes.SIGNATURE_MISSING
     if len(header_value) > MAX_HEADER_BYTES:
         return codes.SIGNATURE_INVALID
-    try:
-        value = header_value.encode("ascii") if isinstance(header_value, str) else bytes(header_value)
-        value.decode("ascii")
-    except UnicodeError:
+    if isinstance(header_value, str) and not header_value.isascii():
         return codes.SIGNATURE_INVALID
-    match = _COMPACT.fullmatch(value)
+    value = header_value.encode("ascii") if isinstance(header_value, str) else bytes(header_value)
+    match = _COMPACT.fullmatch(value)  # ASCII only: base64url characters and the two dots
     if match is None:
         return codes.SIGNATURE_INVALID
     protected, signature = _decoded(match.group(1)), _decoded(match.group(2))

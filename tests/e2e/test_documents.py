@@ -261,7 +261,9 @@ async def _notification_of(environment, message_id: str) -> bytes:
         row = await conn.fetchrow('SELECT topic, partition, "offset" FROM inbox WHERE message_id = $1', message_id)
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=environment.settings.kafka_bootstrap, enable_auto_commit=False)
+    from tests.support.kafka import client
+
+    consumer = AIOKafkaConsumer(**client(environment.settings.kafka_bootstrap), enable_auto_commit=False)
     await consumer.start()
     try:
         partition = TopicPartition(row["topic"], row["partition"])

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from hub.adapters.postgres.operations import table_counts
 from hub.devtools.simulation.bundles import Parent, build_notification
 from hub.entrypoints.cli import app
+from tests.support import trust
 from tests.support.kafka import Collected, collect, publish, status_of
 from tests.support.people import birth, households
 
@@ -199,10 +200,14 @@ async def _counts(environment) -> dict[str, int]:
 async def _end_offsets(environment) -> dict:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=environment.settings.kafka_bootstrap)
+    from tests.support.kafka import client
+
+    consumer = AIOKafkaConsumer(**client(environment.settings.kafka_bootstrap))
     await consumer.start()
     try:
-        tps = [TopicPartition(t, p) for t in environment.settings.topics.all() for p in range(3)]
+        topics = environment.settings.topics
+        tps = [TopicPartition(t, p) for t in topics.all() for p in range(3)]
+        tps += [TopicPartition(topics.results_of(org), 0) for org in trust.ACTIVE]  # one partition each
         return {f"{tp.topic}:{tp.partition}": o for tp, o in (await consumer.end_offsets(tps)).items()}
     finally:
         await consumer.stop()

@@ -12,8 +12,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from hub.devtools.simulation.bundles import build_notification
+from tests.support import trust
 from tests.support.hub_process import HubProcess
-from tests.support.kafka import collect
+from tests.support.kafka import client, collect
 from tests.support.people import birth, households
 from tests.support.scrape import eventually
 
@@ -33,14 +34,18 @@ async def test_hub_run_traces_a_hospitals_message_when_otel_variables_ask(enviro
     try:
         home = (await households(settings.dsn, 1))[0]
         spec = birth(home, "103578001")
-        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)  # a hospital's own client
+        producer = AIOKafkaProducer(**client(settings.kafka_bootstrap))  # as a hospital's own client would
         await producer.start()
         try:
+            raw = json.dumps(build_notification(spec)).encode()
             await producer.send_and_wait(
-                settings.topics.notifications,
-                json.dumps(build_notification(spec)).encode(),
+                settings.topics.notifications_of(spec.hospital_id),
+                raw,
                 key=spec.mother.nik.encode(),
-                headers=[("traceparent", f"00-{trace_id}-{parent}-01".encode())],
+                headers=[
+                    ("traceparent", f"00-{trace_id}-{parent}-01".encode()),
+                    *trust.signature_headers(spec.hospital_id, raw),
+                ],
             )
         finally:
             await producer.stop()

@@ -16,7 +16,6 @@ import json
 import time
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -28,7 +27,7 @@ from hub.devtools.simulation.bundles import build_notification
 from hub.entrypoints.consumer import build_broker
 from hub.observability import metrics
 from hub.observability.tracing_setup import recording
-from tests.support.kafka import collect
+from tests.support.kafka import collect, publish
 from tests.support.people import birth, households
 from tests.support.trust import secure_environment
 
@@ -53,13 +52,8 @@ async def _hospital_sends(settings, raw: bytes, key: bytes) -> trace.Span:
     with trace.get_tracer("test-hospital").start_as_current_span("hospital.send", kind=SpanKind.PRODUCER) as sent:
         carrier: dict[str, str] = {}
         TraceContextTextMapPropagator().inject(carrier)
-        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, acks="all")
-        await producer.start()
-        try:
-            headers = [(name, value.encode()) for name, value in carrier.items()]
-            await producer.send_and_wait(settings.topics.notifications, raw, key=key, headers=headers)
-        finally:
-            await producer.stop()
+        headers = [(name, value.encode()) for name, value in carrier.items()]
+        await publish(settings.kafka_bootstrap, settings.topics.notifications, [(key, raw)], headers=headers)
     return sent
 
 

@@ -14,11 +14,13 @@ from faststream.kafka import TestKafkaBroker
 
 from hub.adapters.kafka import relay
 from hub.config import Settings
-from hub.entrypoints.consumer import build_broker
+from hub.entrypoints.consumer import build_broker, placeholder_security
 from hub.observability.tracing_setup import recording
 from hub.service.pipeline import Handled
 
 SETTINGS = Settings(topic_prefix="w.", consumer_group="wiring")
+SECURITY = placeholder_security(SETTINGS)
+TOPIC = SETTINGS.topics.notifications_of("101271001")  # a hospital's notification topic
 
 
 class RecordingHandler:
@@ -34,26 +36,26 @@ class RecordingHandler:
 
 async def test_the_subscriber_passes_raw_bytes_and_coordinates_to_the_use_case():
     handler, bugs = RecordingHandler(), []
-    broker = build_broker(SETTINGS, handler, bugs.append)
+    broker = build_broker(SETTINGS, handler, bugs.append, security=SECURITY)
     async with TestKafkaBroker(broker) as test_broker:
-        await test_broker.publish(b"\xff not even utf-8", SETTINGS.topics.notifications, key=b"mother")
+        await test_broker.publish(b"\xff not even utf-8", TOPIC, key=b"mother")
     ((raw, delivery),) = handler.calls
     assert raw == b"\xff not even utf-8"
-    assert (delivery.topic, delivery.key) == (SETTINGS.topics.notifications, b"mother")
+    assert (delivery.topic, delivery.key) == (TOPIC, b"mother")
     assert bugs == []
 
 
 async def test_a_bug_in_handling_asks_the_process_to_stop_and_is_not_swallowed():
     handler, bugs = RecordingHandler(), []
-    broker = build_broker(SETTINGS, handler, bugs.append)
+    broker = build_broker(SETTINGS, handler, bugs.append, security=SECURITY)
     async with TestKafkaBroker(broker) as test_broker:
         with pytest.raises(ValueError):
-            await test_broker.publish(b"trigger a bug", SETTINGS.topics.notifications)
+            await test_broker.publish(b"trigger a bug", TOPIC)
     assert [type(exc) for exc in bugs] == [ValueError]
 
 
 def test_the_subscriber_commits_after_processing_and_starts_from_the_earliest_offset():
-    subscriber = build_broker(SETTINGS, RecordingHandler(), lambda _: None).subscribers[0]
+    subscriber = build_broker(SETTINGS, RecordingHandler(), lambda _: None, security=SECURITY).subscribers[0]
     assert subscriber.ack_policy is AckPolicy.NACK_ON_ERROR
     assert subscriber._connection_args["auto_offset_reset"] == "earliest"
     assert subscriber.max_records == SETTINGS.consumer_batch  # one transaction and one offset commit per batch
@@ -71,12 +73,12 @@ def test_the_relay_producer_is_idempotent_and_waits_for_all_replicas(monkeypatch
 async def test_the_subscriber_passes_the_records_timestamp_and_the_senders_trace_context():
     handler = RecordingHandler()
     traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-    broker = build_broker(SETTINGS, handler, lambda _: None)
+    broker = build_broker(SETTINGS, handler, lambda _: None, security=SECURITY)
     with recording():
         async with TestKafkaBroker(broker) as test_broker:
             await test_broker.publish(
                 b"{}",
-                SETTINGS.topics.notifications,
+                TOPIC,
                 headers={"traceparent": traceparent},
                 timestamp_ms=1_777_700_000_000,
             )
@@ -95,10 +97,10 @@ async def test_the_subscriber_passes_the_records_timestamp_and_the_senders_trace
 )
 async def test_faststream_decodes_nothing_the_hub_reads_the_bytes_itself(body, content_type):
     handler, bugs = RecordingHandler(), []
-    broker = build_broker(SETTINGS, handler, bugs.append)
+    broker = build_broker(SETTINGS, handler, bugs.append, security=SECURITY)
     headers = {"content-type": content_type} if content_type else None
     async with TestKafkaBroker(broker) as test_broker:
-        await test_broker.publish(body, SETTINGS.topics.notifications, headers=headers)
+        await test_broker.publish(body, TOPIC, headers=headers)
     assert [raw for raw, _ in handler.calls] == [body]
     assert bugs == []
 

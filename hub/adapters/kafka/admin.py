@@ -80,6 +80,7 @@ class BrokerAdmin:
         self._secrets: list[str] = []
         self._last_error: str | None = None
         self._where = "Kafka"
+        self._powers: set[AclOperation] | None = None  # the principal's operations on the cluster
 
     async def ensure_topics(self, specs: list[TopicSpec]) -> list[str]:
         if not specs:
@@ -151,13 +152,29 @@ class BrokerAdmin:
         return sum(len(self._refused_raises(f, f"revoke the ACLs of {principal}")) for f in futures.values())
 
     def _acls_of(self, principal: str) -> list[Acl]:
+        self._require(AclOperation.DESCRIBE, f"list the ACLs of {principal}")  # else Kafka answers: none
         future = self._admin().describe_acls(_every_acl_of(principal), request_timeout=self._timeout)
         return sorted(_acl(b) for b in self._refused_raises(future, f"list the ACLs of {principal}"))
 
     def _users(self) -> list[str]:
+        self._require(AclOperation.DESCRIBE, "list the Kafka users")
         future = self._admin().describe_user_scram_credentials(request_timeout=self._timeout)
         assert isinstance(future, Future)  # without a list of users: one future for all
         return sorted(self._refused_raises(future, "list the Kafka users"))
+
+    def _require(self, operation: AclOperation, what: str) -> None:
+        """Refuse what the principal may not do on the cluster before asking. Not only for a clearer
+        text: DescribeAcls answers an unauthorised principal with no ACLs rather than an error, and
+        a refused DescribeUserScramCredentials corrupts confluent-kafka 2.16's heap (the process
+        aborts when the client is freed)."""
+        if self._powers is None:
+            future = self._admin().describe_cluster(include_authorized_operations=True, request_timeout=self._timeout)
+            self._powers = set(self._refused_raises(future, "describe the cluster").authorized_operations or ())
+        if operation not in self._powers:
+            raise OperatorError(
+                f"{self._where} may not {what} (it needs {operation.name} on the cluster: the admin principal, "
+                "HUB_KAFKA_ADMIN_USERNAME, is meant to be a super user)"
+            )
 
     def _admin(self) -> AdminClient:
         if self._client is None:
