@@ -1,12 +1,13 @@
 """Ceilings on the same messages and machine: what the hub could reach if one part were all it did.
 
-- transport: a bare aiokafka consumer reads the notification topic from the beginning;
+- transport: a bare aiokafka consumer reads the hospitals' notification topics from the beginning;
 - validation: json parse + hub.intake.structure.structural_issues + hub.intake.profile.read_notice,
   in one process, warm (fhir.resources models already built);
 - database: EmbeddedRegistry.register_birth through PostgresUnitOfWork, one transaction per birth,
   sequential, for the notices of the valid singletons and twins (decided beforehand, untimed);
 - handler (extra): the hub's own RegisterBirths.handle in process, sequential, without Kafka or
-  relay: intake, registry, inbox and outbox in one transaction per message.
+  relay: the sender's signature check, intake, registry, inbox and outbox in one transaction per
+  message (each delivered as from its hospital's topic, with its signature header).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from hub.adapters.regions import kecamatan_known
 from hub.bootstrap import open_pool, registration_handler
 from hub.domain.decision import Register, RegistryFacts, decide
 from hub.intake.profile import read_notice
+from hub.intake.signature import HEADER as SIGNATURE_HEADER
 from hub.intake.structure import structural_issues
 from hub.service.ports import Delivery
 
@@ -46,16 +48,9 @@ async def run_ceilings(ctx: Context, messages: list[Message], label: str) -> dic
     try:
         env = await fresh_env(ctx.template, label.replace("-", "_"))
         try:
-            await produce_all(
-                env.settings.kafka_bootstrap,
-                env.settings.topics.notifications,
-                messages,
-                lambda n: ctx.progress.advance(task, n),
-            )
+            await produce_all(env.settings, messages, lambda n: ctx.progress.advance(task, n))
             ctx.progress.update(task, description=f"{label}: transport (raw consume)", completed=0)
-            transport = await raw_consume(
-                env.settings.kafka_bootstrap, env.settings.topics.notifications, len(messages)
-            )
+            transport = await raw_consume(env.settings, len(messages))
             figures.update(transport_msgs_per_s=transport["msgs_per_s"], transport_mib_per_s=transport["mib_per_s"])
         finally:
             await drop_env(env)
@@ -162,9 +157,19 @@ async def _handler(env: BenchEnv, messages: list[Message], tick) -> dict:
     pool = await open_pool(env.settings)
     try:
         handler = registration_handler(env.settings, pool)
+        deliveries = [
+            Delivery(
+                env.settings.topics.notifications_of(message.hospital),
+                0,
+                offset,
+                message.key,
+                signature=dict(message.headers).get(SIGNATURE_HEADER),
+            )
+            for offset, message in enumerate(messages)
+        ]
         started = time.perf_counter()
-        for offset, message in enumerate(messages):
-            await handler.handle(message.value, Delivery(env.settings.topics.notifications, 0, offset, message.key))
+        for message, delivery in zip(messages, deliveries, strict=True):
+            await handler.handle(message.value, delivery)
             tick()
         seconds = time.perf_counter() - started
     finally:

@@ -37,7 +37,7 @@ import httpx
 
 from bench.console_seed import Seeded, SeedPlan, samples, seed
 from bench.context import Context
-from bench.env import BOOTSTRAP, PARTITIONS, BenchEnv, _admin_sql, drop_env, settings_for
+from bench.env import BenchEnv, _admin_sql, drop_env, env_settings
 from bench.stats import percentile
 
 BAR_MS = 500.0  # the design's bar for a page's p95
@@ -220,24 +220,23 @@ async def run_console(ctx: Context, args) -> dict:
     name = f"bench_console_{uuid.uuid4().hex[:8]}"
     folder = ctx.out / "console"
     folder.mkdir(parents=True, exist_ok=True)
-    settings = settings_for(
+    settings = env_settings(
         name,
-        kafka_bootstrap=BOOTSTRAP,
-        topic_prefix=f"{name}.",
-        consumer_group=f"{name}-hub",
-        notification_partitions=PARTITIONS,
         console_secure_cookie=False,  # httpx keeps Secure cookies for https only
         audit_key_file=folder / "audit-anchor.key",
         audit_anchor_file=folder / "audit-anchors.jsonl",
     )
     env = BenchEnv(name, settings)
-    from hub.adapters.kafka.topics import ensure_topics
-    from hub.bootstrap import prepare_database
+    from hub.bootstrap import database, prepare_database, prepare_kafka
 
     await _admin_sql(f'CREATE DATABASE "{name}"')
     try:
         await prepare_database(settings)
-        await ensure_topics(settings.kafka_bootstrap, settings.topics, settings.notification_partitions)
+        async with database(settings) as pool:
+            # Before seeding, so with no hospital yet: the hub's own topics and its principals' ACLs,
+            # not two topics for each of the (up to 3,000) seeded hospitals, all empty (the
+            # dashboard's consumer lag then has no topic to look at).
+            await prepare_kafka(settings, pool)
         plan = SeedPlan(
             registrations=args.registrations,
             now=datetime.now(UTC),

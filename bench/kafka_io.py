@@ -1,5 +1,9 @@
 """Kafka I/O for the harness, with plain aiokafka: produce the plan, collect results, raw-consume.
 
+Every client connects as the admin principal (bench.env.kafka_client). Each message goes to its
+hospital's notification topic with the headers made when the plan was built (its signature among
+them); results are read from every hospital's results topic.
+
 Result times are the result records' Kafka timestamps (CreateTime: set by the hub's relay
 producer when it hands the record to its producer, a few ms before the broker's ack), on the
 same machine's clock as the harness. Receipt times (when the harness read the record) are kept too.
@@ -8,19 +12,24 @@ same machine's clock as the harness. Receipt times (when the harness read the re
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench.env import kafka_client
 from bench.messages import Message
+from hub.config import Settings
 
 
-async def produce_all(bootstrap: str, topic: str, messages: list[Message], advance: Callable[[int], None]) -> float:
-    """Publish every message (idempotent, acks=all, as a hospital would); returns seconds taken."""
+async def produce_all(settings: Settings, messages: list[Message], advance: Callable[[int], None]) -> float:
+    """Publish every message to its hospital's topic (idempotent, acks=all, as a hospital would);
+    returns seconds taken."""
+    topics = {hospital: settings.topics.notifications_of(hospital) for hospital in {m.hospital for m in messages}}
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **kafka_client(settings),
         enable_idempotence=True,
         acks="all",
         linger_ms=20,
@@ -34,7 +43,7 @@ async def produce_all(bootstrap: str, topic: str, messages: list[Message], advan
         for message in messages:
             pending.append(
                 await producer.send(
-                    topic, message.value, key=message.key, headers=[("content-type", b"application/fhir+json")]
+                    topics[message.hospital], message.value, key=message.key, headers=list(message.headers)
                 )
             )
             if len(pending) >= 500:
@@ -56,12 +65,26 @@ class Result:
     value: bytes
 
 
+async def _subscribe_matching(consumer: AIOKafkaConsumer, pattern: str) -> list[str]:
+    """Subscribe a started consumer to the existing topics whose whole name matches `pattern`."""
+    names = sorted(t for t in await consumer.topics() if re.fullmatch(pattern, t))
+    if not names:
+        raise RuntimeError(f"no topic matches {pattern}")
+    consumer.subscribe(topics=names)
+    return names
+
+
+def results_pattern(settings: Settings) -> str:
+    """Every hospital's results topic."""
+    return re.escape(settings.topics.results) + r"\.[A-Za-z0-9-]+"
+
+
 @dataclass
 class ResultCollector:
-    """Reads the result topic from the beginning in the background until `expected` results arrived."""
+    """Reads every hospital's results topic from the beginning in the background until `expected`
+    results arrived (the topics are made with the run's environment, before any result)."""
 
-    bootstrap: str
-    topic: str
+    settings: Settings
     expected: int
     results: list[Result] = field(default_factory=list)
     last_progress: float = field(default_factory=time.monotonic)
@@ -69,14 +92,14 @@ class ResultCollector:
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            self.topic,
-            bootstrap_servers=self.bootstrap,
+            **kafka_client(self.settings),
             group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,
             fetch_max_wait_ms=50,
         )
         await self._consumer.start()
+        await _subscribe_matching(self._consumer, results_pattern(self.settings))
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
@@ -115,13 +138,15 @@ class ResultCollector:
         await self._consumer.stop()
 
 
-async def raw_consume(bootstrap: str, topic: str, expected: int) -> dict:
-    """Transport ceiling: a bare consumer (no group) reads every record of the topic from the beginning."""
+async def raw_consume(settings: Settings, expected: int) -> dict:
+    """Transport ceiling: a bare consumer (no group) reads every record of the hospitals'
+    notification topics from the beginning."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+        **kafka_client(settings), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
     )
     await consumer.start()
     try:
+        await _subscribe_matching(consumer, settings.topics.notification_pattern)
         count, size, started = 0, 0, time.monotonic()
         while count < expected and time.monotonic() - started < 120:
             for records in (await consumer.getmany(timeout_ms=200, max_records=5000)).values():

@@ -40,10 +40,13 @@ METRICS = (
 async def run_latency(ctx: Context, messages: list[Message], rate: float, label: str, drain_seconds: float) -> dict:
     env = await fresh_env(ctx.template, label.replace("-", "_").replace(".", "_"))
     plan_path, out_path = ctx.logs / f"{label}-plan.pickle", ctx.logs / f"{label}-sends.json"
-    plan_path.write_bytes(pickle.dumps([(m.message_id, m.key, m.value) for m in messages]))
+    topics = env.settings.topics
+    plan_path.write_bytes(
+        pickle.dumps([(m.message_id, m.key, m.value, topics.notifications_of(m.hospital), m.headers) for m in messages])
+    )
     task = ctx.task(f"{label}: hub starting", len(messages))
     hub = HubProcess(env.hub_env(), ctx.logs / f"{label}-hub.log")
-    collector = ResultCollector(env.settings.kafka_bootstrap, env.settings.topics.results, len(messages))
+    collector = ResultCollector(env.settings, len(messages))
     try:
         await collector.start()
         hub.spawn()
@@ -59,8 +62,6 @@ async def run_latency(ctx: Context, messages: list[Message], rate: float, label:
             str(rate),
             "--bootstrap",
             env.settings.kafka_bootstrap,
-            "--topic",
-            env.settings.topics.notifications,
             cwd=ROOT,
         )
         while producer.returncode is None:

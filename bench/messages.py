@@ -6,6 +6,12 @@ re-sent (same bytes again), ~1% a new message id for a birth already sent. Every
 a different seeded mother, so no mother has two births within the 30-day duplicate window
 (that would turn a birth into a review). Re-sent and duplicate copies come after their original
 and share its key (the mother's NIK), so they land on the same partition, after it.
+
+Every message goes to its hospital's own notification topic, signed by that hospital (the seeded
+hospitals' development key, hub/devtools/trusted_hospitals.py). The signature is made here, when
+the plan is built, so that publishing measures publishing and not signing. An "unknown sender" is a
+hospital that names another (unregistered) organisation as the sender in its bundle: the hub
+refuses it as not signed by that sender.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from hub.devtools.simulation.bundles import BirthSpec, build_notification
 from hub.devtools.simulation.demo import Mother
 from hub.devtools.simulation.demo_stats import utc_offset_hours
 from hub.devtools.simulation.population import GIVEN_F, GIVEN_M
+from hub.devtools.trusted_hospitals import signature_headers
 from hub.intake import vocabulary as v
 
 MIX = {"valid": 0.85, "twin": 0.05, "stillbirth": 0.01, "invalid": 0.06, "resent": 0.02, "duplicate": 0.01}
@@ -37,12 +44,17 @@ EXPECTED = {
 }
 
 
+CONTENT_TYPE = ("content-type", b"application/fhir+json")
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     message_id: str
     kind: str
     key: bytes
     value: bytes
+    hospital: str  # whose notification topic it goes to, and who signed it
+    headers: tuple[tuple[str, bytes], ...]  # content type and the hospital's signature over `value`
 
 
 def mothers_needed(count: int) -> int:
@@ -67,21 +79,20 @@ def plan(mothers: list[Mother], hospitals: list[tuple[str, str]], count: int, se
     chosen = rng.sample(mothers, len(kinds))
     adults = [n for m in rng.sample(mothers, min(len(mothers), 400)) for n in (m.parent.nik, m.father.nik)]
     now = datetime.now(UTC)
-    base: list[tuple[str, BirthSpec]] = []
+    base: list[tuple[str, BirthSpec, str]] = []
     for kind, mother in zip(kinds, chosen, strict=False):
         base += _delivery(rng, kind, mother, hospitals, adults, now)
-    singles = [i for i, (kind, _) in enumerate(base) if kind == "valid"]
+    singles = [i for i, (kind, _, _) in enumerate(base) if kind == "valid"]
     originals = rng.sample(singles, shares["resent"] + shares["duplicate"])
-    ordered = [(float(i), kind, spec) for i, (kind, spec) in enumerate(base)]
+    ordered = [(float(i), kind, spec, hospital) for i, (kind, spec, hospital) in enumerate(base)]
     for n, index in enumerate(originals):
+        _, spec, hospital = base[index]
         kind, spec = (
-            ("resent", base[index][1])
-            if n < shares["resent"]
-            else ("duplicate", replace(base[index][1], message_id=str(uuid.uuid4())))
+            ("resent", spec) if n < shares["resent"] else ("duplicate", replace(spec, message_id=str(uuid.uuid4())))
         )
-        ordered.append((rng.uniform(index + 0.5, len(base)), kind, spec))
+        ordered.append((rng.uniform(index + 0.5, len(base)), kind, spec, hospital))
     ordered.sort(key=lambda item: item[0])
-    return [_message(kind, spec) for _, kind, spec in ordered]
+    return [_message(kind, spec, hospital) for _, kind, spec, hospital in ordered]
 
 
 def kinds_of(messages: list[Message]) -> dict[str, int]:
@@ -90,8 +101,16 @@ def kinds_of(messages: list[Message]) -> dict[str, int]:
 
 def _delivery(
     rng: random.Random, kind: str, mother: Mother, hospitals: list[tuple[str, str]], adults: list[str], now: datetime
+) -> list[tuple[str, BirthSpec, str]]:
+    """(kind, spec, the hospital that sends it) per notification of one delivery."""
+    hospital = rng.choice([h for h in hospitals if h[1] == mother.kecamatan[:4]] or hospitals)
+    return [(kind, spec, hospital[0]) for kind, spec in _specs(rng, kind, mother, hospital, adults, now)]
+
+
+def _specs(
+    rng: random.Random, kind: str, mother: Mother, hospital: tuple[str, str], adults: list[str], now: datetime
 ) -> list[tuple[str, BirthSpec]]:
-    hospital_id, regency = rng.choice([h for h in hospitals if h[1] == mother.kecamatan[:4]] or hospitals)
+    hospital_id, regency = hospital
     born = now.astimezone(timezone(timedelta(hours=utc_offset_hours(regency))))
     born = (born - timedelta(seconds=rng.uniform(3600, 40 * 3600))).replace(microsecond=0)
     parents = {mother.parent.nik, mother.father.nik}
@@ -155,7 +174,7 @@ def _name(rng: random.Random, sex: str, mother: Mother) -> str:
     return f"{rng.choice(GIVEN_M if sex == 'male' else GIVEN_F)} {surname}"
 
 
-def _message(kind: str, spec: BirthSpec) -> Message:
+def _message(kind: str, spec: BirthSpec, hospital: str) -> Message:
     document = build_notification(spec)
     for entry in document["entry"]:
         resource = entry["resource"]
@@ -172,4 +191,5 @@ def _message(kind: str, spec: BirthSpec) -> Message:
         ):
             resource["birthDate"] = "kemarin sore"  # not a FHIR date: fhir.resources rejects it
     value = json.dumps(document, ensure_ascii=False).encode()
-    return Message(spec.message_id, kind, spec.mother.nik.encode(), value)
+    headers = (CONTENT_TYPE, *signature_headers(hospital, value))
+    return Message(spec.message_id, kind, spec.mother.nik.encode(), value, hospital, headers)

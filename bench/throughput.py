@@ -46,13 +46,8 @@ async def run_throughput(
     hubs: list[HubProcess] = []
     collector = None
     try:
-        produce_s = await produce_all(
-            env.settings.kafka_bootstrap,
-            env.settings.topics.notifications,
-            messages,
-            lambda n: ctx.progress.advance(task, n),
-        )
-        collector = ResultCollector(env.settings.kafka_bootstrap, env.settings.topics.results, len(messages))
+        produce_s = await produce_all(env.settings, messages, lambda n: ctx.progress.advance(task, n))
+        collector = ResultCollector(env.settings, len(messages))
         await collector.start()
         hubs = [
             HubProcess(env.hub_env(**(extra_env or {})), ctx.logs / f"{label}-hub{i + 1}.log") for i in range(processes)

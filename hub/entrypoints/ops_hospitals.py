@@ -137,7 +137,7 @@ def _listed(status: HospitalStatus) -> dict:
 
 
 def _yes_no(value: bool | None) -> str:
-    return "unknown (Kafka not reachable)" if value is None else ("yes" if value else "no")
+    return "unknown (Kafka could not be asked)" if value is None else ("yes" if value else "no")
 
 
 def _keys_text(keys: list[dict]) -> str:

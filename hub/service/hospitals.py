@@ -29,7 +29,7 @@ from pydantic import SecretStr
 
 from hub.config import HOSPITAL_ID, Topics
 from hub.domain.values import Hospital, HospitalKey
-from hub.errors import BrokerUnavailable, OperatorError
+from hub.errors import BrokerUnavailable, ConfigurationError, OperatorError
 from hub.intake import signature
 from hub.service.broker_policy import (
     hospital_acls,
@@ -220,12 +220,12 @@ class HospitalDesk:
         return Onboarded(hospital, kid, access, key_file, created)
 
     async def listed(self) -> list[HospitalStatus]:
-        """Every hospital with its keys, and whether its Kafka user exists (None: Kafka not reachable)."""
+        """Every hospital with its keys, and whether its Kafka user exists (None: Kafka could not be asked)."""
         async with self._uow() as uow:
             found = [(h, await uow.hospitals.keys_of(h.org_id)) for h in await uow.hospitals.listed()]
         try:
             users: set[str] | None = set(await self._broker.users())
-        except BrokerUnavailable as exc:
+        except (BrokerUnavailable, ConfigurationError) as exc:  # e.g. no admin password on this host
             log.warning("Kafka users not listed error=%s", type(exc).__name__)
             users = None
         return [

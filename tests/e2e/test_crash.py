@@ -65,7 +65,7 @@ async def test_kill_9_mid_batch_loses_nothing_and_doubles_nothing(environment, t
             registered = {r.headers["event-id"] for r in c.on(topics.births_registered)}
             return len(c.results_by_message(topics)) >= len(specs) and len(registered) >= 200
 
-        collected = await collect(settings.kafka_bootstrap, topics.all(), until=done, timeout=120)
+        collected = await collect(settings.kafka_bootstrap, [topics.results, *topics.all()], until=done, timeout=120)
     finally:
         assert hub.stop() == 0
 

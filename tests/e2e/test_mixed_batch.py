@@ -149,7 +149,7 @@ async def outcome(environment, hub_process):
     def done(c: Collected) -> bool:
         return all_answered(batch, topics, c) and len(c.on(topics.family_cards)) >= batch.registered
 
-    collected = await collect(settings.kafka_bootstrap, topics.all(), until=done, timeout=90)
+    collected = await collect(settings.kafka_bootstrap, [topics.results, *topics.all()], until=done, timeout=90)
     return batch, collected
 
 

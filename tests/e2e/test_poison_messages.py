@@ -167,7 +167,7 @@ async def test_every_poison_is_answered_and_the_partition_moves_on(environment, 
                 hub.process.poll() is not None for hub in processes
             )
 
-        collected = await collect(settings.kafka_bootstrap, topics.all(), until=done, timeout=120)
+        collected = await collect(settings.kafka_bootstrap, [topics.results, *topics.all()], until=done, timeout=120)
         exits = [hub.process.poll() for hub in processes]
     finally:
         for hub in processes:

@@ -11,7 +11,7 @@ import pytest
 
 from hub.bootstrap import open_pool, registration_handler
 from hub.devtools.simulation.bundles import build_notification
-from hub.service.ports import Delivery
+from tests.support import trust
 from tests.support.hub_process import HubProcess
 from tests.support.people import birth, households
 
@@ -25,8 +25,9 @@ async def test_the_running_hub_purges_expired_bodies_and_audits_it(environment, 
     try:
         spec = birth((await households(settings.dsn, 1))[0], "103578001")
         handler = registration_handler(settings, pool)
-        delivery = Delivery("retention.notifications", 0, uuid.uuid4().int % 10**9)
-        await handler.handle_batch([(json.dumps(build_notification(spec)).encode(), delivery)])
+        raw = json.dumps(build_notification(spec)).encode()
+        delivery = trust.delivered(settings.topics, raw, 0, uuid.uuid4().int % 10**9)
+        await handler.handle_batch([(raw, delivery)])
         await pool.execute("UPDATE outbox SET sent_at = now() - interval '40 days'")
     finally:
         await pool.close()

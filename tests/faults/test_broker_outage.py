@@ -108,14 +108,14 @@ async def test_a_minute_without_the_broker_delays_results_but_loses_and_wedges_n
         wanted = {s.message_id for s in first + later}
         collected = await collect(
             broker.bootstrap,
-            topics.all(),
+            [topics.results, *topics.all()],
             until=lambda c: wanted <= set(c.results_by_message(topics)),
             timeout=120,
         )
         owed = await outbox_event_ids(settings.dsn)
         if not delivered_all(collected, owed):  # the civil events may trail the last result by a moment
             collected = await collect(
-                broker.bootstrap, topics.all(), until=lambda c: delivered_all(c, owed), timeout=30
+                broker.bootstrap, [topics.results, *topics.all()], until=lambda c: delivered_all(c, owed), timeout=30
             )
         unsent = await fetchval(settings.dsn, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")
         assert hub.process.poll() is None, hub.log_text()[-3000:]

@@ -6,8 +6,11 @@ import os
 
 import pytest
 
+from hub.adapters.postgres.registry import EmbeddedRegistry
+from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub.bootstrap import open_pool
 from hub.devtools.seed import seed_population
+from hub.devtools.trusted_hospitals import register_keys
 from tests.support.environment import create_environment, drop_environment
 from tests.support.siak_process import SiakProcess
 
@@ -20,6 +23,7 @@ async def environment(request):
     pool = await open_pool(env.settings)
     try:
         await seed_population(pool, families=40, seed_value=3)
+        await register_keys(lambda: PostgresUnitOfWork(pool, EmbeddedRegistry))  # the seeded hospitals sign
     finally:
         await pool.close()
     yield env

@@ -4,10 +4,12 @@ broker_policy enforced by Kafka itself for a hospital's principal."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import uuid
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import (
     AclBindingFilter,
     AclOperation,
@@ -16,12 +18,16 @@ from confluent_kafka.admin import (
     ConfigResource,
     ResourcePatternType,
     ResourceType,
+    ScramMechanism,
+    UserScramCredentialDeletion,
 )
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
 from hub.adapters.kafka.admin import BrokerAdmin, broker_admin
 from hub.adapters.kafka.security import Role, access
 from hub.config import Settings, Topics
+from hub.entrypoints.cli import app
 from hub.errors import BrokerUnavailable, OperatorError
 from hub.service.broker_policy import hospital_acls, hospital_username, principal
 from hub.service.ports import TopicSpec
@@ -89,7 +95,8 @@ async def test_a_hospitals_notification_topic_is_stamped_by_the_broker(broker, n
 
 def _as(username: str, password: SecretStr, **extra) -> dict:
     config = access(SETTINGS, Role.ADMIN).librdkafka()
-    return {**config, "sasl.username": username, "sasl.password": password.get_secret_value(), **extra}
+    quiet = {"log_level": 0}  # refusals are what these clients are for: no librdkafka log lines
+    return {**config, "sasl.username": username, "sasl.password": password.get_secret_value(), **quiet, **extra}
 
 
 def _produce(config: dict, topic: str) -> KafkaError | None:
@@ -168,3 +175,51 @@ async def test_a_principal_without_the_powers_is_refused_as_an_operator_error(br
             await powerless.grant(hospital_acls(Topics(names), "zz"))
     finally:
         await broker.delete_user(username)
+
+
+@pytest.mark.postgres
+def test_hub_hospitals_on_the_real_database_and_broker(environment, tmp_path):
+    """`hub hospitals add`, `list` and `disable` as an operator runs them: the hospital can publish
+    with the printed credentials until it is disabled."""
+    org, topics = f"9{uuid.uuid4().int % 10**9:09d}", environment.settings.topics
+    env = environment.env(HUB_HOSPITAL_SECRETS_DIR=str(tmp_path))
+
+    def hub(*args: str):
+        return CliRunner().invoke(app, ["hospitals", *args], env=env)
+
+    try:
+        added = hub("add", org, "--name", "RS Integrasi", "--regency", "3273", "--reason", "integration test")
+        assert added.exit_code == 0, added.output
+        password = SecretStr((tmp_path / org / "kafka.password").read_text().strip())
+        assert added.stdout.count(password.get_secret_value()) == 1
+        assert _topic_config(topics.notifications_of(org), "message.timestamp.type") == "LogAppendTime"
+        me = _as(f"hospital-{org}", password)
+        assert _produce(me, topics.notifications_of(org)) is None
+        [row] = [r for r in json.loads(hub("list", "--json").stdout) if r["org_id"] == org]
+        assert (row["active"], row["kafka_user"], len(row["keys"])) == (True, True, 1)
+        assert hub("add", org, "--name", "RS Integrasi", "--regency", "3273").exit_code == 2
+        disabled = hub("disable", org, "--reason", "integration test")
+        assert disabled.exit_code == 0, disabled.output
+        assert _produce(me, topics.notifications_of(org)) is not None, "refused at once"
+        synced = hub("sync", org)
+        assert synced.exit_code == 0, synced.output
+        assert _produce(me, topics.notifications_of(org)) is not None, "sync keeps a disabled hospital out"
+    finally:
+        _clean_up(environment.settings.topic_prefix)
+        admin = _admin()
+        with contextlib.suppress(KafkaException):
+            for future in admin.alter_user_scram_credentials(
+                [UserScramCredentialDeletion(f"hospital-{org}", ScramMechanism.SCRAM_SHA_512)]
+            ).values():
+                future.result()
+        every_of_hospital = AclBindingFilter(
+            ResourceType.ANY,
+            None,
+            ResourcePatternType.ANY,
+            principal(f"hospital-{org}"),
+            None,
+            AclOperation.ANY,
+            AclPermissionType.ANY,
+        )
+        for future in admin.delete_acls([every_of_hospital]).values():
+            future.result()

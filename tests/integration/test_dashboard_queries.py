@@ -21,7 +21,7 @@ from hub.adapters.regions import region_name
 from hub.bootstrap import registration_handler
 from hub.devtools.simulation.bundles import Parent, build_notification
 from hub.service.dashboard import ZONE, Dashboard, day_bounds
-from hub.service.ports import Delivery
+from tests.support import trust
 from tests.support.people import birth, households
 
 pytestmark = pytest.mark.postgres
@@ -31,8 +31,8 @@ KK = "3578010101990009"
 
 
 class NoLag:
-    async def sample(self) -> dict[int, tuple[int, float]]:
-        return {0: (0, 0.0)}
+    async def sample(self) -> dict[tuple[str, int], tuple[int, float]]:
+        return {("dash.birth.notification.v1.101271001", 0): (0, 0.0)}
 
     async def close(self) -> None:
         pass
@@ -141,7 +141,7 @@ async def test_births_the_pipeline_handles_count_in_the_hour_they_were_registere
     handler = registration_handler(environment.settings, pool)
     raws = [json.dumps(build_notification(spec)).encode() for spec in (good, stranger)]
     handled = await handler.handle_batch(
-        [(raw, Delivery("dash.notifications", 2, uuid.uuid4().int % 10**9)) for raw in raws]
+        [(raw, trust.delivered(environment.settings.topics, raw, 2, uuid.uuid4().int % 10**9)) for raw in raws]
     )
     assert [str(h.outcome) for h in handled] == ["registered", "rejected"]
 

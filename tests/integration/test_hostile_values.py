@@ -26,11 +26,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hub.adapters.postgres.registry import EmbeddedRegistry
+from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub.bootstrap import open_pool, registration_handler
+from hub.config import Topics
 from hub.devtools.seed import seed_population
 from hub.devtools.simulation.bundles import build_notification
+from hub.devtools.trusted_hospitals import register_keys
 from hub.intake.structure import fhirpath
 from hub.service.ports import Delivery
+from tests.support import trust
 from tests.support.environment import create_environment, drop_environment
 from tests.support.people import Household, birth, households
 
@@ -38,6 +43,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.faults]
 HOSPITAL = "103578001"
 FAMILIES = 640  # every registration needs a mother of its own (births of one mother close together go to review)
 UNREADABLE_WHEN_SPOILT = {("entry", 0, "resource", "id"), ("entry", 0, "resource", "resourceType")}
+# A spoilt sender is no longer the hospital that signed the record: refused by the trust check
+# (hub/service/trust.py), before any other rule reads it.
+SENDER = ("entry", 0, "resource", "sender", "reference")
 Location = tuple[str | int, ...]
 
 
@@ -47,6 +55,7 @@ async def environment():
     pool = await open_pool(env.settings)
     try:
         await seed_population(pool, families=FAMILIES, seed_value=8)
+        await register_keys(lambda: PostgresUnitOfWork(pool, EmbeddedRegistry))  # the seeded hospitals sign
     finally:
         await pool.close()
     yield env
@@ -56,6 +65,7 @@ async def environment():
 @pytest.fixture(scope="module")
 async def world(environment):
     pool = await open_pool(environment.settings)
+    OFFSETS.topics = environment.settings.topics
     mothers = iter(await households(environment.settings.dsn, 440))
     yield registration_handler(environment.settings, pool), mothers
     await pool.close()
@@ -89,10 +99,12 @@ def spoilt(home: Household, loc: Location, value: Any = None, literal: str | Non
 class Offsets:
     def __init__(self) -> None:
         self.next = 0
+        self.topics = Topics()  # the module's environment's (set by `world`)
 
-    def __call__(self) -> Delivery:
+    def __call__(self, raw: bytes) -> Delivery:
+        """As its hospital publishes it (tests/support/trust.py): the stage under test comes after."""
         self.next += 1
-        return Delivery("hostile", 0, self.next, b"k")
+        return trust.delivered(self.topics, raw, 0, self.next)
 
 
 OFFSETS = Offsets()
@@ -101,7 +113,7 @@ OFFSETS = Offsets()
 async def sandwich(handler, mothers, poison: list[bytes]) -> list:
     """[valid, *poison, valid] as one batch; the valid ones must register."""
     first, last = (json.dumps(build_notification(birth(next(mothers), HOSPITAL))).encode() for _ in range(2))
-    results = await handler.handle_batch([(raw, OFFSETS()) for raw in (first, *poison, last)])
+    results = await handler.handle_batch([(raw, OFFSETS(raw)) for raw in (first, *poison, last)])
     assert len(results) == len(poison) + 2
     assert [results[0].outcome, results[-1].outcome] == ["registered", "registered"], results
     return results[1:-1]
@@ -144,6 +156,8 @@ async def test_every_leaf_with_text_or_a_number_no_database_takes_is_refused_whe
         for (_, loc, code), handled in zip(chunk, results, strict=True):
             if loc in UNREADABLE_WHEN_SPOILT:
                 assert handled.outcome == "dead-letter", (loc, handled)
+            elif loc == SENDER:
+                assert (handled.outcome, handled.codes) == ("dead-letter", ("SENDER-NOT-SIGNER",)), (loc, handled)
             else:
                 assert (handled.outcome, code in handled.codes) == ("rejected", True), (
                     fhirpath("Bundle", loc),
@@ -233,5 +247,5 @@ async def test_with_the_text_rules_off_the_database_refusal_is_isolated_to_its_m
     assert middle.outcome == "registered"
     for handled in (refused_nul_name, refused_nul_encounter):
         assert (handled.outcome, handled.codes) == ("rejected", ("STORE-DATA-REJECTED",))
-    again = await handler.handle_batch([(poison[0], OFFSETS())])  # the same message id again: its answer again
+    again = await handler.handle_batch([(poison[0], OFFSETS(poison[0]))])  # the same message id again: its answer again
     assert [(h.outcome, h.message_id) for h in again] == [("resent-result", refused_nul_name.message_id)]

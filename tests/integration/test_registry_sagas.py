@@ -20,9 +20,9 @@ from hub.config import RegistryKind
 from hub.devtools.simulation.bundles import build_notification
 from hub.domain import codes
 from hub.errors import PermanentError, RegistryUnavailable
-from hub.service.ports import Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.registry_sagas import RegistrySagaWorker
+from tests.support import trust
 from tests.support.people import birth, households
 
 pytestmark = pytest.mark.postgres
@@ -63,7 +63,8 @@ async def saga_world(environment, pool):
 async def _queue(environment, consumer, index: int, offset: int) -> str:
     home = (await households(environment.settings.dsn, 40))[index]
     spec = birth(home, "103578001")
-    handled = await consumer.handle(json.dumps(build_notification(spec)).encode(), Delivery("sagas", 0, offset))
+    raw = json.dumps(build_notification(spec)).encode()
+    handled = await consumer.handle(raw, trust.delivered(environment.settings.topics, raw, 0, offset))
     assert handled.outcome == "registry-pending"
     return spec.message_id
 
@@ -75,7 +76,7 @@ async def _row(pool, message_id):
         )
         inbox = await conn.fetchrow("SELECT status, codes FROM inbox WHERE message_id = $1", message_id)
         results = await conn.fetchval(
-            "SELECT count(*) FROM outbox WHERE headers ->> 'correlation-id' = $1 AND topic LIKE '%birth.result.v1'",
+            "SELECT count(*) FROM outbox WHERE headers ->> 'correlation-id' = $1 AND topic LIKE '%birth.result.v1.%'",
             message_id,
         )
     return saga, inbox, results
@@ -135,12 +136,16 @@ async def test_a_message_id_resent_while_its_saga_waits_gets_the_same_result_aga
     consumer, worker = saga_world
     home = (await households(environment.settings.dsn, 40))[34]
     raw = json.dumps(build_notification(birth(home, "103578001"))).encode()
-    assert (await consumer.handle(raw, Delivery("sagas", 1, 1))).outcome == "registry-pending"
-    assert (await consumer.handle(raw, Delivery("sagas", 1, 2))).outcome == "resent-result"
+    assert (
+        await consumer.handle(raw, trust.delivered(environment.settings.topics, raw, 1, 1))
+    ).outcome == "registry-pending"
+    assert (
+        await consumer.handle(raw, trust.delivered(environment.settings.topics, raw, 1, 2))
+    ).outcome == "resent-result"
     handled = await worker.run_one()
     async with pool.acquire() as conn:
         copies = await conn.fetch(
-            "SELECT event_id FROM outbox WHERE headers ->> 'correlation-id' = $1 AND topic LIKE '%birth.result.v1'",
+            "SELECT event_id FROM outbox WHERE headers ->> 'correlation-id' = $1 AND topic LIKE '%birth.result.v1.%'",
             handled.message_id,
         )
     assert len(copies) == 2 and len({c["event_id"] for c in copies}) == 1

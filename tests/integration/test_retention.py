@@ -16,8 +16,10 @@ import asyncpg
 import pytest
 
 from hub.bootstrap import purge_personal_data, registration_handler
+from hub.config import Topics
 from hub.devtools.simulation.bundles import Parent, build_notification
 from hub.service.ports import Delivery
+from tests.support import trust
 from tests.support.kafka import codes_of, status_of
 from tests.support.people import birth, households
 
@@ -26,8 +28,8 @@ HOSPITAL = "103578001"
 ACTOR = "tests@retention"
 
 
-def _delivery() -> Delivery:
-    return Delivery("retention.notifications", 0, uuid.uuid4().int % 10**9)
+def _delivery(raw: bytes, topics: Topics) -> Delivery:
+    return trust.delivered(topics, raw, 0, uuid.uuid4().int % 10**9)
 
 
 async def _age_everything(dsn: str) -> None:
@@ -67,7 +69,9 @@ async def test_bodies_go_after_the_period_and_a_resent_id_gets_an_expired_result
     reviewed = birth(homes[1], HOSPITAL, father=Parent("3578011203880009", "Ayah Tak Dikenal"))
     raw = {spec.message_id: json.dumps(build_notification(spec)).encode() for spec in (registered, reviewed)}
     handler = registration_handler(environment.settings, pool)
-    first = await handler.handle_batch([(value, _delivery()) for value in raw.values()])
+    first = await handler.handle_batch(
+        [(value, _delivery(value, environment.settings.topics)) for value in raw.values()]
+    )
     assert [str(h.outcome) for h in first] == ["registered", "review-pending"]
     await _age_everything(environment.settings.dsn)
     proposals = await _proposals(pool)
@@ -95,7 +99,9 @@ async def test_bodies_go_after_the_period_and_a_resent_id_gets_an_expired_result
     original = await pool.fetchval(
         "SELECT result_event_id::text FROM inbox WHERE message_id = $1", registered.message_id
     )
-    again = await handler.handle_batch([(raw[registered.message_id], _delivery())])
+    again = await handler.handle_batch(
+        [(raw[registered.message_id], _delivery(raw[registered.message_id], environment.settings.topics))]
+    )
     assert str(again[0].outcome) == "resent-result"
     row = await pool.fetchrow(
         "SELECT value, headers FROM outbox WHERE event_id = $1::uuid AND value IS NOT NULL", original

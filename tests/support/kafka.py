@@ -82,7 +82,10 @@ class Collected:
     by_topic: dict[str, list[Received]] = field(default_factory=dict)
 
     def on(self, topic: str) -> list[Received]:
-        return self.by_topic.get(topic, [])
+        """The records of a topic, or of a family (`topics.results`: every hospital's results)."""
+        if topic in self.by_topic:
+            return self.by_topic[topic]
+        return [r for records in self.by_topic.values() for r in records if r.topic == topic]
 
     def results_by_message(self, topics: Topics) -> dict[str, list[Received]]:
         """Every hospital's results, by the notification's message id they answer."""

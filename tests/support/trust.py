@@ -34,3 +34,15 @@ async def secure_environment(settings, pool) -> None:
 
     await register_keys(lambda: PostgresUnitOfWork(pool, EmbeddedRegistry))
     await prepare_kafka(settings, pool)
+
+
+def delivered(topics, raw: bytes, partition: int, offset: int, key: bytes | None = b"k", hospital: str | None = None):
+    """The Delivery of a record as its sender publishes it: on its own notification topic, signed
+    (for tests that hand records to the consumer's use case without Kafka). The hospital is the
+    bundle's sender when it can be read, else `hospital` or DEFAULT_HOSPITAL."""
+    from hub.service.ports import Delivery
+    from tests.support.kafka import sender_of
+
+    org = hospital or sender_of(raw) or DEFAULT_HOSPITAL
+    ((_, value),) = signature_headers(org, raw)
+    return Delivery(topics.notifications_of(org), partition, offset, key, signature=value)

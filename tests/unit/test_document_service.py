@@ -25,7 +25,7 @@ from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.register_birth import RegisterBirths
 from tests.fakes import FakeState, FakeUnitOfWork
 from tests.support.documents import documents_of, pdf_text
-from tests.unit.test_register_births import NOW, TOPICS, _population, at, first_birth, raw
+from tests.unit.test_register_births import NOW, RESULTS, TOPICS, _population, at, first_birth, raw
 
 ISSUER = Issuer(
     {"3273": "Kota Bandung", "32": "Jawa Barat", "327301": "Sukasari"}.get,
@@ -68,7 +68,7 @@ def world(tmp_path):
 
 
 def _results(state: FakeState) -> list[dict]:
-    return [json.loads(m.value) for m in state.outbox if m.topic == TOPICS.results]
+    return [json.loads(m.value) for m in state.outbox if m.topic == RESULTS]
 
 
 async def test_the_result_waits_for_the_documents_and_carries_both_signed_pdfs(world):
@@ -123,10 +123,10 @@ async def test_a_message_id_resent_while_documents_are_made_gets_the_result_when
     await handler.handle(raw(spec), at(2))
     assert _results(state) == [] and state.document_jobs[0]["owed_copies"] == 1
     await worker.run_one()
-    first, again = [m for m in state.outbox if m.topic == TOPICS.results]
+    first, again = [m for m in state.outbox if m.topic == RESULTS]
     assert first.value == again.value and first.event_id == again.event_id
     await handler.handle(raw(spec), at(3))
-    assert [m.value for m in state.outbox if m.topic == TOPICS.results][-1] == first.value
+    assert [m.value for m in state.outbox if m.topic == RESULTS][-1] == first.value
 
 
 async def test_a_correction_reissues_new_versions_and_sends_a_further_result(world):

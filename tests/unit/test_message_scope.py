@@ -30,7 +30,9 @@ def _second_household(state: FakeState) -> Parent:
 
 
 def _results(state: FakeState) -> list[dict]:
-    return [json.loads(m.value) | {"key": m.key} for m in state.outbox if m.topic == TOPICS.results]
+    """Every result, on whichever of the two hospitals' results topics it went, with its topic and key."""
+    topics = {TOPICS.results_of("100"), TOPICS.results_of("200")}
+    return [json.loads(m.value) | {"key": m.key, "topic": m.topic} for m in state.outbox if m.topic in topics]
 
 
 def _numbers(result: dict) -> dict:
@@ -63,6 +65,7 @@ async def test_two_hospitals_with_one_message_id_are_both_registered_and_answere
     assert len(state.births) == 2
     result_a, result_b = _results(state)
     assert (result_a["key"], result_b["key"]) == (b"100", b"200")
+    assert (result_a["topic"], result_b["topic"]) == (TOPICS.results_of("100"), TOPICS.results_of("200"))
     assert result_a["id"] != result_b["id"], "two messages, two result events"
     assert _numbers(result_a)["nik"] != _numbers(result_b)["nik"]
 
@@ -70,6 +73,8 @@ async def test_two_hospitals_with_one_message_id_are_both_registered_and_answere
 
     assert [(h.outcome, h.hospital_id) for h in resent] == [("resent-result", "200"), ("resent-result", "100")]
     again_b, again_a = _results(state)[2:]
-    assert (again_b["id"], again_b["key"]) == (result_b["id"], b"200"), "hospital 200 gets its own result again"
-    assert (again_a["id"], again_a["key"]) == (result_a["id"], b"100")
+    assert (again_b["id"], again_b["key"], again_b["topic"]) == (result_b["id"], b"200", result_b["topic"]), (
+        "hospital 200 gets its own result again"
+    )
+    assert (again_a["id"], again_a["key"], again_a["topic"]) == (result_a["id"], b"100", result_a["topic"])
     assert len(state.births) == 2

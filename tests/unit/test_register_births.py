@@ -21,6 +21,7 @@ from tests.fakes import FakeState, FakeUnitOfWork
 WIB = timezone(timedelta(hours=7))
 NOW = datetime(2026, 5, 2, 9, 0, tzinfo=WIB)
 TOPICS = Topics("t.")
+RESULTS = TOPICS.results_of("100")  # hospital 100's results topic
 KEC = "327301"
 PIPELINE = Pipeline(TOPICS, IntakeLimits(512 * 1024, 32, True), lambda _: True)
 
@@ -80,7 +81,7 @@ async def test_a_valid_notification_registers_and_queues_result_and_civil_events
     state, handler, spec = world
     handled = await handler.handle(raw(spec), at(1))
     assert handled.outcome == "registered"
-    assert [m.topic for m in state.outbox] == [TOPICS.results, TOPICS.births_registered, TOPICS.family_cards]
+    assert [m.topic for m in state.outbox] == [RESULTS, TOPICS.births_registered, TOPICS.family_cards]
     assert state.inbox[spec.message_id].status == "registered"
     assert state.families[spec.mother.kk_number].version == 2
     assert state.commits == 1
@@ -100,7 +101,7 @@ async def test_a_resent_message_id_queues_the_same_result_again(world):
     await handler.handle(raw(spec), at(1))
     handled = await handler.handle(raw(spec), at(2))
     assert handled.outcome == "resent-result"
-    results = [m for m in state.outbox if m.topic == TOPICS.results]
+    results = [m for m in state.outbox if m.topic == RESULTS]
     assert len(results) == 2 and results[0] == results[1]
     assert len(state.births) == 1
 
@@ -112,7 +113,7 @@ async def test_a_new_message_for_the_same_birth_answers_with_the_existing_number
     handled = await handler.handle(raw(again), at(2))
     assert handled.outcome == "duplicate" and "DUPLICATE-NOTIFICATION" in handled.codes
     assert len(state.births) == 1
-    first, second = (json.loads(m.value) for m in state.outbox if m.topic == TOPICS.results)
+    first, second = (json.loads(m.value) for m in state.outbox if m.topic == RESULTS)
     assert first["entry"][2]["resource"]["parameter"][1] == second["entry"][2]["resource"]["parameter"][1]
 
 
@@ -131,7 +132,7 @@ async def test_a_rejection_lists_every_problem_and_registers_nothing(world):
     handled = await handler.handle(raw(bad), at(1))
     assert handled.outcome == "rejected"
     assert {"NEWBORN-NAME-PLACEHOLDER", "BIRTH-WEIGHT-IMPLAUSIBLE"} <= set(handled.codes)
-    assert state.births == [] and [m.topic for m in state.outbox] == [TOPICS.results]
+    assert state.births == [] and [m.topic for m in state.outbox] == [RESULTS]
 
 
 async def test_a_failure_before_commit_leaves_no_trace(world):
@@ -203,7 +204,7 @@ async def test_a_batch_commits_once_and_a_message_id_repeated_inside_it_gets_the
     results = await handler.handle_batch([(raw(spec), at(1)), (raw(spec), at(2)), (b"junk", at(3))])
     assert [h.outcome for h in results] == ["registered", "resent-result", "dead-letter"]
     assert state.commits == 1
-    answers = [m for m in state.outbox if m.topic == TOPICS.results]
+    answers = [m for m in state.outbox if m.topic == RESULTS]
     assert len(answers) == 2 and answers[0] == answers[1]
 
 
@@ -240,7 +241,7 @@ async def test_civil_events_conform_to_their_published_models(world):
 
     state, handler, spec = world
     await handler.handle(raw(spec), at(1))
-    born, card = (m for m in state.outbox if m.topic != TOPICS.results)
+    born, card = (m for m in state.outbox if m.topic != RESULTS)
     registered = BirthRegistered.model_validate_json(born.value)
     reissued = FamilyCardReissued.model_validate_json(card.value)
     assert registered.kk_version == reissued.version == 2 and reissued.members[-1].nik == registered.child.nik

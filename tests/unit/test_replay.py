@@ -13,7 +13,7 @@ from hub.service.ports import Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.replay import ReplayFilter, ReplayMessages
 from tests.fakes import FakeState, FakeUnitOfWork
-from tests.unit.test_register_births import NOW, PIPELINE, TOPICS, _population, at, first_birth, raw
+from tests.unit.test_register_births import NOW, PIPELINE, RESULTS, TOPICS, _population, at, first_birth, raw
 
 REPLAYED = "replay.topic"
 
@@ -37,8 +37,8 @@ def _close_hospital(state: FakeState, active: bool = False) -> None:
     state.hospitals["100"] = replace(state.hospitals["100"], active=active)
 
 
-def _results(state: FakeState) -> list:
-    return [m for m in state.outbox if m.topic == TOPICS.results]
+def _results(state: FakeState, hospital_id: str = "100") -> list:
+    return [m for m in state.outbox if m.topic == TOPICS.results_of(hospital_id)]
 
 
 async def test_a_message_never_seen_is_processed_as_the_consumer_would(world):
@@ -49,7 +49,7 @@ async def test_a_message_never_seen_is_processed_as_the_consumer_would(world):
         "registered",
         spec.message_id,
     )
-    assert [m.topic for m in state.outbox] == [TOPICS.results, TOPICS.births_registered, TOPICS.family_cards]
+    assert [m.topic for m in state.outbox] == [RESULTS, TOPICS.births_registered, TOPICS.family_cards]
     assert (state.inbox[spec.message_id].status, state.inbox[spec.message_id].delivery) == (
         "registered",
         Delivery(REPLAYED, 0, 5),
@@ -181,4 +181,4 @@ async def test_a_new_birth_of_an_unknown_hospital_is_rejected_by_replay_like_by_
     stranger = replace(spec, hospital_id="555")
     replayed = await replay.replay(raw(stranger), again(9), dry_run=False)
     assert (replayed.kind, replayed.handled.codes) == ("rejected", ("SENDER-UNKNOWN",))
-    assert state.inbox[stranger.message_id].status == "rejected" and len(_results(state)) == 1
+    assert state.inbox[stranger.message_id].status == "rejected" and len(_results(state, "555")) == 1

@@ -17,7 +17,7 @@ from hub.service.ports import AuditEntry, Delivery
 from hub.service.register_birth import RegisterBirths
 from hub.service.review import ReviewDecisions
 from tests.fakes import FakeState, FakeUnitOfWork
-from tests.unit.test_register_births import NOW, PIPELINE, TOPICS, _population, at, first_birth, raw
+from tests.unit.test_register_births import NOW, PIPELINE, RESULTS, TOPICS, _population, at, first_birth, raw
 
 DECIDED = NOW + timedelta(days=1)
 
@@ -51,7 +51,7 @@ def _hospital(world) -> str:
 
 
 def _results(state: FakeState) -> list:
-    return [m for m in state.outbox if m.topic == TOPICS.results]
+    return [m for m in state.outbox if m.topic == RESULTS]
 
 
 async def test_approval_registers_sends_a_second_result_and_is_audited(world):

@@ -24,7 +24,7 @@ from hub.service.register_birth import RegisterBirths
 from hub.service.registry_sagas import RegistrySagaWorker
 from tests.fakes import FakeRegistry, FakeState, FakeUnitOfWork
 from tests.unit.test_document_service import ISSUER
-from tests.unit.test_register_births import NOW, TOPICS, _population, at, first_birth, raw
+from tests.unit.test_register_births import NOW, RESULTS, TOPICS, _population, at, first_birth, raw
 
 LIMITS = IntakeLimits(512 * 1024, 32, True)
 DEFERRED = Pipeline(TOPICS, LIMITS, lambda _: True, defer_registry=True)
@@ -85,7 +85,7 @@ def world(monkeypatch):
 
 
 def _results(state: FakeState) -> list:
-    return [m for m in state.outbox if m.topic == TOPICS.results]
+    return [m for m in state.outbox if m.topic == RESULTS]
 
 
 async def test_nothing_due_is_none(world):
@@ -106,7 +106,7 @@ async def test_the_hospital_hears_nothing_until_the_registry_has_written(world):
     handled = await worker.run_one()
 
     assert (handled.outcome, handled.message_id) == ("registered", spec.message_id)
-    assert [m.topic for m in state.outbox] == [TOPICS.results, TOPICS.births_registered, TOPICS.family_cards]
+    assert [m.topic for m in state.outbox] == [RESULTS, TOPICS.births_registered, TOPICS.family_cards]
     assert (state.inbox[spec.message_id].status, state.inbox[spec.message_id].delivery.offset) == ("registered", 1)
     assert (state.sagas[spec.message_id]["state"], state.sagas[spec.message_id]["attempts"]) == ("written", 1)
     assert len(state.births) == 1 and script.calls == 1

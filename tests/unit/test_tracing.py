@@ -27,7 +27,7 @@ from hub.service.registry_sagas import RegistrySagaWorker
 from tests.fakes import FakeState, FakeUnitOfWork
 from tests.unit.test_document_service import ISSUER
 from tests.unit.test_document_service import PIPELINE as WITH_DOCUMENTS
-from tests.unit.test_register_births import NOW, PIPELINE, TOPICS, _population, first_birth, raw
+from tests.unit.test_register_births import NOW, PIPELINE, RESULTS, TOPICS, _population, first_birth, raw
 from tests.unit.test_saga_worker import DEFERRED
 
 SENDER = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -246,7 +246,7 @@ async def test_a_resent_result_keeps_its_trace_but_is_not_counted_as_a_slow_resu
     with recording():
         await handler.handle(raw(spec), _delivery(1))
         await handler.handle(raw(spec), _delivery(2, OTHER))
-    first, copy = [m for m in state.outbox if m.topic == TOPICS.results]
+    first, copy = [m for m in state.outbox if m.topic == RESULTS]
     assert copy.trace_context == first.trace_context and first.origin_at is not None and copy.origin_at is None
 
 
@@ -271,7 +271,7 @@ async def test_a_document_job_is_issued_in_its_requesters_trace_with_a_span_per_
     assert issue.parent.span_id == consume.context.span_id
     assert sorted(s.attributes["hub.document.kind"] for s in named["hub.documents.sign"]) == ["akta", "kk"]
     assert {s.parent.span_id for s in named["hub.documents.sign"]} == {issue.context.span_id}
-    (result,) = [m for m in state.outbox if m.topic == TOPICS.results]
+    (result,) = [m for m in state.outbox if m.topic == RESULTS]
     assert _span_id(result.trace_context) == f"{issue.context.span_id:016x}"
     assert result.origin_at == datetime.fromtimestamp(SENT_MS / 1000, UTC)
     assert (_issued("akta"), _issued("kk")) == (before[0] + 1, before[1] + 1)
