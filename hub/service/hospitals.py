@@ -402,6 +402,7 @@ class HospitalDesk:
         if pem is None:
             return None
         self._secrets.write(org_id, f"signing-key-{_file_safe(kid)}.pem", pem)
+        self._secrets.write(org_id, "signing-key.kid", kid + "\n")  # the current key's id
         return self._secrets.write(org_id, "signing-key.pem", pem)  # the current key
 
     def _org_id(self, org_id: str) -> str:

@@ -30,6 +30,8 @@ from hub.service.dashboard import (
 
 WIB_MIDNIGHT = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)  # 2026-12-01 00:00 WIB
 REGIONS = {"3578": "KOTA SURABAYA", "3171": "KOTA ADM. JAKARTA SELATAN"}
+TOPICS = Settings().topics
+RS_A, RS_B = TOPICS.notifications_of("103578001"), TOPICS.notifications_of("103171001")  # two hospitals' topics
 
 
 class FakeFigures:
@@ -49,13 +51,15 @@ class FakeFigures:
 
 
 class FakeLag:
-    def __init__(self, lag: dict[int, tuple[int, float]] | None = None, *, fail: Exception | None = None) -> None:
+    def __init__(
+        self, lag: dict[tuple[str, int], tuple[int, float]] | None = None, *, fail: Exception | None = None
+    ) -> None:
         self.lag, self.fail = lag or {}, fail
         self.samples = self.closed = 0
         self.hang = False
         self.running = 0
 
-    async def sample(self) -> dict[int, tuple[int, float]]:
+    async def sample(self) -> dict[tuple[str, int], tuple[int, float]]:
         self.samples += 1
         self.running += 1
         try:
@@ -119,7 +123,7 @@ async def test_registrations_are_counted_per_hour_regency_and_hospital_and_answe
     )
     figures = FakeFigures(counts, EMPTY)
     now = WIB_MIDNIGHT + timedelta(hours=9, minutes=15)
-    snap = await dashboard(figures, FakeLag({0: (0, 0.0)}), now).snapshot()
+    snap = await dashboard(figures, FakeLag({(RS_A, 0): (0, 0.0)}), now).snapshot()
 
     assert figures.asked == [(WIB_MIDNIGHT, WIB_MIDNIGHT + timedelta(days=1))]
     assert snap.day == date(2026, 12, 1) and snap.current_hour == 9 and snap.time_zone == "Asia/Jakarta"
@@ -141,12 +145,12 @@ async def test_registrations_are_counted_per_hour_regency_and_hospital_and_answe
 
 
 async def test_the_lag_is_read_once_at_a_time_and_reused_for_a_few_seconds():
-    lag = FakeLag({1: (3, 12.5), 0: (0, 0.0), 2: (4, 30.0)})
+    lag = FakeLag({(RS_B, 1): (3, 12.5), (RS_A, 0): (0, 0.0), (RS_B, 0): (4, 30.0)})
     now = [100.0]
     board = dashboard(FakeFigures(DayCounts((), (), 0), EMPTY), lag, WIB_MIDNIGHT, ticks=lambda: now[0])
     first, second = await asyncio.gather(board.consumer_lag(), board.consumer_lag())
     assert lag.samples == 1 and first is second
-    assert [p.partition for p in first.partitions] == [0, 1, 2]
+    assert [(p.topic, p.partition) for p in first.partitions] == sorted([(RS_A, 0), (RS_B, 0), (RS_B, 1)])
     assert first.available and first.total_records == 7 and first.max_seconds == 30.0
     now[0] += 6
     await board.consumer_lag()
@@ -160,7 +164,7 @@ async def test_a_broker_that_fails_or_does_not_answer_makes_the_lag_unavailable_
     assert not snap.lag.available and snap.lag.error == "RuntimeError" and snap.lag.partitions == ()
     assert failing.closed == 1  # the next reading connects afresh
 
-    hanging = FakeLag({0: (1, 1.0)})
+    hanging = FakeLag({(RS_A, 0): (1, 1.0)})
     hanging.hang = True
     board = dashboard(FakeFigures(DayCounts((), (), 0), EMPTY), hanging, WIB_MIDNIGHT, lag_timeout=0.05)
     lag = await asyncio.wait_for(board.consumer_lag(), 2)
@@ -222,7 +226,9 @@ async def console():
     backlogs = Backlogs(Backlog(3, 7300), Backlog(0, None), Backlog(2, 65), Backlog(0, None), 0)
     breakers = [Breaker("host:1", "open", 5, WIB_MIDNIGHT), Breaker("host:2", "half-open", 5, WIB_MIDNIGHT)]
     board = dashboard(
-        FakeFigures(counts, backlogs, breakers), FakeLag({0: (2, 90.0), 1: (0, 0.0)}), WIB_MIDNIGHT + timedelta(hours=9)
+        FakeFigures(counts, backlogs, breakers),
+        FakeLag({(RS_A, 0): (2, 90.0), (RS_B, 0): (0, 0.0)}),
+        WIB_MIDNIGHT + timedelta(hours=9),
     )
     desk = SimpleNamespace(accounts=FakeAccounts(), dashboard=board, settings=Settings())
     transport = httpx.ASGITransport(app=create_console_app(desk))  # type: ignore[arg-type]
@@ -242,6 +248,7 @@ async def test_the_page_shows_the_figures_in_either_language(console, lang):
     assert ("2 tugas, tertua 1 menit" if lang == "id" else "2 jobs, oldest 1 minute") in page
     assert 'class="badge bad"' in page and 'class="badge warn"' in page
     assert re.search(r'id="lag-total" data-records="2"', page)
+    assert re.search(rf'data-topic="{re.escape(RS_A)}" data-partition="0" data-records="2"', page)
     assert "Asia/Jakarta" in page and " style=" not in page and "<script>" not in page
     assert not re.search(r"\b(dashboard|common)\.[a-z_.-]+\b", page.replace("/static/", ""))  # no key shown raw
 
@@ -253,6 +260,9 @@ async def test_the_api_gives_the_same_figures(console):
     assert body["rejections_today"] == [{"code": "MOTHER-NOT-FOUND", "messages": 1}]
     assert body["backlogs"]["reviews"] == {"count": 3, "oldest_seconds": 7300.0}
     assert body["consumer_lag"]["total_records"] == 2 and body["consumer_lag"]["available"] is True
+    assert [(p["topic"], p["partition"], p["records"]) for p in body["consumer_lag"]["partitions"]] == sorted(
+        [(RS_A, 0, 2), (RS_B, 0, 0)]
+    )
     assert [b["state"] for b in body["breakers"]] == ["open", "half-open"]
     assert body["per_regency"] == [{"regency": "3578", "name": "KOTA SURABAYA", "registered": 3}]
 
