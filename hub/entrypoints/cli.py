@@ -144,6 +144,23 @@ def example(
     ctx: typer.Context,
     kind: Annotated[str, typer.Option(help="valid, twin, stillbirth, placeholder-name or unknown-mother.")] = "valid",
     with_key: Annotated[bool, typer.Option(help="Print `<mother's NIK><TAB><json>` for `kcat -K'\\t'`.")] = False,
+    hospital: Annotated[
+        str | None,
+        typer.Option(
+            "--hospital",
+            metavar="ORG",
+            help="The sending hospital's SATUSEHAT organisation id (default: a random active hospital of the registry).",
+        ),
+    ] = None,
+    signed: Annotated[
+        bool,
+        typer.Option(
+            "--signed",
+            help="Sign it as its hospital and print `<mother's NIK><TAB><hub-signature><TAB><json>` (the signature "
+            "covers the JSON exactly as printed, without the newline). The hospital's key and Kafka password are read "
+            "from HUB_HOSPITAL_SECRETS_DIR/ORG; a seeded hospital without them gets them there first (development).",
+        ),
+    ] = False,
 ) -> None:
     """Print a fresh birth notification (FHIR JSON, one line) for a random mother of the seeded registry."""
     import json
@@ -153,13 +170,74 @@ def example(
     if kind not in KINDS:
         console.print(f"[red]unknown kind {kind!r}[/red]: one of {', '.join(KINDS)}")
         raise typer.Exit(2)
+    config = settings(ctx)
+
+    async def go() -> str:
+        sample = await sample_notification(config, kind, hospital)
+        line = json.dumps(sample.document, separators=(",", ":"))
+        if signed:
+            from hub.devtools.local_hospitals import local_hospital
+            from hub.entrypoints.ops_common import operator_identity
+
+            sender = await local_hospital(config, sample.hospital_id, by=operator_identity())
+            return f"{sample.mother_nik}\t{sender.signature(line.encode())}\t{line}"
+        return f"{sample.mother_nik}\t{line}" if with_key else line
+
     try:
-        key, document = asyncio.run(sample_notification(settings(ctx), kind))
+        print(run_command(go))
     except LookupError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
-    line = json.dumps(document, separators=(",", ":"))
-    print(f"{key}\t{line}" if with_key else line)
+
+
+@app.command()
+def sign(
+    key: Annotated[
+        Path,
+        typer.Option(
+            "--key",
+            metavar="PEM",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="The hospital's private signing key: an unencrypted PEM EC P-256 (prime256v1) key, "
+            "e.g. .local/hospitals/ORG/signing-key.pem.",
+        ),
+    ],
+    kid: Annotated[
+        str,
+        typer.Option(
+            "--kid", help="The key id the hub registered it under (`hub hospitals list`; signing-key.kid beside it)."
+        ),
+    ],
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="FILE",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="The record value to sign, byte for byte (default: standard input): a trailing newline is signed too, "
+            "so pipe `printf %s` rather than `echo`.",
+        ),
+    ] = None,
+) -> None:
+    """Print the `hub-signature` header value for a record value: for integrators testing their own messages.
+
+    A detached JWS (ES256, RFC 7797) over exactly the bytes read, for the record's `hub-signature` header:
+
+    kcat -P ... -H "hub-signature=$(hub sign --key PEM --kid KID msg.json)" msg.json
+    """
+    from hub.errors import OperatorError
+    from hub.intake import signature
+
+    raw = file.read_bytes() if file is not None else typer.get_binary_stream("stdin").read()
+    try:
+        value = signature.sign(raw, key.read_bytes(), kid)
+    except OperatorError as exc:
+        console.print(f"[red]refused:[/red] {exc}")
+        raise typer.Exit(2) from None
+    print(value)
 
 
 @app.command()

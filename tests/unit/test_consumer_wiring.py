@@ -63,11 +63,19 @@ def test_the_subscriber_commits_after_processing_and_starts_from_the_earliest_of
     assert subscriber.group_id == "wiring"
 
 
+class RelayAccess:
+    """Stands for the relay principal's KafkaAccess: its connection keyword arguments, no TLS files."""
+
+    def aiokafka(self) -> dict:
+        return {"bootstrap_servers": "127.0.0.1:19092", "sasl_plain_username": "hub-relay"}
+
+
 def test_the_relay_producer_is_idempotent_and_waits_for_all_replicas(monkeypatch):
     seen = {}
     monkeypatch.setattr(relay, "AIOKafkaProducer", lambda **kwargs: seen.update(kwargs))
-    relay.idempotent_producer("127.0.0.1:19092")
+    relay.idempotent_producer(RelayAccess())  # type: ignore[arg-type]
     assert seen["enable_idempotence"] is True and seen["acks"] == "all"
+    assert seen["sasl_plain_username"] == "hub-relay", "it connects as the principal it is given"
 
 
 async def test_the_subscriber_passes_the_records_timestamp_and_the_senders_trace_context():

@@ -1,8 +1,11 @@
 """`hub demo`: synthetic hospitals publish births for seeded mothers; answers are matched and counted live.
 
-Notifications (some twins, stillbirths and deliberate mistakes) go out at a steady rate; birth.result.v1
-is read from the end offsets taken before the first send. Shows ids and counts only, never names or
-NIKs. Ctrl-C stops it cleanly and still prints what was counted.
+Notifications (some twins, stillbirths and deliberate mistakes) go out at a steady rate, each as its
+hospital would send it: through that hospital's own Kafka principal, to its own notification topic,
+signed with its key (hub/devtools/local_hospitals.py: a seeded hospital gets development credentials
+on first use). Each hospital's results topic is read as that hospital, from the end offsets taken
+before the first send. Shows ids and counts only, never names or NIKs. Ctrl-C stops it cleanly and
+still prints what was counted.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from hub.config import Settings, Topics
+from hub.config import Settings
+from hub.devtools.local_hospitals import LocalHospital, local_hospital
 from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification
 from hub.devtools.simulation.demo_stats import (
     MISTAKES,
@@ -40,6 +44,7 @@ from hub.devtools.simulation.demo_stats import (
 )
 from hub.devtools.simulation.population import GIVEN_F, GIVEN_M
 from hub.domain.decision import MIN_BIRTH_INTERVAL
+from hub.errors import HubError
 from hub.intake import vocabulary as v
 
 TWIN_SHARE, STILLBIRTH_SHARE = 0.05, 0.01
@@ -201,27 +206,54 @@ def notification(kind: str, spec: BirthSpec) -> dict:
     return document
 
 
-async def _start_at_end(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, results: str) -> None:
+@dataclass
+class Sender:
+    """One hospital of the demo, connected as its own Kafka principal: it writes its notification
+    topic and reads its results topic, and Kafka refuses it any other hospital's."""
+
+    hospital: LocalHospital
+    notifications: str
+    results: str
+    producer: AIOKafkaProducer
+    consumer: AIOKafkaConsumer
+
+
+def _sender(settings: Settings, hospital: LocalHospital) -> Sender:
+    common = {**hospital.kafka(settings), "client_id": f"hub-demo-{hospital.org_id}"}
+    # No consumer group: a hospital's principal may read its results topic without one (Read on it).
+    return Sender(
+        hospital,
+        settings.topics.notifications_of(hospital.org_id),
+        settings.topics.results_of(hospital.org_id),
+        AIOKafkaProducer(**common, enable_idempotence=True, acks="all", linger_ms=5),
+        AIOKafkaConsumer(**common, group_id=None, enable_auto_commit=False, auto_offset_reset="latest"),
+    )
+
+
+async def _start_at_end(sender: Sender) -> None:
     """Assign every partition of the results topic at its current end: older answers are not ours."""
     # The producer fetches a topic's metadata on demand; an unsubscribed consumer would not.
-    partitions = [TopicPartition(results, p) for p in sorted(await producer.partitions_for(results))]
-    consumer.assign(partitions)
-    for partition, offset in (await consumer.end_offsets(partitions)).items():
-        consumer.seek(partition, offset)
+    partitions = [
+        TopicPartition(sender.results, p) for p in sorted(await sender.producer.partitions_for(sender.results))
+    ]
+    sender.consumer.assign(partitions)
+    for partition, offset in (await sender.consumer.end_offsets(partitions)).items():
+        sender.consumer.seek(partition, offset)
 
 
 async def _publish(
-    producer: AIOKafkaProducer, topic: str, planned: list[tuple[str, BirthSpec]], rate: float, tally: Tally
+    senders: dict[str, Sender], planned: list[tuple[str, BirthSpec]], rate: float, tally: Tally
 ) -> float:
-    """Send at `rate` per second; returns the monotonic time of the last send."""
+    """Send at `rate` per second, each notification as its hospital, signed; returns the monotonic
+    time of the last send."""
     start, acks = time.monotonic(), []
     for index, (kind, spec) in enumerate(planned):
         await asyncio.sleep(max(0.0, start + index / rate - time.monotonic()))
         value = json.dumps(notification(kind, spec), ensure_ascii=False).encode()
+        sender = senders[spec.hospital_id]
+        headers = [("content-type", b"application/fhir+json"), *sender.hospital.headers(value)]
         tally.sent(spec.message_id, time.monotonic(), kind)
-        ack = await producer.send(
-            topic, value, key=spec.mother.nik.encode(), headers=[("content-type", b"application/fhir+json")]
-        )
+        ack = await sender.producer.send(sender.notifications, value, key=spec.mother.nik.encode(), headers=headers)
         ack.add_done_callback(functools.partial(_count_failed_send, tally, spec.message_id))
         acks.append(ack)
     await asyncio.gather(*acks, return_exceptions=True)
@@ -233,7 +265,11 @@ def _count_failed_send(tally: Tally, message_id: str, ack: asyncio.Future) -> No
         tally.send_failed(message_id)
 
 
-async def _listen(consumer: AIOKafkaConsumer, tally: Tally) -> None:
+async def _listen(consumers: list[AIOKafkaConsumer], tally: Tally) -> None:
+    await asyncio.gather(*(_listen_one(consumer, tally) for consumer in consumers))
+
+
+async def _listen_one(consumer: AIOKafkaConsumer, tally: Tally) -> None:
     while True:
         batches = await consumer.getmany(timeout_ms=200)
         received = time.monotonic()
@@ -283,23 +319,23 @@ def _summary(console: Console, tally: Tally, elapsed: float, ending: str) -> Non
         console.print(f"[yellow]{line}[/yellow]")
 
 
-async def _ready(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, topics: Topics, console: Console) -> bool:
-    await consumer.start()
-    if not {topics.notifications, topics.results} <= await consumer.topics():
-        console.print("[yellow]The hub's topics do not exist yet:[/yellow] start the hub first (`hub run`).")
-        return False
-    await producer.start()
-    await _start_at_end(consumer, producer, topics.results)
+async def _ready(senders: list[Sender], console: Console) -> bool:
+    for sender in senders:
+        await sender.consumer.start()
+        if not {sender.notifications, sender.results} <= await sender.consumer.topics():
+            org = sender.hospital.org_id
+            console.print(
+                f"[yellow]The topics of hospital {org} do not exist yet:[/yellow] start the hub first (`hub run`), "
+                f"or `hub hospitals sync {org}`."
+            )
+            return False
+        await sender.producer.start()
+        await _start_at_end(sender)
     return True
 
 
 async def _play(
-    consumer: AIOKafkaConsumer,
-    producer: AIOKafkaProducer,
-    topics: Topics,
-    planned: list[tuple[str, BirthSpec]],
-    rate: float,
-    console: Console,
+    senders: dict[str, Sender], planned: list[tuple[str, BirthSpec]], rate: float, console: Console
 ) -> None:
     """Publish and follow the answers with live progress; Ctrl-C ends it early, the summary still comes."""
     loop, tally, stop = asyncio.get_running_loop(), Tally(), asyncio.Event()
@@ -307,8 +343,8 @@ async def _play(
         loop.add_signal_handler(signal.SIGINT, stop.set)
     started = time.monotonic()
     tasks = [
-        asyncio.create_task(_listen(consumer, tally)),
-        asyncio.create_task(_publish(producer, topics.notifications, planned, rate, tally)),
+        asyncio.create_task(_listen([s.consumer for s in senders.values()], tally)),
+        asyncio.create_task(_publish(senders, planned, rate, tally)),
     ]
     try:
         with Live(_figures(tally, 0.0), console=console, refresh_per_second=4, transient=True) as live:
@@ -321,6 +357,23 @@ async def _play(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     _summary(console, tally, time.monotonic() - started, ending)
+
+
+async def _hospitals(settings: Settings, org_ids: list[str], console: Console) -> list[LocalHospital] | None:
+    """The hospitals' own credentials and keys (made on first use: development), or None when one
+    cannot be had (said why)."""
+    found = []
+    for org_id in org_ids:
+        try:
+            found.append(await local_hospital(settings, org_id))
+        except HubError as exc:
+            console.print(f"[red]cannot publish as hospital {org_id}:[/red] {exc}")
+            return None
+    if made := [h for h in found if h.onboarded]:
+        console.print(
+            f"{len(made)} hospital(s) got development credentials and signing keys under {settings.hospital_secrets_dir}"
+        )
+    return found
 
 
 async def run_demo(
@@ -345,16 +398,23 @@ async def run_demo(
             f"{repeats} notifications go to mothers with a birth in the last {MIN_BIRTH_INTERVAL.days} days "
             "(not enough fresh mothers): the hub should put those in review."
         )
-    common = {"bootstrap_servers": settings.kafka_bootstrap, "client_id": "hub-demo"}
-    producer = AIOKafkaProducer(**common, enable_idempotence=True, acks="all", linger_ms=5)
-    consumer = AIOKafkaConsumer(**common, group_id=None, enable_auto_commit=False, auto_offset_reset="latest")
+    acting = await _hospitals(settings, sorted({spec.hospital_id for _, spec in planned}), console)
+    if acting is None:
+        return
+    senders: dict[str, Sender] = {}
     try:
-        if await _ready(consumer, producer, settings.topics, console):
-            await _play(consumer, producer, settings.topics, planned, rate, console)
+        for hospital in acting:
+            senders[hospital.org_id] = _sender(settings, hospital)
+        if await _ready(list(senders.values()), console):
+            await _play(senders, planned, rate, console)
     except KafkaError as exc:
         console.print(
-            f"[red]Kafka error:[/red] {type(exc).__name__}; is the broker at {settings.kafka_bootstrap} running?"
+            f"[red]Kafka error:[/red] {type(exc).__name__}; is the broker at {settings.kafka_bootstrap} running? "
+            "(a hospital's Kafka access can be repaired with `hub hospitals sync ORG`)"
         )
+    except HubError as exc:  # e.g. no Kafka CA certificate
+        console.print(f"[red]cannot connect:[/red] {exc}")
     finally:
-        await producer.stop()
-        await consumer.stop()
+        for sender in senders.values():
+            await sender.producer.stop()
+            await sender.consumer.stop()

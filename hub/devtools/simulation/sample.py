@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import asyncpg
@@ -18,13 +19,22 @@ FROM persons m JOIN families f ON f.kk_number = m.kk_number
 JOIN persons h ON h.kk_number = m.kk_number AND h.relationship = 'KEPALA KELUARGA'
 WHERE m.relationship = 'ISTRI' ORDER BY random() LIMIT 1
 """
+_HOSPITAL = "SELECT org_id FROM hospitals WHERE active AND ($1::text IS NULL OR org_id = $1) ORDER BY random() LIMIT 1"
 
 
-async def sample_notification(settings: Settings, kind: str) -> tuple[str, dict]:
+@dataclass(frozen=True)
+class Sample:
+    mother_nik: str  # the record's key
+    hospital_id: str  # the sender: the hospital whose topic it goes to, which signs it
+    document: dict
+
+
+async def sample_notification(settings: Settings, kind: str, hospital_id: str | None = None) -> Sample:
+    """A notification of `kind` from `hospital_id` (default: a random active hospital)."""
     conn = await asyncpg.connect(settings.dsn)
     try:
         row = await conn.fetchrow(_MOTHER)
-        hospital = await conn.fetchval("SELECT org_id FROM hospitals WHERE active ORDER BY random() LIMIT 1")
+        hospital = await conn.fetchval(_HOSPITAL, hospital_id)
         witnesses = [
             r["nik"]
             for r in await conn.fetch(
@@ -34,8 +44,10 @@ async def sample_notification(settings: Settings, kind: str) -> tuple[str, dict]
         ]
     finally:
         await conn.close()
-    if row is None or hospital is None:
+    if row is None or (hospital is None and hospital_id is None):
         raise LookupError("the registry is empty: run `hub seed` (or `make run`, which seeds) first")
+    if hospital is None:
+        raise LookupError(f"no active hospital {hospital_id} in the registry (`hub hospitals list`)")
     mother = Parent(row["nik"], row["name"], row["birth_date"], row["kk_number"])
     if kind == "unknown-mother":
         mother = Parent(row["kecamatan"] + "5501990999", "Ibu Tidak Terdaftar", None, row["kk_number"])
@@ -54,7 +66,7 @@ async def sample_notification(settings: Settings, kind: str) -> tuple[str, dict]
         birth_order=1 if kind == "twin" else 0,
         plurality=2 if kind == "twin" else 1,
     )
-    return mother.nik, build_notification(spec)
+    return Sample(mother.nik, hospital, build_notification(spec))
 
 
 def _child_name(kind: str) -> str:
