@@ -83,7 +83,7 @@ def build_broker(
         settings.kafka_bootstrap,
         security=security or access(settings).faststream(),
         client_id="hub",
-        metadata_max_age_ms=15_000,  # a hospital onboarded while the hub runs is consumed within seconds
+        metadata_max_age_ms=5_000,  # a hospital onboarded (topics made) while the hub runs is consumed within seconds
         # This broker only consumes (its publishers document the topics; the outbox relay, another
         # principal, writes them). FastStream still starts a producer: a plain one, because an
         # idempotent producer asks the cluster for a producer id, which the consumer's principal

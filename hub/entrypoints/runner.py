@@ -218,14 +218,18 @@ async def serve_operations(settings: Settings, readiness: Readiness, stop: async
 
 def _readiness(settings: Settings, pool, relay: OutboxRelay, broker) -> Readiness:
     """Ready: the database takes writes, the broker answers, the registry is reachable and the
-    consumer holds partitions (a hub beyond the partition count waits as a standby: not ready)."""
+    consumer holds partitions (a hub beyond the partition count waits as a standby: not ready).
+    Before any hospital is onboarded there is no topic to consume: ready, and idle."""
 
     async def consumer() -> str:
-        assigned = [s.consumer.assignment() for s in broker.subscribers if getattr(s, "consumer", None) is not None]
-        partitions = sorted(tp.partition for group in assigned for tp in group)
-        if not partitions:
+        consumers = [s.consumer for s in broker.subscribers if getattr(s, "consumer", None) is not None]
+        assigned = sorted((tp.topic, tp.partition) for c in consumers for tp in c.assignment())
+        if not assigned:
+            if consumers and not any(c.subscription() for c in consumers):
+                return "no hospital topics yet"
             raise RuntimeError("no partitions assigned (joining the group, or more hubs than partitions)")
-        return "partitions " + ",".join(map(str, partitions))
+        hospitals = {settings.topics.hospital_of(topic) for topic, _ in assigned}
+        return f"{len(assigned)} partitions of {len(hospitals)} hospitals' topics"
 
     return Readiness(
         {

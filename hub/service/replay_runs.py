@@ -45,10 +45,11 @@ PREVIEW_SECONDS = 60.0
 class Selection:
     """What a run replays; stored with the run (as its `selector`) for --resume.
 
-    source: "topic" (the notification topic, optionally by partitions, offsets or time), "dlq" (the
-    dead-letter topic), "ids" (these message ids, read where the hub first read them) or "rejected"
-    (the notifications whose last answer was a rejection, optionally with this code or hospital).
-    `hospital` and `code` also filter the other sources (a DLQ reason is its code)."""
+    source: "topic" (`hospital`'s notification topic, optionally by partitions, offsets or time),
+    "dlq" (the dead-letter topic), "ids" (these message ids, read where the hub first read them) or
+    "rejected" (the notifications whose last answer was a rejection, optionally with this code or
+    hospital). `code` also filters the other sources (a DLQ reason is its code), and `hospital`
+    those but "topic", whose records are all its hospital's."""
 
     source: str = "topic"
     partitions: list[int] | None = None
@@ -77,6 +78,10 @@ class TopicRecord(Protocol):
     def value(self) -> bytes: ...
     @property
     def headers(self) -> Mapping[str, str]: ...
+    @property
+    def timestamp_ms(self) -> int | None:
+        """The record's Kafka timestamp: the signature check judges a replayed record at it."""
+        ...
 
 
 class TopicSpan(Protocol):
@@ -117,7 +122,7 @@ class RunStore(Protocol):
 class InboxLookup(Protocol):
     """The read model's part a run uses (hub.adapters.postgres.operator_views)."""
 
-    async def inbox_positions(self, message_ids: list[str]) -> dict[str, dict[str, tuple[int, int]]]: ...
+    async def inbox_positions(self, message_ids: list[str]) -> dict[str, dict[str, tuple[str, int, int]]]: ...
     async def rejections(
         self, *, code: str | None, hospital: str | None, since: datetime | None, until: datetime | None
     ) -> list[dict[str, Any]]: ...
@@ -160,7 +165,7 @@ class Run:
     dry_run: bool
     operator: str
     reason: str
-    places: list[tuple[int, int]] | None = None
+    places: list[tuple[str, int, int]] | None = None
 
 
 class PreviewTimedOut(TransientError):
@@ -213,6 +218,8 @@ class ReplayRuns:
             raise OperatorError(f"source must be one of {', '.join(SOURCES)}")
         for moment in (selection.since, selection.until):
             self._parse_time(moment)
+        if selection.source == "topic":
+            self._hospital_topic(selection)
         places = await self._ids_places(selection) if selection.source == "ids" else None
         run_id = None if dry_run else await self._runs.begin(operator, selection.__dict__, reason, self._clock())
         return Run(run_id, selection, positions, dry_run, operator, reason, places)
@@ -222,7 +229,10 @@ class ReplayRuns:
         that stops early (cancelled, or failed with any error) saves the positions reached, for
         --resume, and the error goes on: its row stays unfinished."""
         counts: Counter[str] = Counter()
-        only = ReplayFilter(run.selection.hospital, run.selection.code)
+        # A topic run's hospital names the topic, and all it holds is that hospital's (the trust check
+        # sees to it), its unreadable records too: filtering by it again would only skip those.
+        chosen = None if run.selection.source == "topic" else run.selection.hospital
+        only = ReplayFilter(chosen, run.selection.code)
         try:
             async for total, record in self._records(run.selection, run.positions, run.places):
                 try:
@@ -274,18 +284,20 @@ class ReplayRuns:
         return await self._runs.get(run_id)
 
     async def _records(
-        self, selection: Selection, positions: dict[str, int], places: list[tuple[int, int]] | None
+        self, selection: Selection, positions: dict[str, int], places: list[tuple[str, int, int]] | None
     ) -> AsyncIterator[tuple[int, TopicRecord]]:
-        topic = self._topics.dead_letters if selection.source == "dlq" else self._topics.notifications
+        if selection.source in ("ids", "rejected"):
+            if places is None:
+                places = await self._places(selection)
+            for topic in dict.fromkeys(t for t, _, _ in places):  # each hospital's topic, in order of first use
+                async with self._read_topic(topic) as reader:
+                    for _, partition, offset in (at for at in places if at[0] == topic):
+                        record = await reader.fetch(partition, offset)
+                        if record is not None:
+                            yield len(places), record
+            return
+        topic = self._topics.dead_letters if selection.source == "dlq" else self._hospital_topic(selection)
         async with self._read_topic(topic) as reader:
-            if selection.source in ("ids", "rejected"):
-                if places is None:
-                    places = await self._places(selection)
-                for at in places:
-                    record = await reader.fetch(*at)
-                    if record is not None:
-                        yield len(places), record
-                return
             span = await reader.span(
                 partitions=selection.partitions,
                 from_offset=selection.from_offset,
@@ -297,14 +309,26 @@ class ReplayRuns:
             async for record in reader.read(span):
                 yield span.total, record
 
-    async def _places(self, selection: Selection) -> list[tuple[int, int]]:
-        """Where on the notification topic the hub first read the selected messages."""
+    def _hospital_topic(self, selection: Selection) -> str:
+        """Partitions, offsets and times are a topic's own: replaying by them names the hospital."""
+        if not selection.hospital:
+            raise OperatorError(
+                "each hospital has its own notification topic: say whose to replay (--hospital ORG), "
+                "or replay by message id, rejections or the dead-letter topic"
+            )
+        try:
+            return self._topics.notifications_of(selection.hospital)
+        except ValueError as exc:
+            raise OperatorError(str(exc)) from None
+
+    async def _places(self, selection: Selection) -> list[tuple[str, int, int]]:
+        """Where (topic, partition, offset) the hub first read the selected messages."""
         if selection.source == "rejected":
             rows = await self._view.rejections(code=selection.code, hospital=selection.hospital, since=None, until=None)
-            return [(row["partition"], row["offset"]) for row in rows]
+            return [(row["topic"], row["partition"], row["offset"]) for row in rows]
         return await self._ids_places(selection)
 
-    async def _ids_places(self, selection: Selection) -> list[tuple[int, int]]:
+    async def _ids_places(self, selection: Selection) -> list[tuple[str, int, int]]:
         """Where the selected message ids were read; an unknown id, or one several hospitals sent
         without `hospital` saying whose, is refused (OperatorError)."""
         if not selection.message_ids:
@@ -336,7 +360,9 @@ def one_hospital(message_id: str, hospitals: Iterable[str], chosen: str | None) 
     return found[0] if found else None
 
 
-def _position(by_hospital: dict[str, tuple[int, int]], message_id: str, hospital: str | None) -> tuple[int, int] | None:
+def _position(
+    by_hospital: dict[str, tuple[str, int, int]], message_id: str, hospital: str | None
+) -> tuple[str, int, int] | None:
     """Where the message id was read from; several hospitals sent it: `hospital` says whose."""
     chosen = one_hospital(message_id, by_hospital, hospital)
     return None if chosen is None else by_hospital[chosen]
@@ -354,7 +380,7 @@ def delivery(record: TopicRecord, source: str) -> Delivery:
             record.partition,
             record.offset,
             record.key,
-            timestamp_ms=getattr(record, "timestamp_ms", None),
+            timestamp_ms=record.timestamp_ms,
             signature=signature,
         )
     try:

@@ -143,7 +143,7 @@ async def test_a_resent_message_id_gets_the_same_documents_byte_for_byte(births,
         spec_bytes = await conn.fetchval(
             "SELECT value FROM outbox WHERE headers->>'correlation-id' = $1 AND topic = $2 ORDER BY id LIMIT 1",
             ids["single"],
-            environment.settings.topics.results,
+            environment.settings.topics.results_of(HOSPITAL),
         )
     first = next(r for r in got.on(environment.settings.topics.results) if r.headers["correlation-id"] == ids["single"])
     assert first.value == bytes(spec_bytes)

@@ -18,7 +18,7 @@ from hub.adapters.postgres.operations import table_counts
 from hub.devtools.simulation.bundles import Parent, build_notification
 from hub.entrypoints.cli import app
 from tests.support import trust
-from tests.support.kafka import Collected, collect, publish, status_of
+from tests.support.kafka import Collected, Outgoing, collect, publish, publish_records, status_of
 from tests.support.people import birth, households
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres]
@@ -36,7 +36,10 @@ async def sent(environment, hub_process):
     reviews = [birth(replace(h, mother=replace(h.mother, name="Nama Berbeda")), HOSPITAL) for h in homes[9:11]]
     specs = [*valid, fixable, *reviews]
     messages = [(s.mother.nik.encode(), json.dumps(build_notification(s)).encode()) for s in specs]
-    await publish(settings.kafka_bootstrap, topics.notifications, [*messages, (b"junk", b"{not json")])
+    await publish(settings.kafka_bootstrap, topics.notifications, messages)
+    # The hospital's own unreadable record (on its topic, signed by it): every message here is HOSPITAL's.
+    junk = Outgoing(0, b"junk", b"{not json")
+    await publish_records(settings.kafka_bootstrap, topics.notifications, [junk], hospital=HOSPITAL)
     await _results(environment, {s.message_id for s in specs})
     return {"valid": valid, "fixable": fixable, "reviews": reviews, "newcomer": newcomer}
 
@@ -94,8 +97,14 @@ async def test_dlq_list_groups_dead_letters_and_rejections(environment, sent):
 
 async def test_replaying_the_whole_topic_twice_registers_nothing_new(environment, sent):
     before = await _counts(environment)
+    unnamed = await asyncio.to_thread(cli, environment, "replay", "--json", "--reason", "test")
+    refusal = " ".join(unnamed.output.split())  # the message as one line, however the console wrapped it
+    assert unnamed.exit_code == 2 and "--hospital ORG" in refusal, "each hospital has its own topic"
     for _ in range(2):
-        result = await asyncio.to_thread(cli, environment, "replay", "--json", "--reason", "test")
+        result = await asyncio.to_thread(
+            cli, environment, "replay", "--hospital", HOSPITAL, "--json", "--reason", "test"
+        )
+        assert result.exit_code == 0, result.output
         report = json.loads(result.output)
         assert report["counts"] == {
             "already-processed": 10,
@@ -110,7 +119,10 @@ async def test_replaying_the_whole_topic_twice_registers_nothing_new(environment
         (await asyncio.to_thread(cli, environment, "replay", "--json", "--resume", str(report["run"]))).output
     )
     assert sum(resumed["counts"].values()) == 0, "a finished run resumes at its saved end positions"
-    text = await asyncio.to_thread(cli, environment, "replay", "--error-code", "MOTHER-NOT-FOUND")
+    other = await asyncio.to_thread(cli, environment, "replay", "--hospital", trust.DEFAULT_HOSPITAL, "--json")
+    assert other.exit_code == 0 and sum(json.loads(other.output)["counts"].values()) == 0, "another hospital's topic"
+    args = ("replay", "--hospital", HOSPITAL, "--error-code", "MOTHER-NOT-FOUND")
+    text = await asyncio.to_thread(cli, environment, *args)
     assert "already processed" in text.output and text.exit_code == 0
 
 

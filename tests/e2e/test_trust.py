@@ -157,16 +157,26 @@ async def test_a_forged_sender_hears_nothing_on_its_own_results(environment, ref
     assert forged.message_id not in {r.headers["correlation-id"] for r in got.on(topic)}
 
 
-async def test_rotation_accepts_the_old_key_during_the_overlap_and_refuses_it_after(environment, hub_process):
+async def _hub(environment, tmp_path, *args: str):
+    """A `hub` command as an operator runs it (in a thread: it runs its own event loop)."""
+    env = environment.env(HUB_HOSPITAL_SECRETS_DIR=str(tmp_path / "hospitals"))
+    return await asyncio.to_thread(CliRunner().invoke, app, list(args), env=env)
+
+
+async def test_rotation_accepts_the_old_key_during_the_overlap_and_refuses_it_after(environment, hub_process, tmp_path):
     settings = environment.settings
     h = await households(settings.dsn, 16)
-    new_pem, new_jwk = signature.new_key()
     overlap = timedelta(seconds=6)
-    result = CliRunner().invoke(
-        app,
-        ["hospitals", "rotate-key", ROTATING, "--overlap-hours", str(overlap.total_seconds() / 3600)],
-        env=environment.env(),
-        input=None,
+    result = await _hub(
+        environment,
+        tmp_path,
+        "hospitals",
+        "rotate-key",
+        ROTATING,
+        "--overlap-hours",
+        str(overlap.total_seconds() / 3600),
+        "--reason",
+        "test rotation",
     )
     assert result.exit_code == 0, result.output
     conn = await asyncpg.connect(settings.dsn)
@@ -184,10 +194,9 @@ async def test_rotation_accepts_the_old_key_during_the_overlap_and_refuses_it_af
     results = await _results(settings, ROTATING, {during.message_id, after.message_id})
     assert status_of(results[during.message_id]) == "registered", "the old key is valid during the overlap"
     assert codes_of(results[after.message_id]) == ["SIGNATURE-KEY-NOT-VALID"]
-    del new_pem, new_jwk
 
 
-async def test_replay_judges_with_the_keys_valid_at_the_records_time(environment, hub_process):
+async def test_replay_judges_with_the_keys_valid_at_the_records_time(environment, hub_process, tmp_path):
     """A record signed with a key registered only later is refused; once the key is registered (valid
     from before the record, and already expired again by the time of the replay), a replay of the
     dead letter registers it, once."""
@@ -215,13 +224,12 @@ async def test_replay_judges_with_the_keys_valid_at_the_records_time(environment
     finally:
         await pool.close()
     await asyncio.sleep(1.5)  # the key has expired: only its validity at the record's time counts
-    runner = CliRunner()
     args = ["replay", "--dlq", "--hospital", LATE, "--reason", "key registered late", "--json"]
-    replayed = runner.invoke(app, args, env=environment.env())
+    replayed = await _hub(environment, tmp_path, *args)
     assert replayed.exit_code == 0, replayed.output
     results = await _results(settings, LATE, {spec.message_id})
     assert status_of(results[spec.message_id]) == "registered"
-    again = runner.invoke(app, args, env=environment.env())
+    again = await _hub(environment, tmp_path, *args)
     assert again.exit_code == 0, again.output
     conn = await asyncpg.connect(settings.dsn)
     try:

@@ -180,15 +180,15 @@ class Outgoing:
 async def publish_records(
     bootstrap: str, topic: str, records: list[Outgoing], *, hospital: str | None = None, sign: bool = True
 ) -> None:
-    """Publish exactly these records, in order per partition, to `hospital`'s notification topic when
-    `topic` is the family name (DEFAULT_HOSPITAL's by default), signed by it unless `sign` is False.
-    gzip lets a value far larger than the broker's record limit through when it compresses well (as
-    a hostile producer's would)."""
-    target, signer = route(topic, None, hospital or DEFAULT_HOSPITAL)
-    records = [
-        replace(r, headers=(*r.headers, *trust.signature_headers(signer, r.value or b""))) if sign else r
-        for r in records
-    ]
+    """Publish exactly these records, in order per partition and topic: each to its sender's
+    notification topic when `topic` is the family name (to `hospital`'s, when given), signed by that
+    hospital unless `sign` is False. gzip lets a value far larger than the broker's record limit
+    through when it compresses well (as a hostile producer's would)."""
+    routed = []
+    for r in records:
+        target, signer = route(topic, r.value, hospital)
+        signed = replace(r, headers=(*r.headers, *trust.signature_headers(signer, r.value or b""))) if sign else r
+        routed.append((target, signed))
     producer = AIOKafkaProducer(
         **client(bootstrap),
         enable_idempotence=True,
@@ -200,7 +200,7 @@ async def publish_records(
     try:
         futures = [
             await producer.send(target, r.value, key=r.key, partition=r.partition, headers=list(r.headers))
-            for r in records
+            for target, r in routed
         ]
         await asyncio.gather(*futures)
     finally:

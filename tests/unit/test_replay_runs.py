@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from hub.errors import OperatorError, StoreUnavailable, TransientError
+from hub.intake.signature import HEADER as SIGNATURE_HEADER
 from hub.service import replay_runs as module
 from hub.service.ports import Delivery
 from hub.service.register_birth import RegisterBirths
@@ -33,6 +34,12 @@ from tests.fakes import FakeState, FakeUnitOfWork
 from tests.unit.test_register_births import NOW, PIPELINE, TOPICS, _population, first_birth, raw
 
 HOSPITAL = "100"
+NOTIFICATIONS = TOPICS.notifications_of(HOSPITAL)  # hospital 100's own notification topic
+
+
+def whole_topic(**more: Any) -> Selection:
+    """Hospital 100's notification topic: a topic is replayed by naming its hospital."""
+    return Selection(hospital=HOSPITAL, **more)
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ class Record:
     key: bytes | None
     value: bytes
     headers: dict[str, str]
+    timestamp_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,9 +70,16 @@ class FakeTopics:
         self.opened: list[str] = []
         self.gate: asyncio.Event | None = None  # set: reading waits for it before each record
 
-    def publish(self, topic: str, value: bytes, partition: int = 0, headers: dict[str, str] | None = None) -> Record:
+    def publish(
+        self,
+        topic: str,
+        value: bytes,
+        partition: int = 0,
+        headers: dict[str, str] | None = None,
+        timestamp_ms: int | None = None,
+    ) -> Record:
         log = self.records.setdefault(topic, {}).setdefault(partition, [])
-        record = Record(topic, partition, len(log), b"k", value, headers or {})
+        record = Record(topic, partition, len(log), b"k", value, headers or {}, timestamp_ms)
         log.append(record)
         return record
 
@@ -148,11 +163,12 @@ class FakeView:
     def __init__(self, state: FakeState) -> None:
         self.state = state
 
-    async def inbox_positions(self, message_ids: list[str]) -> dict[str, dict[str, tuple[int, int]]]:
-        found: dict[str, dict[str, tuple[int, int]]] = {}
+    async def inbox_positions(self, message_ids: list[str]) -> dict[str, dict[str, tuple[str, int, int]]]:
+        found: dict[str, dict[str, tuple[str, int, int]]] = {}
         for record in self.state.inbox.values():
             if record.message_id in message_ids:
                 found.setdefault(record.message_id, {})[record.hospital_id or ""] = (
+                    record.delivery.topic,
                     record.delivery.partition,
                     record.delivery.offset,
                 )
@@ -184,10 +200,13 @@ class World:
     mother_nik: str
     spec: Any
 
-    async def consume(self, value: bytes, partition: int = 0) -> Record:
-        """Publish and let the hub's consumer handle it, as the running hub would."""
-        record = self.topics.publish(TOPICS.notifications, value, partition)
-        await self.consumer.handle(value, Delivery(record.topic, record.partition, record.offset, record.key))
+    async def consume(self, value: bytes, partition: int = 0, hospital: str = HOSPITAL, **delivered: Any) -> Record:
+        """Publish on `hospital`'s notification topic and let the hub's consumer handle it, as the
+        running hub would; `delivered`: the Delivery's timestamp_ms and signature."""
+        record = self.topics.publish(TOPICS.notifications_of(hospital), value, partition)
+        await self.consumer.handle(
+            value, Delivery(record.topic, record.partition, record.offset, record.key, **delivered)
+        )
         return record
 
     def registrations(self) -> int:
@@ -277,8 +296,10 @@ async def test_the_topic_source_counts_every_kind_and_saves_its_positions(world,
     await world.consume(raw(world.spec))  # registered
     await world.consume(b"{not json", partition=1)  # a dead letter
     other = replace(world.spec, message_id=str(uuid.uuid4()), encounter_id="E2", hospital_id="999")
-    world.topics.publish(TOPICS.notifications, raw(other))  # never seen; an unknown hospital rejects it
-    report = await world.replays.replay(Selection(), dry_run=False, operator="ana", reason="all")
+    world.topics.publish(NOTIFICATIONS, raw(other))  # never seen; naming an unknown sender, it is rejected
+    elsewhere = replace(world.spec, message_id=str(uuid.uuid4()), encounter_id="E3")
+    world.topics.publish(TOPICS.notifications_of("200"), raw(elsewhere))  # another hospital's topic: not read
+    report = await world.replays.replay(whole_topic(), dry_run=False, operator="ana", reason="all")
     assert report.counts == {
         "already-processed": 1,
         "newly-processed": 0,
@@ -288,8 +309,10 @@ async def test_the_topic_source_counts_every_kind_and_saves_its_positions(world,
     }
     assert world.runs.saves == [{"0": 2}], "saved after every SAVE_EVERY messages"
     assert world.runs.rows[1]["positions"] == {"0": 2, "1": 1}
+    assert world.topics.opened == [NOTIFICATIONS], "only the named hospital's topic is read"
 
-    filtered = await world.replays.replay(Selection(hospital="999"), dry_run=True, operator="ana", reason="")
+    (code,) = next(r.codes for r in world.state.inbox.values() if r.message_id == other.message_id)
+    filtered = await world.replays.replay(whole_topic(code=code), dry_run=True, operator="ana", reason="")
     assert (filtered.counts["skipped"], filtered.counts["rejected"]) == (2, 1), "still rejected: evaluated again"
 
 
@@ -311,12 +334,13 @@ async def test_unknown_or_ambiguous_message_ids_are_refused(world):
         await world.replays.replay(Selection("ids", message_ids=["nope"]), dry_run=True, operator="a", reason="")
     twin = replace(world.spec, hospital_id="200", encounter_id="E9")  # another hospital, the same message id
     world.state.hospitals["200"] = replace(world.state.hospitals[HOSPITAL], org_id="200")
-    await world.consume(raw(twin))
+    await world.consume(raw(twin), hospital="200")
     ids = Selection("ids", message_ids=[world.spec.message_id])
     with pytest.raises(OperatorError, match="sent by 2 hospitals"):
         await world.replays.replay(ids, dry_run=True, operator="a", reason="")
     chosen = await world.replays.replay(replace(ids, hospital="200"), dry_run=True, operator="a", reason="")
     assert sum(chosen.counts.values()) == 1
+    assert world.topics.opened == [TOPICS.notifications_of("200")], "read where hospital 200 sent it"
 
 
 async def test_a_refused_real_run_is_neither_recorded_nor_audited(world):
@@ -324,15 +348,18 @@ async def test_a_refused_real_run_is_neither_recorded_nor_audited(world):
     await world.consume(raw(world.spec))
     twin = replace(world.spec, hospital_id="200", encounter_id="E9")
     world.state.hospitals["200"] = replace(world.state.hospitals[HOSPITAL], org_id="200")
-    await world.consume(raw(twin))
+    await world.consume(raw(twin), hospital="200")
     refused = [
         (Selection("ids", message_ids=[world.spec.message_id, "nope"], hospital=HOSPITAL), "unknown message ids: nope"),
         (Selection("ids", message_ids=[world.spec.message_id]), "sent by 2 hospitals"),
         (Selection("ids", message_ids=[world.spec.message_id], hospital="300"), "unknown message ids"),
         (Selection("ids", message_ids=[]), "no message ids"),
-        (Selection(since="yesterday"), "ISO 8601"),
+        (whole_topic(since="yesterday"), "ISO 8601"),
         (Selection("dlq", until="2026-13-01"), "ISO 8601"),
         (Selection("everything"), "source"),
+        (Selection(), r"each hospital has its own notification topic: say whose to replay \(--hospital ORG\)"),
+        (Selection(partitions=[0], from_offset=0), "--hospital ORG"),
+        (Selection(hospital="no/such topic"), "a hospital id is"),
     ]
     for selection, why in refused:
         with pytest.raises(OperatorError, match=why):
@@ -340,6 +367,8 @@ async def test_a_refused_real_run_is_neither_recorded_nor_audited(world):
     jobs = ReplayJobs(world.replays, lambda: NOW)
     with pytest.raises(OperatorError, match="unknown message ids: nope"):
         await jobs.launch(Selection("ids", message_ids=["nope"]), "ana (console)", "r")
+    with pytest.raises(OperatorError, match="--hospital ORG"):
+        await jobs.launch(Selection(), "ana (console)", "r")
     assert world.runs.rows == {} and world.runs.audit == [], "no run row, no replay.start for what never ran"
     assert world.topics.opened == [], "refused before reading anything"
 
@@ -355,9 +384,9 @@ async def test_a_bad_source_or_time_is_refused(world):
     with pytest.raises(OperatorError, match="source"):
         await world.replays.start(Selection("everything"), dry_run=True, operator="a", reason="")
     with pytest.raises(OperatorError, match="ISO 8601"):
-        await world.replays.replay(Selection(since="yesterday"), dry_run=True, operator="a", reason="")
+        await world.replays.replay(whole_topic(since="yesterday"), dry_run=True, operator="a", reason="")
     with pytest.raises(OperatorError, match="no replay run 7"):
-        await world.replays.start(Selection(), dry_run=False, operator="a", reason="", resume=7)
+        await world.replays.start(whole_topic(), dry_run=False, operator="a", reason="", resume=7)
 
 
 async def test_an_interrupted_run_saves_its_positions_and_resumes_from_them(world):
@@ -372,7 +401,7 @@ async def test_an_interrupted_run_saves_its_positions_and_resumes_from_them(worl
             gate.clear()
 
     gate.set()
-    run = await world.replays.start(Selection(), dry_run=False, operator="a", reason="r")
+    run = await world.replays.start(whole_topic(), dry_run=False, operator="a", reason="r")
     task = asyncio.create_task(world.replays.go(run, progress))
     while not done:
         await asyncio.sleep(0)
@@ -400,13 +429,13 @@ async def test_a_run_that_fails_saves_its_positions_and_stays_unfinished(world, 
 
     monkeypatch.setattr(ReplayMessages, "replay", broken_on_the_second)
     with pytest.raises(RuntimeError, match="a bug"):
-        await world.replays.replay(Selection(), dry_run=False, operator="a", reason="r")
+        await world.replays.replay(whole_topic(), dry_run=False, operator="a", reason="r")
     row = world.runs.rows[1]
     assert (row["positions"], row["counts"], row["finished_at"]) == ({"0": 1}, {"already-processed": 1}, None)
     assert [a[1] for a in world.runs.audit] == ["replay.start"], "not finished: `hub replay --resume 1` goes on"
 
     monkeypatch.setattr(ReplayMessages, "replay", real)
-    resumed = await world.replays.replay(Selection(), dry_run=False, operator="a", reason="r", resume=1)
+    resumed = await world.replays.replay(whole_topic(), dry_run=False, operator="a", reason="r", resume=1)
     assert resumed.counts["already-processed"] == 2, "the first one is not read again"
 
 
@@ -419,7 +448,7 @@ async def test_a_console_job_that_fails_keeps_its_positions(world, monkeypatch):
 
     monkeypatch.setattr(ReplayMessages, "replay", down)
     jobs = ReplayJobs(world.replays, lambda: NOW)
-    job = await jobs.launch(Selection(), "ana (console)", "r")
+    job = await jobs.launch(whole_topic(), "ana (console)", "r")
     state = await _finished(jobs, job.run_id)
     assert (state.error, world.runs.saves, world.runs.rows[job.run_id]["finished_at"]) == ("ValueError", [{}], None)
 
@@ -434,6 +463,67 @@ def test_a_dead_letter_without_its_original_place_is_refused_not_a_crash():
     with pytest.raises(OperatorError):
         delivery(odd, "dlq")
     assert delivery(bare, "topic") == Delivery(TOPICS.dead_letters, 0, 5, b"k")
+
+
+SIGNED = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImRldi0xMDAiLCJiNjQiOmZhbHNlLCJjcml0IjpbImI2NCJdfQ..c2lnbmF0dXJl"
+FIRST_READ_MS = 1_777_700_000_000  # when hospital 100's topic took the record
+DEAD_LETTERED_MS = FIRST_READ_MS + 3_600_000  # when the dead-letter topic took its copy, an hour later
+
+
+def test_a_topic_record_is_judged_by_its_own_time_and_signature():
+    """The trust check judges a replayed record at its Kafka timestamp, by its hub-signature header."""
+    record = Record(NOTIFICATIONS, 2, 7, b"k", b"{}", {SIGNATURE_HEADER: SIGNED}, FIRST_READ_MS)
+    for source in ("topic", "ids", "rejected"):
+        found = delivery(record, source)
+        assert found == Delivery(NOTIFICATIONS, 2, 7, b"k")
+        assert (found.timestamp_ms, found.signature) == (FIRST_READ_MS, SIGNED.encode())
+    unsigned = delivery(replace(record, headers={}, timestamp_ms=None), "topic")
+    assert (unsigned.timestamp_ms, unsigned.signature) == (None, None), "nothing made up for what is missing"
+
+
+def test_a_dead_letter_is_judged_by_its_first_delivery_time_and_signature_not_its_own():
+    first = {
+        "dlq-original-topic": NOTIFICATIONS,
+        "dlq-original-partition": "2",
+        "dlq-original-offset": "7",
+        "dlq-original-timestamp": str(FIRST_READ_MS),
+        SIGNATURE_HEADER: SIGNED,
+    }
+    letter = Record(TOPICS.dead_letters, 0, 3, b"k", b"{}", first, DEAD_LETTERED_MS)
+    found = delivery(letter, "dlq")
+    assert found == Delivery(NOTIFICATIONS, 2, 7, b"k")
+    assert (found.timestamp_ms, found.signature) == (FIRST_READ_MS, SIGNED.encode())
+    older = {k: v for k, v in first.items() if k not in ("dlq-original-timestamp", SIGNATURE_HEADER)}
+    bare = delivery(replace(letter, headers=older), "dlq")
+    assert (bare.timestamp_ms, bare.signature) == (None, None), "never the dead letter's own time or signature"
+    with pytest.raises(OperatorError):
+        delivery(replace(letter, headers={**first, "dlq-original-timestamp": "noon"}), "dlq")
+
+
+async def test_the_dead_letters_the_hub_writes_carry_what_a_replay_judges_again(world):
+    """Consumed with a timestamp and a signature, dead-lettered, read back from the dead-letter
+    topic: the replay's delivery is the first one, with its time and signature."""
+    record = await world.consume(b"\xff\xfe", partition=2, timestamp_ms=FIRST_READ_MS, signature=SIGNED.encode())
+    (letter,) = [m for m in world.state.outbox if m.topic == TOPICS.dead_letters]
+    copy = world.topics.publish(
+        TOPICS.dead_letters, letter.value, headers=letter.headers, timestamp_ms=DEAD_LETTERED_MS
+    )
+    found = delivery(copy, "dlq")
+    assert found == Delivery(NOTIFICATIONS, 2, record.offset, b"k")
+    assert (found.timestamp_ms, found.signature) == (FIRST_READ_MS, SIGNED.encode())
+
+
+async def test_rejections_are_read_on_each_hospitals_own_topic(world):
+    mother = world.state.persons.pop(world.mother_nik)
+    await world.consume(raw(world.spec))
+    world.state.hospitals["200"] = replace(world.state.hospitals[HOSPITAL], org_id="200")
+    twin = replace(world.spec, hospital_id="200", encounter_id="E9")  # the same message id, from hospital 200
+    await world.consume(raw(twin), partition=1, hospital="200")
+    assert sorted(r.hospital_id for r in world.state.inbox.values() if r.status == "rejected") == ["100", "200"]
+    world.state.persons[mother.nik] = mother
+    report = await world.replays.replay(Selection("rejected"), dry_run=True, operator="ana", reason="")
+    assert report.counts["newly-processed"] == 2
+    assert world.topics.opened == [NOTIFICATIONS, TOPICS.notifications_of("200")], "each topic opened once"
 
 
 async def test_a_dead_letter_the_hub_did_not_write_counts_as_unreadable(world):
@@ -455,7 +545,7 @@ async def test_transient_failures_are_retried(world, monkeypatch):
         return await real(self, *args, **kwargs)
 
     monkeypatch.setattr(ReplayMessages, "replay", flaky)
-    report = await world.replays.replay(Selection(), dry_run=True, operator="a", reason="")
+    report = await world.replays.replay(whole_topic(), dry_run=True, operator="a", reason="")
     assert report.counts["already-processed"] == 1 and failures == []
 
 
@@ -490,7 +580,7 @@ async def test_a_console_job_runs_in_the_background_and_reports_its_progress(wor
 
 async def test_a_run_not_going_here_is_read_from_its_row(world):
     await world.consume(raw(world.spec))
-    await world.replays.replay(Selection(), dry_run=False, operator="cli@host", reason="r")
+    await world.replays.replay(whole_topic(), dry_run=False, operator="cli@host", reason="r")
     jobs = ReplayJobs(world.replays, lambda: NOW)  # a console started after the run
     state = await jobs.state(1)
     assert state is not None and (state.here, state.finished, state.operator, state.done) == (
@@ -499,13 +589,13 @@ async def test_a_run_not_going_here_is_read_from_its_row(world):
         "cli@host",
         1,
     )
-    assert state.finished_at == NOW and state.selection == Selection()
+    assert state.finished_at == NOW and state.selection == whole_topic()
 
 
 async def test_a_run_whose_row_is_unfinished_is_not_reported_finished(world):
     """Running in the CLI, or interrupted (the console restarted): its row has no finished_at."""
     await world.consume(raw(world.spec))
-    run = await world.replays.start(Selection(), dry_run=False, operator="cli@host", reason="r")
+    run = await world.replays.start(whole_topic(), dry_run=False, operator="cli@host", reason="r")
     assert run.id is not None
     await world.runs.save(run.id, {"0": 1}, {"already-processed": 1})
     jobs = ReplayJobs(world.replays, lambda: NOW)
@@ -526,7 +616,7 @@ async def test_closing_the_console_interrupts_its_runs_and_keeps_their_positions
     await world.consume(raw(world.spec))
     world.topics.gate = asyncio.Event()  # never set: the run waits for its first record
     jobs = ReplayJobs(world.replays, lambda: NOW)
-    job = await jobs.launch(Selection(), "ana (console)", "r")
+    job = await jobs.launch(whole_topic(), "ana (console)", "r")
     await asyncio.sleep(0.01)
     await jobs.close()
     state = await jobs.state(job.run_id)
@@ -546,7 +636,7 @@ async def test_a_preview_that_does_not_end_is_stopped_with_a_clear_error(world, 
     monkeypatch.setattr(ReplayMessages, "replay", down)
     jobs = ReplayJobs(world.replays, lambda: NOW, preview_seconds=0.05)
     with pytest.raises(PreviewTimedOut, match=r"took longer than 0\.05 s.*nothing was written") as stopped:
-        await jobs.preview(Selection(), "ana (console)")
+        await jobs.preview(whole_topic(), "ana (console)")
     assert isinstance(stopped.value, TransientError) and len(attempts) > 1
     assert world.runs.rows == {} and world.runs.audit == []
     assert ReplayJobs(world.replays, lambda: NOW).preview_seconds == 60
@@ -554,7 +644,7 @@ async def test_a_preview_that_does_not_end_is_stopped_with_a_clear_error(world, 
     world.topics.gate = asyncio.Event()  # Kafka not answering: reading never gets its first record
     monkeypatch.undo()
     with pytest.raises(PreviewTimedOut):
-        await jobs.preview(Selection(), "ana (console)")
+        await jobs.preview(whole_topic(), "ana (console)")
 
 
 def test_the_english_texts_of_the_replay_pages_are_words_not_class_names():

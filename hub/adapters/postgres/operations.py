@@ -202,16 +202,16 @@ async def audit_entries(conn: PgConnection, limit: int) -> list[dict[str, Any]]:
     )
 
 
-async def inbox_positions(conn: PgConnection, message_ids: list[str]) -> dict[str, dict[str, tuple[int, int]]]:
-    """Where each known message id was read from, per hospital that sent it: (partition, offset) on
-    the notification topic."""
+async def inbox_positions(conn: PgConnection, message_ids: list[str]) -> dict[str, dict[str, tuple[str, int, int]]]:
+    """Where each known message id was read from, per hospital that sent it: (topic, partition,
+    offset), the topic being that hospital's notification topic."""
     rows = await conn.fetch(
-        'SELECT hospital_id, message_id, partition, "offset" FROM inbox WHERE message_id = ANY($1::text[])',
+        'SELECT hospital_id, message_id, topic, partition, "offset" FROM inbox WHERE message_id = ANY($1::text[])',
         message_ids,
     )
-    found: dict[str, dict[str, tuple[int, int]]] = {}
+    found: dict[str, dict[str, tuple[str, int, int]]] = {}
     for r in rows:
-        found.setdefault(r["message_id"], {})[r["hospital_id"]] = (r["partition"], r["offset"])
+        found.setdefault(r["message_id"], {})[r["hospital_id"]] = (r["topic"], r["partition"], r["offset"])
     return found
 
 

@@ -95,8 +95,8 @@ class PostgresOperationsView:
     async def audit_entries(self, limit: int) -> list[dict[str, Any]]:
         return await self._on_connection(lambda conn: q.audit_entries(conn, limit))
 
-    async def inbox_positions(self, message_ids: list[str]) -> dict[str, dict[str, tuple[int, int]]]:
-        """(partition, offset) on the notification topic of each known message id, by hospital."""
+    async def inbox_positions(self, message_ids: list[str]) -> dict[str, dict[str, tuple[str, int, int]]]:
+        """(topic, partition, offset) where each known message id was read, by hospital."""
         return await self._on_connection(lambda conn: q.inbox_positions(conn, message_ids))
 
     async def hospitals(self, since: datetime) -> list[dict[str, Any]]:
