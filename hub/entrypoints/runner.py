@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import asyncpg
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import GroupAuthorizationFailedError, KafkaConnectionError, TopicAuthorizationFailedError
 
 from hub.adapters.kafka.lag import ConsumerLag
 from hub.adapters.kafka.relay import OutboxRelay, idempotent_producer
@@ -145,12 +145,17 @@ async def retention_loop(settings: Settings, pool, stop: asyncio.Event) -> None:
 
 
 async def _start_consumer(broker) -> None:
-    """Start the subscriber; a broker that vanished since the topics were made is waited for."""
+    """Start the subscriber; a broker that vanished since the topics were made is waited for, and so
+    is an ACL not in force yet (one just granted takes a moment to reach the brokers; a missing one
+    keeps the hub waiting, and saying so, until an operator grants it)."""
     try:
         await broker.start()
     except KafkaConnectionError as exc:
         await broker.stop()
         raise BrokerUnavailable(f"cannot start the consumer: {exc}") from exc
+    except (GroupAuthorizationFailedError, TopicAuthorizationFailedError) as exc:
+        await broker.stop()
+        raise BrokerUnavailable(f"the consumer's principal is not authorised (yet): {type(exc).__name__}") from exc
 
 
 async def relay_loop(settings: Settings, relay: OutboxRelay, stop: asyncio.Event) -> None:

@@ -94,7 +94,9 @@ def _json_content_type_not_json(_document):
 
 POISONS = [
     Poison("nul-in-name", _nul_in_name, ("rejected", "TEXT-CONTROL-CHARACTER")),
-    Poison("lone-surrogate-in-sender", _lone_surrogate_in_sender, ("rejected", "TEXT-UNPAIRED-SURROGATE")),
+    # A sender that is not the signing hospital is refused by the trust check, before the text rules:
+    # answered on the topic's owner's results (hub/service/trust.py).
+    Poison("lone-surrogate-in-sender", _lone_surrogate_in_sender, ("rejected", "SENDER-NOT-SIGNER")),
     Poison("five-thousand-digits", _five_thousand_digits, ("rejected", "NUMBER-OUT-OF-RANGE")),
     Poison("ten-megabytes", _ten_megabytes, ("dead-letter", "PAYLOAD-TOO-LARGE")),
     Poison("deep-arrays", _deep_arrays, ("dead-letter", "PAYLOAD-TOO-DEEP")),
