@@ -552,8 +552,16 @@ async def prepare_kafka(settings: Settings, pool: asyncpg.Pool) -> list[str]:
             settings.topics, hospitals, settings.notification_partitions, settings.hospital_partitions
         )
     )
-    await admin.grant(
-        broker_policy.hub_consumer_acls(settings.topics, settings.consumer_group, settings.kafka_username)
-        + broker_policy.relay_acls(settings.topics, settings.kafka_relay_username)
-    )
+    wanted = broker_policy.hub_consumer_acls(
+        settings.topics, settings.consumer_group, settings.kafka_username
+    ) + broker_policy.relay_acls(settings.topics, settings.kafka_relay_username)
+    await admin.grant(wanted)
+    # A granted ACL reaches the broker's authorizer through the metadata log a moment later: wait
+    # until the broker shows them, so the consumer does not start into an authorisation error.
+    for _ in range(50):
+        shown = set(await admin.acls_of(broker_policy.principal(settings.kafka_username)))
+        shown |= set(await admin.acls_of(broker_policy.principal(settings.kafka_relay_username)))
+        if set(wanted) <= shown:
+            break
+        await asyncio.sleep(0.2)
     return created
