@@ -58,6 +58,13 @@ NO_MESSAGE_ID = _code(
     "Pesan tidak memiliki MessageHeader.id, tidak dapat dijawab.",
     "The message has no MessageHeader.id, so it cannot be answered.",
 )
+RESULT_UNROUTABLE = _code(
+    "DLQ-RESULT-UNROUTABLE",
+    "exception",
+    Severity.FATAL,
+    "Hasil tidak dapat dikirim: tidak ada rumah sakit dengan topik hasil untuknya (kesalahan hub).",
+    "The result cannot be delivered: no hospital with a results topic is named for it (a hub fault).",
+)
 
 # Payload limits.
 TOO_LARGE = _code(

@@ -151,10 +151,12 @@ def build_broker(
             )
 
     broker.publisher(
-        topics.results,
-        title="birth.result.v1:publish",
+        f"{topics.results}.{{hospital}}",
+        title="birth.result.v1.{hospital}:publish",
         description=(
-            "One FHIR R4 message Bundle per notification (application/fhir+json), key = hospital organisation id; "
+            "One topic per hospital (birth.result.v1.<SATUSEHAT organisation id>; only that hospital's principal "
+            "may read it). One FHIR R4 message Bundle per notification (application/fhir+json), key = hospital "
+            "organisation id; "
             "MessageHeader.response.identifier = the notification's message id. A registration's result carries "
             "the signed documents: per document a DocumentReference (id, version, QR payload, what it replaces) "
             "and a Binary with the PAdES-signed PDF (the Kutipan Akta Kelahiran and the reissued Kartu Keluarga). "
@@ -190,9 +192,14 @@ def build_broker(
         title="birth.notification.v1.dlq:publish",
         description=(
             "Notifications that cannot be read (not UTF-8, not JSON, no MessageHeader.id, far over the size or "
-            "depth limit) or whose refusal the database could not store: original key and bytes (the first "
-            "512 KiB of larger ones, with the dlq-original-bytes header), reason in the dlq-reason and "
-            "dlq-detail headers."
+            "depth limit), whose refusal the database could not store, or that are not trusted (unsigned, unknown "
+            "or expired key, bad signature, sender other than the signer, disabled hospital: the SIGNATURE-* and "
+            "SENDER-* codes; such a record is also answered on the results topic of the hospital whose topic "
+            "carried it): original key and bytes (the first 512 KiB of larger ones, with the dlq-original-bytes "
+            "header), reason in the dlq-reason and dlq-detail headers, where it was read in dlq-original-topic, "
+            "-partition, -offset and -timestamp, and the record's hub-signature header, so a replay judges it as "
+            "it was first judged. A result that names no hospital (a hub fault) lands here as "
+            "DLQ-RESULT-UNROUTABLE."
         ),
     )
     return broker

@@ -97,7 +97,10 @@ def bundle_message(topics: Topics, bundle: dict, message_id: str, hospital_id: s
     head = headers(bundle["id"], message_id, FHIR_JSON, RESULT_SCHEMA)
     if hospital_id and HOSPITAL_ID.fullmatch(hospital_id) and hospital_id != "dlq":
         return OutboundMessage(bundle["id"], topics.results_of(hospital_id), key, body, head)
-    head |= {"dlq-reason": "RESULT-UNROUTABLE", "dlq-detail": "the result names no hospital with a results topic"}
+    head |= {
+        "dlq-reason": codes.RESULT_UNROUTABLE.code,
+        "dlq-detail": "the result names no hospital with a results topic",
+    }
     return OutboundMessage(bundle["id"], topics.dead_letters, key, body, head)
 
 

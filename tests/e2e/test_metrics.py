@@ -1,9 +1,10 @@
 """The hub's metrics, health endpoints and logs, read from the real hub process after real traffic.
 
-A mixed batch (registrations, rejections, reviews, a stillbirth, a duplicate, a re-sent id and
-unreadable messages) goes through Kafka; afterwards /metrics must count exactly what the
-hospitals received on the results topic, the dead letters by reason, and show the consumer's lag
-back at 0 with the outbox drained. The process logs JSON lines (as in production): each carries
+A mixed batch (registrations, rejections, reviews, a stillbirth, a duplicate, a re-sent id,
+unreadable messages and untrusted ones) goes through Kafka; afterwards /metrics must count exactly
+what the hospitals received on their results topics (an untrusted record's answer counted as the
+dead letter it is), the dead letters by reason, and show the consumer's lag back at 0 with the
+outbox drained. The process logs JSON lines (as in production): each carries
 its correlation fields, and none holds a NIK, KK number or the name of anyone in the registry.
 """
 
@@ -57,11 +58,14 @@ async def test_answers_by_outcome_equal_the_results_the_hospitals_received(envir
     _, base = observed_hub
     batch, collected = traffic
     results = collected.results_by_message(environment.settings.topics)
-    statuses = Counter(status_of(copies[0].json()) for copies in results.values())
+    trusted = {mid: copies for mid, copies in results.items() if mid not in batch.untrusted}
+    statuses = Counter(status_of(copies[0].json()) for copies in trusted.values())
     answered = by_label(scrape(base), "hub_notifications_answered_total", "outcome")
     resent = sum(len(copies) - 1 for copies in results.values())
     assert {k: v for k, v in answered.items() if k in statuses} == statuses
     assert answered.get("resent-result") == resent == 1
+    # An untrusted record is a dead letter, though its sender's topic owner gets a rejection.
+    assert [status_of(results[mid][0].json()) for mid in batch.untrusted] == ["rejected"] * len(batch.untrusted)
     assert answered.get("dead-letter") == batch.dead_letters
     assert sum(answered.values()) == len(batch.messages)
 
@@ -73,7 +77,9 @@ async def test_codes_dead_letters_and_hospitals_are_counted(environment, observe
     dead = {reason: n for reason, n in by_label(samples, "hub_dead_letters_total", "reason").items() if n}
     reasons = Counter(r.headers["dlq-reason"] for r in collected.on(environment.settings.topics.dead_letters))
     assert dead == dict(reasons) and sum(dead.values()) == batch.dead_letters
-    assert value(samples, "hub_notification_issues_total", outcome="rejected", code="SENDER-UNKNOWN") == 1
+    untrusted = value(samples, "hub_notification_issues_total", outcome="dead-letter", code="SENDER-NOT-SIGNER")
+    assert untrusted == dead["SENDER-NOT-SIGNER"] == len(batch.untrusted) == 2
+    assert value(samples, "hub_notification_issues_total", outcome="rejected", code="SENDER-UNKNOWN") == 0
     assert (
         value(samples, "hub_notification_issues_total", outcome="review-pending", code="REVIEW-FATHER-NOT-FOUND") == 1
     )

@@ -2,6 +2,9 @@
 
 Every message gets exactly one answer (a re-sent message id gets the same answer again), every
 registration produces exactly its rows and events, and unreadable messages are kept on the DLQ.
+A bundle naming a sender that has no notification topic (unknown, or not active) arrives on
+DEFAULT_HOSPITAL's topic signed by it (tests/support/kafka.py): not trusted (SENDER-NOT-SIGNER), it
+is kept on the DLQ too and answered on DEFAULT_HOSPITAL's results, and never takes its message id.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import pytest
 
 from hub.devtools.simulation.bundles import Parent, build_notification
 from hub.devtools.simulation.examples import invalid_examples
-from tests.support.kafka import Collected, codes_of, collect, numbers_of, publish, status_of
+from tests.support.kafka import DEFAULT_HOSPITAL, Collected, codes_of, collect, numbers_of, publish, status_of
 from tests.support.people import WIB, birth, households
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kafka, pytest.mark.postgres]
@@ -39,8 +42,13 @@ class Batch:
     messages: list[tuple[bytes | None, bytes]]
     resent_id: str
     duplicate_of: tuple[str, str]  # (original message id, the new id for the same birth)
-    dead_letters: int
+    dead_letters: int  # records kept on the DLQ: the unreadable and the untrusted ones
     registered: int
+    untrusted: frozenset[str]  # message ids refused by the trust check, answered on DEFAULT_HOSPITAL's results
+
+    def results_topic(self, topics, message_id: str) -> str:
+        """Where the message's answer goes: the results of the hospital whose topic carried it."""
+        return topics.results_of(DEFAULT_HOSPITAL if message_id in self.untrusted else HOSPITAL)
 
 
 def _bundle(spec) -> bytes:
@@ -72,8 +80,11 @@ async def _build_batch(dsn: str) -> Batch:
             message_id = document["entry"][0]["resource"]["id"]
             expected[message_id] = ("rejected", EXPECTED_INVALID[name])
             messages.append((b"example", json.dumps(document).encode()))
-    add(birth(h[8], "999999999"), "rejected", "SENDER-UNKNOWN")
-    add(birth(h[9], "100000000"), "rejected", "SENDER-INACTIVE")
+    # An unknown and an inactive sender: neither has a topic, so DEFAULT_HOSPITAL's carries them.
+    untrusted = [
+        add(birth(h[8], "999999999"), "rejected", "SENDER-NOT-SIGNER").message_id,
+        add(birth(h[9], "100000000"), "rejected", "SENDER-NOT-SIGNER").message_id,
+    ]
     stranger = Parent("3578016507990001", "Orang Asing", None, h[10].mother.kk_number)
     add(birth(replace(h[10], mother=stranger), HOSPITAL), "rejected", "MOTHER-NOT-FOUND")
     add(
@@ -126,7 +137,15 @@ async def _build_batch(dsn: str) -> Batch:
     patient_first = build_notification(birth(h[20], HOSPITAL))
     patient_first["entry"].reverse()
     messages.append((b"patient-first", json.dumps(patient_first).encode()))
-    return Batch(expected, messages, singles[0].message_id, (singles[1].message_id, again.message_id), 3, 8)
+    return Batch(
+        expected,
+        messages,
+        singles[0].message_id,
+        (singles[1].message_id, again.message_id),
+        dead_letters=3 + len(untrusted),
+        registered=8,
+        untrusted=frozenset(untrusted),
+    )
 
 
 def all_answered(batch: Batch, topics, c: Collected) -> bool:
@@ -160,6 +179,7 @@ async def test_every_notification_gets_exactly_one_result_with_the_expected_stat
     for message_id, (status, code) in batch.expected.items():
         event_ids = {r.headers["event-id"] for r in results[message_id]}
         assert len(event_ids) == 1, f"{message_id} got {len(event_ids)} different results"
+        assert {r.topic for r in results[message_id]} == {batch.results_topic(environment.settings.topics, message_id)}
         document = results[message_id][0].json()
         assert status_of(document) == status, (message_id, codes_of(document))
         if code:
@@ -199,7 +219,7 @@ async def test_registrations_produce_their_rows_and_civil_events(environment, ou
     assert len(certificates) == batch.registered
     assert [c["registration_type"] for c in certificates].count("LT") == 1
     assert births == batch.registered + stillbirths and stillbirths == 1
-    assert reviews == 2 and inbox == len(batch.expected) and unsent == 0
+    assert reviews == 2 and inbox == len(batch.expected) - len(batch.untrusted) and unsent == 0, "untrusted: no id"
     registered = collected.on(topics.births_registered)
     assert sorted(json.loads(r.value)["akta_number"] for r in registered) == sorted(
         c["akta_number"] for c in certificates
@@ -214,15 +234,27 @@ async def test_registrations_produce_their_rows_and_civil_events(environment, ou
 
 async def test_unreadable_messages_are_kept_on_the_dead_letter_topic_with_the_reason(environment, outcome):
     _batch, collected = outcome
-    letters = collected.on(environment.settings.topics.dead_letters)
+    topics = environment.settings.topics
+    letters = collected.on(topics.dead_letters)
     assert sorted(r.headers["dlq-reason"] for r in letters) == [
         "DLQ-NO-MESSAGE-ID",
         "DLQ-NO-MESSAGE-ID",
         "DLQ-NOT-UTF8",
+        "SENDER-NOT-SIGNER",
+        "SENDER-NOT-SIGNER",
     ]
     garbage = next(r for r in letters if r.key == b"garbage")
     assert garbage.value == b"\x89PNG not a notification"
-    assert garbage.headers["dlq-original-topic"] == environment.settings.topics.notifications
+    assert garbage.headers["dlq-original-topic"] == topics.notifications_of(DEFAULT_HOSPITAL), "no sender: the default"
+
+
+async def test_untrusted_notifications_are_kept_on_the_dead_letter_topic_with_their_code(environment, outcome):
+    batch, collected = outcome
+    topics = environment.settings.topics
+    sent = {mid: value for _key, value in batch.messages if (mid := _message_id(value)) in batch.untrusted}
+    letters = [r for r in collected.on(topics.dead_letters) if r.headers["dlq-reason"] == "SENDER-NOT-SIGNER"]
+    assert sorted(r.value for r in letters) == sorted(sent.values()), "the exact bytes, each kept once"
+    assert {r.headers["dlq-original-topic"] for r in letters} == {topics.notifications_of(DEFAULT_HOSPITAL)}
 
 
 async def test_results_never_echo_personal_data(environment, outcome):
@@ -239,6 +271,13 @@ async def test_results_never_echo_personal_data(environment, outcome):
         rejected_or_review = status_of(document) in ("rejected", "review-pending")
         if rejected_or_review:
             assert not (niks & set(_niks_in(document))), "a rejection echoed a NIK"
+
+
+def _message_id(value: bytes) -> str | None:
+    try:
+        return json.loads(value)["entry"][0]["resource"]["id"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
 
 
 def _niks_in(document) -> list[str]:

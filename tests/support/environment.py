@@ -25,6 +25,7 @@ ADMIN_DSN = os.environ.get("HUB_TEST_ADMIN_DSN", "postgresql://hub_owner@127.0.0
 RUNTIME_ROLE = os.environ.get("HUB_TEST_RUNTIME_ROLE", "hub")
 AUDIT_PREFIX = "hub-audit-"
 BOOTSTRAP = os.environ.get("HUB_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+REPO = Path(__file__).resolve().parents[2]  # where the settings' relative paths (.local/...) start
 
 
 @dataclass
@@ -59,8 +60,23 @@ class Environment:
             "HUB_VERIFY_PORT": "0",  # a module that needs the verification service gives it a free port
             "HUB_METRICS_PORT": "0",  # likewise the metrics and health endpoints
             "HUB_CONSOLE_PORT": "0",  # and the console (tests/browser gives its hub a free port)
+            **self._trust_files(),
         }
         return {**os.environ, **values, **self.extra, **extra}
+
+    def _trust_files(self) -> dict[str, str]:
+        """Kafka's CA and passwords, the hospitals' secrets and the mutual TLS files for the registry
+        and the signer, as absolute paths: a process (or a CLI run) may work in another directory."""
+        s = self.settings
+        files = {
+            "HUB_KAFKA_CA_FILE": s.kafka_ca_file,
+            "HUB_KAFKA_SECRETS_DIR": s.kafka_secrets_dir,
+            "HUB_HOSPITAL_SECRETS_DIR": s.hospital_secrets_dir,
+            "HUB_SERVICE_CA_FILE": s.service_ca_file,
+            "HUB_SERVICE_CLIENT_CERT": s.service_client_cert,
+            "HUB_SERVICE_CLIENT_KEY": s.service_client_key,
+        }
+        return {name: str((REPO / path).resolve()) for name, path in files.items()}
 
 
 def _dsn_for(database: str, role: str | None = None) -> str:

@@ -50,7 +50,7 @@ def test_asyncapi_documents_every_topic_and_the_event_schemas():
     topics = Topics()
     assert topics.notification_pattern in addresses, "every hospital's notification topic, by the consumer's pattern"
     for topic in (
-        "birth.result.v1",
+        "birth.result.v1.{hospital}",  # one per hospital
         "civil.birth-registered.v1",
         "civil.family-card-updated.v1",
         "birth.notification.v1.dlq",
