@@ -236,3 +236,14 @@ async def test_replay_judges_with_the_keys_valid_at_the_records_time(environment
         assert await conn.fetchval("SELECT count(*) FROM births WHERE mother_nik = $1", spec.mother.nik) == 1
     finally:
         await conn.close()
+
+
+async def test_no_secret_reaches_the_hub_log(environment, hub_process, refused):
+    """The principals' passwords (and the hospitals' keys' private parts) never appear in a log."""
+    secrets_dir = environment.settings.kafka_secrets_dir
+    secrets = [p.read_text().strip() for p in secrets_dir.glob("*.password")]
+    assert secrets, f"the local broker's passwords are in {secrets_dir}"
+    log = hub_process.log_text()
+    assert "untrusted record refused" in log, "the log is the hub's, with the refusals in it"
+    for secret in secrets:
+        assert secret not in log
