@@ -164,7 +164,7 @@ async def test_only_an_active_registered_hospital_is_acted_as(settings, state, b
 
 
 async def test_the_kafka_client_connects_as_the_hospital_to_the_hospitals_bootstrap(settings, state, desks, tmp_path):
-    pki = ServicePki.of(Settings(service_ca_file=tmp_path / "ca" / "ca.crt"))
+    pki = ServicePki.at(tmp_path / "ca")  # never the developer's own .local/service-tls
     ensure_service_pki(pki)
     hospital = await local_hospital(settings, ORG, by=BY)
     config = settings.model_copy(update={"kafka_ca_file": pki.ca_cert})
