@@ -144,3 +144,24 @@ async def drop_environment(environment: Environment) -> None:
         await admin.close()
     if (folder := environment.settings.audit_anchor_file.parent).name.startswith(AUDIT_PREFIX):
         shutil.rmtree(folder, ignore_errors=True)
+    await _drop_topics(environment.settings)
+
+
+async def _drop_topics(settings: Settings) -> None:
+    """Delete the environment's topics (its own and its hospitals': 30-odd per environment), so a
+    whole run does not leave the single local broker with thousands of partitions. A broker that is
+    gone (a private one, stopped) has nothing to clean."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from hub.adapters.kafka.security import Role, access
+
+    admin = AIOKafkaAdminClient(**access(settings, Role.ADMIN).aiokafka(), request_timeout_ms=10_000)
+    try:
+        await asyncio.wait_for(admin.start(), 10)
+        mine = [t for t in await admin.list_topics() if settings.topic_prefix and t.startswith(settings.topic_prefix)]
+        if mine:
+            await admin.delete_topics(mine)
+    except Exception:  # noqa: BLE001 - cleaning up is best effort: the test's outcome stands
+        pass
+    finally:
+        await admin.close()
