@@ -10,7 +10,9 @@ A record that is not trusted is never registered and never takes its message id 
 block the real message): it is kept with the dead letters, with its code, and, when its message
 id can be read, answered on the results topic of the hospital whose topic carried it (the forged
 sender hears nothing). An operator's replay judges it again with the keys valid at its original
-time: a key registered late lets it through, a key revoked since does not stop it.
+time: a key revoked or expired since does not stop it, and one registered since with a validity
+that covers the record's time (through the HospitalDirectory port; `hub hospitals` registers keys
+valid from the moment of registration) lets it through.
 """
 
 from __future__ import annotations

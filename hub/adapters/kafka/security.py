@@ -1,6 +1,7 @@
 """How every Kafka client of the hub connects: TLS, then SASL/SCRAM-SHA-512, as one principal.
 
-The hub has three principals, each with only the ACLs its work needs (deploy/kafka/acls.md):
+The hub has three principals, each with only the ACLs its work needs (hub/service/broker_policy.py;
+deploy/kafka/strimzi/ holds the same as Strimzi KafkaUser resources):
 - `hub` (Settings.kafka_username): the consumer; reads the hospitals' notification topics and
   the dead-letter topic (replay), commits its group's offsets, describes them (consumer lag);
 - `hub-relay`: the outbox relay; writes results, civil events and dead letters;
