@@ -219,7 +219,14 @@ ensure_security() {
     chmod 700 "$SECURITY"
     exec 8>"$SECURITY/.lock"
     flock -w 120 8 || die "timed out waiting for another kafka.sh making $SECURITY"
-    command -v openssl >/dev/null || die "openssl not found (apt-get install -y openssl)"
+    if ! command -v openssl >/dev/null; then
+        [[ $EUID -eq 0 ]] || die "openssl not installed; run: sudo apt-get install -y openssl"
+        log "openssl not installed, installing Debian's openssl package"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl >/dev/null 2>&1 ||
+            { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null &&
+                DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl >/dev/null; } ||
+            die "could not install openssl"
+    fi
     mkdir -p "$SECRETS"
     chmod 700 "$SECRETS"
     local name
