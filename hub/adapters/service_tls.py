@@ -42,7 +42,9 @@ def client_context(ca_file: Path, cert_file: Path, key_file: Path) -> ssl.SSLCon
     _present(ca_file, "HUB_SERVICE_CA_FILE")
     _present(cert_file, "HUB_SERVICE_CLIENT_CERT")
     _present(key_file, "HUB_SERVICE_CLIENT_KEY")
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)  # CERT_REQUIRED, host names checked
+    # A bare client context: CERT_REQUIRED and host names checked, and no CA but the service CA (the
+    # system's public CAs must not vouch for the registry or the signer).
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         context.load_verify_locations(cafile=str(ca_file))

@@ -51,6 +51,7 @@ from hub.service.register_birth import RegisterBirths
 from hub.service.retry import retry_transient
 
 log = logging.getLogger("hub.consumer")
+LOG_APPEND_TIME = 1  # a record's timestamp_type when the broker stamped it
 
 
 def build_broker(
@@ -229,6 +230,7 @@ def _delivery(record) -> Delivery:
         trace_context=tracing.from_headers(record.headers),
         timestamp_ms=record.timestamp,
         signature=_header(record.headers, signature.HEADER),
+        broker_time=getattr(record, "timestamp_type", 0) == LOG_APPEND_TIME,
     )
 
 

@@ -20,6 +20,7 @@ from hub.domain.outcomes import ResultStatus
 from hub.domain.values import BirthNotice
 from hub.intake.results import ResultContent, build_result
 from hub.intake.signature import HEADER as SIGNATURE_HEADER
+from hub.intake.signature import MAX_HEADER_BYTES as MAX_SIGNATURE_HEADER_BYTES
 from hub.observability import tracing
 from hub.service.events import (
     BirthRegistered,
@@ -275,8 +276,10 @@ def dead_letter(topics: Topics, raw: bytes, delivery: Delivery, reason: str, det
     # What a replay needs to judge the record again as it was first judged (hub/service/trust.py).
     if delivery.timestamp_ms is not None:
         meta["dlq-original-timestamp"] = str(delivery.timestamp_ms)
-    if delivery.signature is not None:
-        meta[SIGNATURE_HEADER] = delivery.signature.decode("ascii", errors="replace")
+        meta["dlq-original-timestamp-type"] = "LogAppendTime" if delivery.broker_time else "CreateTime"
+    if delivery.signature is not None:  # bounded: a hospital must not grow a dead letter past the broker's limit
+        too_long = len(delivery.signature) > MAX_SIGNATURE_HEADER_BYTES
+        meta[SIGNATURE_HEADER] = "oversized" if too_long else delivery.signature.decode("ascii", errors="replace")
     if len(raw) > DEAD_LETTER_MAX_BYTES:
         meta["dlq-original-bytes"] = str(len(raw))
     key = delivery.key[:DEAD_LETTER_MAX_KEY_BYTES] if delivery.key is not None else None

@@ -49,6 +49,7 @@ from hub.service.ports import (
 from hub.service.trust import Distrust, SenderTrust
 
 log = logging.getLogger("hub.register")
+SENDER_PATH = "Bundle.entry[0].resource.sender"
 MAX_RESULT_ISSUES = 100  # a result must stay far below the broker's record limit, however bad the input
 
 
@@ -211,6 +212,11 @@ class Pipeline:
         if profile.notice is None:
             return Evaluation(reply.rejected(profile.issues), sequence=sequence)
         notice = profile.notice
+        if notice.hospital_id != envelope.hospital_id:
+            # The trust check judged the sender the envelope names; the notice resolved the sender's
+            # reference inside the bundle (e.g. a fullUrl "Organization/100" whose resource id is
+            # "200"). Only the hospital that was checked may be the one registered.
+            return Evaluation(reply.rejected([Issue(codes.SENDER_NOT_SIGNER, SENDER_PATH)]), sequence=sequence)
         if self.defer_registry if defer is None else defer:
             await uow.sagas.open(
                 notice.hospital_id,

@@ -46,13 +46,17 @@ class Delivery:
     trace_context: str | None = field(default=None, compare=False)
     timestamp_ms: int | None = field(default=None, compare=False)
     signature: bytes | None = field(default=None, compare=False, repr=False)
+    broker_time: bool = field(default=False, compare=False)  # timestamp_ms is the broker's (LogAppendTime)
 
     @property
     def origin_at(self) -> datetime | None:
         """When the record was produced (or appended): where a result's end-to-end age starts."""
         if self.timestamp_ms is None or self.timestamp_ms < 0:
             return None
-        return datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
+        try:
+            return datetime.fromtimestamp(self.timestamp_ms / 1000, UTC)
+        except (OverflowError, OSError, ValueError):  # a producer's clock far off (CreateTime): no time
+            return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,7 +80,12 @@ class TopicRecord(Protocol):
     def headers(self) -> Mapping[str, str]: ...
     @property
     def timestamp_ms(self) -> int | None:
-        """The record's Kafka timestamp: the signature check judges a replayed record at it."""
+        """The record's Kafka timestamp: the signature check judges a replayed record at it..."""
+        ...
+
+    @property
+    def broker_time(self) -> bool:
+        """...when the broker stamped it (LogAppendTime), not the producer."""
         ...
 
 
@@ -382,6 +387,7 @@ def delivery(record: TopicRecord, source: str) -> Delivery:
             record.key,
             timestamp_ms=record.timestamp_ms,
             signature=signature,
+            broker_time=record.broker_time,
         )
     try:
         stamped = h.get("dlq-original-timestamp")
@@ -392,6 +398,7 @@ def delivery(record: TopicRecord, source: str) -> Delivery:
             record.key,
             timestamp_ms=int(stamped) if stamped is not None else None,
             signature=signature,
+            broker_time=h.get("dlq-original-timestamp-type") == "LogAppendTime",
         )
     except (KeyError, ValueError):
         raise OperatorError(

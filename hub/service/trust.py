@@ -50,8 +50,9 @@ class SenderTrust:
     async def judge(
         self, uow: UnitOfWork, raw: bytes, delivery: Delivery, envelope: Envelope | Unreadable, now: datetime
     ) -> Distrust | None:
-        """None when trusted. The record's time is its Kafka timestamp, which the broker stamps on
-        hospitals' topics (LogAppendTime), else `now`."""
+        """None when trusted. The record's time is its Kafka timestamp when the broker stamped it
+        (LogAppendTime, as on hospitals' topics), else `now`: a producer's own timestamp could put
+        a record back into a revoked key's validity."""
         owner = self._topics.hospital_of(delivery.topic)
         hospital = await uow.hospitals.hospital(owner) if owner else None
         parsed = signature.parse(delivery.signature)
@@ -65,6 +66,6 @@ class SenderTrust:
             topic_hospital=hospital,
             sender=sender,
             key=key,
-            at=delivery.origin_at or now,
+            at=(delivery.origin_at if delivery.broker_time else None) or now,
         )
         return None if code is None else Distrust(code, hospital.org_id if hospital else None)

@@ -217,3 +217,13 @@ def test_the_common_name_of_a_peer_certificate():
     peer = {"subject": ((("countryName", "ID"),), (("commonName", "hub"),))}
     assert common_name(peer) == "hub"
     assert common_name({}) is None and common_name(None) is None
+
+
+def test_the_hubs_client_trusts_the_service_ca_and_no_public_ca(pki):
+    """The registry and the signer are vouched for by the service CA alone: a publicly issued
+    certificate for their host name must not do."""
+    context = client_context(pki.ca_cert, pki.client_cert, pki.client_key)
+    trusted = context.get_ca_certs()
+    assert len(trusted) == 1 and context.cert_store_stats()["x509_ca"] == 1
+    assert trusted[0]["subject"] == ssl._ssl._test_decode_cert(str(pki.ca_cert))["subject"]
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname

@@ -26,6 +26,7 @@ class Record:
     value: bytes
     headers: dict[str, str]
     timestamp_ms: int | None = None  # the record's Kafka timestamp
+    broker_time: bool = False  # stamped by the broker (LogAppendTime)
 
 
 @dataclass(frozen=True)
@@ -115,5 +116,7 @@ class TopicReader:
 
 
 def _record(rec) -> Record:
-    headers = {k: v.decode(errors="replace") for k, v in rec.headers or ()}
-    return Record(rec.topic, rec.partition, rec.offset, rec.key, rec.value, headers, rec.timestamp)
+    headers = {k: v.decode(errors="replace") for k, v in rec.headers or () if v is not None}
+    return Record(
+        rec.topic, rec.partition, rec.offset, rec.key, rec.value, headers, rec.timestamp, rec.timestamp_type == 1
+    )
