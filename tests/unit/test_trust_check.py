@@ -55,7 +55,7 @@ def outbox_codes(state: FakeState) -> list[str]:
 
 
 async def test_a_signed_record_of_its_own_hospital_registers(world):
-    state, handler, spec = world
+    _state, handler, spec = world
     value = raw(spec)
     (handled,) = await handler.handle_batch([(value, delivered(value))])
     assert handled.outcome == "registered"
@@ -103,7 +103,7 @@ async def test_the_brokers_timestamp_is_the_records_time(world):
 
 @pytest.mark.parametrize("timestamp_ms", [2**62, 253402300800000, 10**18])
 async def test_a_timestamp_no_clock_holds_is_no_time_and_no_crash(world, timestamp_ms):
-    state, handler, spec = world
+    _state, handler, spec = world
     value = raw(spec)
     (handled,) = await handler.handle_batch([(value, delivered(value, timestamp_ms=timestamp_ms, broker_time=True))])
     assert handled.outcome == "registered", "judged at the hub's time"
