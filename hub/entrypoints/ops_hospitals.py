@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -218,16 +218,31 @@ def hospitals_revoke_key(
     ctx: typer.Context,
     kid: Annotated[str, typer.Argument(metavar="KID", help="The key id, as `hub hospitals list` shows it.")],
     reason: Reason = "",
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Refuse it from this moment (ISO 8601 with an offset), e.g. when it may have leaked: records "
+            "signed after it, still unread or kept as dead letters, are refused too. Default: now."
+        ),
+    ] = None,
 ) -> None:
-    """Revoke a signing key (e.g. a leaked private key): refused from now on.
+    """Revoke a signing key (e.g. a leaked private key): refused from now on, or from --since.
 
-    Notifications it signed before stay valid when replayed.
+    Notifications the broker received before that moment stay valid when replayed.
     """
     config = settings(ctx)
+    try:
+        moment = datetime.fromisoformat(since) if since else None
+    except ValueError:
+        err.print("[red]--since is not an ISO 8601 time[/red] (e.g. 2026-11-30T08:00:00+07:00)")
+        raise typer.Exit(2) from None
+    if moment is not None and moment.tzinfo is None:
+        err.print("[red]--since needs an offset[/red] (e.g. +07:00): a time without one is ambiguous")
+        raise typer.Exit(2)
 
     async def go():
         async with hospital_desk(config) as desk:
-            return await desk.revoke_key(kid, operator_identity(), reason)
+            return await desk.revoke_key(kid, operator_identity(), reason, moment)
 
     key, still_valid = run(go)
     err.print(f"key {kid} of hospital {key.org_id} revoked")

@@ -274,19 +274,28 @@ class HospitalDesk:
         log.info("hospital key rotated org=%s kid=%s retired=%d", org_id, kid, retired)
         return Rotated(org_id, kid, until, retired, self._private_key(org_id, kid, private_pem))
 
-    async def revoke_key(self, kid: str, by: str, reason: str) -> tuple[HospitalKey, int]:
-        """Refuse the key from now on (a compromised key). Returns the key and how many keys of its
-        hospital are still valid now (0: the hospital cannot send until it gets a new one)."""
+    async def revoke_key(
+        self, kid: str, by: str, reason: str, since: datetime | None = None
+    ) -> tuple[HospitalKey, int]:
+        """Refuse the key from now on, or from `since` on (a leaked key: from when it may have
+        leaked, so records signed with it after that, still unread or kept as dead letters, are
+        refused too). Returns the key and how many keys of its hospital are still valid now (0: the
+        hospital cannot send until it gets a new one)."""
         _need_reason(reason)
         now = self._clock()
+        if since is not None and since > now:
+            raise OperatorError("a key is revoked from now or from a moment in the past, not in the future")
+        at = since or now
         async with self._uow() as uow:
             key = await uow.hospitals.key(kid)
             if key is None:
                 raise OperatorError(f"no signing key {kid!r}")
-            if not await uow.hospitals.revoke_key(kid, now):
+            if not await uow.hospitals.revoke_key(kid, at):
                 raise OperatorError(f"key {kid!r} is revoked already")
             still_valid = sum(k.valid_at(now) for k in await uow.hospitals.keys_of(key.org_id) if k.kid != kid)
-            await uow.audit.append(AuditEntry(by, "hospitals.revoke-key", kid, reason, {"org_id": key.org_id}), now)
+            await uow.audit.append(
+                AuditEntry(by, "hospitals.revoke-key", kid, reason, {"org_id": key.org_id, "from": at.isoformat()}), now
+            )
             await uow.commit()
         log.info("hospital key revoked org=%s kid=%s", key.org_id, kid)
         return key, still_valid

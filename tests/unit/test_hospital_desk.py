@@ -280,13 +280,25 @@ async def test_a_revoked_key_is_refused_from_then_on(desk, state, clock):
     assert state.hospital_keys[first.kid].valid_at(START), "replay still verifies what was signed before"
     entry = state.audit[-1]
     assert (entry.action, entry.subject, entry.reason) == ("hospitals.revoke-key", first.kid, "laptop stolen")
-    assert entry.details == {"org_id": ORG}
+    assert entry.details == {"org_id": ORG, "from": clock.now.isoformat()}
     with pytest.raises(OperatorError, match="revoked already"):
         await desk.revoke_key(first.kid, BY, "again")
     with pytest.raises(OperatorError, match="no signing key"):
         await desk.revoke_key(f"{ORG}:unknown", BY, "typo")
     with pytest.raises(OperatorError, match="why"):
         await desk.revoke_key(first.kid, BY, "")
+
+
+async def test_a_leaked_key_is_refused_from_when_it_leaked(desk, state, clock):
+    first = await desk.add(ORG, "RS Contoh", "3273", None, BY)
+    leaked = START + timedelta(minutes=10)
+    clock.now = START + timedelta(hours=1)
+    with pytest.raises(OperatorError, match="future"):
+        await desk.revoke_key(first.kid, BY, "leaked", since=clock.now + timedelta(minutes=1))
+    await desk.revoke_key(first.kid, BY, "leaked", since=leaked)
+    key = state.hospital_keys[first.kid]
+    assert key.valid_at(leaked - timedelta(seconds=1)) and not key.valid_at(leaked + timedelta(seconds=1))
+    assert state.audit[-1].details == {"org_id": ORG, "from": leaked.isoformat()}
 
 
 async def test_sync_makes_the_broker_follow_the_directory(desk, state, broker):
