@@ -16,6 +16,7 @@ from playwright.async_api import Page, expect
 
 from hub.devtools.simulation.bundles import Parent
 from hub.service.dashboard import ZONE, day_bounds
+from tests.support import trust
 from tests.support.kafka import codes_of, status_of
 from tests.support.people import birth
 
@@ -123,8 +124,12 @@ async def test_the_officer_sees_todays_registrations_rejections_backlogs_and_lag
     await expect(page.locator("#backlog-registry")).to_have_count(0)  # embedded: no registry writes wait
     await expect(page.locator("#breakers-embedded")).to_be_visible()
     await expect(page.locator("#lag")).to_have_attribute("data-available", "true")
-    partitions = console_env.settings.notification_partitions
-    await expect(page.locator("#lag-table tbody tr")).to_have_count(partitions)
+    hospitals = len(trust.ACTIVE)  # one row per hospital with topics; the API gives every partition
+    partitions = hospitals * console_env.settings.hospital_partitions
+    await expect(page.locator("#lag-table tbody tr")).to_have_count(hospitals)
+    await expect(page.locator(f'#lag-table tr[data-hospital="{HOSPITAL}"]')).to_have_attribute(
+        "data-partitions", str(console_env.settings.hospital_partitions)
+    )
     await expect(page.locator("#lag")).to_contain_text(console_env.settings.topics.notifications)
     await shoot(page, "dashboard")
 

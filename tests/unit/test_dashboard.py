@@ -248,7 +248,8 @@ async def test_the_page_shows_the_figures_in_either_language(console, lang):
     assert ("2 tugas, tertua 1 menit" if lang == "id" else "2 jobs, oldest 1 minute") in page
     assert 'class="badge bad"' in page and 'class="badge warn"' in page
     assert re.search(r'id="lag-total" data-records="2"', page)
-    assert re.search(rf'data-topic="{re.escape(RS_A)}" data-partition="0" data-records="2"', page)
+    hospital_a = "103578001"  # one row per hospital (RS_A is its topic), its partitions summed
+    assert re.search(rf'data-hospital="{re.escape(hospital_a)}" data-partitions="1" data-records="2"', page)
     assert "Asia/Jakarta" in page and " style=" not in page and "<script>" not in page
     assert not re.search(r"\b(dashboard|common)\.[a-z_.-]+\b", page.replace("/static/", ""))  # no key shown raw
 

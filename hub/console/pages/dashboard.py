@@ -132,6 +132,8 @@ i18n.register(
             "The consumer lag is unavailable: Kafka did not answer ({error}). The other figures on this page stand.",
         ),
         "dashboard.lag.topic": ("Topik", "Topic"),
+        "dashboard.lag.hospital": ("Rumah sakit", "Hospital"),
+        "dashboard.lag.partitions": ("Partisi", "Partitions"),
         "dashboard.lag.partition": ("Partisi", "Partition"),
         "dashboard.lag.records": ("Pesan tertinggal", "Records behind"),
         "dashboard.lag.seconds": ("Tertinggal sejak", "Behind by"),
@@ -269,7 +271,28 @@ async def home(request: Request, user: Annotated[SignedIn, Depends(viewer("dashb
         badge=breaker_badge,
         topic=settings.topics.notifications,
         group=settings.consumer_group,
+        lag_rows=lag_by_hospital(snapshot.lag.partitions, settings.topics),
     )
+
+
+@dataclass(frozen=True)
+class HospitalLag:
+    hospital_id: str
+    partitions: int
+    records: int
+    seconds: float  # the oldest record behind, over its partitions
+
+
+def lag_by_hospital(partitions, topics) -> list[HospitalLag]:
+    """The lag per hospital (its notification topic's partitions summed): one row per hospital
+    reads on a tablet; the API gives every partition."""
+    grouped: dict[str, list] = {}
+    for p in partitions:
+        grouped.setdefault(topics.hospital_of(p.topic) or p.topic, []).append(p)
+    return [
+        HospitalLag(hospital, len(rows), sum(r.records for r in rows), max((r.seconds for r in rows), default=0.0))
+        for hospital, rows in sorted(grouped.items())
+    ]
 
 
 # --- the JSON API -----------------------------------------------------------------------------
