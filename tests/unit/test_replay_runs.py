@@ -51,6 +51,7 @@ class Record:
     value: bytes
     headers: dict[str, str]
     timestamp_ms: int | None = None
+    broker_time: bool = True  # hospitals' topics are stamped by the broker (LogAppendTime)
 
 
 @dataclass(frozen=True)
