@@ -21,6 +21,7 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from hub.adapters.kafka.relay import OutboxRelay, idempotent_producer
+from hub.adapters.kafka.security import Role, access
 from hub.bootstrap import consumer_handler, saga_worker, units_of_work
 from hub.config import RegistryKind
 from hub.devtools.simulation.bundles import build_notification
@@ -70,7 +71,7 @@ async def _saga_of(pool, message_id: str, timeout: float = 30):
 
 
 def _sample(name: str, settings=None) -> float:
-    labels = {"topic": settings.topics.results} if settings else {}
+    labels = {"topic": settings.topics.results_of(HOSPITAL)} if settings else {}  # the hospital's own
     return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
 
 
@@ -117,7 +118,7 @@ async def test_a_hospitals_trace_holds_the_hubs_spans_in_order_and_the_result_ca
     handled = await saga_worker(settings, uow).run_one()
     assert handled.outcome == "registered"
     ages, published = _sample("hub_result_age_seconds_count"), _sample("hub_outbox_published_total", settings)
-    relay = OutboxRelay(pool, lambda: idempotent_producer(settings.kafka_bootstrap), batch=50)
+    relay = OutboxRelay(pool, lambda: idempotent_producer(access(settings, Role.RELAY)), batch=50)
     try:
         assert await relay.publish_pending() == 3  # result and two civil events
     finally:
@@ -153,7 +154,7 @@ async def test_a_hospitals_trace_holds_the_hubs_spans_in_order_and_the_result_ca
     assert all(write.start_time <= s.start_time <= s.end_time <= write.end_time for s in http)
     assert write.end_time <= min(p.start_time for p in publishes)
     assert consume.attributes["messaging.message.id"] == spec.message_id
-    assert consume.attributes["messaging.destination.name"] == settings.topics.notifications
+    assert consume.attributes["messaging.destination.name"] == settings.topics.notifications_of(HOSPITAL)
 
     # Nothing personal in any span the hub (or its instrumented clients) recorded.
     personal = {spec.mother.nik, spec.mother.kk_number, spec.mother.name, spec.father.nik, spec.child_name}
@@ -174,7 +175,7 @@ async def test_a_hospitals_trace_holds_the_hubs_spans_in_order_and_the_result_ca
         if r.headers.get("correlation-id") == spec.message_id
     ]
     assert {r.topic for r in ours} == {
-        settings.topics.results,
+        settings.topics.results_of(HOSPITAL),
         settings.topics.births_registered,
         settings.topics.family_cards,
     }
