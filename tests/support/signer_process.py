@@ -10,10 +10,12 @@ client side of it.
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -146,6 +148,11 @@ class SignerServer:
     def stop(self) -> None:
         self._server.should_exit = True
         self._thread.join(10)
+        # Connections the hub still held when the server's loop ended are closed by the collector:
+        # over TLS their transports say so (ResourceWarning), and pytest would blame the next test.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
 
 
 class SignerProcess:
