@@ -40,12 +40,12 @@ from hub.config import RegistryKind, Settings, SignerKind
 from hub.documents.trust import TrustList
 from hub.errors import ConfigurationError, OperatorError, StoreUnavailable
 from hub.observability import metrics
-from hub.service import broker_policy, topic_layout
+from hub.service import topic_layout
 from hub.service.accounts import Accounts, SessionPolicy
 from hub.service.dashboard import Dashboard
 from hub.service.document_desk import DocumentDesk
 from hub.service.documents_content import Issuer
-from hub.service.hospitals import ClientProfile, HospitalDesk, HubPrincipals
+from hub.service.hospitals import ClientProfile, HospitalDesk, HubPrincipals, grant_hub_acls
 from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.ports import AuditEntry, DocumentSigner
 from hub.service.proposals import ProposalDesk
@@ -462,7 +462,7 @@ async def hospital_desk(settings: Settings) -> AsyncIterator[HospitalDesk]:
                 utc_now,
                 regency_known=lambda code: region_name(code) is not None,
                 profile=profile,
-                hub=HubPrincipals(settings.kafka_username, settings.kafka_relay_username, settings.consumer_group),
+                hub=hub_principals(settings),
                 secrets_dir=settings.hospital_secrets_dir,
                 partitions=settings.hospital_partitions,
             )
@@ -552,16 +552,9 @@ async def prepare_kafka(settings: Settings, pool: asyncpg.Pool) -> list[str]:
             settings.topics, hospitals, settings.notification_partitions, settings.hospital_partitions
         )
     )
-    wanted = broker_policy.hub_consumer_acls(
-        settings.topics, settings.consumer_group, settings.kafka_username
-    ) + broker_policy.relay_acls(settings.topics, settings.kafka_relay_username)
-    await admin.grant(wanted)
-    # A granted ACL reaches the broker's authorizer through the metadata log a moment later: wait
-    # until the broker shows them, so the consumer does not start into an authorisation error.
-    for _ in range(50):
-        shown = set(await admin.acls_of(broker_policy.principal(settings.kafka_username)))
-        shown |= set(await admin.acls_of(broker_policy.principal(settings.kafka_relay_username)))
-        if set(wanted) <= shown:
-            break
-        await asyncio.sleep(0.2)
+    await grant_hub_acls(admin, settings.topics, hub_principals(settings))
     return created
+
+
+def hub_principals(settings: Settings) -> HubPrincipals:
+    return HubPrincipals(settings.kafka_username, settings.kafka_relay_username, settings.consumer_group)

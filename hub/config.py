@@ -64,7 +64,7 @@ class Topics:
     def hospital_of(self, topic: str) -> str | None:
         """The hospital whose notification topic `topic` is; None for any other topic."""
         head, dot, tail = topic.rpartition(".")
-        if dot and head == self.notifications and tail != "dlq" and HOSPITAL_ID.fullmatch(tail):
+        if dot and head == self.notifications and is_hospital_id(tail):
             return tail
         return None
 
@@ -82,8 +82,13 @@ class Topics:
         ]
 
 
+def is_hospital_id(value: str | None) -> bool:
+    """Whether `value` can name a hospital's topics (and is not the dead-letter topic's suffix)."""
+    return value is not None and HOSPITAL_ID.fullmatch(value) is not None and value != "dlq"
+
+
 def _checked(hospital_id: str) -> str:
-    if not HOSPITAL_ID.fullmatch(hospital_id) or hospital_id == "dlq":
+    if not is_hospital_id(hospital_id):
         raise ValueError("a hospital id is 1-64 letters, digits and hyphens")
     return hospital_id
 

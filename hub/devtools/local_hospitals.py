@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from hub.adapters.kafka.security import KafkaAccess
-from hub.config import HOSPITAL_ID, Settings
+from hub.config import Settings, is_hospital_id
 from hub.errors import OperatorError
 from hub.intake import signature
 from hub.service.broker_policy import hospital_username
@@ -72,7 +72,7 @@ async def local_hospital(
     """The hospital's secrets from `settings.hospital_secrets_dir/<org_id>/`. Missing ones are made
     when `onboard` (development; see the module docstring), audited under `by` (default: the
     operating system's account of this process). OperatorError when they cannot be had."""
-    if not HOSPITAL_ID.fullmatch(org_id) or org_id == "dlq":
+    if not is_hospital_id(org_id):
         raise OperatorError("an organisation id is 1 to 64 letters, digits and hyphens")
     folder = settings.hospital_secrets_dir / org_id
     missing = _missing(folder)

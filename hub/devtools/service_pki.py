@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+from hub.adapters.signing.pki import certificate_builder
 from hub.config import Settings
 
 CA_NAME = "Hub services development CA"
@@ -200,15 +201,8 @@ def _name(common_name: str) -> x509.Name:
 def _builder(
     subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey, now: datetime, days: int
 ) -> x509.CertificateBuilder:
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))  # a little clock skew between the machines of a test
-        .not_valid_after(now + timedelta(days=days))
-    )
+    # valid from a little before now: clock skew between the machines of a test
+    return certificate_builder(subject, issuer, public_key, now - timedelta(minutes=5), now + timedelta(days=days))
 
 
 def _key_usage(*, ca: bool) -> x509.KeyUsage:

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 
-from hub.config import HOSPITAL_ID, Topics
+from hub.config import Topics, is_hospital_id
 from hub.domain import codes
 from hub.domain.codes import CATALOGUE, Issue
 from hub.domain.decision import Register
@@ -96,7 +96,7 @@ def bundle_message(topics: Topics, bundle: dict, message_id: str, hospital_id: s
     body = json.dumps(bundle, separators=(",", ":"), ensure_ascii=False).encode()
     key = (hospital_id or "").encode() or None
     head = headers(bundle["id"], message_id, FHIR_JSON, RESULT_SCHEMA)
-    if hospital_id and HOSPITAL_ID.fullmatch(hospital_id) and hospital_id != "dlq":
+    if hospital_id is not None and is_hospital_id(hospital_id):
         return OutboundMessage(bundle["id"], topics.results_of(hospital_id), key, body, head)
     head |= {
         "dlq-reason": codes.RESULT_UNROUTABLE.code,

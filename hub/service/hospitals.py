@@ -15,6 +15,7 @@ for the operator to hand over; it is never logged, audited or kept anywhere else
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -27,7 +28,7 @@ from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
-from hub.config import HOSPITAL_ID, Topics
+from hub.config import Topics, is_hospital_id
 from hub.domain.values import Hospital, HospitalKey
 from hub.errors import BrokerUnavailable, ConfigurationError, OperatorError
 from hub.intake import signature
@@ -39,8 +40,8 @@ from hub.service.broker_policy import (
     principal,
     relay_acls,
 )
-from hub.service.ports import AuditEntry, BrokerAccess, TopicSpec, UnitOfWork
-from hub.service.topic_layout import BROKER_TIME
+from hub.service.ports import AuditEntry, BrokerAccess, UnitOfWork
+from hub.service.topic_layout import hospital_topic_specs
 
 log = logging.getLogger("hub.hospitals")
 T = TypeVar("T")
@@ -168,8 +169,17 @@ def public_key_from(data: bytes) -> dict:
 
 
 async def grant_hub_acls(broker: BrokerAccess, topics: Topics, hub: HubPrincipals) -> None:
-    """The ACLs of the hub's consumer and outbox relay for these topics (idempotent)."""
-    await broker.grant(hub_consumer_acls(topics, hub.group, hub.consumer) + relay_acls(topics, hub.relay))
+    """The ACLs of the hub's consumer and outbox relay for these topics (idempotent). A granted ACL
+    reaches the broker's authorizer through the metadata log a moment later: this waits (10 s at
+    most) until the broker shows them, so a consumer started next does not meet an authorisation
+    error."""
+    wanted = hub_consumer_acls(topics, hub.group, hub.consumer) + relay_acls(topics, hub.relay)
+    await broker.grant(wanted)
+    for _ in range(50):
+        shown = set(await broker.acls_of(principal(hub.consumer))) | set(await broker.acls_of(principal(hub.relay)))
+        if set(wanted) <= shown:
+            return
+        await asyncio.sleep(0.2)
 
 
 class HospitalDesk:
@@ -339,10 +349,7 @@ class HospitalDesk:
         report.active.append(org_id)
 
     async def _ensure_topics(self, org_id: str) -> list[str]:
-        notifications, results = self._topics.of_hospital(org_id)
-        return await self._broker.ensure_topics(
-            [TopicSpec(notifications, self._partitions, dict(BROKER_TIME)), TopicSpec(results, 1)]
-        )
+        return await self._broker.ensure_topics(hospital_topic_specs(self._topics, org_id, self._partitions))
 
     async def _new_credential(self, org_id: str) -> HospitalAccess:
         username = hospital_username(org_id)
@@ -415,7 +422,7 @@ class HospitalDesk:
         return self._secrets.write(org_id, "signing-key.pem", pem)  # the current key
 
     def _org_id(self, org_id: str) -> str:
-        if not HOSPITAL_ID.fullmatch(org_id) or org_id == "dlq":
+        if not is_hospital_id(org_id):
             raise OperatorError(
                 "an organisation id is 1 to 64 letters, digits and hyphens, starting with a letter or digit"
             )

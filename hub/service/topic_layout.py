@@ -17,6 +17,13 @@ def topic_specs(topics: Topics, hospitals: Iterable[str], partitions: int, hospi
     """The hub's own topics and, per hospital, its notification and result topics."""
     specs = [TopicSpec(name, max(1, partitions)) for name in topics.all()]
     for org_id in hospitals:
-        specs.append(TopicSpec(topics.notifications_of(org_id), hospital_partitions, dict(BROKER_TIME)))
-        specs.append(TopicSpec(topics.results_of(org_id), 1))
+        specs += hospital_topic_specs(topics, org_id, hospital_partitions)
     return specs
+
+
+def hospital_topic_specs(topics: Topics, org_id: str, partitions: int) -> list[TopicSpec]:
+    """A hospital's notification topic (stamped by the broker) and its results topic."""
+    return [
+        TopicSpec(topics.notifications_of(org_id), partitions, dict(BROKER_TIME)),
+        TopicSpec(topics.results_of(org_id), 1),
+    ]

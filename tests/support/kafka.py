@@ -23,7 +23,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from hub.adapters.kafka.security import KafkaAccess, Role, access
-from hub.config import HOSPITAL_ID, Settings, Topics
+from hub.config import Settings, Topics, is_hospital_id
 from hub.intake import vocabulary as v
 from hub.intake.envelope import Envelope, open_envelope
 from tests.support import trust
@@ -50,7 +50,7 @@ def sender_of(value: bytes | None) -> str | None:
     """The hospital a notification names as its sender, when it can be read and has a topic name."""
     envelope = open_envelope(value or b"", max_bytes=64 * 1024 * 1024, max_depth=10_000)
     hospital = envelope.hospital_id if isinstance(envelope, Envelope) else None
-    return hospital if hospital and HOSPITAL_ID.fullmatch(hospital) and hospital != "dlq" else None
+    return hospital if is_hospital_id(hospital) else None
 
 
 def route(topic: str, value: bytes | None, hospital: str | None = None) -> tuple[str, str]:

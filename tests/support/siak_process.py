@@ -52,34 +52,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class SiakProcess:
-    def __init__(self, dsn: str, log_path: Path, env: dict[str, str], *, client_names: Sequence[str] = ()) -> None:
+class ReferenceServerProcess:
+    """A `hub <name> serve` reference server as its own process on a free port, over mutual TLS:
+    started with `arguments`, ready once `health` answers 200 through the hub's client side."""
+
+    name: str
+    health: str
+
+    def __init__(self, log_path: Path, *, env: dict[str, str] | None = None, client_names: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.url = f"https://127.0.0.1:{self.port}"
         self.pki, self.client_names = service_pki(), tuple(client_names)
         self.tls = service_tls()  # the hub's client side: pass as httpx's `verify`
-        # It plays another system that keeps its own tables in the test's database: the owner role
-        # may create them, the hub's runtime role may not.
-        self._dsn, self._log_path, self._env = as_owner(dsn), log_path, env
+        self._log_path, self._env = log_path, env
         self.process: subprocess.Popen | None = None
+
+    def arguments(self) -> list[str]:
+        """The `serve` command's own options (the port and TLS options are added)."""
+        raise NotImplementedError
 
     def start(self, timeout: float = 30) -> None:
         self._log = open(self._log_path, "ab")
+        command = [self.name, "serve", "--port", str(self.port), *self.arguments()]
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hub.entrypoints.cli",
-                "siak",
-                "serve",
-                "--port",
-                str(self.port),
-                "--database-url",
-                self._dsn,
-                "--seed-families",
-                "0",
-                *tls_arguments(self.pki, self.client_names),
-            ],
+            [sys.executable, "-m", "hub.entrypoints.cli", *command, *tls_arguments(self.pki, self.client_names)],
             env=self._env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -87,18 +83,14 @@ class SiakProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"siak server exited: {self._log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"{self.name} server exited: {self._log_path.read_text()[-2000:]}")
             try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1, verify=self.tls).status_code == 200:
+                if httpx.get(f"{self.url}{self.health}", timeout=1, verify=self.tls).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
-        raise RuntimeError("siak server did not start")
-
-    def faults(self, **values) -> None:
-        response = httpx.put(f"{self.url}/v1/_faults", json=values, timeout=5, verify=self.tls)
-        response.raise_for_status()
+        raise RuntimeError(f"{self.name} server did not start")
 
     def stats(self) -> dict:
         return httpx.get(f"{self.url}/v1/_stats", timeout=5, verify=self.tls).json()
@@ -111,3 +103,20 @@ class SiakProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         self._log.close()
+
+
+class SiakProcess(ReferenceServerProcess):
+    name, health = "siak", "/v1/health"
+
+    def __init__(self, dsn: str, log_path: Path, env: dict[str, str], *, client_names: Sequence[str] = ()) -> None:
+        super().__init__(log_path, env=env, client_names=client_names)
+        # It plays another system that keeps its own tables in the test's database: the owner role
+        # may create them, the hub's runtime role may not.
+        self._dsn = as_owner(dsn)
+
+    def arguments(self) -> list[str]:
+        return ["--database-url", self._dsn, "--seed-families", "0"]
+
+    def faults(self, **values) -> None:
+        response = httpx.put(f"{self.url}/v1/_faults", json=values, timeout=5, verify=self.tls)
+        response.raise_for_status()

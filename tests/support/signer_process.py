@@ -11,8 +11,6 @@ client side of it.
 from __future__ import annotations
 
 import gc
-import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -35,7 +33,7 @@ from hub.devtools.signer.server import create_app
 from hub.domain import codes
 from hub.errors import PermanentError
 from hub.service.ports import SigningKey
-from tests.support.siak_process import free_port, service_pki, service_tls, tls_arguments
+from tests.support.siak_process import ReferenceServerProcess, service_pki, service_tls
 
 ISSUED = datetime(2026, 1, 1, tzinfo=UTC)
 RETIRED_AT = ISSUED + timedelta(days=30)
@@ -155,44 +153,14 @@ class SignerServer:
             gc.collect()
 
 
-class SignerProcess:
+class SignerProcess(ReferenceServerProcess):
     """`hub signer serve` as its own process, over the local key store in `keys_dir`."""
 
+    name, health = "signer", "/healthz"
+
     def __init__(self, keys_dir: Path, log_path: Path, *, client_names: Sequence[str] = ()) -> None:
-        self.port = free_port()
-        self.url = f"https://127.0.0.1:{self.port}"
-        self.pki, self.tls = service_pki(), service_tls()
-        self._keys_dir, self._log_path, self._client_names = keys_dir, log_path, tuple(client_names)
-        self.process: subprocess.Popen | None = None
+        super().__init__(log_path, client_names=client_names)
+        self._keys_dir = keys_dir
 
-    def start(self, timeout: float = 30) -> None:
-        self._log = open(self._log_path, "ab")
-        command = ["signer", "serve", "--port", str(self.port), "--keys-dir", str(self._keys_dir)]
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "hub.entrypoints.cli", *command, *tls_arguments(self.pki, self._client_names)],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"signer server exited: {self._log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1, verify=self.tls).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("signer server did not start")
-
-    def stats(self) -> dict:
-        return httpx.get(f"{self.url}/v1/_stats", timeout=5, verify=self.tls).json()
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self._log.close()
+    def arguments(self) -> list[str]:
+        return ["--keys-dir", str(self._keys_dir)]

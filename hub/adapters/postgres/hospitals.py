@@ -25,12 +25,14 @@ def _key(row) -> HospitalKey:
 
 
 class PostgresHospitals:
-    """Remembers hospital lookups for the unit of work's lifetime: a batch asks about few hospitals,
-    often. Its own changes (add, set_active) update what it remembers."""
+    """Remembers hospital and key lookups for the unit of work's lifetime: a batch asks about few
+    hospitals and keys, for every record (the trust check). Its own changes update or forget what it
+    remembers."""
 
     def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
         self._seen: dict[str, Hospital | None] = {}
+        self._keys: dict[str, HospitalKey | None] = {}
 
     async def hospital(self, org_id: str) -> Hospital | None:
         if org_id not in self._seen:
@@ -61,8 +63,10 @@ class PostgresHospitals:
         return row is not None
 
     async def key(self, kid: str) -> HospitalKey | None:
-        row = await self._conn.fetchrow(_KEY_SELECT + " WHERE kid = $1", kid)
-        return None if row is None else _key(row)
+        if kid not in self._keys:
+            row = await self._conn.fetchrow(_KEY_SELECT + " WHERE kid = $1", kid)
+            self._keys[kid] = None if row is None else _key(row)
+        return self._keys[kid]
 
     async def keys_of(self, org_id: str) -> list[HospitalKey]:
         rows = await self._conn.fetch(_KEY_SELECT + " WHERE org_id = $1 ORDER BY created_at, kid", org_id)
@@ -83,8 +87,10 @@ class PostgresHospitals:
         )
         if not added:
             raise OperatorError(f"a key with the id {key.kid!r} is registered already")
+        self._keys.pop(key.kid, None)
 
     async def retire_keys(self, org_id: str, until: datetime, keep: str) -> int:
+        self._keys.clear()
         return await self._conn.fetchval(
             """WITH retired AS (
                    UPDATE hospital_keys SET valid_until = $2
@@ -97,6 +103,7 @@ class PostgresHospitals:
         )
 
     async def revoke_key(self, kid: str, at: datetime) -> bool:
+        self._keys.pop(kid, None)
         revoked = await self._conn.fetchval(
             "UPDATE hospital_keys SET revoked_at = $2 WHERE kid = $1 AND revoked_at IS NULL RETURNING true", kid, at
         )

@@ -129,7 +129,7 @@ def _write_ca(directory: Path, issuer: str, now: datetime) -> None:
     )
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     certificate = (
-        _builder(name, name, key.public_key(), now, now + timedelta(days=365 * CA_YEARS))
+        certificate_builder(name, name, key.public_key(), now, now + timedelta(days=365 * CA_YEARS))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(cert_sign=True), critical=True)
         .add_extension(ski, critical=False)
@@ -154,7 +154,7 @@ def _signing_certificate(
         ]
     )
     return (
-        _builder(subject, ca_cert.subject, key.public_key(), now, now + timedelta(days=365 * KEY_YEARS))
+        certificate_builder(subject, ca_cert.subject, key.public_key(), now, now + timedelta(days=365 * KEY_YEARS))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(cert_sign=False), critical=True)
         # documentSigning says what the key is for; emailProtection is what older PDF readers look for.
@@ -165,9 +165,10 @@ def _signing_certificate(
     )
 
 
-def _builder(
+def certificate_builder(
     subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey, start: datetime, end: datetime
 ) -> x509.CertificateBuilder:
+    """A certificate of `subject` by `issuer`, valid from `start` to `end`, with a random serial."""
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
