@@ -122,6 +122,73 @@ FHIR_UNKNOWN_RESOURCE = _code(
     "FHIR-UNKNOWN-RESOURCE", "not-supported", E, "Jenis resource FHIR tidak dikenal.", "Unknown FHIR resource type."
 )
 
+# FHIR R4 conformance beyond shapes (hub/intake/conformance): the base specification's own rules,
+# as strict as the reference validator. `detail` names the rule: a value set's canonical URL, a
+# constraint key (ext-1, bdl-7), never the input.
+FHIR_CODE_NOT_IN_VALUE_SET = _code(
+    "FHIR-CODE-NOT-IN-VALUE-SET",
+    "code-invalid",
+    E,
+    "Kode tidak termasuk value set yang diwajibkan FHIR R4 untuk elemen ini.",
+    "The code is not in the value set FHIR R4 requires for this element.",
+)
+FHIR_URI_INVALID = _code(
+    "FHIR-URI-INVALID",
+    "value",
+    E,
+    "Nilai URI tidak sah (mengandung spasi, atau urn:uuid/urn:oid yang salah bentuk).",
+    "The URI is not valid (it contains whitespace, or is a malformed urn:uuid or urn:oid).",
+)
+FHIR_IDENTIFIER_SYSTEM_NOT_ABSOLUTE = _code(
+    "FHIR-IDENTIFIER-SYSTEM-NOT-ABSOLUTE",
+    "value",
+    E,
+    "Identifier.system harus URI absolut, bukan referensi lokal.",
+    "Identifier.system must be an absolute URI, not a local reference.",
+)
+FHIR_UCUM_INVALID = _code(
+    "FHIR-UCUM-INVALID",
+    "code-invalid",
+    E,
+    "Satuan menyatakan UCUM tetapi kodenya bukan kode UCUM yang sah.",
+    "The unit claims UCUM but its code is not a valid UCUM code.",
+)
+FHIR_CONSTRAINT_FAILED = _code(
+    "FHIR-CONSTRAINT-FAILED",
+    "invariant",
+    E,
+    "Aturan inti (invariant) FHIR R4 tidak terpenuhi; kuncinya ada di diagnostics.",
+    "A core FHIR R4 invariant fails; its key is in diagnostics.",
+)
+BUNDLE_FULLURL_DUPLICATE = _code(
+    "BUNDLE-FULLURL-DUPLICATE",
+    "invalid",
+    E,
+    "fullUrl yang sama dipakai oleh lebih dari satu entri.",
+    "The same fullUrl is used by more than one entry.",
+)
+BUNDLE_FULLURL_MISMATCH = _code(
+    "BUNDLE-FULLURL-MISMATCH",
+    "invalid",
+    E,
+    "fullUrl berbentuk URL RESTful harus diakhiri jenis dan id resource entri itu.",
+    "A RESTful fullUrl must end with its entry's resource type and id.",
+)
+BUNDLE_FULLURL_INVALID = _code(
+    "BUNDLE-FULLURL-INVALID",
+    "invalid",
+    E,
+    "fullUrl harus URI absolut tanpa versi.",
+    "The fullUrl must be an absolute URI without a version.",
+)
+BUNDLE_ENTRY_DUPLICATE = _code(
+    "BUNDLE-ENTRY-DUPLICATE",
+    "invalid",
+    E,
+    "Resource yang sama (jenis dan id) muncul di lebih dari satu entri.",
+    "The same resource (type and id) appears in more than one entry.",
+)
+
 # The message envelope.
 NOT_MESSAGE_BUNDLE = _code(
     "BUNDLE-NOT-MESSAGE", "invalid", E, "Harus Bundle FHIR bertipe message.", "Must be a FHIR Bundle of type message."

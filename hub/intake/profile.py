@@ -99,17 +99,25 @@ class _Reader:
         if reference is None:
             self.flag(codes.ELEMENT_MISSING, header.at("sender"))
             return None
-        found = self.view.resolve(reference)
+        found = self.view.resolve(reference, header)
         if found is None or found.resource.get("resourceType") != "Organization" or not found.resource.get("id"):
-            self.flag(codes.REFERENCE_UNRESOLVED, header.at("sender"), "must resolve to the hospital's Organization")
+            hint = self.view.why_unresolved(reference) if found is None else None
+            self.flag(
+                codes.REFERENCE_UNRESOLVED, header.at("sender"), hint or "must resolve to the hospital's Organization"
+            )
             return None
         return found
 
     def _focus(self, header: Located) -> tuple[Located | None, Located | None]:
-        found = [self.view.resolve(ref) for ref in header.resource.get("focus") or ()]
+        focus = header.resource.get("focus") or ()
+        found = [self.view.resolve(ref, header) for ref in focus]
         for position, target in enumerate(found):
             if target is None:
-                self.flag(codes.REFERENCE_UNRESOLVED, header.at(f"focus[{position}]"))
+                self.flag(
+                    codes.REFERENCE_UNRESOLVED,
+                    header.at(f"focus[{position}]"),
+                    self.view.why_unresolved(focus[position]),
+                )
         patients = [f for f in found if f and f.resource.get("resourceType") == "Patient"]
         encounters = [f for f in found if f and f.resource.get("resourceType") == "Encounter"]
         if not patients:
@@ -187,7 +195,7 @@ class _Reader:
     def _of_the_birth(self, procedure: Located, newborn: Located) -> bool:
         """A Procedure of the newborn or the mother; while the mother is unknown (reported as
         MOTHER-MISSING), of any Patient, so that her Procedure is not reported missing as well."""
-        subject = self.view.resolve(procedure.resource.get("subject"))
+        subject = self.view.resolve(procedure.resource.get("subject"), procedure)
         if subject is None or subject.resource.get("resourceType") != "Patient":
             return False
         mother = self.roles.get("mother")
@@ -201,8 +209,11 @@ class _Reader:
         if not identifiers:
             self.flag(codes.ELEMENT_MISSING, encounter.at("identifier"), "the hospital's encounter number")
         provider = encounter.resource.get("serviceProvider")
-        if hospital is not None and not self.view.refers_to(provider, hospital):
-            self.flag(codes.REFERENCE_UNRESOLVED, encounter.at("serviceProvider"), "must be the sending hospital")
+        if hospital is not None and not self.view.refers_to(provider, encounter, hospital):
+            hint = self.view.why_unresolved(provider) if self.view.resolve(provider, encounter) is None else None
+            self.flag(
+                codes.REFERENCE_UNRESOLVED, encounter.at("serviceProvider"), hint or "must be the sending hospital"
+            )
         return identifiers[0]["value"] if identifiers else None
 
 

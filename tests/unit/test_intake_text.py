@@ -88,8 +88,8 @@ def test_tab_and_newline_are_allowed_outside_names_as_fhir_allows():
 def test_text_rules_apply_to_every_string_and_say_where():
     document = bundle()
     text = json.dumps(document).replace(
-        f'"reference": "Organization/{resource(document, ORGANIZATION)["id"]}"',
-        '"reference": "Organization/\\ud800"',
+        f'"reference": "{resource(document, HEADER)["sender"]["reference"]}"',
+        '"reference": "urn:uuid:\\ud800"',
         1,
     )
     document = json.loads(text)

@@ -66,7 +66,7 @@ def build_notification(spec: BirthSpec) -> dict[str, Any]:
         _entry(_header(spec, ids), spec.message_id),
         _entry(
             {"resourceType": "Organization", "id": spec.hospital_id, "active": True, "name": spec.hospital_name},
-            str(uuid.uuid5(uuid.NAMESPACE_URL, f"organization/{spec.hospital_id}")),
+            organization_uid(spec.hospital_id),
         ),
         _entry(_newborn(spec, ids), ids["baby"]),
         _entry(_mother(spec, ids), ids["mother"]),
@@ -106,6 +106,11 @@ def build_notification(spec: BirthSpec) -> dict[str, Any]:
     }
 
 
+def organization_uid(hospital_id: str) -> str:
+    """The uuid of a hospital's Organization entry: the same for every notification it sends."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"organization/{hospital_id}"))
+
+
 def _entry(resource: dict[str, Any], uid: str) -> dict[str, Any]:
     return {"fullUrl": f"urn:uuid:{uid}", "resource": resource}
 
@@ -124,7 +129,9 @@ def _header(spec: BirthSpec, ids: dict[str, str]) -> dict[str, Any]:
         "extension": [{"url": v.BIRTH_REGISTRATION, "extension": registration}],
         "eventCoding": {"system": v.EVENT_SYSTEM, "code": v.BIRTH_NOTIFICATION},
         "source": {"name": "SIMRS", "endpoint": f"urn:hospital:{spec.hospital_id}"},
-        "sender": {"reference": f"Organization/{spec.hospital_id}"},
+        # The Organization entry's fullUrl: a relative "Organization/<id>" would not resolve from an
+        # entry whose fullUrl is a urn:uuid (FHIR's bundle rules, contracts/profile.md section 3).
+        "sender": {"reference": f"urn:uuid:{organization_uid(spec.hospital_id)}"},
         "focus": [{"reference": f"urn:uuid:{ids['encounter']}"}, {"reference": f"urn:uuid:{ids['baby']}"}],
     }
 
@@ -191,7 +198,7 @@ def _encounter(spec: BirthSpec, ids: dict[str, str]) -> dict[str, Any]:
             "display": "inpatient encounter",
         },
         "subject": {"reference": f"urn:uuid:{ids['mother']}"},
-        "serviceProvider": {"reference": f"Organization/{spec.hospital_id}"},
+        "serviceProvider": {"reference": f"urn:uuid:{organization_uid(spec.hospital_id)}"},
     }
 
 
