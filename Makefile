@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit services browser stop status demo contracts clean bench
+.PHONY: run test test-unit services browser fhir-validator stop status demo contracts clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,12 @@ run: $(STAMP) services
 browser:
 	bash deploy/local/chromium.sh
 
+## fhir-validator: the HAPI FHIR reference validator (jars from Maven Central, runner compiled), for the conformance tests
+fhir-validator:
+	bash deploy/local/fhir-validator.sh fetch && bash deploy/local/fhir-validator.sh build
+
 ## test: the whole suite (unit, integration, end-to-end, browser) on the real broker and database
-test: $(STAMP) services browser
+test: $(STAMP) services browser fhir-validator
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## test-unit: the fast suite alone, no services needed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench import ceilings, console, latency, throughput
+from bench import ceilings, console, latency, reference, throughput
 from bench.stats import over_runs
 
 ROWS = {  # scenario -> (metric, label, format)
@@ -36,7 +36,8 @@ ROWS = {  # scenario -> (metric, label, format)
         ("transport_msgs_per_s", "transport: raw aiokafka consume msgs/s", "{:.0f}"),
         ("validation_msgs_per_s", "validation: parse+structure+profile msgs/s (1 process)", "{:.1f}"),
         ("validation_parse_ms", "validation: json parse ms/msg", "{:.2f}"),
-        ("validation_structure_ms", "validation: fhir.resources ms/msg", "{:.2f}"),
+        ("validation_structure_ms", "validation: text + fhir.resources ms/msg", "{:.2f}"),
+        ("validation_conformance_ms", "validation: R4 conformance ms/msg", "{:.2f}"),
         ("validation_profile_ms", "validation: profile rules ms/msg", "{:.2f}"),
         ("database_births_per_s", "database: register_birth births/s (1 tx each)", "{:.1f}"),
         ("database_ms_per_birth", "database: ms per birth", "{:.2f}"),
@@ -57,6 +58,7 @@ ROWS = {  # scenario -> (metric, label, format)
         ("machine_busy", "machine CPU busy (all cores = 1)", "{:.2f}"),
     ],
     "console": console.ROWS,
+    "reference-validator": reference.ROWS,
 }
 METRICS = {
     "throughput": throughput.METRICS,
@@ -65,6 +67,7 @@ METRICS = {
     "ceilings": ceilings.METRICS,
     "latency": latency.METRICS,
     "console": console.METRICS,
+    "reference-validator": reference.METRICS,
 }
 
 
@@ -79,7 +82,7 @@ def summarise(results: dict) -> None:
         if name != "latency"
     }
     hub, ceil, scale = med.get("throughput", {}), med.get("ceilings", {}), med.get("scale", {})
-    plain = med.get("no-documents", {})
+    plain, peer = med.get("no-documents", {}), med.get("reference-validator", {})
     pairs = [
         ("hub notifications/s ÷ transport ceiling", hub.get("notifications_per_s"), ceil.get("transport_msgs_per_s")),
         ("hub notifications/s ÷ validation ceiling", hub.get("notifications_per_s"), ceil.get("validation_msgs_per_s")),
@@ -88,6 +91,11 @@ def summarise(results: dict) -> None:
             "hub notifications/s ÷ in-process handler (extra)",
             hub.get("notifications_per_s"),
             ceil.get("handler_msgs_per_s"),
+        ),
+        (
+            "hub validation ÷ reference validator (same messages, 1 thread each)",
+            peer.get("hub_validation_msgs_per_s"),
+            peer.get("reference_bundles_per_s"),
         ),
         (
             "2 hub processes ÷ 1 hub process (notifications/s)",
@@ -158,6 +166,8 @@ def markdown(results: dict) -> str:
                         f"| {title} | {label} | {fmt.format(s['median'])} | {fmt.format(s['min'])} | "
                         f"{fmt.format(s['max'])} | {s['runs']} |"
                     )
+            if group.get("skipped"):
+                lines.append(f"| {title} | {group['skipped']} | | | | |")
             failed = [r["error"] for r in group["runs"] if "error" in r]
             if failed:
                 lines.append(f"| {title} | failed runs | {len(failed)} | | | |")
@@ -168,6 +178,14 @@ def markdown(results: dict) -> str:
             if v["value"] >= 0.01
             else f"| {k} | {v['value']:.4f} | {v['numerator']:.1f} | {v['denominator']:.0f} |"
             for k, v in results["ratios"].items()
+        ]
+    peer_failed = [
+        r["error"] for r in results["scenarios"].get("reference-validator", {}).get("runs", []) if "error" in r
+    ]
+    if peer_failed:
+        lines += [
+            "",
+            f"Reference-validator run failed: {peer_failed[0]} (where there is no JDK: --skip-reference-validator)",
         ]
     if hub_runs:
         lines += ["", "## Outcomes (first run of each scenario)", ""]
@@ -226,5 +244,9 @@ NOTES = """\
   time.time() just before send. Above the hub's capacity the queue grows and latency grows with the run.
 - Ceilings use the same messages: raw consume in the harness process, validation in one process (warm),
   database = register_birth alone per transaction, sequential. Medians over runs; min and max shown.
+- Reference validator: HAPI FHIR 8.8.0's FhirInstanceValidator on base R4 (deploy/local/fhir-validator.sh),
+  one JVM, one thread, on the run's bundles written to files; a warm-up pass, then the files round-robin
+  for --reference-seconds; HAPI builds a new instance validator for every call (part of its cost). The
+  hub's validation is timed again in that scenario on the same messages, for the ratio.
 - Peak memory: RSS of the hub process sampled every 100 ms (psutil). Nothing here is asserted.
 """

@@ -1,6 +1,7 @@
 """`make bench`: the hub's benchmark harness. Measures and reports; asserts nothing.
 
-    python -m bench.run [--scenario throughput,no-documents,latency,ceilings,scale] [--runs 3] [--notifications N] [--quick]
+    python -m bench.run [--scenario throughput,no-documents,latency,ceilings,scale,reference-validator] [--runs 3]
+                        [--notifications N] [--quick] [--skip-reference-validator]
     python -m bench.run --scenario console [--registrations 1000000] [--samples 30] [--runs 1] [--quick]
 
 Needs the local Kafka and PostgreSQL (`make bench` starts them like `make run`). Results go to
@@ -24,7 +25,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-SCENARIOS = ("throughput", "no-documents", "latency", "ceilings", "scale")  # the default: all of these
+SCENARIOS = ("throughput", "no-documents", "latency", "ceilings", "scale", "reference-validator")  # the default: all
 EXTRA = ("console",)  # only when named: seeding a million registrations takes minutes
 
 
@@ -69,6 +70,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="console: keep the seeded database afterwards (its name is printed)",
     )
+    parser.add_argument(
+        "--reference-seconds",
+        type=float,
+        help="reference-validator: seconds the HAPI validator is timed per run, after its warm-up (default 30, --quick 5)",
+    )
+    parser.add_argument(
+        "--skip-reference-validator",
+        action="store_true",
+        help="leave out the reference-validator scenario (it needs a JDK and Maven); the summary says so",
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every scenario")
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="parent folder (default %(default)s)")
     args = parser.parse_args(argv)
@@ -84,6 +95,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.duration = args.duration or (8.0 if args.quick else 30.0)
     args.registrations = args.registrations or (20_000 if args.quick else 1_000_000)
     args.samples = args.samples or (5 if args.quick else 30)
+    args.reference_seconds = args.reference_seconds or (5.0 if args.quick else 30.0)
     return args
 
 
@@ -94,6 +106,7 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
     from bench.env import Template, machine_info
     from bench.latency import run_latency
     from bench.messages import mothers_needed, plan
+    from bench.reference import run_reference
     from bench.throughput import run_throughput
 
     wanted = set(args.scenarios)
@@ -111,6 +124,8 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
             for name in args.scenarios
         },
     }
+    if "reference-validator" in wanted and args.skip_reference_validator:
+        results["scenarios"]["reference-validator"]["skipped"] = "not run: --skip-reference-validator"
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, refresh_per_second=5) as progress:
         template = None
@@ -160,6 +175,15 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
                         await record(
                             s[name], f"scale-{i}", lambda: run_throughput(ctx, messages, f"scale-{i}", processes=2)
                         )
+                    elif name == "reference-validator":
+                        if not args.skip_reference_validator:
+                            await record(
+                                s[name],
+                                f"reference-{i}",
+                                lambda: run_reference(ctx, messages, f"reference-{i}", args.reference_seconds),
+                            )
+                        else:
+                            progress.advance(overall)
                     elif name == "console":
                         continue  # below: one seeded database for all its runs
                     else:

@@ -32,6 +32,7 @@ from hub.domain.outcomes import Handling, Outcome, ResultStatus
 from hub.domain.values import BirthNotice
 from hub.errors import OperatorError
 from hub.intake import results as r
+from hub.intake.conformance import conformance_issues
 from hub.intake.envelope import Envelope, Unreadable, open_envelope
 from hub.intake.profile import ProfileResult, read_notice
 from hub.intake.structure import structural_issues
@@ -176,7 +177,8 @@ class Pipeline:
         if any(issue.blocks for issue in envelope.issues):
             return Inspection(problems=list(envelope.issues))
         try:
-            problems = text_issues(envelope.document) or structural_issues(envelope.document)
+            document = envelope.document
+            problems = text_issues(document) or structural_issues(document) or conformance_issues(document)
             if problems:
                 return Inspection(problems=problems)
             return Inspection(
