@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 
-from hub.devtools.simulation.bundles import BirthSpec, build_notification
+from hub.devtools.simulation.bundles import BirthSpec, build_notification, record_key
 from hub.devtools.simulation.demo import Mother
 from hub.devtools.simulation.demo_stats import utc_offset_hours
 from hub.devtools.simulation.population import GIVEN_F, GIVEN_M
@@ -192,4 +192,4 @@ def _message(kind: str, spec: BirthSpec, hospital: str) -> Message:
             resource["birthDate"] = "kemarin sore"  # not a FHIR date: fhir.resources rejects it
     value = json.dumps(document, ensure_ascii=False).encode()
     headers = (CONTENT_TYPE, *signature_headers(hospital, value))
-    return Message(spec.message_id, kind, spec.mother.nik.encode(), value, hospital, headers)
+    return Message(spec.message_id, kind, record_key(spec.mother), value, hospital, headers)

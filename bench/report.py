@@ -142,7 +142,12 @@ def markdown(results: dict) -> str:
         f"Runs per scenario: {results['args']['runs']}; "
         + (f"throughput notifications per run: {results['args']['notifications']}; " if hub_runs else "")
         + console_args
-        + f"wall time {results.get('wall_s', 0):.0f} s.",
+        + f"wall time {results.get('wall_s', 0):.0f} s."
+        + (
+            " **Documents off** (HUB_DOCUMENTS=false) for throughput, scale and the profile run (--documents-off)."
+            if results["args"].get("documents_off")
+            else ""
+        ),
         "",
         "| scenario | metric | median | min | max | runs |",
         "|---|---|---:|---:|---:|---:|",

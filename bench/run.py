@@ -60,6 +60,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--profile-seconds", type=int, default=20)
     parser.add_argument(
+        "--documents-off",
+        action="store_true",
+        help="throughput, scale and the profile run with HUB_DOCUMENTS=false (no-documents always is)",
+    )
+    parser.add_argument(
         "--registrations", type=int, help="console: registrations seeded (default 1000000, --quick 20000)"
     )
     parser.add_argument(
@@ -150,6 +155,7 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
                     await asyncio.sleep(3)
             progress.advance(overall)
 
+        docs_env = {"HUB_DOCUMENTS": "false"} if args.documents_off else None
         try:
             for i in range(1, args.runs + 1):
                 messages = (
@@ -161,7 +167,9 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
                 for name in args.scenarios:
                     if name == "throughput":
                         await record(
-                            s[name], f"throughput-{i}", lambda: run_throughput(ctx, messages, f"throughput-{i}")
+                            s[name],
+                            f"throughput-{i}",
+                            lambda: run_throughput(ctx, messages, f"throughput-{i}", extra_env=docs_env),
                         )
                     elif name == "ceilings":
                         await record(s[name], f"ceilings-{i}", lambda: run_ceilings(ctx, messages, f"ceilings-{i}"))
@@ -173,7 +181,9 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
                         )
                     elif name == "scale":
                         await record(
-                            s[name], f"scale-{i}", lambda: run_throughput(ctx, messages, f"scale-{i}", processes=2)
+                            s[name],
+                            f"scale-{i}",
+                            lambda: run_throughput(ctx, messages, f"scale-{i}", processes=2, extra_env=docs_env),
                         )
                     elif name == "reference-validator":
                         if not args.skip_reference_validator:
@@ -204,7 +214,9 @@ async def bench(args: argparse.Namespace, out: Path, console: Console) -> dict:
                 await record(
                     results["profile_run"],
                     "profile",
-                    lambda: run_throughput(ctx, messages, "profile", profile_seconds=args.profile_seconds),
+                    lambda: run_throughput(
+                        ctx, messages, "profile", profile_seconds=args.profile_seconds, extra_env=docs_env
+                    ),
                 )
             if "console" in wanted:
                 try:

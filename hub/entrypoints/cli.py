@@ -143,7 +143,12 @@ def demo(
 def example(
     ctx: typer.Context,
     kind: Annotated[str, typer.Option(help="valid, twin, stillbirth, placeholder-name or unknown-mother.")] = "valid",
-    with_key: Annotated[bool, typer.Option(help="Print `<mother's NIK><TAB><json>` for `kcat -K'\\t'`.")] = False,
+    with_key: Annotated[
+        bool,
+        typer.Option(
+            help="Print `<key><TAB><json>` for `kcat -K'\\t'` (the key: the regency of the mother's family card)."
+        ),
+    ] = False,
     hospital: Annotated[
         str | None,
         typer.Option(
@@ -156,7 +161,7 @@ def example(
         bool,
         typer.Option(
             "--signed",
-            help="Sign it as its hospital and print `<mother's NIK><TAB><hub-signature><TAB><json>` (the signature "
+            help="Sign it as its hospital and print `<key><TAB><hub-signature><TAB><json>` (the signature "
             "covers the JSON exactly as printed, without the newline). The hospital's key and Kafka password are read "
             "from HUB_HOSPITAL_SECRETS_DIR/ORG; a seeded hospital without them gets them there first (development).",
         ),
@@ -180,8 +185,8 @@ def example(
             from hub.entrypoints.ops_common import operator_identity
 
             sender = await local_hospital(config, sample.hospital_id, by=operator_identity())
-            return f"{sample.mother_nik}\t{sender.signature(line.encode())}\t{line}"
-        return f"{sample.mother_nik}\t{line}" if with_key else line
+            return f"{sample.key}\t{sender.signature(line.encode())}\t{line}"
+        return f"{sample.key}\t{line}" if with_key else line
 
     try:
         print(run_command(go))

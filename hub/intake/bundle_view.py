@@ -55,6 +55,20 @@ class BundleView:
         named = any(e.resource.get("resourceType") == kind and e.resource.get("id") == ident for e in self.entries)
         return references.RELATIVE_FROM_URN if named else None
 
+    def outside(self, reference: Json | None, resource_type: str) -> str | None:
+        """The id a reference to a `resource_type` outside the Bundle names (`Organization/<id>`, or a
+        web URL ending so): a SATUSEHAT resource the hospital refers to on the national server. None
+        when it is not such a reference, or when an entry of the Bundle has that type and id (then
+        it was meant to resolve inside, and FHIR's rules say it does not)."""
+        target = reference.get("reference") if isinstance(reference, dict) else None
+        ident = references.outside_id(target, resource_type)
+        if ident is None:
+            return None
+        inside = any(
+            e.resource.get("resourceType") == resource_type and e.resource.get("id") == ident for e in self.entries
+        )
+        return None if inside or target in self._by_full_url else ident
+
     def of_type(self, resource_type: str) -> list[Located]:
         return [e for e in self.entries if e.resource.get("resourceType") == resource_type]
 

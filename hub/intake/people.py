@@ -15,7 +15,7 @@ from hub.domain.codes import Issue
 from hub.domain.numbers import InvalidNumber, is_kk_number, parse_nik
 from hub.intake import vocabulary as v
 from hub.intake.bundle_view import Located
-from hub.intake.elements import display_name, identifier_value
+from hub.intake.elements import Json, display_name, identifier_value
 
 
 class PeopleRules:
@@ -88,3 +88,21 @@ def _date(value: object) -> date | None:
     if not isinstance(value, str) or len(value) != 10:
         return None  # partial dates (YYYY, YYYY-MM) are valid FHIR but say nothing to compare
     return date.fromisoformat(value)
+
+
+def family_regencies(document: Json) -> set[str]:
+    """The regencies (first four digits) of the family card numbers the Bundle's Patients carry:
+    where its registration will write, read before validation to reserve them (a guess the
+    registry does not rely on: an invalid number only reserves a regency in vain)."""
+    found = set()
+    for entry in document.get("entry") or ():
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or resource.get("resourceType") != "Patient":
+            continue
+        for identifier in resource.get("identifier") or ():
+            if not isinstance(identifier, dict) or identifier.get("system") != v.KK:
+                continue
+            value = identifier.get("value")
+            if isinstance(value, str) and len(value) == 16 and value.isascii() and value.isdigit():
+                found.add(value[:4])
+    return found

@@ -94,19 +94,27 @@ class _Reader:
             )
         return header
 
-    def _sender(self, header: Located) -> Located | None:
+    def _sender(self, header: Located) -> str | None:
+        """The sending hospital's organisation id: the Organization entry `sender` resolves to, or
+        the SATUSEHAT Organization a `Organization/<id>` reference names outside the Bundle."""
         reference = header.resource.get("sender")
         if reference is None:
             self.flag(codes.ELEMENT_MISSING, header.at("sender"))
             return None
-        found = self.view.resolve(reference, header)
-        if found is None or found.resource.get("resourceType") != "Organization" or not found.resource.get("id"):
-            hint = self.view.why_unresolved(reference) if found is None else None
+        found = self._organisation(reference, header)
+        if found is None:
+            hint = self.view.why_unresolved(reference)
             self.flag(
                 codes.REFERENCE_UNRESOLVED, header.at("sender"), hint or "must resolve to the hospital's Organization"
             )
-            return None
         return found
+
+    def _organisation(self, reference: Json | None, source: Located) -> str | None:
+        found = self.view.resolve(reference, source)
+        if found is None:
+            return self.view.outside(reference, "Organization")
+        ident = found.resource.get("id")
+        return ident if found.resource.get("resourceType") == "Organization" and isinstance(ident, str) else None
 
     def _focus(self, header: Located) -> tuple[Located | None, Located | None]:
         focus = header.resource.get("focus") or ()
@@ -201,7 +209,7 @@ class _Reader:
         mother = self.roles.get("mother")
         return mother is None or subject.index in (newborn.index, mother.index)
 
-    def _encounter(self, encounter: Located | None, hospital: Located | None) -> str | None:
+    def _encounter(self, encounter: Located | None, hospital: str | None) -> str | None:
         if encounter is None:
             return None
         self.roles["encounter"] = encounter
@@ -209,8 +217,8 @@ class _Reader:
         if not identifiers:
             self.flag(codes.ELEMENT_MISSING, encounter.at("identifier"), "the hospital's encounter number")
         provider = encounter.resource.get("serviceProvider")
-        if hospital is not None and not self.view.refers_to(provider, encounter, hospital):
-            hint = self.view.why_unresolved(provider) if self.view.resolve(provider, encounter) is None else None
+        if hospital is not None and self._organisation(provider, encounter) != hospital:
+            hint = self.view.why_unresolved(provider)
             self.flag(
                 codes.REFERENCE_UNRESOLVED, encounter.at("serviceProvider"), hint or "must be the sending hospital"
             )
@@ -220,7 +228,7 @@ class _Reader:
 def _assemble(header, hospital, encounter_id, mother, father, child, measures, attendant, registration) -> BirthNotice:
     return BirthNotice(
         message_id=header.resource["id"],
-        hospital_id=hospital.resource["id"],
+        hospital_id=hospital,
         encounter_id=encounter_id,
         mother_nik=mother["nik"],
         kk_number=mother["kk"],

@@ -53,3 +53,17 @@ def resolve(reference: object, source_full_url: str | None, by_full_url: Mapping
 
 def is_relative(reference: object) -> bool:
     return isinstance(reference, str) and _RELATIVE.fullmatch(reference) is not None
+
+
+def outside_id(reference: object, resource_type: str) -> str | None:
+    """The id in `Type/id` or `https://…/Type/id` when Type is `resource_type`; None otherwise."""
+    if not isinstance(reference, str) or "/_history/" in reference:
+        return None
+    if _RELATIVE.fullmatch(reference):
+        kind, _, ident = reference.partition("/")
+    else:
+        restful = _RESTFUL.fullmatch(reference)
+        if restful is None:
+            return None
+        kind, _, ident = reference[len(restful.group(1)) + 1 :].partition("/")
+    return ident if kind == resource_type else None

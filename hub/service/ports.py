@@ -6,6 +6,7 @@ Each port has a PostgreSQL adapter (hub/adapters/postgres) and an in-memory fake
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -334,6 +335,13 @@ class CivilRegistry(Protocol):
     async def birth_by_key(self, hospital_id: str, encounter_id: str, birth_order: int) -> RegisteredBirth | None: ...
 
     async def births_of_mother(self, mother_nik: str) -> list[RegisteredBirth]: ...
+
+    async def reserve(self, regencies: Collection[str]) -> None:
+        """Before the unit of work's first write: the regencies (4-digit Kemendagri codes) its
+        registrations will likely write in. A registry that serialises writers per regency takes
+        them in one fixed order, so that two writers never wait on each other in a cycle; a
+        registration in a regency not reserved is still serialised, on its own. No-op elsewhere."""
+        ...
 
     async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration: ...
 

@@ -30,6 +30,7 @@ from hub.domain import codes
 from hub.domain.outcomes import Handling, ResultStatus
 from hub.errors import PermanentError, StoreRefusedData
 from hub.intake.envelope import Envelope, Unreadable
+from hub.intake.people import family_regencies
 from hub.observability import tracing
 from hub.service import answers
 from hub.service.pipeline import Handled, Inspection, Pipeline
@@ -165,6 +166,15 @@ class RegisterBirths:
         with tracing.batch_span("hub.db.transaction", spans, {"messaging.batch.message_count": len(messages)}):
             async with self._uow() as uow:
                 fresh = await uow.inbox.claim_deliveries([m.delivery for m in messages])
+                if not self.pipeline.defer_registry:
+                    await uow.registry.reserve(
+                        {
+                            r
+                            for m in messages
+                            if isinstance(m.envelope, Envelope)
+                            for r in family_regencies(m.envelope.document)
+                        }
+                    )
                 await uow.inbox.prefetch(
                     [
                         (m.envelope.hospital_id, m.envelope.message_id)

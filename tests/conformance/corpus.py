@@ -50,7 +50,7 @@ class Member:
 
 
 def build() -> list[Member]:
-    valid = [*contract_examples(), *generated(), *builder_variants(), *hub_example_output()]
+    valid = [*contract_examples(), *generated(), *builder_variants(), *hub_example_output(), *reference_styles()]
     return [*valid, *mutated(examples.valid_examples()["valid-singleton"], examples.AS_OF)]
 
 
@@ -128,6 +128,39 @@ def builder_variants() -> list[Member]:
         Member(f"valid/builder-{name}", build_notification(replace(spec, message_id=_fixed_id(n))), examples.AS_OF)
         for n, (name, spec) in enumerate(variants.items(), start=41)
     ]
+
+
+def reference_styles() -> list[Member]:
+    """The other reference styles FHIR's bundle rules resolve, as hospitals send them: the sender
+    as the SATUSEHAT Organization on the national server (no Organization entry; `Organization/<id>`
+    points outside the Bundle), and every entry with a RESTful fullUrl on one base, referring to
+    each other by relative `Type/id`."""
+    singleton = examples.valid_examples()["valid-singleton"]
+    outside = json.loads(json.dumps(singleton))
+    organisation = next(e for e in outside["entry"] if e["resource"]["resourceType"] == "Organization")
+    outside["entry"].remove(organisation)
+    by_id = {"reference": f"Organization/{organisation['resource']['id']}"}
+    outside["entry"][0]["resource"]["sender"] = dict(by_id)
+    _resource_of(outside, "Encounter")["serviceProvider"] = dict(by_id)
+
+    restful = json.loads(json.dumps(singleton))
+    base = "https://simrs.rs-sintetis.example/fhir"
+    relative = {}
+    for entry in restful["entry"]:
+        resource = entry["resource"]
+        relative[entry["fullUrl"]] = f"{resource['resourceType']}/{resource['id']}"
+        entry["fullUrl"] = f"{base}/{relative[entry['fullUrl']]}"
+    text = json.dumps(restful)
+    for urn, type_and_id in relative.items():
+        text = text.replace(f'"reference": "{urn}"', f'"reference": "{type_and_id}"')
+    return [
+        Member("valid/style-satusehat-organisation-outside", outside, examples.AS_OF),
+        Member("valid/style-restful-fullurls", json.loads(text), examples.AS_OF),
+    ]
+
+
+def _resource_of(document: dict[str, Any], resource_type: str) -> dict[str, Any]:
+    return next(e["resource"] for e in document["entry"] if e["resource"]["resourceType"] == resource_type)
 
 
 def _fixed_id(n: int) -> str:

@@ -93,6 +93,26 @@ class CivilRegistryContract:
             await uow.commit()
         return registration
 
+    async def test_a_unit_of_work_that_reserved_regencies_registers_in_them_and_elsewhere(self, make, home):
+        """Reserving is a promise about order, not a limit: a registration outside the reserved
+        regencies still lands; codes that are no regency are ignored."""
+        notice = notice_of(home, sex=Sex.FEMALE, child_name="Sekar Kontrak")
+        async with make() as uow:
+            await uow.registry.reserve({"9999", home.kecamatan[:4], "not-a-regency", ""})
+            await uow.registry.reserve({home.kecamatan[:4]})  # again: nothing new to take
+            inside = await uow.registry.register_birth(notice, ON_TIME, utc_now())
+            await uow.commit()
+        assert inside.issuing_regency == home.kecamatan[:4]
+        async with make() as uow:
+            await uow.registry.reserve({"9999"})
+            second = await uow.registry.register_birth(
+                notice_of(home, sex=Sex.MALE, child_name="Bayu Kontrak", encounter_id="ENC-RESERVE-2"),
+                ON_TIME,
+                utc_now(),
+            )
+            await uow.commit()
+        assert second.issuing_regency == home.kecamatan[:4]
+
     async def test_a_registration_issues_numbers_and_the_next_family_card(self, make, home):
         notice = notice_of(home, sex=Sex.MALE, child_name="Bima Kontrak")
         async with make() as uow:

@@ -4,6 +4,7 @@ key its secrets folder holds (prepared here, so no broker is needed)."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import asyncpg
 import pytest
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from hub.entrypoints.cli import app
 from hub.intake import signature
+from hub.intake import vocabulary as v
 from hub.intake.envelope import Envelope, open_envelope
 from tests.support.trust import ACTIVE
 
@@ -40,19 +42,29 @@ def test_a_signed_example_comes_from_the_hospital_asked_for(environment, secrets
     kid, jwk = secrets
     done = _example(environment, tmp_path, "--signed", "--hospital", ORG)
     assert done.exit_code == 0, done.output
-    nik, value, text = done.stdout.removesuffix("\n").split("\t")
+    key, value, text = done.stdout.removesuffix("\n").split("\t")
     envelope = open_envelope(text.encode(), max_bytes=1 << 20, max_depth=100)
     assert isinstance(envelope, Envelope) and envelope.hospital_id == ORG
     parsed = signature.parse(value)
     assert isinstance(parsed, signature.Parsed) and parsed.kid == kid
     assert signature.verify(text.encode(), parsed, jwk)
-    assert asyncio.run(_relationship(environment.settings.dsn, nik)) == "ISTRI", "a mother of the registry"
+    mothers = [
+        i["value"]
+        for e in json.loads(text)["entry"]
+        if e["resource"]["resourceType"] == "Patient"
+        for i in e["resource"].get("identifier", ())
+        if i["system"] == v.NIK
+    ]
+    relationship, kk_number = asyncio.run(_relationship(environment.settings.dsn, mothers[0]))
+    assert relationship == "ISTRI", "a mother of the registry"
+    assert key == kk_number[:4], "keyed by the regency of her family card"
 
 
-async def _relationship(dsn: str, nik: str) -> str | None:
+async def _relationship(dsn: str, nik: str) -> tuple[str, str]:
     conn = await asyncpg.connect(dsn)
     try:
-        return await conn.fetchval("SELECT relationship FROM persons WHERE nik = $1", nik)
+        row = await conn.fetchrow("SELECT relationship, kk_number FROM persons WHERE nik = $1", nik)
+        return row["relationship"], row["kk_number"]
     finally:
         await conn.close()
 

@@ -97,3 +97,74 @@ async def test_a_rolled_back_registration_gives_its_serials_back(environment, po
     assert kept.child_nik == abandoned.child_nik
     assert kept.akta_number == abandoned.akta_number
     assert kept.family_card.version == abandoned.family_card.version
+
+
+async def _by_regency(dsn: str) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for home in await households(dsn, 40):
+        found.setdefault(home.kecamatan[:4], []).append(home)
+    return found
+
+
+async def _advisory_waiters(pool) -> int:
+    async with pool.acquire() as conn:
+        return await conn.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objsubid = 2 AND classid::int8 = $1",
+            REGENCY_LOCK_CLASS,
+        )
+
+
+REGENCY_LOCK_CLASS = 727_004  # hub/adapters/postgres/registry.py WRITE_LOCK: (class, regency) advisory locks
+
+
+async def test_writers_of_different_regencies_do_not_wait_for_each_other(environment, pool):
+    regencies = [homes for homes in (await _by_regency(environment.settings.dsn)).values() if len(homes) >= 3]
+    assert len(regencies) >= 2, "the test registry needs households in two regencies"
+    here, there = regencies[0][-1], regencies[1][-1]
+    async with PostgresUnitOfWork(pool) as holding:
+        await holding.registry.register_birth(notice_for(birth(here, "103578001")), REGISTER, datetime.now(UTC))
+        # `holding` keeps its regency locked until it commits; another regency's writer goes ahead.
+        other = await asyncio.wait_for(register(pool, notice_for(birth(there, "103578001"))), timeout=60)
+        assert other.issuing_regency == there.kecamatan[:4]
+        assert await _advisory_waiters(pool) == 0
+        await holding.commit()
+
+
+async def test_writers_of_one_regency_take_turns(environment, pool):
+    homes = next(homes for homes in (await _by_regency(environment.settings.dsn)).values() if len(homes) >= 3)
+    first, second = homes[-2], homes[-3]
+    async with PostgresUnitOfWork(pool) as holding:
+        await holding.registry.register_birth(notice_for(birth(first, "103578001")), REGISTER, datetime.now(UTC))
+        waiting = asyncio.ensure_future(register(pool, notice_for(birth(second, "103578001"))))
+        for _ in range(600):  # until PostgreSQL shows the second writer waiting for the regency's lock
+            if await _advisory_waiters(pool):
+                break
+            await asyncio.sleep(0.05)
+        assert await _advisory_waiters(pool) == 1 and not waiting.done()
+        await holding.commit()
+    registered = await asyncio.wait_for(waiting, timeout=60)
+    assert registered.issuing_regency == first.kecamatan[:4]
+
+
+async def test_batches_reserving_the_same_regencies_in_any_order_never_deadlock(environment, pool):
+    regencies = [homes for homes in (await _by_regency(environment.settings.dsn)).values() if len(homes) >= 4]
+    assert len(regencies) >= 2
+    a, b = regencies[0], regencies[1]
+    deadlocks = []
+
+    async def batch(homes_in_order, names):
+        async with PostgresUnitOfWork(pool) as uow:
+            await uow.registry.reserve(names)
+            for home in homes_in_order:
+                await uow.registry.register_birth(notice_for(birth(home, "103578001")), REGISTER, datetime.now(UTC))
+                await asyncio.sleep(0.05)  # let the other batch interleave
+            await uow.commit()
+
+    try:
+        await asyncio.gather(
+            batch([a[0], b[0]], [a[0].kecamatan[:4], b[0].kecamatan[:4]]),
+            batch([b[1], a[1]], [b[1].kecamatan[:4], a[1].kecamatan[:4]]),
+        )
+    except Exception as exc:  # noqa: BLE001 - a deadlock surfaces as asyncpg's DeadlockDetectedError
+        deadlocks.append(type(exc).__name__)
+    assert deadlocks == []

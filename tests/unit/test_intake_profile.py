@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -125,9 +126,16 @@ CASES = [
         f"{H}.eventCoding",
     ),
     (
-        "sender-unknown-org",
+        "sender-outside-the-bundle-but-another-encounter-provider",
         {},
         put(HEADER, "Organization/999999", "sender", "reference"),
+        "REFERENCE-UNRESOLVED",
+        f"{E}.serviceProvider",
+    ),
+    (
+        "sender-relative-from-a-urn-entry",
+        {},
+        lambda d: put(HEADER, f"Organization/{resource(d, 1)['id']}", "sender", "reference")(d),
         "REFERENCE-UNRESOLVED",
         f"{H}.sender",
     ),
@@ -447,3 +455,48 @@ def test_missing_father_is_reported_with_other_registration_problems():
         ("FATHER-REQUIRED", "Bundle.entry"),
         ("WITNESSES-REQUIRED", f"{REG}.extension"),
     ]
+
+
+def test_a_sender_on_the_national_server_is_the_hospital_when_no_entry_claims_it():
+    """SATUSEHAT style: no Organization entry; `Organization/<id>` points outside the Bundle."""
+    document = bundle()
+    organisation = resource(document, 1)
+    document["entry"].pop(1)
+    for index, entry in enumerate(document["entry"]):
+        if entry["resource"]["resourceType"] == "MessageHeader":
+            entry["resource"]["sender"] = {"reference": f"Organization/{organisation['id']}"}
+        if entry["resource"]["resourceType"] == "Encounter":
+            document["entry"][index]["resource"]["serviceProvider"] = {
+                "reference": f"Organization/{organisation['id']}"
+            }
+
+    result = read(document)
+
+    assert not [issue for issue in result.issues if issue.blocks]
+    assert result.notice is not None and result.notice.hospital_id == organisation["id"]
+
+
+def test_relative_references_resolve_between_restful_full_urls_of_one_base():
+    document = bundle()
+    relative = {}
+    for entry in document["entry"]:
+        kind, ident = entry["resource"]["resourceType"], entry["resource"]["id"]
+        relative[entry["fullUrl"]] = f"{kind}/{ident}"
+        entry["fullUrl"] = f"https://simrs.example/fhir/{kind}/{ident}"
+    text = json.dumps(document)
+    for urn, type_and_id in relative.items():
+        text = text.replace(f'"reference": "{urn}"', f'"reference": "{type_and_id}"')
+
+    result = read(json.loads(text))
+
+    assert not [issue for issue in result.issues if issue.blocks]
+    assert result.notice is not None
+
+
+def test_a_relative_reference_that_fhir_does_not_resolve_says_how_to_fix_it():
+    document = bundle()
+    resource(document, HEADER)["sender"] = {"reference": f"Organization/{resource(document, 1)['id']}"}
+
+    (issue,) = [i for i in read(document).issues if i.blocks]
+
+    assert issue.code.code == "REFERENCE-UNRESOLVED" and "fullUrl" in (issue.detail or "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -12,6 +13,7 @@ from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notificatio
 from hub.domain.numbers import kk_prefix, nik_prefix, with_serial
 from hub.domain.values import Family, FamilyMember, Hospital, Person, Relationship, Sex
 from hub.errors import StoreUnavailable, TransientError
+from hub.intake import vocabulary as v
 from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.ports import Delivery
 from hub.service.register_birth import RegisterBirths
@@ -85,6 +87,21 @@ async def test_a_valid_notification_registers_and_queues_result_and_civil_events
     assert state.inbox[spec.message_id].status == "registered"
     assert state.families[spec.mother.kk_number].version == 2
     assert state.commits == 1
+
+
+async def test_a_batch_reserves_the_regencies_of_its_family_cards_before_writing(world):
+    state, handler, spec = world
+    elsewhere = replace(spec, message_id="5d8c3b0e-7a2f-4c61-9e1d-3f4a5b6c7d8e", encounter_id="E2")
+    document = build_notification(elsewhere)
+    for entry in document["entry"]:
+        for identifier in entry["resource"].get("identifier", ()):
+            if identifier.get("system") == v.KK:
+                identifier["value"] = "3175" + identifier["value"][4:]  # a card of another regency
+    batch = [(raw(spec), at(1)), (json.dumps(document).encode(), at(2))]
+
+    await handler.handle_batch(batch)
+
+    assert state.reserved_regencies == [["3175", KEC[:4]]]
 
 
 async def test_the_same_delivery_again_changes_nothing(world):

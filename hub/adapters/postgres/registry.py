@@ -8,6 +8,8 @@ same time both land, in consecutive KK versions).
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Collection
 from datetime import date, datetime
 
 from hub.adapters.postgres.database import PgConnection
@@ -25,6 +27,7 @@ from hub.service.ports import Registration
 _INSERT_BIRTH = """INSERT INTO births (message_id, hospital_id, encounter_id, birth_order, mother_nik, born_at,
                                    stillborn, child_nik, kk_number, kk_version, registered_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"""
+_REGENCY = re.compile(r"[1-9][0-9]{3}")
 _BIRTH_COLUMNS = """
 SELECT b.message_id, b.hospital_id, b.encounter_id, b.birth_order, b.mother_nik, b.born_at,
        b.child_nik, c.akta_number, b.kk_number, b.kk_version, b.stillborn
@@ -32,26 +35,37 @@ FROM births b LEFT JOIN birth_certificates c ON c.birth_id = b.id
 """
 
 
-WRITE_LOCK = 727_004
+WRITE_LOCK = 727_004  # the class of the per-regency advisory locks: (WRITE_LOCK, regency code)
 
 
 class EmbeddedRegistry:
-    """Writers take one transaction-scoped lock before their first registry write.
+    """Writers of one regency are serialised by a transaction-scoped advisory lock on it.
 
-    A batch transaction allocates serials in many scopes (NIK per kecamatan-day, akta per
-    regency-day) and locks families, in whatever order its notifications come; two hub processes
-    would deadlock on those rows. Serialising the writing part of transactions (reads, validation
-    and decisions still run in parallel) costs little, since gap-free serials serialise
-    registrations of one regency-day anyway, and removes the deadlocks."""
+    Every row a registration writes is scoped by the family's regency or a part of it: the NIK
+    serial (kecamatan-day), the akta serial (regency-day), the family and its card. So writers of
+    different regencies never touch the same rows and run in parallel (two hub processes, or a
+    worker beside the consumer), while gap-free serials keep one regency's registrations in line
+    anyway. A unit of work reserves the regencies its batch names first, in ascending order
+    (`reserve`): two transactions then never hold one regency each while waiting for the other's.
+    A registration in a regency not reserved takes its lock when it comes (a rare deadlock is
+    detected by PostgreSQL and the transaction retried)."""
 
     def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
-        self._writing = False
+        self._locked: set[int] = set()
 
-    async def _before_write(self) -> None:
-        if not self._writing:
-            await self._conn.execute("SELECT pg_advisory_xact_lock($1)", WRITE_LOCK)
-            self._writing = True
+    async def reserve(self, regencies: Collection[str]) -> None:
+        for code in sorted({int(r) for r in regencies if _REGENCY.fullmatch(r)} - self._locked):
+            await self._lock(code)
+
+    async def _before_write(self, kk_number: str) -> None:
+        regency = await self._conn.fetchval("SELECT left(kecamatan, 4) FROM families WHERE kk_number = $1", kk_number)
+        if regency is not None and int(regency) not in self._locked:
+            await self._lock(int(regency))
+
+    async def _lock(self, code: int) -> None:
+        await self._conn.execute("SELECT pg_advisory_xact_lock($1, $2)", WRITE_LOCK, code)
+        self._locked.add(code)
 
     async def facts(self, notice: BirthNotice) -> RegistryFacts:
         return await registry_facts(self._conn, notice)
@@ -102,7 +116,7 @@ class EmbeddedRegistry:
     async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration:
         """Seven round trips: lock the family, read it, NIK serial, child, akta serial, birth with its
         certificate, and the new family card version with its members."""
-        await self._before_write()
+        await self._before_write(notice.kk_number)
         family = await self._locked_family(notice.kk_number)
         if family is None:
             raise PermanentError(codes.KK_NOT_FOUND, "the family card disappeared before registration")
@@ -126,7 +140,7 @@ class EmbeddedRegistry:
         return Registration(child_nik, akta, family.regency, card, at)
 
     async def record_stillbirth(self, notice: BirthNotice, at: datetime) -> None:
-        await self._before_write()
+        await self._before_write(notice.kk_number)
         await self._conn.execute(
             f"""WITH b AS ({_INSERT_BIRTH} RETURNING id)
                 INSERT INTO stillbirths (birth_id, weight_g, gestational_weeks, recorded_at) SELECT b.id, $12, $13, $11 FROM b""",

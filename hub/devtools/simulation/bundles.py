@@ -106,6 +106,15 @@ def build_notification(spec: BirthSpec) -> dict[str, Any]:
     }
 
 
+def record_key(mother: Parent) -> bytes:
+    """The Kafka key a hospital gives the notification (contracts/profile.md section 1): the regency
+    of the mother's family card, the first four digits of its number (of her NIK when the card is
+    not known). A family's births (twins, siblings) share it, so they stay in order in one
+    partition, and a regency's births meet in one partition: hub processes then rarely wait for
+    each other's registry writes, which are serialised per regency."""
+    return (mother.kk_number or mother.nik)[:4].encode()
+
+
 def organization_uid(hospital_id: str) -> str:
     """The uuid of a hospital's Organization entry: the same for every notification it sends."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"organization/{hospital_id}"))

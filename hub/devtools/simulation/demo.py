@@ -33,7 +33,7 @@ from rich.table import Table
 
 from hub.config import Settings
 from hub.devtools.local_hospitals import LocalHospital, local_hospital
-from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification
+from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification, record_key
 from hub.devtools.simulation.demo_stats import (
     MISTAKES,
     Tally,
@@ -253,7 +253,7 @@ async def _publish(
         sender = senders[spec.hospital_id]
         headers = [("content-type", b"application/fhir+json"), *sender.hospital.headers(value)]
         tally.sent(spec.message_id, time.monotonic(), kind)
-        ack = await sender.producer.send(sender.notifications, value, key=spec.mother.nik.encode(), headers=headers)
+        ack = await sender.producer.send(sender.notifications, value, key=record_key(spec.mother), headers=headers)
         ack.add_done_callback(functools.partial(_count_failed_send, tally, spec.message_id))
         acks.append(ack)
     await asyncio.gather(*acks, return_exceptions=True)

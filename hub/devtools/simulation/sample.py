@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import asyncpg
 
 from hub.config import Settings
-from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification
+from hub.devtools.simulation.bundles import BirthSpec, Parent, build_notification, record_key
 
 KINDS = ("valid", "twin", "stillbirth", "placeholder-name", "unknown-mother")
 _MOTHER = """
@@ -24,7 +24,7 @@ _HOSPITAL = "SELECT org_id FROM hospitals WHERE active AND ($1::text IS NULL OR 
 
 @dataclass(frozen=True)
 class Sample:
-    mother_nik: str  # the record's key
+    key: str  # the record's key: the regency of the mother's family card (bundles.record_key)
     hospital_id: str  # the sender: the hospital whose topic it goes to, which signs it
     document: dict
 
@@ -66,7 +66,7 @@ async def sample_notification(settings: Settings, kind: str, hospital_id: str | 
         birth_order=1 if kind == "twin" else 0,
         plurality=2 if kind == "twin" else 1,
     )
-    return Sample(mother.nik, hospital, build_notification(spec))
+    return Sample(record_key(mother).decode(), hospital, build_notification(spec))
 
 
 def _child_name(kind: str) -> str:
