@@ -49,7 +49,7 @@ from hub.service.hospitals import ClientProfile, HospitalDesk, HubPrincipals, gr
 from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.ports import AuditEntry, DocumentSigner
 from hub.service.proposals import ProposalDesk
-from hub.service.register_birth import RegisterBirths
+from hub.service.register_birth import Inspector, RegisterBirths
 from hub.service.registry_sagas import RegistrySagaWorker
 from hub.service.replay import ReplayMessages
 from hub.service.replay_runs import ReplayJobs, ReplayRuns
@@ -293,9 +293,28 @@ def registration_handler(
 
 
 def consumer_handler(
-    settings: Settings, uow: UnitOfWorkFactory, clock: Callable[[], datetime] = utc_now
+    settings: Settings,
+    uow: UnitOfWorkFactory,
+    clock: Callable[[], datetime] = utc_now,
+    inspector: Inspector | None = None,
 ) -> RegisterBirths:
-    return RegisterBirths(uow, pipeline(settings), clock)
+    return RegisterBirths(uow, pipeline(settings), clock, inspector)
+
+
+@contextlib.asynccontextmanager
+async def validation(settings: Settings) -> AsyncIterator[Inspector | None]:
+    """Where the consumer validates notifications: `validation_workers` worker processes, or
+    (None, 0 processes) the hub's own validator thread."""
+    if settings.validation_workers == 0:
+        yield None
+        return
+    from hub.adapters.validation_pool import ProcessInspector
+
+    inspector = ProcessInspector(pipeline(settings), settings.validation_workers)
+    try:
+        yield inspector
+    finally:
+        inspector.close()
 
 
 def saga_worker(

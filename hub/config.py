@@ -6,6 +6,7 @@ cluster that `deploy/local/services.sh up` starts under `.local/`. Nothing conne
 
 from __future__ import annotations
 
+import os
 import re
 from enum import Enum
 from pathlib import Path
@@ -151,6 +152,9 @@ class Settings(BaseSettings):
     documents: bool = True  # issue the signed akta and KK with every registration
     document_workers: int = Field(2, ge=1, le=32)  # document jobs carried out concurrently per process
     document_processes: int = Field(2, ge=0, le=32)  # processes that render and sign (0: in the hub's own process)
+    # Processes that validate notifications (0: the hub's own validator thread). Unset: one per core
+    # beyond the two that the hub's event loop and its database and broker neighbours need, at most two.
+    validation_processes: int | None = Field(None, ge=0, le=32)
     document_retry_max_seconds: float = Field(30.0, gt=0)
     document_official_name: str = "Pejabat Contoh (lingkungan pengembangan)"
     signer: SignerKind = SignerKind.LOCAL
@@ -192,6 +196,13 @@ class Settings(BaseSettings):
         if upper not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
         return upper
+
+    @property
+    def validation_workers(self) -> int:
+        """`validation_processes`, or when unset what the machine has cores for."""
+        if self.validation_processes is not None:
+            return self.validation_processes
+        return max(0, min(2, (os.cpu_count() or 1) - 2))
 
     @property
     def topics(self) -> Topics:

@@ -39,6 +39,7 @@ from hub.bootstrap import (
     registry_ready,
     saga_worker,
     units_of_work,
+    validation,
 )
 from hub.config import RegistryKind, Settings
 from hub.entrypoints.consumer import build_broker
@@ -75,8 +76,12 @@ async def run_hub(
     pool = await _retry(settings, lambda: open_pool(settings), "connect-postgres")
     try:
         await _prepare(settings, pool, prepare)
-        async with units_of_work(settings, pool, report_breaker=True) as uow, _documents(settings) as (signer, maker):
-            broker = build_broker(settings, consumer_handler(settings, uow), on_bug)
+        async with (
+            units_of_work(settings, pool, report_breaker=True) as uow,
+            _documents(settings) as (signer, maker),
+            validation(settings) as inspector,
+        ):
+            broker = build_broker(settings, consumer_handler(settings, uow, inspector=inspector), on_bug)
             relay = OutboxRelay(
                 pool, lambda: idempotent_producer(access(settings, Role.RELAY)), batch=settings.relay_batch
             )

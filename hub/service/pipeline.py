@@ -103,7 +103,7 @@ class Pipeline:
         issuer: Issuer | None = None,
         trust: SenderTrust | None = None,
     ) -> None:
-        self.topics, self.limits, self._region_known = topics, limits, region_known
+        self.topics, self.limits, self.region_known = topics, limits, region_known
         self.defer_registry = defer_registry
         # Who sent a record (hub/service/trust.py). The hub's wiring always checks; None is for
         # tests of the later stages, which hand records straight to the pipeline.
@@ -183,7 +183,7 @@ class Pipeline:
                 return Inspection(problems=problems)
             return Inspection(
                 profile=read_notice(
-                    envelope.document, now=now, strict_nik=self.limits.strict_nik, region_known=self._region_known
+                    envelope.document, now=now, strict_nik=self.limits.strict_nik, region_known=self.region_known
                 )
             )
         except Exception as exc:  # noqa: BLE001 - park: an input the rules did not foresee must not block the partition

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
+from typing import Protocol
 
 from opentelemetry.trace import Span, SpanKind
 
@@ -61,6 +62,25 @@ async def resend_result(uow: UnitOfWork, prior: InboxRecord, topics: Topics, now
     log.error("no result to send again message_id=%s status=%s", prior.message_id, prior.status)
 
 
+class Inspector(Protocol):
+    """Where notifications are validated (Pipeline.inspect, pure): the hub's validator thread, or
+    worker processes (hub/adapters/validation_pool.py). Results come back per record, in any
+    order; the batch awaits them in its own order."""
+
+    async def inspect(self, raw: bytes, envelope: Envelope, now: datetime) -> Inspection: ...
+
+
+class ThreadInspector:
+    """In the hub's own process, on its one validator thread: records are validated in order
+    while the event loop waits on the database for earlier ones."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    async def inspect(self, raw: bytes, envelope: Envelope, now: datetime) -> Inspection:
+        return await asyncio.get_running_loop().run_in_executor(_VALIDATOR, self._pipeline.inspect, envelope, now)
+
+
 @dataclass(frozen=True, slots=True)
 class _Message:
     """One record of the batch, opened, with its `hub.consume` span."""
@@ -73,9 +93,14 @@ class _Message:
 
 class RegisterBirths:
     def __init__(
-        self, unit_of_work: Callable[[], UnitOfWork], pipeline: Pipeline, clock: Callable[[], datetime]
+        self,
+        unit_of_work: Callable[[], UnitOfWork],
+        pipeline: Pipeline,
+        clock: Callable[[], datetime],
+        inspector: Inspector | None = None,
     ) -> None:
         self._uow, self.pipeline, self._clock = unit_of_work, pipeline, clock
+        self._inspector = inspector or ThreadInspector(pipeline)
 
     async def handle(self, raw: bytes, delivery: Delivery) -> Handled:
         (handled,) = await self.handle_batch([(raw, delivery)])
@@ -89,8 +114,9 @@ class RegisterBirths:
         raws = [raw for raw, _ in items]
         envelopes = await asyncio.get_running_loop().run_in_executor(_VALIDATOR, self._open_all, raws)
         messages = [self._traced(*item, envelope) for item, envelope in zip(items, envelopes, strict=True)]
+        inspections = self._inspect_ahead(messages)
         try:
-            results = await self._handle(messages)
+            results = await self._handle(messages, inspections)
             for message, handled in zip(messages, results, strict=True):
                 message.span.set_attribute("hub.outcome", str(handled.outcome))
             return results
@@ -99,6 +125,8 @@ class RegisterBirths:
                 tracing.failed(message.span, exc)
             raise
         finally:
+            for pending in inspections.values():  # a batch that failed leaves later ones unawaited
+                pending.cancel()
             for message in messages:
                 message.span.end()
 
@@ -122,10 +150,7 @@ class RegisterBirths:
             span.set_attribute("messaging.message.id", envelope.message_id)
         return _Message(raw, delivery, envelope, span)
 
-    async def _handle(
-        self, messages: list[_Message], inspections: dict[int, asyncio.Future] | None = None
-    ) -> list[Handled]:
-        inspections = self._inspect_ahead(messages) if inspections is None else inspections
+    async def _handle(self, messages: list[_Message], inspections: dict[int, asyncio.Future]) -> list[Handled]:
         try:
             return await self._in_transaction(messages, partial(self._one, inspections))
         except PermanentError as exc:
@@ -206,18 +231,19 @@ class RegisterBirths:
         return results
 
     def _inspect_ahead(self, messages: list[_Message]) -> dict[int, asyncio.Future]:
-        """Validate the batch's notifications in a worker thread, in order, while this task waits
-        on the database for the earlier ones: the CPU-bound and the I/O-bound halves overlap."""
-        loop, now = asyncio.get_running_loop(), self._clock()
+        """Validate the batch's notifications off the event loop (the inspector's thread or
+        processes) while this task waits on the database for the earlier ones: the CPU-bound and
+        the I/O-bound halves overlap."""
+        now = self._clock()
         return {
-            id(m.envelope): loop.run_in_executor(_VALIDATOR, self._validate, m.span, m.envelope, now)
+            id(m.envelope): asyncio.ensure_future(self._validate(m.span, m.raw, m.envelope, now))
             for m in messages
             if isinstance(m.envelope, Envelope)
         }
 
-    def _validate(self, parent: Span, envelope: Envelope, now: datetime) -> Inspection:
+    async def _validate(self, parent: Span, raw: bytes, envelope: Envelope, now: datetime) -> Inspection:
         with tracing.span("hub.validate", parent=parent):
-            return self.pipeline.inspect(envelope, now)
+            return await self._inspector.inspect(raw, envelope, now)
 
     async def _one(
         self,

@@ -131,3 +131,12 @@ async def test_header_values_faststream_cannot_read_are_dropped_and_the_trace_co
     (kept,) = message.raw_message
     assert (kept.offset, kept.value, kept.headers) == (7, b"value", [("traceparent", traceparent)])
     assert message.batch_headers == [{"traceparent": traceparent.decode()}]
+
+
+@pytest.mark.parametrize(
+    ("cores", "asked", "processes"),
+    [(2, None, 0), (1, None, 0), (4, None, 2), (8, None, 2), (3, None, 1), (2, 3, 3), (16, 0, 0)],
+)
+def test_validation_processes_follow_the_cores_unless_set(monkeypatch, cores, asked, processes):
+    monkeypatch.setattr("hub.config.os.cpu_count", lambda: cores)
+    assert Settings(validation_processes=asked).validation_workers == processes

@@ -1,0 +1,79 @@
+"""Notifications validated in worker processes: FHIR structure, conformance and the profile rules
+use a core of their own instead of sharing the hub's event loop and its GIL.
+
+Each process builds the hub's intake once (the Pipeline's limits, topics and region check, passed
+by value: `region_known` must be picklable, a module-level function) and opens every record from
+its bytes itself, so what crosses the process boundary is the record's bytes one way and the
+`Inspection` (codes, the notice, roles) back: no parsed document is pickled. Processes start on
+first use (spawned, not forked: the parent runs threads and an event loop). If a process dies,
+the record in hand is validated in the hub's own validator thread instead and the pool starts
+afresh on the next record: validation is pure, so where it runs changes nothing but the time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+
+from hub.config import Topics
+from hub.domain import codes
+from hub.domain.codes import Issue
+from hub.intake.envelope import Envelope
+from hub.service.pipeline import Inspection, IntakeLimits, Pipeline
+from hub.service.register_birth import ThreadInspector
+
+log = logging.getLogger("hub.validation")
+_pipeline: Pipeline | None = None
+
+
+class ProcessInspector:
+    """`Inspector` (hub/service/register_birth.py) over `processes` worker processes."""
+
+    def __init__(self, pipeline: Pipeline, processes: int) -> None:
+        self._args = (pipeline.topics, pipeline.limits, pipeline.region_known)
+        self._processes = processes
+        self._fallback = ThreadInspector(pipeline)
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def inspect(self, raw: bytes, envelope: Envelope, now: datetime) -> Inspection:
+        pool = self._pool or self._start()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, _inspect, raw, now)
+        except BrokenProcessPool:
+            log.warning("a validation process died; this record is validated in the hub's own process")
+            if self._pool is pool:
+                self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+            return await self._fallback.inspect(raw, envelope, now)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _start(self) -> ProcessPoolExecutor:
+        self._pool = ProcessPoolExecutor(
+            self._processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_initialise,
+            initargs=self._args,
+        )
+        return self._pool
+
+
+def _initialise(topics: Topics, limits: IntakeLimits, region_known: Callable[[str], bool]) -> None:
+    global _pipeline  # noqa: PLW0603 - one intake per pool process, built once
+    _pipeline = Pipeline(topics, limits, region_known)
+
+
+def _inspect(raw: bytes, now: datetime) -> Inspection:
+    assert _pipeline is not None, "the pool's initializer runs first"
+    envelope = _pipeline.open(raw)
+    if not isinstance(envelope, Envelope):  # the hub opened it before sending it here: cannot happen
+        return Inspection(problems=[Issue(codes.INTAKE_UNEXPECTED)])
+    return _pipeline.inspect(envelope, now)
