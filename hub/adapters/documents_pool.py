@@ -12,11 +12,10 @@ carried out again, like any other failure.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from hub.adapters.spawned_pool import SpawnedPool
 from hub.domain.documents import Content, DocumentRef
 from hub.errors import SignerUnavailable
 from hub.service.ports import DocumentSigner, SigningKey
@@ -27,35 +26,22 @@ _signer: DocumentSigner | None = None
 
 class ProcessPoolMaker:
     def __init__(self, signer_factory: Callable[[], DocumentSigner], processes: int) -> None:
-        self._factory, self._processes = signer_factory, processes
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool = SpawnedPool(processes, _initialise, (signer_factory,))
 
     async def make(
         self, content: Content, ref: DocumentRef, key: SigningKey, status_uri: str, location: str
     ) -> tuple[bytes, str]:
-        pool = self._pool or self._start()
+        pool = self._pool.get()
         try:
             return await asyncio.get_running_loop().run_in_executor(
                 pool, _make, content, ref, key, status_uri, location
             )
         except BrokenProcessPool as exc:  # a worker process died (OOM kill): start afresh, try again later
-            self._pool = None
-            pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.broken(pool)
             raise SignerUnavailable("a document process died; the job is retried") from exc
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-    def _start(self) -> ProcessPoolExecutor:
-        self._pool = ProcessPoolExecutor(
-            self._processes,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_initialise,
-            initargs=(self._factory,),
-        )
-        return self._pool
+        self._pool.close()
 
 
 def _initialise(factory: Callable[[], DocumentSigner]) -> None:

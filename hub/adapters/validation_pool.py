@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 
+from hub.adapters.spawned_pool import SpawnedPool
 from hub.config import Topics
 from hub.domain import codes
 from hub.domain.codes import Issue
@@ -35,35 +34,24 @@ class ProcessInspector:
     """`Inspector` (hub/service/register_birth.py) over `processes` worker processes."""
 
     def __init__(self, pipeline: Pipeline, processes: int) -> None:
-        self._args = (pipeline.topics, pipeline.limits, pipeline.region_known)
-        self._processes = processes
+        self._pool = SpawnedPool(processes, _initialise, (pipeline.topics, pipeline.limits, pipeline.region_known))
         self._fallback = ThreadInspector(pipeline)
-        self._pool: ProcessPoolExecutor | None = None
 
     async def inspect(self, raw: bytes, envelope: Envelope, now: datetime) -> Inspection:
-        pool = self._pool or self._start()
+        pool = self._pool.get()
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, _inspect, raw, now)
         except BrokenProcessPool:
             log.warning("a validation process died; this record is validated in the hub's own process")
-            if self._pool is pool:
-                self._pool = None
-                pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.broken(pool)
             return await self._fallback.inspect(raw, envelope, now)
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+    @property
+    def running(self) -> bool:
+        return self._pool.running is not None
 
-    def _start(self) -> ProcessPoolExecutor:
-        self._pool = ProcessPoolExecutor(
-            self._processes,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_initialise,
-            initargs=self._args,
-        )
-        return self._pool
+    def close(self) -> None:
+        self._pool.close()
 
 
 def _initialise(topics: Topics, limits: IntakeLimits, region_known: Callable[[str], bool]) -> None:

@@ -57,7 +57,7 @@ async def test_a_dead_process_costs_the_record_nothing(caplog):
     inspector = ProcessInspector(PIPELINE, 1)
     try:
         (first,) = await _judged(inspector, records[:1], now)
-        for pid in list(inspector._pool._processes):  # type: ignore[union-attr]  # the pool's own record
+        for pid in list(inspector._pool.get()._processes):  # the pool's own record of its processes
             os.kill(pid, signal.SIGKILL)
         (again,) = await _judged(inspector, records[:1], now)
         (later,) = await _judged(inspector, records[1:2], now)  # a fresh pool
@@ -80,6 +80,5 @@ async def test_the_hub_wiring_validates_in_processes_when_asked_and_stops_them()
         envelope = PIPELINE.open(raw)
         assert isinstance(envelope, Envelope)
         found = await inspector.inspect(raw, envelope, examples.AS_OF)
-        pool = inspector._pool
-        assert found.profile is not None and pool is not None
-    assert inspector._pool is None, "the processes stop with the hub"
+        assert found.profile is not None and inspector.running
+    assert not inspector.running, "the processes stop with the hub"
