@@ -33,6 +33,10 @@ ROOT_RESOURCES = (
     "Encounter",
     "Observation",
     "Procedure",
+    # Not read by the hub, but a notification may carry them (the Procedure's performer, the
+    # Encounter's location, as SATUSEHAT bundles do): held to R4 like the rest.
+    "Practitioner",
+    "Location",
 )
 FHIR_VERSION = "4.0.1"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "intake" / "conformance" / "r4_definitions.json"

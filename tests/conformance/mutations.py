@@ -10,6 +10,7 @@ contract example and nothing random is drawn.
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -79,7 +80,14 @@ def _set_bad_code(element_path: str) -> Callable[[Json], None]:
 
 
 def _first_of_type(document: Json, resource_type: str) -> Json:
-    return next(e["resource"] for e in document["entry"] if e["resource"]["resourceType"] == resource_type)
+    """The first entry's resource of that type; a bare one added when the bundle has none (a
+    Practitioner or Location a notification may carry beside what the hub reads)."""
+    found = next((e["resource"] for e in document["entry"] if e["resource"]["resourceType"] == resource_type), None)
+    if found is None:
+        ident = str(uuid.uuid5(uuid.NAMESPACE_URL, f"conformance/{resource_type}"))
+        found = {"resourceType": resource_type, "id": ident}
+        document["entry"].append({"fullUrl": f"urn:uuid:{ident}", "resource": found})
+    return found
 
 
 def _place(node: Json, owner: str, names: list[str]) -> None:
