@@ -35,6 +35,7 @@ _COLUMNS = """document_id, kind, number, version, status, kk_number, regency, li
 class PostgresDocuments:
     def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
+        self._wake_workers = False
 
     async def request(self, request: DocumentRequest) -> None:
         body = {
@@ -58,7 +59,14 @@ class PostgresDocuments:
             request.origin_at,
             scope(request.hospital_id),
         )
-        await self._conn.execute(f"NOTIFY {DOCUMENT_CHANNEL}")
+        self._wake_workers = True
+
+    async def flush(self) -> None:
+        """Just before commit: one NOTIFY wakes the document workers for every job this unit of
+        work queued (PostgreSQL delivers it at commit, one round trip instead of one per job)."""
+        if self._wake_workers:
+            await self._conn.execute(f"NOTIFY {DOCUMENT_CHANNEL}")
+            self._wake_workers = False
 
     async def claim_due(self, now: datetime) -> DocumentJob | None:
         row = await self._conn.fetchrow(

@@ -53,22 +53,29 @@ class EmbeddedRegistry:
     def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
         self._locked: set[int] = set()
+        self._regency_of: dict[str, int] = {}  # family card -> regency, as facts() read it (it never changes)
 
     async def reserve(self, regencies: Collection[str]) -> None:
         for code in sorted({int(r) for r in regencies if _REGENCY.fullmatch(r)} - self._locked):
             await self._lock(code)
 
     async def _before_write(self, kk_number: str) -> None:
-        regency = await self._conn.fetchval("SELECT left(kecamatan, 4) FROM families WHERE kk_number = $1", kk_number)
-        if regency is not None and int(regency) not in self._locked:
-            await self._lock(int(regency))
+        regency = self._regency_of.get(kk_number)
+        if regency is None:
+            found = await self._conn.fetchval("SELECT left(kecamatan, 4) FROM families WHERE kk_number = $1", kk_number)
+            regency = None if found is None else int(found)
+        if regency is not None and regency not in self._locked:
+            await self._lock(regency)
 
     async def _lock(self, code: int) -> None:
         await self._conn.execute("SELECT pg_advisory_xact_lock($1, $2)", WRITE_LOCK, code)
         self._locked.add(code)
 
     async def facts(self, notice: BirthNotice) -> RegistryFacts:
-        return await registry_facts(self._conn, notice)
+        found = await registry_facts(self._conn, notice)
+        if found.family is not None:
+            self._regency_of[found.family.kk_number] = int(found.family.regency)
+        return found
 
     async def person(self, nik: str) -> Person | None:
         row = await self._conn.fetchrow(

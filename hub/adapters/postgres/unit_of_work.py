@@ -80,6 +80,7 @@ class PostgresUnitOfWork:
         try:
             await self.inbox.flush()
             await self.outbox.flush()
+            await self.documents.flush()
             await tx.commit()
         except TRANSIENT as exc:
             raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
