@@ -153,7 +153,11 @@ def reference_styles() -> list[Member]:
     text = json.dumps(restful)
     for urn, type_and_id in relative.items():
         text = text.replace(f'"reference": "{urn}"', f'"reference": "{type_and_id}"')
+    indonesian = json.loads(json.dumps(singleton))
+    for entry in indonesian["entry"]:
+        entry["resource"]["language"] = "id"  # the country's language: see accepted_differences.py
     return [
+        Member("valid/language-indonesian", indonesian, examples.AS_OF),
         Member("valid/style-satusehat-organisation-outside", outside, examples.AS_OF),
         Member("valid/style-restful-fullurls", json.loads(text), examples.AS_OF),
     ]

@@ -267,6 +267,10 @@ def rule_mutations() -> list[Mutation]:
     c = codes
     m = Mutation
     return [
+        # Resource.language: a registered BCP 47 tag (the reference validator refuses more, see
+        # accepted_differences.py; the hub still refuses these two).
+        m("language-not-a-tag", "binding", (c.FHIR_CODE_NOT_IN_VALUE_SET.code,), _set(2, "language", value="bahasa")),
+        m("language-underscore", "binding", (c.FHIR_CODE_NOT_IN_VALUE_SET.code,), _set(2, "language", value="id_ID")),
         # URIs and identifiers.
         m(
             "identifier-system-relative",

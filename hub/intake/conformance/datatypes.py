@@ -14,6 +14,7 @@ to every value of the type, wherever it is (fullUrl included). Each was probed t
 | FHIR-URI-INVALID "urn:ietf:rfc:3986" | Identifier.value                       | with that system, an absolute URI (`scheme:`) |
 | FHIR-URI-INVALID "rfc4122"           | Identifier.value                       | with system https://tools.ietf.org/html/rfc4122, a UUID (with or without `urn:uuid:`) |
 | FHIR-UCUM-INVALID                    | Quantity (and Age, Count, Distance, Duration), Coding | with system http://unitsofmeasure.org, the code is valid UCUM |
+| FHIR-CODE-NOT-IN-VALUE-SET (all-languages) | Resource.language, Attachment.language | a registered BCP 47 tag (langcodes), no underscore |
 
 UCUM: ucumvert's parser implements UCUM 2.2's full grammar from ucum-essence.xml. It is stricter
 than HAPI's ucum-java on a few malformed codes that ucum-java lets through (a leading zero "01", a
@@ -29,12 +30,15 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
+import langcodes
+
 from hub.domain import codes
 from hub.domain.codes import Issue
 from hub.intake.conformance.bundle_rules import is_absolute_url
 from hub.intake.conformance.walk import Node
 
 UCUM_SYSTEM = "http://unitsofmeasure.org"
+ALL_LANGUAGES = "http://hl7.org/fhir/ValueSet/all-languages"
 URI_TYPES = frozenset({"uri", "url", "canonical", "oid", "uuid"})
 QUANTITY_TYPES = frozenset({"Quantity", "Age", "Count", "Distance", "Duration", "SimpleQuantity"})
 
@@ -175,7 +179,24 @@ def _ucum_parser() -> Any:
     return get_ucum_parser()
 
 
+def language_issues(node: Node) -> list[Issue]:
+    """A `language` code (Resource.language, Attachment.language) is a well-formed, registered BCP 47
+    tag (R4 binds it `preferred`, its maximum the all-languages value set). The reference validator
+    goes further and refuses any tag outside the 21 of the Common Languages list, Indonesian `id`
+    among them: tests/conformance/accepted_differences.py says why the hub does not."""
+    value = node.value
+    if not node.element.endswith(".language") or not isinstance(value, str) or _language_tag(value):
+        return []
+    return [Issue(codes.FHIR_CODE_NOT_IN_VALUE_SET, node.path, ALL_LANGUAGES)]
+
+
+@lru_cache(maxsize=1024)
+def _language_tag(value: str) -> bool:
+    return "_" not in value and langcodes.tag_is_valid(value)
+
+
 _CHECKS = {
+    "code": language_issues,
     **dict.fromkeys(URI_TYPES, uri_issues),
     "Identifier": identifier_issues,
     "Extension": extension_issues,
