@@ -120,7 +120,7 @@ class FakeState:
     persons: dict[str, Person] = field(default_factory=dict)
     families: dict[str, Family] = field(default_factory=dict)
     births: list[RegisteredBirth] = field(default_factory=list)
-    reserved_regencies: list[list[str]] = field(default_factory=list)  # what each reserve() asked for
+    reserved_cards: list[list[str]] = field(default_factory=list)  # what each reserve() asked for
     serials: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     inbox: dict[tuple[str, str], InboxRecord] = field(default_factory=ScopedRows)
     deliveries: dict[tuple[str, int, int], tuple[str | None, str]] = field(default_factory=dict)  # (message id, action)
@@ -240,8 +240,8 @@ class FakeRegistry:
         self.state.serials[scope] += 1
         return self.state.serials[scope]
 
-    async def reserve(self, regencies: Collection[str]) -> None:
-        self.state.reserved_regencies.append(sorted(regencies))
+    async def reserve(self, family_cards: Collection[str]) -> None:
+        self.state.reserved_cards.append(sorted(family_cards))
 
     async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration:
         family = self.state.families.get(notice.kk_number)

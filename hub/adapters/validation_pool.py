@@ -6,8 +6,9 @@ by value: `region_known` must be picklable, a module-level function) and opens e
 its bytes itself, so what crosses the process boundary is the record's bytes one way and the
 `Inspection` (codes, the notice, roles) back: no parsed document is pickled. Processes start on
 first use (spawned, not forked: the parent runs threads and an event loop). If a process dies,
-the record in hand is validated in the hub's own validator thread instead and the pool starts
-afresh on the next record: validation is pure, so where it runs changes nothing but the time.
+the pool starts afresh and the record in hand is validated there again; if that one dies too, the
+record is answered INTAKE-UNEXPECTED (a record that kills validators, by memory or otherwise,
+must not be tried in the hub's own process, which it would take down with it).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from hub.domain import codes
 from hub.domain.codes import Issue
 from hub.intake.envelope import Envelope
 from hub.service.pipeline import Inspection, IntakeLimits, Pipeline
-from hub.service.register_birth import ThreadInspector
 
 log = logging.getLogger("hub.validation")
 _pipeline: Pipeline | None = None
@@ -35,16 +35,19 @@ class ProcessInspector:
 
     def __init__(self, pipeline: Pipeline, processes: int) -> None:
         self._pool = SpawnedPool(processes, _initialise, (pipeline.topics, pipeline.limits, pipeline.region_known))
-        self._fallback = ThreadInspector(pipeline)
 
     async def inspect(self, raw: bytes, envelope: Envelope, now: datetime) -> Inspection:
-        pool = self._pool.get()
-        try:
-            return await asyncio.get_running_loop().run_in_executor(pool, _inspect, raw, now)
-        except BrokenProcessPool:
-            log.warning("a validation process died; this record is validated in the hub's own process")
-            self._pool.broken(pool)
-            return await self._fallback.inspect(raw, envelope, now)
+        for attempt in (1, 2):
+            pool = self._pool.get()
+            try:
+                return await asyncio.get_running_loop().run_in_executor(pool, _inspect, raw, now)
+            except BrokenProcessPool:
+                self._pool.broken(pool)
+                log.warning("a validation process died attempt=%d message_id=%s", attempt, envelope.message_id)
+        # Twice a process died with this record in hand: the record itself may kill them (memory).
+        # Never validated in the hub's own process, which it would take down with it: answered.
+        log.warning("record answered unvalidated: validation processes died on it message_id=%s", envelope.message_id)
+        return Inspection(problems=[Issue(codes.INTAKE_UNEXPECTED)])
 
     @property
     def running(self) -> bool:

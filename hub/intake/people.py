@@ -90,10 +90,10 @@ def _date(value: object) -> date | None:
     return date.fromisoformat(value)
 
 
-def family_regencies(document: Json) -> set[str]:
-    """The regencies (first four digits) of the family card numbers the Bundle's Patients carry:
-    where its registration will write, read before validation to reserve them (a guess the
-    registry does not rely on: an invalid number only reserves a regency in vain)."""
+def family_cards(document: Json) -> set[str]:
+    """The family card numbers (16 digits) the Bundle's Patients carry: where its registration will
+    write, read before validation to reserve them (a guess the registry does not rely on: a card
+    it does not hold reserves nothing)."""
     found = set()
     for entry in document.get("entry") or ():
         resource = entry.get("resource") if isinstance(entry, dict) else None
@@ -104,5 +104,5 @@ def family_regencies(document: Json) -> set[str]:
                 continue
             value = identifier.get("value")
             if isinstance(value, str) and len(value) == 16 and value.isascii() and value.isdigit():
-                found.add(value[:4])
+                found.add(value)
     return found

@@ -336,11 +336,11 @@ class CivilRegistry(Protocol):
 
     async def births_of_mother(self, mother_nik: str) -> list[RegisteredBirth]: ...
 
-    async def reserve(self, regencies: Collection[str]) -> None:
-        """Before the unit of work's first write: the regencies (4-digit Kemendagri codes) its
-        registrations will likely write in. A registry that serialises writers per regency takes
-        them in one fixed order, so that two writers never wait on each other in a cycle; a
-        registration in a regency not reserved is still serialised, on its own. No-op elsewhere."""
+    async def reserve(self, family_cards: Collection[str]) -> None:
+        """Before the unit of work's first write: the family cards (KK numbers) its registrations
+        will likely write to. A registry that serialises writers per regency locks their regencies
+        in one fixed order, so that two writers never wait on each other in a cycle; a registration
+        of a family not reserved is still serialised, on its own. No-op elsewhere."""
         ...
 
     async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration: ...

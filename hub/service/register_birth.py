@@ -31,7 +31,7 @@ from hub.domain import codes
 from hub.domain.outcomes import Handling, ResultStatus
 from hub.errors import PermanentError, StoreRefusedData
 from hub.intake.envelope import Envelope, Unreadable
-from hub.intake.people import family_regencies
+from hub.intake.people import family_cards
 from hub.observability import tracing
 from hub.service import answers
 from hub.service.pipeline import Handled, Inspection, Pipeline
@@ -197,7 +197,7 @@ class RegisterBirths:
                             r
                             for m in messages
                             if isinstance(m.envelope, Envelope)
-                            for r in family_regencies(m.envelope.document)
+                            for r in family_cards(m.envelope.document)
                         }
                     )
                 await uow.inbox.prefetch(

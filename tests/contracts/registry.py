@@ -93,18 +93,18 @@ class CivilRegistryContract:
             await uow.commit()
         return registration
 
-    async def test_a_unit_of_work_that_reserved_regencies_registers_in_them_and_elsewhere(self, make, home):
-        """Reserving is a promise about order, not a limit: a registration outside the reserved
-        regencies still lands; codes that are no regency are ignored."""
+    async def test_a_unit_of_work_that_reserved_family_cards_registers_them_and_others(self, make, home):
+        """Reserving is a promise about order, not a limit: a registration of a family not reserved
+        still lands; numbers that are no family card are ignored."""
         notice = notice_of(home, sex=Sex.FEMALE, child_name="Sekar Kontrak")
         async with make() as uow:
-            await uow.registry.reserve({"9999", home.kecamatan[:4], "not-a-regency", ""})
-            await uow.registry.reserve({home.kecamatan[:4]})  # again: nothing new to take
+            await uow.registry.reserve({"9999000000000001", home.kk_number, "not-a-card", ""})
+            await uow.registry.reserve({home.kk_number})  # again: nothing new to take
             inside = await uow.registry.register_birth(notice, ON_TIME, utc_now())
             await uow.commit()
         assert inside.issuing_regency == home.kecamatan[:4]
         async with make() as uow:
-            await uow.registry.reserve({"9999"})
+            await uow.registry.reserve({"9999000000000001"})
             second = await uow.registry.register_birth(
                 notice_of(home, sex=Sex.MALE, child_name="Bayu Kontrak", encounter_id="ENC-RESERVE-2"),
                 ON_TIME,

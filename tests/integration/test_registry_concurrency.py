@@ -162,8 +162,8 @@ async def test_batches_reserving_the_same_regencies_in_any_order_never_deadlock(
 
     try:
         await asyncio.gather(
-            batch([a[0], b[0]], [a[0].kecamatan[:4], b[0].kecamatan[:4]]),
-            batch([b[1], a[1]], [b[1].kecamatan[:4], a[1].kecamatan[:4]]),
+            batch([a[0], b[0]], [a[0].mother.kk_number, b[0].mother.kk_number]),
+            batch([b[1], a[1]], [b[1].mother.kk_number, a[1].mother.kk_number]),
         )
     except Exception as exc:  # noqa: BLE001 - a deadlock surfaces as asyncpg's DeadlockDetectedError
         deadlocks.append(type(exc).__name__)

@@ -63,9 +63,24 @@ async def test_a_dead_process_costs_the_record_nothing(caplog):
         (later,) = await _judged(inspector, records[1:2], now)  # a fresh pool
     finally:
         inspector.close()
-    assert again == first
+    assert again == first, "validated again in a fresh pool"
     assert later.profile is not None
-    assert "a validation process died" in caplog.text, "the record went to the fallback"
+    assert "a validation process died attempt=1" in caplog.text
+
+
+def _dies(_code: str) -> bool:
+    os._exit(3)  # a validation process that dies on whatever record it reads
+
+
+async def test_a_record_that_kills_validation_processes_is_answered_not_tried_in_the_hub(caplog):
+    deadly = Pipeline(Topics("t."), IntakeLimits(512 * 1024, 32, True), _dies)
+    inspector = ProcessInspector(deadly, 1)
+    try:
+        (found,) = await _judged(inspector, _records()[:1], examples.AS_OF)
+    finally:
+        inspector.close()
+    assert [issue.code.code for issue in found.problems] == ["INTAKE-UNEXPECTED"]
+    assert "attempt=2" in caplog.text and "answered unvalidated" in caplog.text
 
 
 async def test_the_hub_wiring_validates_in_processes_when_asked_and_stops_them():

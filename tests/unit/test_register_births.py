@@ -89,7 +89,7 @@ async def test_a_valid_notification_registers_and_queues_result_and_civil_events
     assert state.commits == 1
 
 
-async def test_a_batch_reserves_the_regencies_of_its_family_cards_before_writing(world):
+async def test_a_batch_reserves_its_family_cards_before_writing(world):
     state, handler, spec = world
     elsewhere = replace(spec, message_id="5d8c3b0e-7a2f-4c61-9e1d-3f4a5b6c7d8e", encounter_id="E2")
     document = build_notification(elsewhere)
@@ -101,7 +101,7 @@ async def test_a_batch_reserves_the_regencies_of_its_family_cards_before_writing
 
     await handler.handle_batch(batch)
 
-    assert state.reserved_regencies == [["3175", KEC[:4]]]
+    assert state.reserved_cards == [sorted({spec.mother.kk_number, "3175" + spec.mother.kk_number[4:]})]
 
 
 async def test_the_same_delivery_again_changes_nothing(world):

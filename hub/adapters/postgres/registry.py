@@ -8,7 +8,6 @@ same time both land, in consecutive KK versions).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Collection
 from datetime import date, datetime
 
@@ -27,7 +26,6 @@ from hub.service.ports import Registration
 _INSERT_BIRTH = """INSERT INTO births (message_id, hospital_id, encounter_id, birth_order, mother_nik, born_at,
                                    stillborn, child_nik, kk_number, kk_version, registered_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"""
-_REGENCY = re.compile(r"[1-9][0-9]{3}")
 _BIRTH_COLUMNS = """
 SELECT b.message_id, b.hospital_id, b.encounter_id, b.birth_order, b.mother_nik, b.born_at,
        b.child_nik, c.akta_number, b.kk_number, b.kk_version, b.stillborn
@@ -36,6 +34,7 @@ FROM births b LEFT JOIN birth_certificates c ON c.birth_id = b.id
 
 
 WRITE_LOCK = 727_004  # the class of the per-regency advisory locks: (WRITE_LOCK, regency code)
+MAX_RESERVED = 64  # family cards a unit of work may reserve at once (a batch of notifications names a few)
 
 
 class EmbeddedRegistry:
@@ -45,19 +44,31 @@ class EmbeddedRegistry:
     serial (kecamatan-day), the akta serial (regency-day), the family and its card. So writers of
     different regencies never touch the same rows and run in parallel (two hub processes, or a
     worker beside the consumer), while gap-free serials keep one regency's registrations in line
-    anyway. A unit of work reserves the regencies its batch names first, in ascending order
-    (`reserve`): two transactions then never hold one regency each while waiting for the other's.
-    A registration in a regency not reserved takes its lock when it comes (a rare deadlock is
-    detected by PostgreSQL and the transaction retried)."""
+    anyway. A unit of work reserves the regencies of the family cards its batch names first, in
+    ascending order (`reserve`): two transactions then never hold one regency each while waiting for
+    the other's. A registration in a regency not reserved takes its lock when it comes (a rare
+    deadlock is detected by PostgreSQL and the transaction retried)."""
 
     def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
         self._locked: set[int] = set()
         self._regency_of: dict[str, int] = {}  # family card -> regency, as facts() read it (it never changes)
 
-    async def reserve(self, regencies: Collection[str]) -> None:
-        for code in sorted({int(r) for r in regencies if _REGENCY.fullmatch(r)} - self._locked):
-            await self._lock(code)
+    async def reserve(self, family_cards: Collection[str]) -> None:
+        """Lock the regencies where the families of these cards live, in ascending order, in one
+        statement; at most MAX_RESERVED cards (beyond that nothing is reserved: each registration
+        then takes its own regency when it comes)."""
+        cards = sorted(set(family_cards))
+        if not cards or len(cards) > MAX_RESERVED:
+            return
+        rows = await self._conn.fetch(
+            """SELECT r.regency, pg_advisory_xact_lock($1, r.regency)
+               FROM (SELECT DISTINCT left(kecamatan, 4)::int AS regency FROM families
+                     WHERE kk_number = ANY($2::text[]) ORDER BY 1) r""",
+            WRITE_LOCK,
+            cards,
+        )
+        self._locked.update(row["regency"] for row in rows)
 
     async def _before_write(self, kk_number: str) -> None:
         regency = self._regency_of.get(kk_number)
@@ -147,7 +158,7 @@ class EmbeddedRegistry:
         return Registration(child_nik, akta, family.regency, card, at)
 
     async def record_stillbirth(self, notice: BirthNotice, at: datetime) -> None:
-        await self._before_write(notice.kk_number)
+        # No regency lock: a stillbirth takes no serial and changes no family card.
         await self._conn.execute(
             f"""WITH b AS ({_INSERT_BIRTH} RETURNING id)
                 INSERT INTO stillbirths (birth_id, weight_g, gestational_weeks, recorded_at) SELECT b.id, $12, $13, $11 FROM b""",

@@ -73,7 +73,7 @@ class SiakHttpRegistry:
     async def births_of_mother(self, mother_nik: str) -> list[RegisteredBirth]:
         return [_birth(b) for b in await self._client.get("/v1/births", params={"mother_nik": mother_nik})]
 
-    async def reserve(self, regencies: Collection[str]) -> None:
+    async def reserve(self, family_cards: Collection[str]) -> None:
         """SIAK serialises its own writers; nothing to reserve from here."""
 
     async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration:

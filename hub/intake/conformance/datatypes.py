@@ -39,6 +39,9 @@ from hub.intake.conformance.walk import Node
 
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 ALL_LANGUAGES = "http://hl7.org/fhir/ValueSet/all-languages"
+# The UCUM parser (an Earley parser) costs time and memory per character: a unit longer than any
+# real one is refused unparsed (the longest in UCUM's own examples is under 40 characters).
+MAX_UCUM_CHARS = 128
 URI_TYPES = frozenset({"uri", "url", "canonical", "oid", "uuid"})
 QUANTITY_TYPES = frozenset({"Quantity", "Age", "Count", "Distance", "Duration", "SimpleQuantity"})
 
@@ -161,7 +164,7 @@ def _ucum_issues(node: Node, key: str) -> list[Issue]:
 @lru_cache(maxsize=4096)
 def is_ucum(code: str) -> bool:
     """Whether `code` is a valid UCUM unit expression (case-sensitive UCUM), cached per code."""
-    if not code or _FACTOR_WITH_EXPONENT.search(_ANNOTATION.sub("", code)):
+    if not code or len(code) > MAX_UCUM_CHARS or _FACTOR_WITH_EXPONENT.search(_ANNOTATION.sub("", code)):
         return False
     from lark.exceptions import LarkError
 

@@ -42,12 +42,13 @@ those types are not checked), mqty-1 (no MoneyQuantity here).
 
 from __future__ import annotations
 
+import json
 import re
 
 # A narrative with a DOCTYPE (and so any entity definition) is refused before parsing: no expansion attack.
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -231,12 +232,18 @@ def _component_repeats_code(value: dict[str, Any]) -> bool:
     components = value.get("component")
     if not own or not isinstance(components, list):
         return False
+    keys = {_coding_key(coding) for coding in own}
     return any(
-        coding in own
+        _coding_key(coding) in keys
         for component in components
         if isinstance(component, dict)
         for coding in _codings(component.get("code"))
     )
+
+
+def _coding_key(coding: dict[str, Any]) -> str:
+    """A whole Coding as one comparable key (JSON with sorted keys): equal Codings, equal keys."""
+    return json.dumps(coding, sort_keys=True, default=str)
 
 
 def _reference_range(node: Node, value: dict[str, Any]) -> Iterator[Issue]:
@@ -302,7 +309,7 @@ def _reference(node: Node, value: dict[str, Any], roots: dict[int, dict[str, Any
     root = roots.get(int(match.group(1))) if match else None
     contained = root.get("contained") if root is not None else None
     ids = {one.get("id") for one in contained if isinstance(one, dict)} if isinstance(contained, list) else set()
-    if reference[1:] not in ids or reference == "#":
+    if reference != "#" and reference[1:] not in ids:  # "#" alone is the container itself (dom-3)
         yield _fail(node, "ref-1")
 
 
@@ -441,15 +448,21 @@ def _fields(text: str) -> tuple[int, ...] | None:
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     if hour is None:
         return tuple(int(part) for part in (year, month, day) if part is not None)
-    offset = timedelta(0)
+    offset = 0
     if zone and zone != "Z":
-        sign = -1 if zone[0] == "-" else 1
-        offset = sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
+        offset = (-1 if zone[0] == "-" else 1) * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
     try:
-        local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+        day_number = date(int(year), int(month), int(day)).toordinal()
     except ValueError:
         return None
-    utc = (local - offset).replace(tzinfo=UTC)
-    millis = int((fraction or "").ljust(3, "0")[:3])
+    # A leap second (23:59:60) counts as the last instant of its minute; the arithmetic is on whole
+    # seconds, so dates at the ends of the calendar shifted by an offset stay comparable.
+    leap = int(second) == 60
+    instant = day_number * 86400 + int(hour) * 3600 + int(minute) * 60 + min(int(second), 59) - offset
+    millis = 999 if leap else int((fraction or "").ljust(3, "0")[:3])
+    days, rest = divmod(instant, 86400)
+    if not 1 <= days <= date.max.toordinal():
+        days, rest = day_number, instant + offset - day_number * 86400  # beyond the calendar in UTC: as written
+    utc_day = date.fromordinal(days)
     # hour and minute are not precisions of their own here: a time always has seconds in FHIR
-    return (utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second * 1000 + millis)
+    return (utc_day.year, utc_day.month, utc_day.day, rest // 3600, rest % 3600 // 60, rest % 60 * 1000 + millis)
