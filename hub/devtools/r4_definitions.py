@@ -107,6 +107,7 @@ class Element:
     max: str
     binding: str | None
     content_reference: str | None
+    min: int = 0  # not in the generated JSON (the hub needs none); the conformance suite's mutations do
 
 
 @dataclass
@@ -139,6 +140,7 @@ def _element(node: ElementTree.Element) -> Element:
         max=_value(node, "max") or "1",
         binding=_canonical(value_set) if value_set else None,
         content_reference=reference.get("value", "").lstrip("#") if reference is not None else None,
+        min=int(_value(node, "min") or 0),
     )
 
 

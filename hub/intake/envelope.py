@@ -24,7 +24,7 @@ from typing import Any
 
 from hub.domain import codes
 from hub.domain.codes import Code, Issue
-from hub.intake import references
+from hub.intake.bundle_view import BundleView
 
 _FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 READ_FACTOR = 4  # how far over a limit a message is still read to be answered
@@ -170,26 +170,20 @@ def _sender_id(document: dict[str, Any]) -> str | None:
 
 
 def _sender_reference_id(document: dict[str, Any]) -> str | None:
-    """The id of the Organization entry MessageHeader.sender resolves to by FHIR's bundle rules
-    (hub.intake.references); failing that, the id a `Type/id`-shaped reference names, so that the
-    hospital still hears why its notification was refused (the profile rules refuse it)."""
-    entries = document.get("entry")
-    header = _first_resource(document) or {}
-    sender = header.get("sender")
+    """The id of the Organization entry MessageHeader.sender resolves to, resolved as the profile
+    rules resolve it (BundleView, FHIR's bundle rules); failing that, the id a `Type/id`-shaped
+    reference names, so that the hospital still hears why its notification was refused (the
+    profile rules refuse it). Called once a MessageHeader is known to be the first entry."""
+    view = BundleView(document)
+    header = view.entries[0]
+    sender = header.resource.get("sender")
     reference = sender.get("reference") if isinstance(sender, dict) else None
-    if not isinstance(reference, str) or not isinstance(entries, list):
+    if not isinstance(reference, str):
         return None
-    by_full_url: dict[str, Any] = {}
-    for entry in entries:  # the first entry with a fullUrl wins, as in BundleView
-        if isinstance(entry, dict) and isinstance(entry.get("fullUrl"), str):
-            by_full_url.setdefault(entry["fullUrl"], entry.get("resource"))
-    first = entries[0] if isinstance(entries[0], dict) else {}
-    found = references.resolve(
-        reference, first.get("fullUrl") if isinstance(first.get("fullUrl"), str) else None, by_full_url
-    )
-    if isinstance(found, dict) and found.get("resourceType") == "Organization":
-        ident = found.get("id")
-        return ident if isinstance(ident, str) else None
+    found = view.resolve(sender, header)
+    if found is not None:
+        ident = found.resource.get("id")
+        return ident if found.resource.get("resourceType") == "Organization" and isinstance(ident, str) else None
     if reference.startswith("Organization/") or "/Organization/" in reference:
         return reference.rsplit("Organization/", 1)[1].split("/")[0] or None
     return None

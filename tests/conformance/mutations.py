@@ -136,15 +136,12 @@ def _filled(owner: str, skip: str | None = None) -> Json:
 
 
 def _mandatory(owner: str) -> list[str]:
-    resource, _, inner = owner.partition(".")
-    defined_at = f"{owner}" if inner else resource
-    elements = r4_model.structures()[resource]
-    found = []
-    for name in d.definitions().owners[owner]:
-        defined = elements.get(f"{defined_at}.{name}") or elements.get(f"{defined_at}.{_choice_stem(name)}[x]")
-        if defined is not None and defined.min > 0:
-            found.append(name)
-    return found
+    minimums = r4_model.minimums()
+    return [
+        name
+        for name in d.definitions().owners[owner]
+        if (minimums.get(f"{owner}.{name}") or minimums.get(f"{owner}.{_choice_stem(name)}[x]") or 0) > 0
+    ]
 
 
 def _choice_stem(name: str) -> str:
