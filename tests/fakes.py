@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Callable, Collection, Hashable
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -121,6 +121,7 @@ class FakeState:
     families: dict[str, Family] = field(default_factory=dict)
     births: list[RegisteredBirth] = field(default_factory=list)
     reserved_cards: list[list[str]] = field(default_factory=list)  # what each reserve() asked for
+    prepared: list[list[str]] = field(default_factory=list)  # the message ids each prepare() was given
     serials: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     inbox: dict[tuple[str, str], InboxRecord] = field(default_factory=ScopedRows)
     deliveries: dict[tuple[str, int, int], tuple[str | None, str]] = field(default_factory=dict)  # (message id, action)
@@ -242,6 +243,12 @@ class FakeRegistry:
 
     async def reserve(self, family_cards: Collection[str]) -> None:
         self.state.reserved_cards.append(sorted(family_cards))
+
+    async def prepare(self, notices: Sequence[BirthNotice], at: datetime) -> None:
+        self.state.prepared.append([n.message_id for n in notices])
+
+    async def flush(self) -> None:
+        pass
 
     async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration:
         family = self.state.families.get(notice.kk_number)

@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 
 from hub.adapters.postgres.database import PgConnection, create_pool, migrate
+from hub.adapters.postgres.registry import WRITE_LOCK
 from hub.adapters.postgres.schema import ensure_database
 from hub.adapters.postgres.serials import next_serial
 from hub.adapters.regions import kecamatan_of
@@ -51,6 +52,8 @@ async def _free(conn: PgConnection, scope: str, prefix: str, table: str, column:
 
 
 async def _store_family(conn: PgConnection, family: SeedFamily) -> int:
+    # Under the regency's lock, as every writer of its families, persons and serials (registry.py).
+    await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", WRITE_LOCK, int(family.kecamatan[:4]))
     kk = await _free(conn, "kk", kk_prefix(family.kecamatan, family.recorded_on), "families", "kk_number")
     await conn.execute(
         "INSERT INTO families (kk_number, kecamatan, current_version) VALUES ($1, $2, 1)", kk, family.kecamatan

@@ -111,7 +111,8 @@ def build_broker(
         title="birth.notification.v1.{hospital}:consume",
         description="Hospitals' birth notifications, one topic per hospital (birth.notification.v1.<SATUSEHAT "
         "organisation id>; only that hospital's principal may write it): FHIR R4 message Bundles "
-        "(application/fhir+json), key = the mother's NIK, signed by the hospital (header hub-signature: a "
+        "(application/fhir+json), key = the regency of the mother's family card (the first 4 digits of her KK "
+        "number), signed by the hospital (header hub-signature: a "
         "detached JWS, RFC 7797, ES256, over the exact record bytes). See contracts/profile.md.",
     )
     async def on_notifications(message: KafkaMessage) -> None:

@@ -6,7 +6,7 @@ Each port has a PostgreSQL adapter (hub/adapters/postgres) and an in-memory fake
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -341,6 +341,16 @@ class CivilRegistry(Protocol):
         will likely write to. A registry that serialises writers per regency locks their regencies
         in one fixed order, so that two writers never wait on each other in a cycle; a registration
         of a family not reserved is still serialised, on its own. No-op elsewhere."""
+        ...
+
+    async def prepare(self, notices: Sequence[BirthNotice], at: datetime) -> None:
+        """Optional speed-up, after `reserve`: read now, in one go, what deciding and registering
+        these notices at about `at` will need. Later calls answer the same as without it."""
+        ...
+
+    async def flush(self) -> None:
+        """Write what registrations of this unit of work kept back; the unit of work calls it
+        before it commits. No-op for a registry that writes at once."""
         ...
 
     async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration: ...

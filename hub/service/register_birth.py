@@ -29,6 +29,7 @@ from opentelemetry.trace import Span, SpanKind
 from hub.config import Topics
 from hub.domain import codes
 from hub.domain.outcomes import Handling, ResultStatus
+from hub.domain.values import BirthNotice
 from hub.errors import PermanentError, StoreRefusedData
 from hub.intake.envelope import Envelope, Unreadable
 from hub.intake.people import family_cards
@@ -152,7 +153,7 @@ class RegisterBirths:
 
     async def _handle(self, messages: list[_Message], inspections: dict[int, asyncio.Future]) -> list[Handled]:
         try:
-            return await self._in_transaction(messages, partial(self._one, inspections))
+            return await self._in_transaction(messages, partial(self._one, inspections), inspections)
         except PermanentError as exc:
             if len(messages) > 1:  # halves, in order: the partition's order holds, the failing one is found
                 half = len(messages) // 2
@@ -186,7 +187,9 @@ class RegisterBirths:
             unreadable = Unreadable(codes.STORE_DATA_REJECTED, f"the database refused the answer too: {again.kind}")
             return await self._in_transaction([replace(message, envelope=unreadable)], refuse)
 
-    async def _in_transaction(self, messages: list[_Message], body) -> list[Handled]:
+    async def _in_transaction(
+        self, messages: list[_Message], body, inspections: dict[int, asyncio.Future] | None = None
+    ) -> list[Handled]:
         spans = [message.span for message in messages]
         with tracing.batch_span("hub.db.transaction", spans, {"messaging.batch.message_count": len(messages)}):
             async with self._uow() as uow:
@@ -207,6 +210,8 @@ class RegisterBirths:
                         if isinstance(m.envelope, Envelope)
                     ]
                 )
+                if inspections is not None and not self.pipeline.defer_registry:
+                    await uow.registry.prepare(await self._notices(messages, inspections, fresh), self._clock())
                 results = []
                 for m in messages:
                     with tracing.within(m.span):
@@ -229,6 +234,24 @@ class RegisterBirths:
                 )
                 await uow.commit()
         return results
+
+    @staticmethod
+    async def _notices(
+        messages: list[_Message], inspections: dict[int, asyncio.Future], fresh: set[tuple[str, int, int]]
+    ) -> list[BirthNotice]:
+        """The valid notices of the batch's new deliveries, once validated: what the registry
+        reads ahead for (a failed validation is left to raise where the message is handled)."""
+        wanted = [
+            inspections[id(m.envelope)]
+            for m in messages
+            if id(m.envelope) in inspections and (m.delivery.topic, m.delivery.partition, m.delivery.offset) in fresh
+        ]
+        done = await asyncio.gather(*[asyncio.shield(w) for w in wanted], return_exceptions=True)
+        return [
+            i.profile.notice
+            for i in done
+            if isinstance(i, Inspection) and i.profile is not None and i.profile.notice is not None
+        ]
 
     def _inspect_ahead(self, messages: list[_Message]) -> dict[int, asyncio.Future]:
         """Validate the batch's notifications off the event loop (the inspector's thread or

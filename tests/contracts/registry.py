@@ -286,6 +286,51 @@ class CivilRegistryContract:
             by_order = [await uow.registry.birth_by_key(home.hospital_id, encounter, order) for order in (1, 2)]
         assert [b.child_nik for b in by_order] == [one.child_nik, two.child_nik]
 
+    async def test_a_prepared_batch_answers_and_numbers_as_one_registration_at_a_time(self, make, home):
+        """`prepare` only reads ahead: in one unit of work, the facts of a twin registered after the
+        first include the first, the twins land in consecutive cards, reads see what was registered
+        before them, and the serials run on."""
+        encounter = f"ENC-{unique()[:12]}"
+        born_at = (utc_now() - timedelta(hours=2)).astimezone(WIB)
+        first, second = (
+            notice_of(
+                home,
+                encounter_id=encounter,
+                birth_order=order,
+                plurality=2,
+                sex=Sex.FEMALE,
+                born_at=born_at,
+                child_name=f"Kembar Siap {order}",
+            )
+            for order in (1, 2)
+        )
+        async with make() as uow:
+            alone = await uow.registry.facts(first)
+        at = utc_now()
+        async with make() as uow:
+            await uow.registry.reserve({home.kk_number})
+            await uow.registry.prepare([first, second], at)
+            assert await uow.registry.facts(first) == alone, "what prepare read is what facts() reads"
+            one = await uow.registry.register_birth(first, ON_TIME, at)
+            facts = await uow.registry.facts(second)
+            assert [b.message_id for b in facts.mothers_births][-1:] == [first.message_id]
+            assert facts.family.version == home.kk_version + 1
+            two = await uow.registry.register_birth(second, ON_TIME, at)
+            assert (await uow.registry.family(home.kk_number)).version == home.kk_version + 2
+            found = await uow.registry.birth_by_key(home.hospital_id, encounter, 2)
+            assert found is not None and found.child_nik == two.child_nik
+            await uow.commit()
+        assert (one.family_card.version, two.family_card.version) == (home.kk_version + 1, home.kk_version + 2)
+        assert [m.nik for m in two.family_card.members[-2:]] == [one.child_nik, two.child_nik]
+        assert int(two.child_nik[-4:]) == int(one.child_nik[-4:]) + 1, "one NIK scope: consecutive serials"
+        assert int(two.akta_number[-4:]) == int(one.akta_number[-4:]) + 1, "one akta scope: consecutive serials"
+        third = await self._register(make, notice_of(home, sex=Sex.FEMALE, born_at=born_at, child_name="Adik Siap"))
+        assert int(third.child_nik[-4:]) == int(two.child_nik[-4:]) + 1, "the counters were written with the batch"
+        assert third.family_card.version == home.kk_version + 3
+        async with make() as uow:
+            mothers = {b.message_id for b in await uow.registry.births_of_mother(home.mother_nik)}
+        assert {first.message_id, second.message_id} <= mothers
+
     async def test_registering_into_an_unknown_family_is_refused(self, make, home):
         notice = notice_of(home, kk_number=builders.kk(STRANGER_KECAMATAN))
         with pytest.raises(PermanentError) as refused:

@@ -1,8 +1,9 @@
 """Everything the registration decision needs from the embedded registry, in one round trip.
 
 Mother, father, the family card (without members: the decision only needs it to exist), the same
-birth by its natural key, and the mother's earlier births: one SQL statement returning JSON, which
-matters when a batch decides a hundred births in one transaction.
+birth by its natural key, and the mother's earlier births: one SQL statement returning JSON.
+`prepared_facts` reads them for a whole batch of notices in one statement, each family with its
+current members too (what registering into it needs).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import date, datetime
 
 from hub.adapters.postgres.database import PgConnection
 from hub.domain.decision import RegistryFacts
-from hub.domain.values import BirthNotice, Family, Person, RegisteredBirth, Sex
+from hub.domain.values import BirthNotice, Family, FamilyMember, Person, RegisteredBirth, Relationship, Sex
 
 _PERSON = "SELECT nik, name, sex, birth_date, kk_number, alive FROM persons WHERE nik = {}"
 _BIRTHS = """SELECT b.message_id, b.hospital_id, b.encounter_id, b.birth_order, b.mother_nik, b.born_at,
@@ -31,9 +32,31 @@ SELECT
 """
 
 
-async def registry_facts(conn: PgConnection, notice: BirthNotice) -> RegistryFacts:
-    row = await conn.fetchrow(
-        LOOKUP,
+# The members of family f's current card, as a JSON array in card order.
+MEMBERS = """(SELECT coalesce(json_agg(json_build_object('nik', p.nik, 'name', p.name, 'sex', p.sex,
+                 'birth_date', p.birth_date, 'relationship', m.relationship) ORDER BY m.position), '[]')
+               FROM family_version_members m JOIN persons p ON p.nik = m.nik
+               WHERE m.kk_number = f.kk_number AND m.version = f.current_version)"""
+BATCH_LOOKUP = f"""
+SELECT
+  (SELECT row_to_json(p) FROM ({_PERSON.format("u.mother")}) p) AS mother,
+  (SELECT row_to_json(p) FROM ({_PERSON.format("u.father")}) p) AS father,
+  (SELECT json_build_object('kk_number', f.kk_number, 'kecamatan', f.kecamatan, 'version', f.current_version,
+                            'members', {MEMBERS})
+     FROM families f WHERE f.kk_number = u.kk) AS family,
+  (SELECT row_to_json(b) FROM ({_BIRTHS.format("b.hospital_id = u.hospital AND b.encounter_id = u.encounter AND b.birth_order = u.birth_order")}) b)
+     AS same_birth,
+  (SELECT coalesce(json_agg(row_to_json(b) ORDER BY b.born_at), '[]')
+     FROM ({_BIRTHS.format("b.mother_nik = u.mother")}) b) AS mothers_births
+FROM unnest($1::bpchar[], $2::bpchar[], $3::bpchar[], $4::text[], $5::text[], $6::int[]) WITH ORDINALITY
+     AS u(mother, father, kk, hospital, encounter, birth_order, i)
+ORDER BY u.i
+"""
+
+
+def lookup_key(notice: BirthNotice) -> tuple:
+    """What the facts of a notice are looked up by (the lookups' parameters, in order)."""
+    return (
         notice.mother_nik,
         notice.father_nik,
         notice.kk_number,
@@ -41,7 +64,41 @@ async def registry_facts(conn: PgConnection, notice: BirthNotice) -> RegistryFac
         notice.encounter_id,
         notice.birth_order,
     )
+
+
+async def prepared_facts(conn: PgConnection, notices: list[BirthNotice]) -> list[tuple[RegistryFacts, Family | None]]:
+    """Per notice, in order: its facts, and its family at the current card with the members."""
+    rows = await conn.fetch(BATCH_LOOKUP, *(list(column) for column in zip(*map(lookup_key, notices), strict=True)))
+    found = []
+    for row in rows:
+        facts = _facts(row)
+        family = _json(row["family"])
+        card = None
+        if family is not None:
+            card = Family(
+                family["kk_number"], family["kecamatan"], family["version"], family_members(family["members"])
+            )
+        found.append((facts, card))
+    return found
+
+
+def family_members(members: list[dict] | str) -> tuple[FamilyMember, ...]:
+    """A card's members from their JSON (MEMBERS), parsed or not."""
+    return tuple(
+        FamilyMember(
+            m["nik"], m["name"], Sex(m["sex"]), date.fromisoformat(m["birth_date"]), Relationship(m["relationship"])
+        )
+        for m in (json.loads(members) if isinstance(members, str) else members)
+    )
+
+
+async def registry_facts(conn: PgConnection, notice: BirthNotice) -> RegistryFacts:
+    row = await conn.fetchrow(LOOKUP, *lookup_key(notice))
     assert row is not None  # a SELECT without FROM returns exactly one row
+    return _facts(row)
+
+
+def _facts(row) -> RegistryFacts:
     family = _json(row["family"])
     same_birth = _json(row["same_birth"])
     return RegistryFacts(

@@ -1,36 +1,48 @@
 """The embedded civil registry: Dukcapil's records kept in the hub's own PostgreSQL schema.
 
 It shares the unit of work's connection, so registry writes, inbox and outbox rows commit in one
-transaction. Writes to one family are serialised by a row lock on the family (twins born at the
-same time both land, in consecutive KK versions).
+transaction. Writers of one regency are serialised by an advisory lock (twins born at the same
+time both land, in consecutive KK versions).
+
+A batch is read and written set-based: `prepare` reads what its notices need (the facts, the
+families with their members, the serial counters) in two statements; registrations are then
+decided and numbered in memory, and their rows written when the unit of work commits (`flush`,
+registry_rows.py). A read that a pending write could change writes first.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Collection
-from datetime import date, datetime
+from collections.abc import Collection, Sequence
+from datetime import datetime
 
 from hub.adapters.postgres.database import PgConnection
-from hub.adapters.postgres.lookup import registry_facts
-from hub.adapters.postgres.serials import next_serial
+from hub.adapters.postgres.lookup import MEMBERS, family_members, lookup_key, prepared_facts, registry_facts
+from hub.adapters.postgres.registry_rows import PendingRows
 from hub.domain import codes
-from hub.domain.decision import Register, RegistryFacts, registration_date
+from hub.domain.decision import Register, RegistryFacts, is_late, registration_date
 from hub.domain.documents import Correction
 from hub.domain.family import reissue_with_child
 from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
 from hub.domain.values import BirthNotice, Family, FamilyMember, Person, RegisteredBirth, Relationship, Sex
-from hub.errors import PermanentError
+from hub.errors import NumberSpaceExhausted, PermanentError
 from hub.service.ports import Registration
 
-_INSERT_BIRTH = """INSERT INTO births (message_id, hospital_id, encounter_id, birth_order, mother_nik, born_at,
-                                   stillborn, child_nik, kk_number, kk_version, registered_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"""
 _BIRTH_COLUMNS = """
 SELECT b.message_id, b.hospital_id, b.encounter_id, b.birth_order, b.mother_nik, b.born_at,
        b.child_nik, c.akta_number, b.kk_number, b.kk_version, b.stillborn
 FROM births b LEFT JOIN birth_certificates c ON c.birth_id = b.id
 """
+# The last serial of each scope, and for a NIK scope the serials above it that persons already hold
+# (seeded or imported NIKs): allocation skips them.
+_SERIALS = """
+SELECT u.scope, coalesce(s.last, 0) AS last,
+       CASE WHEN u.scope LIKE 'nik:%' THEN ARRAY(
+         SELECT right(p.nik, 4)::int FROM persons p
+         WHERE p.nik > (substr(u.scope, 5) || lpad(coalesce(s.last, 0)::text, 4, '0'))::bpchar
+           AND p.nik <= (substr(u.scope, 5) || '9999')::bpchar) END AS held
+FROM unnest($1::text[]) AS u(scope) LEFT JOIN number_serials s ON s.scope = u.scope
+"""
+MAX_SERIAL = 9999
 
 
 WRITE_LOCK = 727_004  # the class of the per-regency advisory locks: (WRITE_LOCK, regency code)
@@ -47,12 +59,21 @@ class EmbeddedRegistry:
     anyway. A unit of work reserves the regencies of the family cards its batch names first, in
     ascending order (`reserve`): two transactions then never hold one regency each while waiting for
     the other's. A registration in a regency not reserved takes its lock when it comes (a rare
-    deadlock is detected by PostgreSQL and the transaction retried)."""
+    deadlock is detected by PostgreSQL and the transaction retried). Every writer of families,
+    persons or serials takes the lock of the regency they belong to (the seeder too), so what this
+    unit of work read under the lock stays true until it commits: families and serial counters are
+    kept in memory from then on, and the rows written at commit (module docstring)."""
 
     def __init__(self, conn: PgConnection) -> None:
         self._conn = conn
         self._locked: set[int] = set()
         self._regency_of: dict[str, int] = {}  # family card -> regency, as facts() read it (it never changes)
+        self._prepared: dict[tuple, RegistryFacts] = {}  # facts read by prepare(), by the notice's keys
+        self._families: dict[str, Family] = {}  # current cards (with members) of families in locked regencies
+        self._serials: dict[str, int] = {}  # scope -> last serial issued, read under the regency's lock
+        self._held: dict[str, set[int]] = {}  # NIK scope -> serials above `last` that persons already hold
+        self._pending = PendingRows()
+        self._written: set[object] = set()  # mothers, family cards and birth keys this unit of work wrote
 
     async def reserve(self, family_cards: Collection[str]) -> None:
         """Lock the regencies where the families of these cards live, in ascending order, in one
@@ -70,6 +91,37 @@ class EmbeddedRegistry:
         )
         self._locked.update(row["regency"] for row in rows)
 
+    async def prepare(self, notices: Sequence[BirthNotice], at: datetime) -> None:
+        """Read what registering these notices needs, in two statements: their facts and families
+        (members included), then the serial counters of the scopes they would number in. Only
+        families of regencies this unit of work has locked are kept for registration; the rest are
+        read again, under their lock, when registered."""
+        notices = [n for n in notices if not n.stillborn and lookup_key(n) not in self._prepared]
+        if not notices:
+            return
+        await self.flush()
+        scopes: set[str] = set()
+        for notice, (facts, family) in zip(notices, await prepared_facts(self._conn, notices), strict=True):
+            self._prepared[lookup_key(notice)] = facts
+            if family is None:
+                continue
+            self._regency_of[family.kk_number] = int(family.regency)
+            if int(family.regency) not in self._locked:
+                continue
+            self._families.setdefault(family.kk_number, family)
+            scopes.add(f"nik:{nik_prefix(family.kecamatan, notice.birth_date, notice.sex)}")
+            late = is_late(notice.born_at, at)
+            scopes.add(
+                f"akta:{akta_prefix(family.regency, late=late, issued_on=registration_date(at, notice.born_at))}"
+            )
+        await self._read_serials(scopes - self._serials.keys())
+
+    async def flush(self) -> None:
+        """Write the registrations kept in memory (registry_rows.py). The unit of work calls it
+        before it commits; reads that pending rows could change call it first."""
+        if self._pending:
+            await self._pending.write(self._conn)
+
     async def _before_write(self, kk_number: str) -> None:
         regency = self._regency_of.get(kk_number)
         if regency is None:
@@ -83,12 +135,20 @@ class EmbeddedRegistry:
         self._locked.add(code)
 
     async def facts(self, notice: BirthNotice) -> RegistryFacts:
+        """The prepared facts, unless this unit of work has since written to the same mother,
+        family card or birth: then, as without preparing, read after writing what is pending."""
+        touched = {notice.mother_nik, notice.kk_number, (notice.hospital_id, notice.encounter_id, notice.birth_order)}
+        prepared = self._prepared.get(lookup_key(notice))
+        if prepared is not None and not touched & self._written:
+            return prepared
+        await self.flush()
         found = await registry_facts(self._conn, notice)
         if found.family is not None:
             self._regency_of[found.family.kk_number] = int(found.family.regency)
         return found
 
     async def person(self, nik: str) -> Person | None:
+        await self.flush()
         row = await self._conn.fetchrow(
             "SELECT nik, name, sex, birth_date, kk_number, alive FROM persons WHERE nik = $1", nik
         )
@@ -99,26 +159,17 @@ class EmbeddedRegistry:
         )
 
     async def family(self, kk_number: str) -> Family | None:
+        await self.flush()
         row = await self._conn.fetchrow(
-            """SELECT f.kk_number, f.kecamatan, f.current_version,
-                      (SELECT coalesce(json_agg(json_build_object('nik', p.nik, 'name', p.name, 'sex', p.sex,
-                                 'birth_date', p.birth_date, 'relationship', m.relationship) ORDER BY m.position), '[]')
-                       FROM family_version_members m JOIN persons p ON p.nik = m.nik
-                       WHERE m.kk_number = f.kk_number AND m.version = f.current_version) AS members
-               FROM families f WHERE f.kk_number = $1""",
+            f"SELECT f.kk_number, f.kecamatan, f.current_version, {MEMBERS} AS members FROM families f WHERE f.kk_number = $1",
             kk_number,
         )
         if row is None:
             return None
-        members = tuple(
-            FamilyMember(
-                m["nik"], m["name"], Sex(m["sex"]), date.fromisoformat(m["birth_date"]), Relationship(m["relationship"])
-            )
-            for m in json.loads(row["members"])
-        )
-        return Family(row["kk_number"], row["kecamatan"], row["current_version"], members)
+        return Family(row["kk_number"], row["kecamatan"], row["current_version"], family_members(row["members"]))
 
     async def birth_by_key(self, hospital_id: str, encounter_id: str, birth_order: int) -> RegisteredBirth | None:
+        await self.flush()
         row = await self._conn.fetchrow(
             _BIRTH_COLUMNS + " WHERE b.hospital_id = $1 AND b.encounter_id = $2 AND b.birth_order = $3",
             hospital_id,
@@ -128,46 +179,41 @@ class EmbeddedRegistry:
         return None if row is None else RegisteredBirth(**dict(row))
 
     async def births_of_mother(self, mother_nik: str) -> list[RegisteredBirth]:
+        await self.flush()
         rows = await self._conn.fetch(_BIRTH_COLUMNS + " WHERE b.mother_nik = $1 ORDER BY b.born_at", mother_nik)
         return [RegisteredBirth(**dict(row)) for row in rows]
 
     async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration:
-        """Seven round trips: lock the family, read it, NIK serial, child, akta serial, birth with its
-        certificate, and the new family card version with its members."""
+        """Numbers the child, the akta and the next card in memory; the rows are written at flush.
+        Without a prepared family (or counters), reads them first under the regency's lock."""
         await self._before_write(notice.kk_number)
-        family = await self._locked_family(notice.kk_number)
+        family = self._families.get(notice.kk_number) or await self._locked_family(notice.kk_number)
         if family is None:
             raise PermanentError(codes.KK_NOT_FOUND, "the family card disappeared before registration")
-        child_nik = await self._insert_child(notice, family)
+        child_nik = with_serial(
+            prefix := nik_prefix(family.kecamatan, notice.birth_date, notice.sex), await self._next(f"nik:{prefix}")
+        )
         scope = akta_prefix(family.regency, late=decision.late, issued_on=registration_date(at, notice.born_at))
-        akta = akta_number(scope, await next_serial(self._conn, f"akta:{scope}"))
+        akta = akta_number(scope, await self._next(f"akta:{scope}"))
         card = reissue_with_child(
             family, FamilyMember(child_nik, notice.child_name, notice.sex, notice.birth_date, Relationship.CHILD)
         )
-        await self._conn.execute(
-            f"""WITH b AS ({_INSERT_BIRTH} RETURNING id)
-                INSERT INTO birth_certificates (akta_number, birth_id, issuing_regency, variant, registration_type, issued_at)
-                SELECT $12, b.id, $13, $14, $15, $11 FROM b""",
-            *self._birth_values(notice, child_nik, card.version, at, False),
-            akta,
-            family.regency,
-            decision.variant.value,
-            "LT" if decision.late else "LU",
-        )
-        await self._write_card(card, family.regency, akta, at)
+        self._pending.child(child_nik, notice, family.kk_number)
+        self._pending.birth(notice, child_nik, card.version, at)
+        self._pending.certificate(notice.message_id, akta, family.regency, decision.variant.value, decision.late, at)
+        self._pending.card(card, family.regency, akta, at)
+        self._families[family.kk_number] = Family(family.kk_number, family.kecamatan, card.version, card.members)
+        self._wrote(notice)
         return Registration(child_nik, akta, family.regency, card, at)
 
     async def record_stillbirth(self, notice: BirthNotice, at: datetime) -> None:
         # No regency lock: a stillbirth takes no serial and changes no family card.
-        await self._conn.execute(
-            f"""WITH b AS ({_INSERT_BIRTH} RETURNING id)
-                INSERT INTO stillbirths (birth_id, weight_g, gestational_weeks, recorded_at) SELECT b.id, $12, $13, $11 FROM b""",
-            *self._birth_values(notice, None, None, at, True),
-            notice.weight_g,
-            notice.gestational_weeks,
-        )
+        self._pending.birth(notice, None, None, at)
+        self._pending.stillbirth(notice, at)
+        self._wrote(notice)
 
     async def correct_child(self, child_nik: str, correction: Correction) -> bool:
+        await self.flush()
         fields = correction.fields()
         await self._conn.execute(
             """UPDATE persons SET name = coalesce($2, name), mother_name = coalesce($3, mother_name),
@@ -181,6 +227,11 @@ class EmbeddedRegistry:
         )
         return True
 
+    def _wrote(self, notice: BirthNotice) -> None:
+        self._written.update(
+            (notice.mother_nik, notice.kk_number, (notice.hospital_id, notice.encounter_id, notice.birth_order))
+        )
+
     async def _locked_family(self, kk_number: str) -> Family | None:
         # Two statements on purpose: after waiting for the lock, a statement still reads with the
         # snapshot it started with, so members read in the locking statement could be a version old.
@@ -188,57 +239,23 @@ class EmbeddedRegistry:
             return None
         return await self.family(kk_number)
 
-    async def _insert_child(self, notice: BirthNotice, family: Family) -> str:
-        """The next serial in the NIK scope that no person holds (seeded or imported NIKs included)."""
-        prefix = nik_prefix(family.kecamatan, notice.birth_date, notice.sex)
-        while True:
-            nik = with_serial(prefix, await next_serial(self._conn, f"nik:{prefix}"))
-            inserted = await self._conn.fetchval(
-                """INSERT INTO persons (nik, name, sex, birth_date, kk_number, relationship, father_name, mother_name)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (nik) DO NOTHING RETURNING nik""",
-                nik,
-                notice.child_name,
-                notice.sex.value,
-                notice.birth_date,
-                family.kk_number,
-                Relationship.CHILD.value,
-                notice.father_name or "",
-                notice.mother_name,
-            )
-            if inserted is not None:
-                return nik
+    async def _next(self, scope: str) -> int:
+        """The scope's next serial that no person holds; gap-free, as the counter is written with
+        the registrations (or not at all)."""
+        if scope not in self._serials:
+            await self._read_serials({scope})
+        serial, held = self._serials[scope] + 1, self._held.get(scope, set())
+        while serial in held:
+            serial += 1
+        if serial > MAX_SERIAL:
+            raise NumberSpaceExhausted(scope)
+        self._serials[scope] = self._pending.serials[scope] = serial
+        return serial
 
-    @staticmethod
-    def _birth_values(
-        notice: BirthNotice, child_nik: str | None, kk_version: int | None, at: datetime, stillborn: bool
-    ) -> tuple:
-        return (
-            notice.message_id,
-            notice.hospital_id,
-            notice.encounter_id,
-            notice.birth_order,
-            notice.mother_nik,
-            notice.born_at,
-            stillborn,
-            child_nik,
-            notice.kk_number,
-            kk_version,
-            at,
-        )
-
-    async def _write_card(self, card, regency: str, akta: str, at: datetime) -> None:
-        await self._conn.execute(
-            """WITH v AS (INSERT INTO family_versions (kk_number, version, issued_at, regency, reason, akta_number)
-                          VALUES ($1, $2, $3, $4, 'birth', $5)),
-                    m AS (INSERT INTO family_version_members (kk_number, version, position, nik, relationship)
-                          SELECT $1, $2, u.position, u.nik, u.relationship
-                          FROM unnest($6::text[], $7::text[]) WITH ORDINALITY AS u(nik, relationship, position))
-               UPDATE families SET current_version = $2 WHERE kk_number = $1""",
-            card.kk_number,
-            card.version,
-            at,
-            regency,
-            akta,
-            [m.nik for m in card.members],
-            [m.relationship.value for m in card.members],
-        )
+    async def _read_serials(self, scopes: set[str]) -> None:
+        if not scopes:
+            return
+        for row in await self._conn.fetch(_SERIALS, sorted(scopes)):
+            self._serials[row["scope"]] = row["last"]
+            if row["held"]:
+                self._held[row["scope"]] = set(row["held"])

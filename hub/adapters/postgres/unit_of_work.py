@@ -78,6 +78,7 @@ class PostgresUnitOfWork:
         if tx is None:  # the buffered rows would be written outside any transaction
             raise RuntimeError("commit outside the unit of work, or after it committed")
         try:
+            await self.registry.flush()
             await self.inbox.flush()
             await self.outbox.flush()
             await self.documents.flush()

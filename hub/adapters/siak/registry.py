@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from hub.adapters.siak.client import SiakClient
@@ -75,6 +75,12 @@ class SiakHttpRegistry:
 
     async def reserve(self, family_cards: Collection[str]) -> None:
         """SIAK serialises its own writers; nothing to reserve from here."""
+
+    async def prepare(self, notices: Sequence[BirthNotice], at: datetime) -> None:
+        """Nothing to read ahead: SIAK is asked when a saga registers."""
+
+    async def flush(self) -> None:
+        """Every write is made at once."""
 
     async def register_birth(self, notice: BirthNotice, decision: Register, at: datetime) -> Registration:
         body = BirthRegistrationIn(

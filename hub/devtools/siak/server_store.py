@@ -136,7 +136,9 @@ class SiakStore:
     async def register_birth(self, key: str, request: BirthRegistrationIn) -> Answer:
         async def work(conn: PgConnection, at: datetime) -> BirthRegistrationOut:
             decision = Register(variant=request.akta_variant, late=request.late)
-            done = await EmbeddedRegistry(conn).register_birth(_birth_notice(request), decision, at)
+            registry = EmbeddedRegistry(conn)
+            done = await registry.register_birth(_birth_notice(request), decision, at)
+            await registry.flush()  # written with the key's row, in the same transaction
             card = done.family_card
             return BirthRegistrationOut(
                 idempotency_key=key,
@@ -158,6 +160,7 @@ class SiakStore:
             if await registry.family(request.kk_number) is None:
                 raise PermanentError(codes.KK_NOT_FOUND, f"no family card {request.kk_number}")
             await registry.record_stillbirth(_stillbirth_notice(request), at)
+            await registry.flush()
             return StillbirthOut(idempotency_key=key, recorded_at=at)
 
         return await self._once(key, STILLBIRTHS, request, StillbirthOut, work)

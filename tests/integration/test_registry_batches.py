@@ -1,0 +1,171 @@
+"""The embedded registry's set-based batches, on the real PostgreSQL server.
+
+A prepared batch is read in two statements and written in four when its unit of work commits,
+however many births it holds; numbering in memory keeps the registry's rules: serials that
+persons already hold are skipped, a full scope is refused, and concurrent batches of one regency
+leave no gap and no repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from hub.adapters.postgres.registry import EmbeddedRegistry
+from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
+from hub.devtools.simulation.bundles import build_notification
+from hub.domain.decision import Register
+from hub.domain.numbers import nik_prefix, with_serial
+from hub.domain.values import AktaVariant, BirthNotice
+from hub.errors import NumberSpaceExhausted
+from hub.intake.profile import read_notice
+from tests.support.people import WIB, Household, birth, households
+
+pytestmark = [pytest.mark.postgres]
+REGISTER = Register(AktaVariant.BOTH_PARENTS, late=False)
+
+
+def notice_for(spec) -> BirthNotice:
+    result = read_notice(build_notification(spec), now=datetime.now(UTC), strict_nik=True, region_known=lambda _: True)
+    assert result.notice is not None, result.issues
+    return result.notice
+
+
+async def _statements_for(conn: asyncpg.Connection, notices: list[BirthNotice]) -> int:
+    """Statements one unit of work sends to reserve, prepare, decide on and register `notices`."""
+    sent: list[str] = []
+
+    def log(record) -> None:
+        sent.append(record.query)
+
+    conn.add_query_logger(log)
+    try:
+        async with conn.transaction():
+            registry = EmbeddedRegistry(conn)
+            await registry.reserve({n.kk_number for n in notices})
+            await registry.prepare(notices, datetime.now(UTC))
+            for notice in notices:
+                facts = await registry.facts(notice)
+                assert facts.family is not None and facts.mother is not None
+                await registry.register_birth(notice, REGISTER, datetime.now(UTC))
+            await registry.flush()
+    finally:
+        conn.remove_query_logger(log)
+    return len(sent)
+
+
+async def test_a_prepared_batch_takes_the_same_few_statements_whatever_its_size(environment):
+    homes = await households(environment.settings.dsn, 40)
+    conn = await asyncpg.connect(environment.settings.dsn)
+    try:
+        # The first unit of work on a connection also has the driver look up the types it sends.
+        await _statements_for(conn, [notice_for(birth(homes[33], "103578001"))])
+        small = await _statements_for(conn, [notice_for(birth(home, "103578001")) for home in homes[20:22]])
+        large = await _statements_for(conn, [notice_for(birth(home, "103578001")) for home in homes[22:32]])
+    finally:
+        await conn.close()
+
+    assert small == large, "statements grew with the batch"
+    # BEGIN, reserve, prepare 2 (facts and families, serial counters), write 4 (children, births,
+    # cards, counters), COMMIT
+    assert large <= 9
+
+
+async def _last(pool, scope: str) -> int:
+    return await pool.fetchval("SELECT coalesce(max(last), 0) FROM number_serials WHERE scope = $1", scope)
+
+
+async def _hold(pool, home: Household, nik: str) -> None:
+    """An imported person who already holds `nik` (numbered outside the hub's counter)."""
+    await pool.execute(
+        """INSERT INTO persons (nik, name, sex, birth_date, kk_number, relationship)
+           VALUES ($1, 'Penduduk Pindahan', 'female', $2, $3, 'FAMILI LAIN')""",
+        nik,
+        datetime.now(UTC).date(),
+        home.mother.kk_number,
+    )
+
+
+@pytest.mark.parametrize("prepared", [True, False], ids=["prepared", "read-when-registered"])
+async def test_a_serial_that_a_person_already_holds_is_skipped(environment, pool, prepared):
+    home = (await households(environment.settings.dsn, 40))[34 if prepared else 35]
+    notice = notice_for(birth(home, "103578001", sex="female", born_at=datetime.now(WIB) - timedelta(days=20)))
+    prefix = nik_prefix(home.kecamatan, notice.birth_date, notice.sex)
+    last = await _last(pool, f"nik:{prefix}")
+    await _hold(pool, home, with_serial(prefix, last + 1))
+
+    async with PostgresUnitOfWork(pool) as uow:
+        await uow.registry.reserve({home.mother.kk_number})
+        if prepared:
+            await uow.registry.prepare([notice], datetime.now(UTC))
+        registration = await uow.registry.register_birth(notice, REGISTER, datetime.now(UTC))
+        await uow.commit()
+
+    assert registration.child_nik == with_serial(prefix, last + 2)
+    assert await _last(pool, f"nik:{prefix}") == last + 2
+
+
+async def test_a_full_serial_scope_is_refused_and_nothing_is_written(environment, pool):
+    home = (await households(environment.settings.dsn, 40))[36]
+    notice = notice_for(birth(home, "103578001", sex="male", born_at=datetime.now(WIB) - timedelta(days=45)))
+    scope = f"nik:{nik_prefix(home.kecamatan, notice.birth_date, notice.sex)}"
+    before = await _last(pool, scope)
+    await pool.execute(
+        "INSERT INTO number_serials (scope, last) VALUES ($1, 9999) ON CONFLICT (scope) DO UPDATE SET last = 9999",
+        scope,
+    )
+    try:
+        with pytest.raises(NumberSpaceExhausted):
+            async with PostgresUnitOfWork(pool) as uow:
+                await uow.registry.reserve({home.mother.kk_number})
+                await uow.registry.prepare([notice], datetime.now(UTC))
+                await uow.registry.register_birth(notice, REGISTER, datetime.now(UTC))
+                await uow.commit()
+        async with PostgresUnitOfWork(pool) as uow:
+            assert (await uow.registry.family(home.mother.kk_number)).version == home.kk_version
+            assert await uow.registry.birth_by_key(notice.hospital_id, notice.encounter_id, notice.birth_order) is None
+    finally:
+        await pool.execute("UPDATE number_serials SET last = $2 WHERE scope = $1", scope, before)
+
+
+async def test_concurrent_prepared_batches_of_one_regency_leave_no_gap_and_no_repeat(environment, pool):
+    by_regency: dict[str, list[Household]] = {}
+    for home in await households(environment.settings.dsn, 40):
+        by_regency.setdefault(home.kecamatan[:4], []).append(home)
+    homes = max(by_regency.values(), key=len)
+    assert len(homes) >= 3, "the test registry needs three households in one regency"
+    born_at = datetime.now(WIB) - timedelta(hours=1)
+
+    async def batch(count: int) -> list:
+        notices = [
+            notice_for(birth(homes[i % len(homes)], "103578001", born_at=born_at, sex="female")) for i in range(count)
+        ]
+        async with PostgresUnitOfWork(pool) as uow:
+            await uow.registry.reserve({n.kk_number for n in notices})
+            await uow.registry.prepare(notices, datetime.now(UTC))
+            done = []
+            for notice in notices:
+                await uow.registry.facts(notice)
+                done.append(await uow.registry.register_birth(notice, REGISTER, datetime.now(UTC)))
+                await asyncio.sleep(0)  # let the other batch interleave
+            await uow.commit()
+        return done
+
+    registrations = [r for done in await asyncio.gather(batch(6), batch(7), batch(5)) for r in done]
+
+    niks, aktas = [r.child_nik for r in registrations], [r.akta_number for r in registrations]
+    assert len(set(niks)) == len(niks) == 18 and len(set(aktas)) == 18
+    for numbers, cut in ((niks, lambda n: (n[:12], int(n[12:]))), (aktas, lambda a: tuple(a.rsplit("-", 1)))):
+        scopes = Counter(cut(n)[0] for n in numbers)
+        for scope, count in scopes.items():
+            serials = sorted(int(cut(n)[1]) for n in numbers if cut(n)[0] == scope)
+            assert serials == list(range(serials[0], serials[0] + count)), f"gap or repeat in {scope}"
+    async with pool.acquire() as conn:
+        for kk in {r.family_card.kk_number for r in registrations}:
+            rows = await conn.fetch("SELECT version FROM family_versions WHERE kk_number = $1 ORDER BY version", kk)
+            versions = [row["version"] for row in rows]
+            assert versions == list(range(1, versions[-1] + 1)), f"family card versions of {kk} are not consecutive"
