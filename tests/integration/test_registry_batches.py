@@ -169,3 +169,35 @@ async def test_concurrent_prepared_batches_of_one_regency_leave_no_gap_and_no_re
             rows = await conn.fetch("SELECT version FROM family_versions WHERE kk_number = $1 ORDER BY version", kk)
             versions = [row["version"] for row in rows]
             assert versions == list(range(1, versions[-1] + 1)), f"family card versions of {kk} are not consecutive"
+
+
+async def test_two_hospitals_births_under_one_message_id_in_one_batch_each_get_their_certificate(environment, pool):
+    """Message ids belong to their hospital: written together, each certificate and stillbirth
+    record joins its own hospital's birth."""
+    homes = await households(environment.settings.dsn, 40)
+    other = await pool.fetchval("SELECT org_id FROM hospitals WHERE org_id <> '103578001' ORDER BY org_id LIMIT 1")
+    mine = notice_for(birth(homes[37], "103578001"))
+    theirs = notice_for(birth(homes[38], other, message_id=mine.message_id))
+    still = notice_for(birth(homes[39], "103578001", stillborn=True))
+    stranger = notice_for(birth(homes[38], other, message_id=still.message_id, stillborn=True))
+
+    async with PostgresUnitOfWork(pool) as uow:
+        await uow.registry.reserve({n.kk_number for n in (mine, theirs)})
+        await uow.registry.prepare([mine, theirs, still, stranger], datetime.now(UTC))
+        registered = [await uow.registry.register_birth(n, REGISTER, datetime.now(UTC)) for n in (mine, theirs)]
+        for n in (still, stranger):
+            await uow.registry.record_stillbirth(n, datetime.now(UTC))
+        await uow.commit()
+
+    rows = await pool.fetch(
+        """SELECT b.hospital_id, b.child_nik, c.akta_number, s.birth_id IS NOT NULL AS stillbirth
+           FROM births b LEFT JOIN birth_certificates c ON c.birth_id = b.id LEFT JOIN stillbirths s ON s.birth_id = b.id
+           WHERE b.message_id = ANY($1::text[]) ORDER BY b.id""",
+        [mine.message_id, still.message_id],
+    )
+    assert [(r["hospital_id"], r["child_nik"], r["akta_number"], r["stillbirth"]) for r in rows] == [
+        ("103578001", registered[0].child_nik, registered[0].akta_number, False),
+        (other, registered[1].child_nik, registered[1].akta_number, False),
+        ("103578001", None, None, True),
+        (other, None, None, True),
+    ]

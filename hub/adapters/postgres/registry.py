@@ -200,7 +200,7 @@ class EmbeddedRegistry:
         )
         self._pending.child(child_nik, notice, family.kk_number)
         self._pending.birth(notice, child_nik, card.version, at)
-        self._pending.certificate(notice.message_id, akta, family.regency, decision.variant.value, decision.late, at)
+        self._pending.certificate(notice, akta, family.regency, decision.variant.value, decision.late, at)
         self._pending.card(card, family.regency, akta, at)
         self._families[family.kk_number] = Family(family.kk_number, family.kecamatan, card.version, card.members)
         self._wrote(notice)

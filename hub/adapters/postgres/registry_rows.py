@@ -27,19 +27,19 @@ WITH b AS (
                       child_nik, kk_number, kk_version, registered_at)
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bpchar[], $6::timestamptz[], $7::bool[],
                        $8::bpchar[], $9::bpchar[], $10::int[], $11::timestamptz[])
-  RETURNING id, message_id
+  RETURNING id, hospital_id, message_id
 ), c AS (
   INSERT INTO birth_certificates (akta_number, birth_id, issuing_regency, variant, registration_type, issued_at)
   SELECT u.akta_number, b.id, u.regency, u.variant, u.registration_type, u.issued_at
-  FROM unnest($12::text[], $13::text[], $14::bpchar[], $15::text[], $16::bpchar[], $17::timestamptz[])
-       AS u(message_id, akta_number, regency, variant, registration_type, issued_at)
-  JOIN b USING (message_id)
+  FROM unnest($12::text[], $13::text[], $14::text[], $15::bpchar[], $16::text[], $17::bpchar[], $18::timestamptz[])
+       AS u(hospital_id, message_id, akta_number, regency, variant, registration_type, issued_at)
+  JOIN b USING (hospital_id, message_id)
 )
 INSERT INTO stillbirths (birth_id, weight_g, gestational_weeks, recorded_at)
 SELECT b.id, u.weight_g, u.gestational_weeks, u.recorded_at
-FROM unnest($18::text[], $19::int[], $20::numeric[], $21::timestamptz[])
-     AS u(message_id, weight_g, gestational_weeks, recorded_at)
-JOIN b USING (message_id)
+FROM unnest($19::text[], $20::text[], $21::int[], $22::numeric[], $23::timestamptz[])
+     AS u(hospital_id, message_id, weight_g, gestational_weeks, recorded_at)
+JOIN b USING (hospital_id, message_id)
 """
 _CARDS = """
 WITH v AS (
@@ -108,12 +108,15 @@ class PendingRows:
             )
         )
 
-    def certificate(self, message_id: str, akta: str, regency: str, variant: str, late: bool, at: datetime) -> None:
-        self.certificates.append((message_id, akta, regency, variant, "LT" if late else "LU", at))
+    def certificate(self, notice: BirthNotice, akta: str, regency: str, variant: str, late: bool, at: datetime) -> None:
+        """Joined to its birth by (hospital, message id): message ids belong to their hospital."""
+        self.certificates.append(
+            (notice.hospital_id, notice.message_id, akta, regency, variant, "LT" if late else "LU", at)
+        )
 
     def stillbirth(self, notice: BirthNotice, at: datetime) -> None:
         weeks = None if notice.gestational_weeks is None else Decimal(str(notice.gestational_weeks))
-        self.stillbirths.append((notice.message_id, notice.weight_g, weeks, at))
+        self.stillbirths.append((notice.hospital_id, notice.message_id, notice.weight_g, weeks, at))
 
     def card(self, card: FamilyCardVersion, regency: str, akta: str, at: datetime) -> None:
         self.cards.append((card.kk_number, card.version, at, regency, akta))
@@ -130,8 +133,8 @@ class PendingRows:
             await conn.execute(
                 _BIRTHS,
                 *_columns(self.births, 11),
-                *_columns(self.certificates, 6),
-                *_columns(self.stillbirths, 4),
+                *_columns(self.certificates, 7),
+                *_columns(self.stillbirths, 5),
             )
         if self.cards:
             await conn.execute(_CARDS, *_columns(self.cards, 5), *_columns(self.members, 5))
