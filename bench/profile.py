@@ -14,6 +14,9 @@ from pathlib import Path
 # py-spy prints them: relative to site-packages or the repository), so the shares add up to 100%.
 AREAS = [
     ("structural validation (fhir.resources, fhir_core, its pydantic)", r"(^|[ /])(fhir/resources|fhir_core)/"),
+    ("FHIR R4 conformance (hub/intake/conformance)", r"(^|[ /])hub/intake/conformance/"),
+    ("text rules (hub/intake/text)", r"(^|[ /])hub/intake/text\.py"),
+    ("trust: signature check (hub/intake/signature, joserfc)", r"(^|[ /])(hub/intake/signature|joserfc/)"),
     (
         "profile rules (hub/intake: profile, people, newborn, ...)",
         r"(^|[ /])hub/intake/(profile|people|newborn|registration|measurements|bundle_view|elements|vocabulary)",
@@ -27,6 +30,10 @@ AREAS = [
     ("PostgreSQL: asyncpg and hub/adapters/postgres", r"(^|[ /])(asyncpg|hub/adapters/postgres)/"),
     ("logging", r"(^|[ /])(logging/|hub/logging\.py)"),
     ("Kafka client (aiokafka)", r"(^|[ /])aiokafka/"),
+    (
+        "the use case and pipeline, not counted above (hub/service, hub/entrypoints/consumer)",
+        r"(^|[ /])hub/(service|entrypoints/consumer)",
+    ),
     ("FastStream / fast_depends around the handler", r"(^|[ /])(faststream|fast_depends)/"),
     ("json (stdlib), elsewhere", r"(^|[ /])json/"),
     ("asyncio event loop, sockets", r"(^|[ /])(asyncio/|selectors\.py)"),

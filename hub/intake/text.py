@@ -34,6 +34,7 @@ MAX_NAME_CHARS = 100  # per name part or text: room for the longest names the re
 MAX_ISSUES = 50  # a document full of bad strings is told so by its first fifty
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_REFUSED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")  # either of the two above
 _PERSONS = frozenset({"Patient", "RelatedPerson", "Practitioner", "Person"})
 _NAME_PARTS = ("text", "family", "given", "prefix", "suffix")
 _NOT_IN_NAMES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Sm", "Sc", "Sk", "So"})
@@ -43,7 +44,7 @@ Location = tuple[str | int, ...]
 
 def text_issues(document: dict[str, Any]) -> list[Issue]:
     """Every text and number problem of the document (at most MAX_ISSUES), in document order."""
-    issues = [Issue(code, fhirpath("Bundle", loc)) for loc, code in _walk(document)]
+    issues = [] if _clean(document) else [Issue(code, fhirpath("Bundle", loc)) for loc, code in _walk(document)]
     refused = {issue.expression for issue in issues}
     issues += [issue for issue in _name_issues(document) if issue.expression not in refused]
     return issues[:MAX_ISSUES]
@@ -65,6 +66,31 @@ def name_problem(value: str) -> codes.Code | None:
     if any(unicodedata.category(char) in _NOT_IN_NAMES for char in value):
         return codes.NAME_CHARACTER_INVALID
     return None
+
+
+def _clean(document: Any) -> bool:
+    """Whether no string or key has a refused character and no number is out of range: the quick
+    look that nearly every notification passes, without the locations `_walk` keeps."""
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if _REFUSED.search(key):
+                    return False
+                if isinstance(item, str):
+                    if _REFUSED.search(item):
+                        return False
+                elif isinstance(item, dict | list | OutOfRange):
+                    stack.append(item)
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            if _REFUSED.search(node):
+                return False
+        elif isinstance(node, OutOfRange):
+            return False
+    return True
 
 
 def _walk(document: Any) -> Iterator[tuple[Location, codes.Code]]:

@@ -53,10 +53,11 @@ _IDENTIFIER_SCHEMES = ("http:", "https:", "urn:", "ldap:")
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_\[\]]*")
 _ANNOTATION = re.compile(r"\{[^{}]*\}")
 _FACTOR_WITH_EXPONENT = re.compile(r"(?:^|[./(])[0-9]+[+-][0-9]")
-# HAPI's Utilities.isWhitespace set, plus whatever Python calls whitespace.
+# HAPI's Utilities.isWhitespace set, plus whatever Python calls whitespace (\s: str.isspace()).
 _HAPI_WHITESPACE = frozenset(
     "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
+_WHITESPACE = re.compile("[" + re.escape("".join(sorted(_HAPI_WHITESPACE))) + r"]|\s")
 
 
 def datatype_issues(nodes: Iterable[Node]) -> list[Issue]:
@@ -78,7 +79,7 @@ def uri_issues(node: Node) -> list[Issue]:
 
 
 def _uri_problem(value: str, kind: str) -> str | None:
-    if any(char in _HAPI_WHITESPACE or char.isspace() for char in value):
+    if _WHITESPACE.search(value):
         return "whitespace"
     if value.startswith(("oid:", "uuid:")):
         return value.split(":", 1)[0] + ":"

@@ -86,12 +86,16 @@ def empty_element_issues(document: dict[str, Any]) -> list[Issue]:
 
 def _empty_in(value: dict[str, Any], path: str, issues: list[Issue]) -> None:
     for key, item in value.items():
+        if not isinstance(item, dict | list):  # a primitive (most keys): no path is built for it
+            if item is None:
+                issues.append(Issue(codes.FHIR_CONSTRAINT_FAILED, f"{path}.{key.lstrip('_')}", "ele-1"))
+            continue
         child = f"{path}.{key.lstrip('_')}"
-        if item is None or item in ({}, []):
+        if not item:
             issues.append(Issue(codes.FHIR_CONSTRAINT_FAILED, child, "ele-1"))
         elif isinstance(item, dict):
             _empty_in(item, child, issues)
-        elif isinstance(item, list):
+        else:
             twin = value.get(key[1:] if key.startswith("_") else f"_{key}")
             for index, one in enumerate(item):
                 if isinstance(one, dict):

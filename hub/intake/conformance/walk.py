@@ -16,7 +16,6 @@ each with its FHIRPath from the Bundle root, its definition path and its FHIR ty
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,59 +30,60 @@ class Node:
     value: Any
 
 
-def typed_nodes(document: dict[str, Any]) -> Iterator[Node]:
-    """Every element of a Bundle and its resources, in document order, arrays expanded."""
+def typed_nodes(document: dict[str, Any]) -> list[Node]:
+    """Every element of a Bundle and its resources, in document order, arrays expanded. (Collected
+    into one list by plain recursion: nested generators pass every node up through each level.)"""
     defs = definitions()
-    yield Node("Bundle", "Bundle", "Bundle", document)
-    yield from _children(defs, document, "Bundle", "Bundle", "Bundle")
+    found = [Node("Bundle", "Bundle", "Bundle", document)]
+    _children(defs, document, "Bundle", "Bundle", "Bundle", found)
+    return found
 
 
-def _children(defs: Definitions, value: dict[str, Any], owner: str, path: str, element: str) -> Iterator[Node]:
+def _children(defs: Definitions, value: dict[str, Any], owner: str, path: str, element: str, found: list[Node]) -> None:
     elements = defs.owners.get(owner)
     if elements is None:
         return
     for key, item in value.items():
         if key[0] == "_":
-            yield from _primitive_extras(defs, item, f"{path}.{key[1:]}", f"{element}.{key[1:]}")
+            _primitive_extras(defs, item, f"{path}.{key[1:]}", f"{element}.{key[1:]}", found)
             continue
-        found = elements.get(key)
-        if found is None:
+        child = elements.get(key)
+        if child is None:
             continue
         child_path = f"{path}.{key}"
         child_element = f"{element}.{key}"
         if isinstance(item, list):
             for index, one in enumerate(item):
-                yield from _value(defs, found, one, f"{child_path}[{index}]", child_element)
+                _value(defs, child, one, f"{child_path}[{index}]", child_element, found)
         else:
-            yield from _value(defs, found, item, child_path, child_element)
+            _value(defs, child, item, child_path, child_element, found)
 
 
-def _value(defs: Definitions, found: ElementDef, value: Any, path: str, element: str) -> Iterator[Node]:
+def _value(defs: Definitions, child: ElementDef, value: Any, path: str, element: str, found: list[Node]) -> None:
     if value is None:
         return
-    if found.type == "Resource":
-        yield from _resource(defs, value, path, element)
+    if child.type == "Resource":
+        _resource(defs, value, path, element, found)
         return
-    yield Node(path, element, found.type, value)
+    found.append(Node(path, element, child.type, value))
     if isinstance(value, dict):
-        owner = found.children if found.children is not None else found.type
-        yield from _children(defs, value, owner, path, element)
+        _children(defs, value, child.children if child.children is not None else child.type, path, element, found)
 
 
-def _resource(defs: Definitions, value: Any, path: str, element: str) -> Iterator[Node]:
+def _resource(defs: Definitions, value: Any, path: str, element: str, found: list[Node]) -> None:
     resource_type = value.get("resourceType") if isinstance(value, dict) else None
-    yield Node(path, element, resource_type if isinstance(resource_type, str) else "Resource", value)
+    found.append(Node(path, element, resource_type if isinstance(resource_type, str) else "Resource", value))
     if isinstance(resource_type, str) and resource_type in defs.resources:
-        yield from _children(defs, value, resource_type, path, resource_type)
+        _children(defs, value, resource_type, path, resource_type, found)
 
 
-def _primitive_extras(defs: Definitions, item: Any, path: str, element: str) -> Iterator[Node]:
+def _primitive_extras(defs: Definitions, item: Any, path: str, element: str, found: list[Node]) -> None:
     """The "_x" object(s) of a primitive: extensions and id of the value at the same index."""
     if isinstance(item, list):
         for index, one in enumerate(item):
             if isinstance(one, dict):
-                yield Node(f"{path}[{index}]", element, "Element", one)
-                yield from _children(defs, one, "Element", f"{path}[{index}]", element)
+                found.append(Node(f"{path}[{index}]", element, "Element", one))
+                _children(defs, one, "Element", f"{path}[{index}]", element, found)
     elif isinstance(item, dict):
-        yield Node(path, element, "Element", item)
-        yield from _children(defs, item, "Element", path, element)
+        found.append(Node(path, element, "Element", item))
+        _children(defs, item, "Element", path, element, found)
