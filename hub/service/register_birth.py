@@ -39,6 +39,9 @@ from hub.service.pipeline import Handled, Inspection, Pipeline
 from hub.service.ports import Delivery, InboxRecord, UnitOfWork
 
 log = logging.getLogger("hub.register")
+# Notifications the registry reads ahead for at a time (CivilRegistry.prepare): the batch's first
+# part is decided while later parts are still being validated, and each read serves many.
+PREPARE_AHEAD = 20
 ALREADY = Handled(Handling.ALREADY_PROCESSED)
 # One thread, so notifications are inspected in order; fhir.resources and the rules are pure.
 _VALIDATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-validate")
@@ -210,10 +213,12 @@ class RegisterBirths:
                         if isinstance(m.envelope, Envelope)
                     ]
                 )
-                if inspections is not None and not self.pipeline.defer_registry:
-                    await uow.registry.prepare(await self._notices(messages, inspections, fresh), self._clock())
+                ahead = None if self.pipeline.defer_registry else inspections
                 results = []
-                for m in messages:
+                for index, m in enumerate(messages):
+                    if ahead is not None and index % PREPARE_AHEAD == 0:  # the next part's registry reads, in one go
+                        part = messages[index : index + PREPARE_AHEAD]
+                        await uow.registry.prepare(await self._notices(part, ahead, fresh), self._clock())
                     with tracing.within(m.span):
                         if (m.delivery.topic, m.delivery.partition, m.delivery.offset) not in fresh:
                             results.append(ALREADY)
