@@ -39,9 +39,11 @@ from hub.service.pipeline import Handled, Inspection, Pipeline
 from hub.service.ports import Delivery, InboxRecord, UnitOfWork
 
 log = logging.getLogger("hub.register")
-# Notifications the registry reads ahead for at a time (CivilRegistry.prepare): the batch's first
-# part is decided while later parts are still being validated, and each read serves many.
-PREPARE_AHEAD = 20
+# Notifications per transaction: a batch is handled in parts of this many, each validated before
+# its transaction opens, so the regencies' locks are never held while notifications are validated,
+# and the next part is validated while this one is written (CivilRegistry.prepare reads for a part
+# at once). Offsets are still committed for the whole batch, after its last part.
+PART = 20
 ALREADY = Handled(Handling.ALREADY_PROCESSED)
 # One thread, so notifications are inspected in order; fhir.resources and the rules are pure.
 _VALIDATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-validate")
@@ -120,7 +122,11 @@ class RegisterBirths:
         messages = [self._traced(*item, envelope) for item, envelope in zip(items, envelopes, strict=True)]
         inspections = self._inspect_ahead(messages)
         try:
-            results = await self._handle(messages, inspections)
+            results = []
+            for start in range(0, len(messages), PART):
+                part = messages[start : start + PART]
+                await self._validated(part, inspections)
+                results += await self._handle(part, inspections)
             for message, handled in zip(messages, results, strict=True):
                 message.span.set_attribute("hub.outcome", str(handled.outcome))
             return results
@@ -213,12 +219,10 @@ class RegisterBirths:
                         if isinstance(m.envelope, Envelope)
                     ]
                 )
-                ahead = None if self.pipeline.defer_registry else inspections
+                if inspections is not None and not self.pipeline.defer_registry:
+                    await uow.registry.prepare(await self._notices(messages, inspections, fresh), self._clock())
                 results = []
-                for index, m in enumerate(messages):
-                    if ahead is not None and index % PREPARE_AHEAD == 0:  # the next part's registry reads, in one go
-                        part = messages[index : index + PREPARE_AHEAD]
-                        await uow.registry.prepare(await self._notices(part, ahead, fresh), self._clock())
+                for m in messages:
                     with tracing.within(m.span):
                         if (m.delivery.topic, m.delivery.partition, m.delivery.offset) not in fresh:
                             results.append(ALREADY)
@@ -239,6 +243,13 @@ class RegisterBirths:
                 )
                 await uow.commit()
         return results
+
+    @staticmethod
+    async def _validated(messages: list[_Message], inspections: dict[int, asyncio.Future]) -> None:
+        """Wait until these messages are validated (a failed validation raises later, where its
+        message is handled)."""
+        pending = [asyncio.shield(inspections[id(m.envelope)]) for m in messages if id(m.envelope) in inspections]
+        await asyncio.gather(*pending, return_exceptions=True)
 
     @staticmethod
     async def _notices(

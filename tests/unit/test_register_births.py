@@ -16,7 +16,7 @@ from hub.errors import StoreUnavailable, TransientError
 from hub.intake import vocabulary as v
 from hub.service.pipeline import IntakeLimits, Pipeline
 from hub.service.ports import Delivery
-from hub.service.register_birth import PREPARE_AHEAD, RegisterBirths
+from hub.service.register_birth import PART, RegisterBirths
 from hub.service.retry import retry_transient
 from tests.fakes import FakeState, FakeUnitOfWork
 
@@ -89,17 +89,18 @@ async def test_a_valid_notification_registers_and_queues_result_and_civil_events
     assert state.commits == 1
 
 
-async def test_the_registry_reads_ahead_for_the_valid_new_notices_a_part_at_a_time(world):
-    """prepare() gets the valid notices of deliveries not seen before, PREPARE_AHEAD at a time, in
-    the batch's order; a redelivery and an invalid notification are left out."""
+async def test_a_batch_is_handled_in_parts_each_read_ahead_for_its_valid_new_notices(world):
+    """A transaction per PART notifications, in the batch's order; prepare() gets the valid notices
+    of deliveries not seen before; a redelivery and an invalid notification are left out."""
     state, handler, spec = world
     await handler.handle_batch([(raw(spec), at(0))])
     state.prepared.clear()
+    commits = state.commits
     births = [
         replace(
             spec, message_id=f"5d8c3b0e-7a2f-4c61-9e1d-{n:012d}", encounter_id=f"E{n}", sex=("male", "female")[n % 2]
         )
-        for n in range(1, PREPARE_AHEAD + 6)
+        for n in range(1, PART + 6)
     ]
     invalid = build_notification(replace(spec, message_id="5d8c3b0e-7a2f-4c61-9e1d-999999999999", encounter_id="EX"))
     invalid["entry"][0]["resource"]["eventCoding"]["code"] = "not-a-birth"
@@ -112,7 +113,8 @@ async def test_the_registry_reads_ahead_for_the_valid_new_notices_a_part_at_a_ti
     await handler.handle_batch(batch)
 
     ids = [b.message_id for b in births]
-    assert state.prepared == [ids[: PREPARE_AHEAD - 1], ids[PREPARE_AHEAD - 1 :]]
+    assert state.prepared == [ids[: PART - 1], ids[PART - 1 :]]
+    assert state.commits == commits + 2
 
 
 async def test_a_batch_reserves_its_family_cards_before_writing(world):
