@@ -203,15 +203,6 @@ class RegisterBirths:
         with tracing.batch_span("hub.db.transaction", spans, {"messaging.batch.message_count": len(messages)}):
             async with self._uow() as uow:
                 fresh = await uow.inbox.claim_deliveries([m.delivery for m in messages])
-                if not self.pipeline.defer_registry:
-                    await uow.registry.reserve(
-                        {
-                            r
-                            for m in messages
-                            if isinstance(m.envelope, Envelope)
-                            for r in family_cards(m.envelope.document)
-                        }
-                    )
                 await uow.inbox.prefetch(
                     [
                         (m.envelope.hospital_id, m.envelope.message_id)
@@ -219,14 +210,32 @@ class RegisterBirths:
                         if isinstance(m.envelope, Envelope)
                     ]
                 )
-                if inspections is not None and not self.pipeline.defer_registry:
-                    await uow.registry.prepare(await self._notices(messages, inspections, fresh), self._clock())
+                # Who sent what is judged before the regencies are locked: it takes no lock.
+                new = [m for m in messages if (m.delivery.topic, m.delivery.partition, m.delivery.offset) in fresh]
+                distrusted = {}
+                for m in new:
+                    with tracing.within(m.span):
+                        distrusted[id(m)] = await self.pipeline.distrust(
+                            uow, m.raw, m.delivery, m.envelope, self._clock()
+                        )
+                trusted = [m for m in new if distrusted[id(m)] is None and isinstance(m.envelope, Envelope)]
+                if not self.pipeline.defer_registry:
+                    await uow.registry.reserve(
+                        {
+                            r
+                            for m in trusted
+                            if isinstance(m.envelope, Envelope)
+                            for r in family_cards(m.envelope.document)
+                        }
+                    )
+                    if inspections is not None:
+                        await uow.registry.prepare(await self._notices(trusted, inspections), self._clock())
                 results = []
                 for m in messages:
                     with tracing.within(m.span):
-                        if (m.delivery.topic, m.delivery.partition, m.delivery.offset) not in fresh:
+                        if id(m) not in distrusted:
                             results.append(ALREADY)
-                        elif why := await self.pipeline.distrust(uow, m.raw, m.delivery, m.envelope, self._clock()):
+                        elif why := distrusted[id(m)]:
                             results.append(
                                 await self.pipeline.untrusted(uow, m.raw, m.delivery, m.envelope, why, self._clock())
                             )
@@ -252,16 +261,10 @@ class RegisterBirths:
         await asyncio.gather(*pending, return_exceptions=True)
 
     @staticmethod
-    async def _notices(
-        messages: list[_Message], inspections: dict[int, asyncio.Future], fresh: set[tuple[str, int, int]]
-    ) -> list[BirthNotice]:
-        """The valid notices of the batch's new deliveries, once validated: what the registry
-        reads ahead for (a failed validation is left to raise where the message is handled)."""
-        wanted = [
-            inspections[id(m.envelope)]
-            for m in messages
-            if id(m.envelope) in inspections and (m.delivery.topic, m.delivery.partition, m.delivery.offset) in fresh
-        ]
+    async def _notices(messages: list[_Message], inspections: dict[int, asyncio.Future]) -> list[BirthNotice]:
+        """The valid notices of these messages, once validated: what the registry reads ahead for
+        (a failed validation is left to raise where its message is handled)."""
+        wanted = [inspections[id(m.envelope)] for m in messages if id(m.envelope) in inspections]
         done = await asyncio.gather(*[asyncio.shield(w) for w in wanted], return_exceptions=True)
         return [
             i.profile.notice
