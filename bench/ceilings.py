@@ -5,9 +5,11 @@
   in one process, warm (fhir.resources models already built);
 - database: EmbeddedRegistry.register_birth through PostgresUnitOfWork, one transaction per birth,
   sequential, for the notices of the valid singletons and twins (decided beforehand, untimed);
-- handler (extra): the hub's own RegisterBirths.handle in process, sequential, without Kafka or
-  relay: the sender's signature check, intake, registry, inbox and outbox in one transaction per
-  message (each delivered as from its hospital's topic, with its signature header).
+- handler (extra): the hub's own RegisterBirths.handle_batch in process, batches of the consumer's
+  size (HUB_CONSUMER_BATCH), sequential, without Kafka or relay: the sender's signature check,
+  intake, registry, inbox and outbox, as the consumer runs them (each message delivered as from its
+  hospital's topic, with its signature header); and the SQL statements it sent per message,
+  counted with asyncpg's query logger on every pooled connection (transaction control included).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ METRICS = (
     "validation_msgs_per_s",
     "database_births_per_s",
     "handler_msgs_per_s",
+    "handler_statements_per_msg",
     "validation_parse_ms",
     "validation_structure_ms",
     "validation_conformance_ms",
@@ -175,11 +178,29 @@ async def _handler(env: BenchEnv, messages: list[Message], tick) -> dict:
             )
             for offset, message in enumerate(messages)
         ]
+        statements = await _count_statements(pool, env.settings.db_pool_max)
+        items = [(message.value, delivery) for message, delivery in zip(messages, deliveries, strict=True)]
+        size = env.settings.consumer_batch
         started = time.perf_counter()
-        for message, delivery in zip(messages, deliveries, strict=True):
-            await handler.handle(message.value, delivery)
-            tick()
+        for start in range(0, len(items), size):
+            await handler.handle_batch(items[start : start + size])
+            for _ in items[start : start + size]:
+                tick()
         seconds = time.perf_counter() - started
     finally:
         await pool.close()
-    return {"handler_msgs_per_s": len(messages) / seconds}
+    return {
+        "handler_msgs_per_s": len(messages) / seconds,
+        "handler_statements_per_msg": len(statements) / len(messages),
+    }
+
+
+async def _count_statements(pool, size: int) -> list[str]:
+    """Every statement the pool's connections send from now on (loggers outlive a release)."""
+    sent: list[str] = []
+    held = [await pool.acquire() for _ in range(size)]
+    for conn in held:
+        conn.add_query_logger(lambda record: sent.append(record.query))
+    for conn in held:
+        await pool.release(conn)
+    return sent

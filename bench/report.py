@@ -41,7 +41,8 @@ ROWS = {  # scenario -> (metric, label, format)
         ("validation_profile_ms", "validation: profile rules ms/msg", "{:.2f}"),
         ("database_births_per_s", "database: register_birth births/s (1 tx each)", "{:.1f}"),
         ("database_ms_per_birth", "database: ms per birth", "{:.2f}"),
-        ("handler_msgs_per_s", "handler in process, no Kafka (extra) msgs/s", "{:.1f}"),
+        ("handler_msgs_per_s", "handler in process, batches, no Kafka (extra) msgs/s", "{:.1f}"),
+        ("handler_statements_per_msg", "handler in process: SQL statements per message", "{:.2f}"),
     ],
     "no-documents": [
         ("notifications_per_s", "notifications/s, documents off (HUB_DOCUMENTS=false)", "{:.1f}"),

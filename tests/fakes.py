@@ -122,6 +122,7 @@ class FakeState:
     births: list[RegisteredBirth] = field(default_factory=list)
     reserved_cards: list[list[str]] = field(default_factory=list)  # what each reserve() asked for
     prepared: list[list[str]] = field(default_factory=list)  # the message ids each prepare() was given
+    hospital_prefetches: list[tuple[list[str], list[str]]] = field(default_factory=list)  # (org ids, kids)
     serials: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     inbox: dict[tuple[str, str], InboxRecord] = field(default_factory=ScopedRows)
     deliveries: dict[tuple[str, int, int], tuple[str | None, str]] = field(default_factory=dict)  # (message id, action)
@@ -175,6 +176,9 @@ class FakeHospitals:
 
     async def key(self, kid: str) -> HospitalKey | None:
         return self.state.hospital_keys.get(kid)
+
+    async def prefetch(self, org_ids: Collection[str], kids: Collection[str]) -> None:
+        self.state.hospital_prefetches.append((sorted(set(org_ids)), sorted(set(kids))))
 
     async def keys_of(self, org_id: str) -> list[HospitalKey]:
         return [k for k in self.state.hospital_keys.values() if k.org_id == org_id]

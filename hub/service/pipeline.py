@@ -128,6 +128,11 @@ class Pipeline:
         await uow.outbox.add(answers.stamped([letter], delivery.origin_at))
         return Handled(Handling.DEAD_LETTER, codes=(why.reason.code,))
 
+    async def prefetch_senders(self, uow: UnitOfWork, deliveries: list[Delivery]) -> None:
+        """Read what judging these records' senders needs, in one go (before `distrust` on each)."""
+        if self.trust is not None and deliveries:
+            await self.trust.prefetch(uow, deliveries)
+
     async def distrust(
         self, uow: UnitOfWork, raw: bytes, delivery: Delivery, envelope: Envelope | Unreadable, now: datetime
     ) -> Distrust | None:

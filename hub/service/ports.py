@@ -284,6 +284,11 @@ class HospitalDirectory(Protocol):
 
     async def hospital(self, org_id: str) -> Hospital | None: ...
 
+    async def prefetch(self, org_ids: Collection[str], kids: Collection[str]) -> None:
+        """Optional speed-up: read these hospitals and keys now, in one go, for later `hospital` and
+        `key` calls in this unit of work."""
+        ...
+
     async def listed(self) -> list[Hospital]:
         """Every hospital, by organisation id."""
         ...

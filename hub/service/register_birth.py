@@ -212,6 +212,7 @@ class RegisterBirths:
                 )
                 # Who sent what is judged before the regencies are locked: it takes no lock.
                 new = [m for m in messages if (m.delivery.topic, m.delivery.partition, m.delivery.offset) in fresh]
+                await self.pipeline.prefetch_senders(uow, [m.delivery for m in new])
                 distrusted = {}
                 for m in new:
                     with tracing.within(m.span):

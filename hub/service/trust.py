@@ -47,6 +47,12 @@ class SenderTrust:
     def __init__(self, topics: Topics) -> None:
         self._topics = topics
 
+    async def prefetch(self, uow: UnitOfWork, deliveries: list[Delivery]) -> None:
+        """Read the hospitals and keys these records name, in one go (HospitalDirectory.prefetch)."""
+        owners = {owner for d in deliveries if (owner := self._topics.hospital_of(d.topic))}
+        kids = {p.kid for d in deliveries if isinstance(p := signature.parse(d.signature), signature.Parsed)}
+        await uow.hospitals.prefetch(owners, kids)
+
     async def judge(
         self, uow: UnitOfWork, raw: bytes, delivery: Delivery, envelope: Envelope | Unreadable, now: datetime
     ) -> Distrust | None:

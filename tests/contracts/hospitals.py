@@ -219,3 +219,23 @@ class HospitalDirectoryContract:
             found = await uow.hospitals.key(key.kid)
         assert found is not None and found.revoked_at == first, "the first revocation's time is kept"
         assert not found.valid_at(first) and found.valid_at(first - timedelta(seconds=1))
+
+    async def test_prefetched_hospitals_and_keys_answer_as_without_and_follow_changes(self, make, hospitals):
+        """`prefetch` only reads ahead: known and unknown hospitals and keys answer the same, and a
+        change made later in the same unit of work is seen."""
+        active, inactive = hospitals
+        key = _key(active.org_id)
+        await _added(make, key)
+        stranger, unknown_kid = _org(), f"{active.org_id}:{unique()[:8]}"
+        async with make() as uow:
+            await uow.hospitals.prefetch([active.org_id, inactive.org_id, stranger], [key.kid, unknown_kid])
+            await uow.hospitals.prefetch([], [])
+            assert await uow.hospitals.hospital(active.org_id) == active
+            assert await uow.hospitals.hospital(inactive.org_id) == inactive
+            assert await uow.hospitals.hospital(stranger) is None
+            assert _same(await uow.hospitals.key(key.kid), key)
+            assert await uow.hospitals.key(unknown_kid) is None
+            assert await uow.hospitals.set_active(inactive.org_id, True)
+            assert (await uow.hospitals.hospital(inactive.org_id)).active, "a change in the unit of work is seen"
+            assert await uow.hospitals.revoke_key(key.kid, utc_now())
+            assert (await uow.hospitals.key(key.kid)).revoked_at is not None

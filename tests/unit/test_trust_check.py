@@ -61,6 +61,20 @@ async def test_a_signed_record_of_its_own_hospital_registers(world):
     assert handled.outcome == "registered"
 
 
+async def test_a_batch_reads_its_hospitals_and_keys_in_one_go_before_judging(world):
+    """The topics' hospitals and the signatures' kids of the new records, once per transaction; a
+    record without a readable signature adds no kid, a redelivery nothing."""
+    state, handler, spec = world
+    value = raw(spec)
+    await handler.handle_batch([(value, delivered(value, offset=1))])
+    other = Delivery(TOPICS.notifications_of("200"), 0, 7, b"k", signature=b"not a signature")
+    state.hospital_prefetches.clear()
+
+    await handler.handle_batch([(value, delivered(value, offset=1)), (value, other)])
+
+    assert state.hospital_prefetches == [(["200"], [])]
+
+
 async def test_a_sender_resolved_to_another_hospital_inside_the_bundle_is_not_registered(world):
     """`sender` reads like hospital 100 (`…/Organization/100`) but the entry it resolves to says it is
     "200": the hospital is the resolved entry's, for the trust check as for the registration."""

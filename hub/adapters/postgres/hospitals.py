@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime
 
 from hub.adapters.postgres.database import PgConnection
@@ -39,6 +40,19 @@ class PostgresHospitals:
             row = await self._conn.fetchrow(_HOSPITAL_SELECT + " WHERE org_id = $1", org_id)
             self._seen[org_id] = None if row is None else _hospital(row)
         return self._seen[org_id]
+
+    async def prefetch(self, org_ids: Collection[str], kids: Collection[str]) -> None:
+        """Two statements for a batch's senders and keys; the ones not found are remembered as such."""
+        hospitals = sorted(set(org_ids) - self._seen.keys())
+        if hospitals:
+            rows = await self._conn.fetch(_HOSPITAL_SELECT + " WHERE org_id = ANY($1::text[])", hospitals)
+            found = {row["org_id"]: _hospital(row) for row in rows}
+            self._seen.update({org_id: found.get(org_id) for org_id in hospitals})
+        keys = sorted(set(kids) - self._keys.keys())
+        if keys:
+            rows = await self._conn.fetch(_KEY_SELECT + " WHERE kid = ANY($1::text[])", keys)
+            known = {row["kid"]: _key(row) for row in rows}
+            self._keys.update({kid: known.get(kid) for kid in keys})
 
     async def listed(self) -> list[Hospital]:
         return [_hospital(row) for row in await self._conn.fetch(_HOSPITAL_SELECT + " ORDER BY org_id")]
