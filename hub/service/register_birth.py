@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -44,6 +45,13 @@ log = logging.getLogger("hub.register")
 # and the next part is validated while this one is written (CivilRegistry.prepare reads for a part
 # at once). Offsets are still committed for the whole batch, after its last part.
 PART = 20
+REMEMBERED = 5_000  # outcomes of committed parts kept for a retry of their batch (a few batches' worth)
+
+
+def _where(delivery: Delivery) -> tuple[str, int, int]:
+    return (delivery.topic, delivery.partition, delivery.offset)
+
+
 ALREADY = Handled(Handling.ALREADY_PROCESSED)
 # One thread, so notifications are inspected in order; fhir.resources and the rules are pure.
 _VALIDATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-validate")
@@ -107,6 +115,10 @@ class RegisterBirths:
     ) -> None:
         self._uow, self.pipeline, self._clock = unit_of_work, pipeline, clock
         self._inspector = inspector or ThreadInspector(pipeline)
+        # What the committed parts of a batch that then failed answered, by delivery: the batch is
+        # retried whole (consumer.py), and those parts are then found processed; they are reported
+        # with their own outcome, once, not as "already processed".
+        self._committed: OrderedDict[tuple[str, int, int], Handled] = OrderedDict()
 
     async def handle(self, raw: bytes, delivery: Delivery) -> Handled:
         (handled,) = await self.handle_batch([(raw, delivery)])
@@ -122,11 +134,13 @@ class RegisterBirths:
         messages = [self._traced(*item, envelope) for item, envelope in zip(items, envelopes, strict=True)]
         inspections = self._inspect_ahead(messages)
         try:
-            results = []
+            results: list[Handled] = []
             for start in range(0, len(messages), PART):
                 part = messages[start : start + PART]
                 await self._validated(part, inspections)
                 results += await self._handle(part, inspections)
+                self._remember(part, results[start:])
+            results = [self._recalled(m, handled) for m, handled in zip(messages, results, strict=True)]
             for message, handled in zip(messages, results, strict=True):
                 message.span.set_attribute("hub.outcome", str(handled.outcome))
             return results
@@ -139,6 +153,19 @@ class RegisterBirths:
                 pending.cancel()
             for message in messages:
                 message.span.end()
+
+    def _remember(self, part: list[_Message], handled: list[Handled]) -> None:
+        for m, h in zip(part, handled, strict=True):
+            if h is not ALREADY:
+                self._committed[_where(m.delivery)] = h
+        while len(self._committed) > REMEMBERED:
+            self._committed.popitem(last=False)
+
+    def _recalled(self, m: _Message, handled: Handled) -> Handled:
+        if handled is ALREADY:
+            return self._committed.pop(_where(m.delivery), handled)
+        self._committed.pop(_where(m.delivery), None)
+        return handled
 
     def _open_all(self, raws: list[bytes]) -> list[Envelope | Unreadable]:
         return [self.pipeline.open(raw) for raw in raws]
@@ -203,13 +230,6 @@ class RegisterBirths:
         with tracing.batch_span("hub.db.transaction", spans, {"messaging.batch.message_count": len(messages)}):
             async with self._uow() as uow:
                 fresh = await uow.inbox.claim_deliveries([m.delivery for m in messages])
-                await uow.inbox.prefetch(
-                    [
-                        (m.envelope.hospital_id, m.envelope.message_id)
-                        for m in messages
-                        if isinstance(m.envelope, Envelope)
-                    ]
-                )
                 # Who sent what is judged before the regencies are locked: it takes no lock.
                 new = [m for m in messages if (m.delivery.topic, m.delivery.partition, m.delivery.offset) in fresh]
                 await self.pipeline.prefetch_senders(uow, [m.delivery for m in new])
@@ -229,8 +249,17 @@ class RegisterBirths:
                             for r in family_cards(m.envelope.document)
                         }
                     )
-                    if inspections is not None:
-                        await uow.registry.prepare(await self._notices(trusted, inspections), self._clock())
+                # Read after the locks: a message id another writer of these regencies committed
+                # meanwhile is found, and answered as a re-send.
+                await uow.inbox.prefetch(
+                    [
+                        (m.envelope.hospital_id, m.envelope.message_id)
+                        for m in messages
+                        if isinstance(m.envelope, Envelope)
+                    ]
+                )
+                if not self.pipeline.defer_registry and inspections is not None:
+                    await uow.registry.prepare(await self._notices(trusted, inspections), self._clock())
                 results = []
                 for m in messages:
                     with tracing.within(m.span):

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
-from hub.adapters.postgres.registry import EmbeddedRegistry
+from hub.adapters.postgres.registry import WRITE_LOCK, EmbeddedRegistry
 from hub.adapters.postgres.unit_of_work import PostgresUnitOfWork
 from hub.devtools.simulation.bundles import build_notification
-from hub.domain.decision import Register
-from hub.domain.numbers import nik_prefix, with_serial
+from hub.domain.decision import Register, registration_date
+from hub.domain.documents import Correction
+from hub.domain.numbers import akta_prefix, nik_prefix, with_serial
 from hub.domain.values import AktaVariant, BirthNotice
 from hub.errors import NumberSpaceExhausted
 from hub.intake.profile import read_notice
@@ -201,3 +203,80 @@ async def test_two_hospitals_births_under_one_message_id_in_one_batch_each_get_t
         ("103578001", None, None, True),
         (other, None, None, True),
     ]
+
+
+async def test_a_full_akta_scope_takes_no_nik_serial_even_if_the_unit_of_work_commits(environment, pool):
+    """Both serials are found before either is taken: a caller that answers the refusal and commits
+    its unit of work (as registry sagas do) leaves no gap in the NIK scope."""
+    home = (await households(environment.settings.dsn, 40))[30]
+    notice = notice_for(birth(home, "103578001", sex="male", born_at=datetime.now(WIB) - timedelta(days=3)))
+    now = datetime.now(UTC)
+    nik_scope = f"nik:{nik_prefix(home.kecamatan, notice.birth_date, notice.sex)}"
+    akta_scope = f"akta:{akta_prefix(home.kecamatan[:4], late=False, issued_on=registration_date(now, notice.born_at))}"
+    nik_before, akta_before = await _last(pool, nik_scope), await _last(pool, akta_scope)
+    await pool.execute(
+        "INSERT INTO number_serials (scope, last) VALUES ($1, 9999) ON CONFLICT (scope) DO UPDATE SET last = 9999",
+        akta_scope,
+    )
+    try:
+        async with PostgresUnitOfWork(pool) as uow:
+            await uow.registry.reserve({home.mother.kk_number})
+            await uow.registry.prepare([notice], now)
+            with pytest.raises(NumberSpaceExhausted):
+                await uow.registry.register_birth(notice, REGISTER, now)
+            await uow.commit()
+        assert await _last(pool, nik_scope) == nik_before
+    finally:
+        await pool.execute("UPDATE number_serials SET last = $2 WHERE scope = $1", akta_scope, akta_before)
+
+
+async def test_a_correction_waits_for_the_regency_lock_of_the_childs_family(environment, pool):
+    """correct_child writes persons, so it takes the regency's lock like every other writer: a
+    registration into that family in progress keeps its card's names consistent."""
+    home = (await households(environment.settings.dsn, 40))[29]
+    async with PostgresUnitOfWork(pool) as uow:
+        child = await uow.registry.register_birth(notice_for(birth(home, "103578001")), REGISTER, datetime.now(UTC))
+        await uow.commit()
+    async with PostgresUnitOfWork(pool) as holding:
+        await holding.registry.reserve({home.mother.kk_number})
+
+        async def correct() -> None:
+            async with PostgresUnitOfWork(pool) as uow:
+                await uow.registry.correct_child(child.child_nik, Correction(reason="t", child_name="Nama Benar"))
+                await uow.commit()
+
+        waiting = asyncio.ensure_future(correct())
+        for _ in range(600):
+            if await _regency_waiters(pool):
+                break
+            await asyncio.sleep(0.05)
+        assert await _regency_waiters(pool) == 1 and not waiting.done()
+        await holding.commit()
+    await asyncio.wait_for(waiting, timeout=60)
+    assert await pool.fetchval("SELECT name FROM persons WHERE nik = $1", child.child_nik) == "Nama Benar"
+
+
+async def _regency_waiters(pool) -> int:
+    return await pool.fetchval(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid::int8 = $1",
+        WRITE_LOCK,
+    )
+
+
+async def test_prepare_passes_over_a_family_no_number_can_be_formed_from(environment, pool):
+    """An imported family whose kecamatan is not six digits: prepare reads its facts and leaves its
+    numbers to the registration (which the decision may never reach), instead of failing the batch."""
+    home = (await households(environment.settings.dsn, 40))[28]
+    odd_kk = "9" + home.mother.kk_number[1:]
+    await pool.execute(
+        "INSERT INTO families (kk_number, kecamatan, current_version) VALUES ($1, 'X1 2AB', 1) ON CONFLICT DO NOTHING",
+        odd_kk,
+    )
+    notice = replace(notice_for(birth(home, "103578001")), kk_number=odd_kk)
+    async with PostgresUnitOfWork(pool) as uow:
+        await uow.registry.reserve({odd_kk, home.mother.kk_number})  # only the regency it can tell
+        await uow.registry.prepare([notice], datetime.now(UTC))
+        facts = await uow.registry.facts(notice)
+        again = await uow.registry.facts(replace(notice, message_id="another", encounter_id="ENC-ODD"))
+    assert facts.family is not None and facts.family.kecamatan == "X1 2AB"
+    assert again.family == facts.family, "read again without preparing: no failure either"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
@@ -192,6 +193,41 @@ async def test_a_failure_before_commit_leaves_no_trace(world):
         await broken.handle(raw(spec), at(1))
     assert state.outbox == [] and state.inbox == {} and state.births == []
     assert (await handler.handle(raw(spec), at(1))).outcome == "registered"
+
+
+async def test_a_batch_retried_after_its_second_part_failed_reports_the_first_parts_own_outcomes(world):
+    """Parts commit one by one: when a later part fails and the consumer retries the whole batch, the
+    parts committed before are found processed, and are still reported as what they were."""
+    state, _handler, spec = world
+    commits = {"n": 0}
+
+    class FailingOnce(FakeUnitOfWork):
+        async def commit(self) -> None:
+            commits["n"] += 1
+            if commits["n"] == 2:  # the second part's transaction, the first time
+                raise StoreUnavailable("connection lost")
+            await super().commit()
+
+    handler = RegisterBirths(lambda: FailingOnce(state), PIPELINE, lambda: NOW)
+    births = [
+        replace(
+            spec, message_id=f"7d8c3b0e-7a2f-4c61-9e1d-{n:012d}", encounter_id=f"E{n}", sex=("male", "female")[n % 2]
+        )
+        for n in range(PART + 3)
+    ]
+    batch = [(raw(b), at(n)) for n, b in enumerate(births)]
+    untroubled = copy.deepcopy(state)
+    expected = await RegisterBirths(lambda: FakeUnitOfWork(untroubled), PIPELINE, lambda: NOW).handle_batch(batch)
+
+    results = await retry_transient(lambda: handler.handle_batch(batch), initial=0, maximum=0, what="test")
+
+    assert [(h.outcome, h.message_id, h.codes) for h in results] == [
+        (h.outcome, h.message_id, h.codes) for h in expected
+    ]
+    assert "already-processed" not in {h.outcome for h in results}
+    assert len(state.births) == len(untroubled.births) > 0, "each handled once"
+    again = await handler.handle_batch(batch)
+    assert {h.outcome for h in again} == {"already-processed"}, "a later redelivery is what it is"
 
 
 async def test_retry_repeats_transient_failures_and_passes_others_through():

@@ -85,7 +85,7 @@ class EmbeddedRegistry:
         rows = await self._conn.fetch(
             """SELECT r.regency, pg_advisory_xact_lock($1, r.regency)
                FROM (SELECT DISTINCT left(kecamatan, 4)::int AS regency FROM families
-                     WHERE kk_number = ANY($2::text[]) ORDER BY 1) r""",
+                     WHERE kk_number = ANY($2::text[]) AND kecamatan ~ '^[0-9]{4}' ORDER BY 1) r""",
             WRITE_LOCK,
             cards,
         )
@@ -105,15 +105,20 @@ class EmbeddedRegistry:
             self._prepared[lookup_key(notice)] = facts
             if family is None:
                 continue
-            self._regency_of[family.kk_number] = int(family.regency)
-            if int(family.regency) not in self._locked:
+            try:
+                regency = int(family.regency)
+                nik_scope = f"nik:{nik_prefix(family.kecamatan, notice.birth_date, notice.sex)}"
+                issued_on = registration_date(at, notice.born_at)
+                akta_scope = (
+                    f"akta:{akta_prefix(family.regency, late=is_late(notice.born_at, at), issued_on=issued_on)}"
+                )
+            except ValueError:  # a registry record no number can be formed from: left to the decision
+                continue
+            self._regency_of[family.kk_number] = regency
+            if regency not in self._locked:
                 continue
             self._families.setdefault(family.kk_number, family)
-            scopes.add(f"nik:{nik_prefix(family.kecamatan, notice.birth_date, notice.sex)}")
-            late = is_late(notice.born_at, at)
-            scopes.add(
-                f"akta:{akta_prefix(family.regency, late=late, issued_on=registration_date(at, notice.born_at))}"
-            )
+            scopes.update((nik_scope, akta_scope))
         await self._read_serials(scopes - self._serials.keys())
 
     async def flush(self) -> None:
@@ -143,7 +148,7 @@ class EmbeddedRegistry:
             return prepared
         await self.flush()
         found = await registry_facts(self._conn, notice)
-        if found.family is not None:
+        if found.family is not None and found.family.regency.isdigit():
             self._regency_of[found.family.kk_number] = int(found.family.regency)
         return found
 
@@ -190,11 +195,13 @@ class EmbeddedRegistry:
         family = self._families.get(notice.kk_number) or await self._locked_family(notice.kk_number)
         if family is None:
             raise PermanentError(codes.KK_NOT_FOUND, "the family card disappeared before registration")
-        child_nik = with_serial(
-            prefix := nik_prefix(family.kecamatan, notice.birth_date, notice.sex), await self._next(f"nik:{prefix}")
-        )
+        prefix = nik_prefix(family.kecamatan, notice.birth_date, notice.sex)
         scope = akta_prefix(family.regency, late=decision.late, issued_on=registration_date(at, notice.born_at))
-        akta = akta_number(scope, await self._next(f"akta:{scope}"))
+        # Both serials found before either is taken: a refusal (NumberSpaceExhausted) leaves no gap.
+        nik_serial, akta_serial = await self._next(f"nik:{prefix}"), await self._next(f"akta:{scope}")
+        self._take(f"nik:{prefix}", nik_serial)
+        self._take(f"akta:{scope}", akta_serial)
+        child_nik, akta = with_serial(prefix, nik_serial), akta_number(scope, akta_serial)
         card = reissue_with_child(
             family, FamilyMember(child_nik, notice.child_name, notice.sex, notice.birth_date, Relationship.CHILD)
         )
@@ -213,7 +220,13 @@ class EmbeddedRegistry:
         self._wrote(notice)
 
     async def correct_child(self, child_nik: str, correction: Correction) -> bool:
+        """Under the lock of the child's regency, as every writer of persons: a registration into
+        the same family meanwhile reads the corrected name for the new card."""
         await self.flush()
+        kk_number = await self._conn.fetchval("SELECT kk_number FROM persons WHERE nik = $1", child_nik)
+        if kk_number is not None:
+            await self._before_write(kk_number)
+            self._families.pop(kk_number, None)  # its members' names may change
         fields = correction.fields()
         await self._conn.execute(
             """UPDATE persons SET name = coalesce($2, name), mother_name = coalesce($3, mother_name),
@@ -240,8 +253,7 @@ class EmbeddedRegistry:
         return await self.family(kk_number)
 
     async def _next(self, scope: str) -> int:
-        """The scope's next serial that no person holds; gap-free, as the counter is written with
-        the registrations (or not at all)."""
+        """The scope's next serial that no person holds (not taken yet: `_take`)."""
         if scope not in self._serials:
             await self._read_serials({scope})
         serial, held = self._serials[scope] + 1, self._held.get(scope, set())
@@ -249,8 +261,11 @@ class EmbeddedRegistry:
             serial += 1
         if serial > MAX_SERIAL:
             raise NumberSpaceExhausted(scope)
-        self._serials[scope] = self._pending.serials[scope] = serial
         return serial
+
+    def _take(self, scope: str, serial: int) -> None:
+        """Gap-free: the counter is written with the registration's rows, or not at all."""
+        self._serials[scope] = self._pending.serials[scope] = serial
 
     async def _read_serials(self, scopes: set[str]) -> None:
         if not scopes:
