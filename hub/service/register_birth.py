@@ -231,7 +231,7 @@ class RegisterBirths:
             async with self._uow() as uow:
                 fresh = await uow.inbox.claim_deliveries([m.delivery for m in messages])
                 # Who sent what is judged before the regencies are locked: it takes no lock.
-                new = [m for m in messages if (m.delivery.topic, m.delivery.partition, m.delivery.offset) in fresh]
+                new = [m for m in messages if _where(m.delivery) in fresh]
                 await self.pipeline.prefetch_senders(uow, [m.delivery for m in new])
                 distrusted = {}
                 for m in new:
@@ -259,7 +259,7 @@ class RegisterBirths:
                     ]
                 )
                 if not self.pipeline.defer_registry and inspections is not None:
-                    await uow.registry.prepare(await self._notices(trusted, inspections), self._clock())
+                    await uow.registry.prepare(await self._validated(trusted, inspections), self._clock())
                 results = []
                 for m in messages:
                     with tracing.within(m.span):
@@ -284,18 +284,11 @@ class RegisterBirths:
         return results
 
     @staticmethod
-    async def _validated(messages: list[_Message], inspections: dict[int, asyncio.Future]) -> None:
-        """Wait until these messages are validated (a failed validation raises later, where its
-        message is handled)."""
+    async def _validated(messages: list[_Message], inspections: dict[int, asyncio.Future]) -> list[BirthNotice]:
+        """Wait until these messages are validated; their valid notices (a failed validation raises
+        later, where its message is handled)."""
         pending = [asyncio.shield(inspections[id(m.envelope)]) for m in messages if id(m.envelope) in inspections]
-        await asyncio.gather(*pending, return_exceptions=True)
-
-    @staticmethod
-    async def _notices(messages: list[_Message], inspections: dict[int, asyncio.Future]) -> list[BirthNotice]:
-        """The valid notices of these messages, once validated: what the registry reads ahead for
-        (a failed validation is left to raise where its message is handled)."""
-        wanted = [inspections[id(m.envelope)] for m in messages if id(m.envelope) in inspections]
-        done = await asyncio.gather(*[asyncio.shield(w) for w in wanted], return_exceptions=True)
+        done = await asyncio.gather(*pending, return_exceptions=True)
         return [
             i.profile.notice
             for i in done

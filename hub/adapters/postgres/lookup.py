@@ -71,14 +71,13 @@ async def prepared_facts(conn: PgConnection, notices: list[BirthNotice]) -> list
     rows = await conn.fetch(BATCH_LOOKUP, *(list(column) for column in zip(*map(lookup_key, notices), strict=True)))
     found = []
     for row in rows:
-        facts = _facts(row)
         family = _json(row["family"])
         card = None
         if family is not None:
             card = Family(
                 family["kk_number"], family["kecamatan"], family["version"], family_members(family["members"])
             )
-        found.append((facts, card))
+        found.append((_facts(row, family), card))
     return found
 
 
@@ -95,11 +94,10 @@ def family_members(members: list[dict] | str) -> tuple[FamilyMember, ...]:
 async def registry_facts(conn: PgConnection, notice: BirthNotice) -> RegistryFacts:
     row = await conn.fetchrow(LOOKUP, *lookup_key(notice))
     assert row is not None  # a SELECT without FROM returns exactly one row
-    return _facts(row)
+    return _facts(row, _json(row["family"]))
 
 
-def _facts(row) -> RegistryFacts:
-    family = _json(row["family"])
+def _facts(row, family: dict | None) -> RegistryFacts:
     same_birth = _json(row["same_birth"])
     return RegistryFacts(
         hospital=None,

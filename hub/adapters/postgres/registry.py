@@ -22,7 +22,7 @@ from hub.domain import codes
 from hub.domain.decision import Register, RegistryFacts, is_late, registration_date
 from hub.domain.documents import Correction
 from hub.domain.family import reissue_with_child
-from hub.domain.numbers import akta_number, akta_prefix, nik_prefix, with_serial
+from hub.domain.numbers import MAX_SERIAL, akta_number, akta_prefix, nik_prefix, with_serial
 from hub.domain.values import BirthNotice, Family, FamilyMember, Person, RegisteredBirth, Relationship, Sex
 from hub.errors import NumberSpaceExhausted, PermanentError
 from hub.service.ports import Registration
@@ -42,7 +42,6 @@ SELECT u.scope, coalesce(s.last, 0) AS last,
            AND p.nik <= (substr(u.scope, 5) || '9999')::bpchar) END AS held
 FROM unnest($1::text[]) AS u(scope) LEFT JOIN number_serials s ON s.scope = u.scope
 """
-MAX_SERIAL = 9999
 
 
 WRITE_LOCK = 727_004  # the class of the per-regency advisory locks: (WRITE_LOCK, regency code)
