@@ -124,7 +124,9 @@ class Settings(BaseSettings):
     consumer_group: str = "hub"
     notification_partitions: int = Field(3, ge=1, le=1000)
     create_topics: bool = True
-    consumer_batch: int = Field(100, ge=1, le=5000)  # records handled in one transaction at most
+    # Records per consumed batch at most (one offset commit; transactions of register_birth.PART):
+    # a backlog drains in large batches, so validation ahead of the writes rarely waits for a fetch.
+    consumer_batch: int = Field(500, ge=1, le=5000)
     consumer_batch_wait_ms: int = Field(20, ge=0, le=5000)  # how long to wait for a batch to fill
     strict_nik: bool = True
     max_message_bytes: int = Field(512 * 1024, ge=1024)
@@ -153,7 +155,8 @@ class Settings(BaseSettings):
     document_workers: int = Field(2, ge=1, le=32)  # document jobs carried out concurrently per process
     document_processes: int = Field(2, ge=0, le=32)  # processes that render and sign (0: in the hub's own process)
     # Processes that validate notifications (0: the hub's own validator thread). Unset: one per core
-    # beyond the two that the hub's event loop and its database and broker neighbours need, at most two.
+    # beside the one the hub's event loop needs, at most two (one on a 2-core machine: 476/s against
+    # 336/s in the thread, and 433/s with two; bench/results-2026-12-01-validation-process.md).
     validation_processes: int | None = Field(None, ge=0, le=32)
     document_retry_max_seconds: float = Field(30.0, gt=0)
     document_official_name: str = "Pejabat Contoh (lingkungan pengembangan)"
@@ -202,7 +205,7 @@ class Settings(BaseSettings):
         """`validation_processes`, or when unset what the machine has cores for."""
         if self.validation_processes is not None:
             return self.validation_processes
-        return max(0, min(2, (os.cpu_count() or 1) - 2))
+        return max(0, min(2, (os.cpu_count() or 1) - 1))
 
     @property
     def topics(self) -> Topics:

@@ -1,9 +1,16 @@
 """A pool of worker processes, spawned (not forked: the parent runs threads and an event loop),
-started on first use and started afresh after one of its processes died."""
+started on first use and started afresh after one of its processes died.
+
+A worker ends when its parent does, however the parent ended: killed (SIGKILL, the OOM killer), a
+parent leaves its pool's processes waiting for work forever, since each holds both ends of the
+pool's queue and never sees it close. A thread in each worker waits on the parent's sentinel."""
 
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -23,8 +30,8 @@ class SpawnedPool:
             self._pool = ProcessPoolExecutor(
                 self._processes,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=self._initializer,
-                initargs=self._initargs,
+                initializer=_watching_parent,
+                initargs=(self._initializer, self._initargs),
             )
         return self._pool
 
@@ -38,3 +45,16 @@ class SpawnedPool:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _watching_parent(initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+    """Each worker's initializer: end with the parent, then the pool's own initializer."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_end_with, args=(parent.sentinel,), name="end-with-parent", daemon=True).start()
+    initializer(*initargs)
+
+
+def _end_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)  # the work in hand belongs to a parent that is gone

@@ -76,12 +76,27 @@ async def resend_result(uow: UnitOfWork, prior: InboxRecord, topics: Topics, now
     log.error("no result to send again message_id=%s status=%s", prior.message_id, prior.status)
 
 
+class Ahead(Protocol):
+    """A batch's records being validated from their bytes alone, begun before the hub opened them."""
+
+    async def result(self, index: int) -> Inspection:
+        """The inspection of the batch's record `index` (one the hub opened as an Envelope)."""
+        ...
+
+    def cancel(self) -> None: ...
+
+
 class Inspector(Protocol):
     """Where notifications are validated (Pipeline.inspect, pure): the hub's validator thread, or
     worker processes (hub/adapters/validation_pool.py). Results come back per record, in any
     order; the batch awaits them in its own order."""
 
     async def inspect(self, raw: bytes, envelope: Envelope, now: datetime) -> Inspection: ...
+
+    def ahead(self, raws: list[bytes], now: datetime) -> Ahead | None:
+        """Begin validating a whole batch from its bytes while the hub opens the records itself
+        (worker processes open each record on their own); None: only `inspect` after opening."""
+        ...
 
 
 class ThreadInspector:
@@ -93,6 +108,10 @@ class ThreadInspector:
 
     async def inspect(self, raw: bytes, envelope: Envelope, now: datetime) -> Inspection:
         return await asyncio.get_running_loop().run_in_executor(_VALIDATOR, self._pipeline.inspect, envelope, now)
+
+    def ahead(self, raws: list[bytes], now: datetime) -> None:
+        """The thread needs the records opened: it shares the hub's process, which opens them once."""
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +148,16 @@ class RegisterBirths:
         without): validation, decision and the batch's transaction are its children."""
         # Opened in the validator's thread: a hostile megabyte must not hold up the event loop
         # (and with it the consumer's heartbeats) while its brackets are counted and it is parsed.
-        raws = [raw for raw, _ in items]
-        envelopes = await asyncio.get_running_loop().run_in_executor(_VALIDATOR, self._open_all, raws)
+        raws, now = [raw for raw, _ in items], self._clock()
+        ahead = self._inspector.ahead(raws, now)  # worker processes start on the bytes meanwhile
+        try:
+            envelopes = await asyncio.get_running_loop().run_in_executor(_VALIDATOR, self._open_all, raws)
+        except BaseException:
+            if ahead is not None:
+                ahead.cancel()
+            raise
         messages = [self._traced(*item, envelope) for item, envelope in zip(items, envelopes, strict=True)]
-        inspections = self._inspect_ahead(messages)
+        inspections = self._inspect_ahead(messages, ahead, now)
         try:
             results: list[Handled] = []
             for start in range(0, len(messages), PART):
@@ -151,6 +176,8 @@ class RegisterBirths:
         finally:
             for pending in inspections.values():  # a batch that failed leaves later ones unawaited
                 pending.cancel()
+            if ahead is not None:
+                ahead.cancel()
             for message in messages:
                 message.span.end()
 
@@ -295,19 +322,22 @@ class RegisterBirths:
             if isinstance(i, Inspection) and i.profile is not None and i.profile.notice is not None
         ]
 
-    def _inspect_ahead(self, messages: list[_Message]) -> dict[int, asyncio.Future]:
+    def _inspect_ahead(self, messages: list[_Message], ahead: Ahead | None, now: datetime) -> dict[int, asyncio.Future]:
         """Validate the batch's notifications off the event loop (the inspector's thread or
         processes) while this task waits on the database for the earlier ones: the CPU-bound and
         the I/O-bound halves overlap."""
-        now = self._clock()
         return {
-            id(m.envelope): asyncio.ensure_future(self._validate(m.span, m.raw, m.envelope, now))
-            for m in messages
+            id(m.envelope): asyncio.ensure_future(self._validate(m.span, m.raw, m.envelope, now, ahead, index))
+            for index, m in enumerate(messages)
             if isinstance(m.envelope, Envelope)
         }
 
-    async def _validate(self, parent: Span, raw: bytes, envelope: Envelope, now: datetime) -> Inspection:
+    async def _validate(
+        self, parent: Span, raw: bytes, envelope: Envelope, now: datetime, ahead: Ahead | None, index: int
+    ) -> Inspection:
         with tracing.span("hub.validate", parent=parent):
+            if ahead is not None:
+                return await ahead.result(index)
             return await self._inspector.inspect(raw, envelope, now)
 
     async def _one(

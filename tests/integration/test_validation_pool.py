@@ -97,3 +97,48 @@ async def test_the_hub_wiring_validates_in_processes_when_asked_and_stops_them()
         found = await inspector.inspect(raw, envelope, examples.AS_OF)
         assert found.profile is not None and inspector.running
     assert not inspector.running, "the processes stop with the hub"
+
+
+async def test_a_batch_validated_ahead_in_processes_is_answered_as_in_the_thread():
+    """`ahead`: the processes start on the batch's bytes in chunks before the hub opens them; an
+    unreadable record across a chunk boundary and an invalid one change nothing in the answers."""
+    from dataclasses import replace
+
+    from hub.adapters.validation_pool import CHUNK
+    from hub.service.register_birth import PART, RegisterBirths
+    from tests.fakes import FakeState, FakeUnitOfWork
+    from tests.unit.test_register_births import NOW, TOPICS, _population, at, first_birth, raw
+
+    pipeline = Pipeline(TOPICS, IntakeLimits(512 * 1024, 32, True), kecamatan_known)
+
+    def batch(spec):
+        births = [
+            replace(spec, message_id=f"5d8c3b0e-7a2f-4c61-9e1d-{n:012d}", encounter_id=f"E{n}")
+            for n in range(1, PART + CHUNK)
+        ]
+        invalid = json.loads(raw(births[3]))
+        invalid["entry"][0]["resource"]["eventCoding"]["code"] = "not-a-birth"
+        records = [raw(b) for b in births]
+        records[3] = json.dumps(invalid).encode()
+        records.insert(CHUNK - 1, b"{not json")  # the last record of the first chunk
+        return [(record, at(n)) for n, record in enumerate(records)]
+
+    async def handled(inspector):
+        state = FakeState()
+        spec = first_birth(*_population(state))
+        handler = RegisterBirths(lambda: FakeUnitOfWork(state), pipeline, lambda: NOW, inspector)
+        results = await handler.handle_batch(batch(spec))
+        return [(h.outcome, h.codes) for h in results], sorted((m.topic, m.value) for m in state.outbox)
+
+    inspector = ProcessInspector(pipeline, 1)
+    try:
+        in_processes = await handled(inspector)
+    finally:
+        inspector.close()
+    in_thread = await handled(ThreadInspector(pipeline))
+
+    assert in_processes == in_thread
+    outcomes = [outcome for outcome, _ in in_thread[0]]
+    assert outcomes[CHUNK - 1] == "dead-letter" and outcomes[3] == "rejected"
+    # One mother: her first newborn registers, the others wait for review as implausibly close.
+    assert outcomes[0] == "registered" and outcomes.count("review-pending") == PART + CHUNK - 3

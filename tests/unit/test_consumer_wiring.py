@@ -135,7 +135,7 @@ async def test_header_values_faststream_cannot_read_are_dropped_and_the_trace_co
 
 @pytest.mark.parametrize(
     ("cores", "asked", "processes"),
-    [(2, None, 0), (1, None, 0), (4, None, 2), (8, None, 2), (3, None, 1), (2, 3, 3), (16, 0, 0)],
+    [(2, None, 1), (1, None, 0), (4, None, 2), (8, None, 2), (3, None, 2), (2, 3, 3), (16, 0, 0), (None, None, 0)],
 )
 def test_validation_processes_follow_the_cores_unless_set(monkeypatch, cores, asked, processes):
     monkeypatch.setattr("hub.config.os.cpu_count", lambda: cores)
