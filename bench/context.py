@@ -51,7 +51,7 @@ class MachineLoad:
 
 
 class Profiler:
-    """py-spy on the hub process: a flame graph (SVG) and collapsed stacks for a top-functions table."""
+    """py-spy on the hub process and its worker processes: a flame graph (SVG) and collapsed stacks for a top-functions table."""
 
     def __init__(self, pid: int, out: Path, seconds: int) -> None:
         self.svg, self.raw = out / "profile.svg", out / "profile.txt"
@@ -59,7 +59,18 @@ class Profiler:
         spy = str(beside) if beside.exists() else shutil.which("py-spy")
         if spy is None:
             raise RuntimeError("py-spy not found: pip install py-spy (it is in the bench extra)")
-        common = [spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "100", "--nonblocking"]
+        common = [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(seconds),
+            "--rate",
+            "100",
+            "--nonblocking",
+            "--subprocesses",
+        ]
         self._procs = [
             subprocess.Popen(
                 [*common, "--format", fmt, "-o", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT

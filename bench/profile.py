@@ -1,7 +1,8 @@
 """Where the hub's CPU time goes: py-spy's collapsed stacks reduced to a few tables (profile-top.md).
 
 Only samples where a thread was running are recorded (py-spy leaves idle threads out), so shares
-are of the hub's busy CPU time, not of wall time.
+are of the hub's busy CPU time, not of wall time. py-spy follows the hub's worker processes
+(validation, documents) too: the areas are also split by process, the hub's own and its workers.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ AREAS = [
 ]
 # Leaf frames that mean "waiting", which py-spy's idle detection does not always drop.
 IDLE = re.compile(r"^(EpollSelector\.select|select|Condition\.wait|wait|_worker|Queue\.get) ")
+# With --subprocesses each stack starts with the processes it runs in: `process <pid>:"<command>";`.
+_PROCESS = re.compile(r'process \d+:"[^"]*";')
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^():]+)(?::\d+)?\)$")
 
 
@@ -56,11 +59,14 @@ def top_functions(out: Path, limit: int = 15) -> dict:
     if not path.exists() or not path.read_text().strip():
         return {"error": "no py-spy output (is py-spy installed and allowed to attach?)"}
     own, areas, total, idle = Counter(), Counter(), 0, 0
+    by_process: dict[str, Counter] = {"hub": Counter(), "workers": Counter()}
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():
             continue
-        n, frames = int(count), _frames(stack)
+        processes = _PROCESS.findall(stack)
+        process = "workers" if processes and "spawn_main" in processes[-1] else "hub"
+        n, frames = int(count), _frames(_PROCESS.sub("", stack))
         func, file = frames[-1]
         if IDLE.match(f"{func} ({file})"):
             idle += n
@@ -68,7 +74,9 @@ def top_functions(out: Path, limit: int = 15) -> dict:
         total += n
         own[f"{func} ({_short(file)})"] += n
         files = " ".join(f for _, f in frames)
-        areas[next((area for area, pattern in AREAS if re.search(pattern, files)), "other")] += n
+        area = next((area for area, pattern in AREAS if re.search(pattern, files)), "other")
+        areas[area] += n
+        by_process[process][area] += n
     if not total:
         return {"error": "py-spy recorded no busy samples"}
     result = {
@@ -76,17 +84,29 @@ def top_functions(out: Path, limit: int = 15) -> dict:
         "idle_samples": idle,
         "self": [(k, n / total) for k, n in own.most_common(limit)],
         "areas": [(k, n / total) for k, n in areas.most_common()],
+        "process_samples": {p: sum(c.values()) for p, c in by_process.items()},
     }
+    split = bool(by_process["workers"])
     lines = [
         "# Where the hub's busy CPU time goes (py-spy, one throughput run)",
         "",
         f"{total} busy samples at 100/s ({idle} more samples waiting in select/wait left out); shares are "
         "of the busy samples.",
         "",
-        "| area (each sample counted once) | share |",
-        "|---|---:|",
     ]
-    lines += [f"| {k} | {v:.1%} |" for k, v in result["areas"]]
+    if split:
+        hub, workers = (by_process[p] for p in ("hub", "workers"))
+        lines += [
+            f"py-spy followed the worker processes: {sum(workers.values())} of the busy samples are theirs "
+            f"(validation, documents), {sum(hub.values())} the hub's own process's.",
+            "",
+            "| area (each sample counted once) | share | in the hub's process | in worker processes |",
+            "|---|---:|---:|---:|",
+        ]
+        lines += [f"| {k} | {v:.1%} | {hub[k] / total:.1%} | {workers[k] / total:.1%} |" for k, v in result["areas"]]
+    else:
+        lines += ["| area (each sample counted once) | share |", "|---|---:|"]
+        lines += [f"| {k} | {v:.1%} |" for k, v in result["areas"]]
     lines += ["", "| function (self time) | share |", "|---|---:|"]
     lines += [f"| `{k}` | {v:.1%} |" for k, v in result["self"]]
     (out / "profile-top.md").write_text("\n".join(lines) + "\n")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 
 import asyncpg
@@ -92,12 +93,15 @@ async def test_codes_dead_letters_and_hospitals_are_counted(environment, observe
 
 async def test_lag_returns_to_zero_and_the_outbox_drains(environment, observed_hub, traffic):
     _, base = observed_hub
+    answered = time.time()  # the traffic is answered: gauges sampled before now may predate it
 
     def settled() -> bool:
         samples = scrape(base)
         lag = by_label(samples, "hub_consumer_lag_records", "partition")
+        sampled = by_label(samples, "hub_metrics_sample_timestamp_seconds", "probe")
         return (
-            len(lag) == environment.settings.notification_partitions
+            all(sampled.get(probe, 0) > answered for probe in ("backlogs", "consumer-lag"))
+            and len(lag) == environment.settings.notification_partitions
             and not any(lag.values())
             and not any(by_label(samples, "hub_consumer_lag_seconds", "partition").values())
             and value(samples, "hub_outbox_backlog") == 0

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from hub.devtools.simulation import examples
 from hub.domain import codes
 from hub.intake.envelope import OUT_OF_RANGE, READ_FACTOR, Envelope, Unreadable, json_depth, open_envelope
 from tests.unit.builders import bundle, resource
@@ -217,11 +218,22 @@ def test_a_top_level_number_out_of_range_is_not_an_object():
         ('{"a": [1, {"b": "]]]"}]}', 3),
         ("[[[]], [[[]]]]", 4),
         ('{"a": "unterminated [[[[', 1),
+        ('{"a": "x", "b": [{"c": "]"}], "d": "unterminated [[[[', 3),
+        ('[["}"], "{", [[', 3),
         ("", 0),
     ],
 )
 def test_json_depth_counts_brackets_outside_strings(text, depth):
     assert json_depth(text) == depth
+
+
+def test_json_depth_reads_a_text_with_escapes_as_one_without():
+    """Two ways to find the strings (escapes or none): the same depth for the same structure."""
+    valid_singleton = examples.valid_examples()["valid-singleton"]
+    plain = json.dumps(valid_singleton)
+    escaped = json.dumps({**valid_singleton, "extra": ['a\\"[[b', {"x": ["\\"]}]})
+    assert "\\" not in plain and json_depth(plain) == json_depth(json.dumps(valid_singleton, indent=1))
+    assert json_depth(escaped) == max(json_depth(plain), 4)
 
 
 @pytest.mark.parametrize(
@@ -281,3 +293,47 @@ def test_sender_full_url_of_a_patient_is_not_a_hospital():
     document["entry"].append({"fullUrl": url, "resource": {"resourceType": "Patient", "id": "p-1"}})
 
     assert open_envelope(raw(document), **LIMITS).hospital_id is None
+
+
+def _sender_by_the_profile_rules(document: dict) -> dict | None:
+    """The oracle: the resource BundleView resolves MessageHeader.sender to, as the profile rules do."""
+    from hub.intake.bundle_view import BundleView
+
+    view = BundleView(document)
+    found = view.resolve(view.entries[0].resource.get("sender"), view.entries[0])
+    return None if found is None else found.resource
+
+
+BASE, OTHER = "https://fhir.rs.example/R4", "https://elsewhere.example/fhir"
+URN = "urn:uuid:7a1e6b8c-0000-4000-8000-00000000000"
+
+
+@pytest.mark.parametrize("header_url", [None, "", f"{URN}1", f"{BASE}/MessageHeader/m-1", 7])
+@pytest.mark.parametrize("org_url", [f"{URN}2", f"{BASE}/Organization/1032730002", f"{OTHER}/Organization/1032730002"])
+@pytest.mark.parametrize(
+    "reference",
+    [f"{URN}2", "Organization/1032730002", f"{BASE}/Organization/1032730002", f"{OTHER}/Organization/1032730002"],
+)
+@pytest.mark.parametrize("before", ["nothing", "patient-same-url", "entry-without-resource"])
+def test_the_envelope_resolves_the_sender_as_the_profile_rules(header_url, org_url, reference, before):
+    document = minimal(sender={"reference": reference})
+    if header_url is not None:
+        document["entry"][0]["fullUrl"] = header_url
+    earlier = {
+        "nothing": [],
+        "patient-same-url": [{"fullUrl": org_url, "resource": {"resourceType": "Patient", "id": "p-1"}}],
+        "entry-without-resource": [{"fullUrl": org_url}],
+    }[before]
+    document["entry"] += [
+        *earlier,
+        {"fullUrl": org_url, "resource": {"resourceType": "Organization", "id": "1032730002"}},
+    ]
+
+    resolved = _sender_by_the_profile_rules(document)
+    opened = open_envelope(raw(document), **LIMITS)
+
+    assert isinstance(opened, Envelope)
+    if resolved is not None:  # an entry: the hospital if it is an Organization
+        assert opened.hospital_id == (resolved["id"] if resolved["resourceType"] == "Organization" else None)
+    else:  # not resolved inside: the id a Type/id-shaped reference names, for the answer
+        assert opened.hospital_id == ("1032730002" if "Organization/" in reference else None)
