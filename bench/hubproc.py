@@ -63,7 +63,15 @@ class HubProcess:
                 with proc.oneshot():
                     self.peak_rss = max(self.peak_rss, proc.memory_info().rss)
                     times = proc.cpu_times()
-                    self.cpu_seconds = times.user + times.system
+                    seconds = times.user + times.system
+                # and its worker processes' (validation, documents): they live as long as the hub
+                for child in proc.children(recursive=True):
+                    try:
+                        child_times = child.cpu_times()
+                    except psutil.Error:
+                        continue
+                    seconds += child_times.user + child_times.system
+                self.cpu_seconds = max(self.cpu_seconds, seconds)
                 self._sampling.wait(0.1)
         except psutil.Error:
             pass  # the process ended

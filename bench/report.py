@@ -18,7 +18,7 @@ ROWS = {  # scenario -> (metric, label, format)
         ("processing_s", "processing s (ready → last result)", "{:.1f}"),
         ("first_result_s", "first result s after ready", "{:.2f}"),
         ("peak_rss_mib", "peak RSS of the hub, MiB", "{:.0f}"),
-        ("hub_cpu_share", "hub CPU, cores used", "{:.2f}"),
+        ("hub_cpu_share", "hub CPU with its worker processes, cores used", "{:.2f}"),
         ("machine_busy", "machine CPU busy (all cores = 1)", "{:.2f}"),
     ],
     "latency": [
@@ -52,7 +52,7 @@ ROWS = {  # scenario -> (metric, label, format)
     "no-documents": [
         ("notifications_per_s", "notifications/s, documents off (HUB_DOCUMENTS=false)", "{:.1f}"),
         ("births_per_s", "registered births/s, documents off", "{:.1f}"),
-        ("hub_cpu_share", "hub CPU, cores used", "{:.2f}"),
+        ("hub_cpu_share", "hub CPU with its worker processes, cores used", "{:.2f}"),
         ("peak_rss_mib", "peak RSS MiB", "{:.0f}"),
     ],
     "scale": [
@@ -60,7 +60,7 @@ ROWS = {  # scenario -> (metric, label, format)
         ("births_per_s", "registered births/s, 2 hub processes", "{:.1f}"),
         ("startup_s", "startup s (slower of the two)", "{:.2f}"),
         ("peak_rss_mib", "peak RSS MiB (larger of the two)", "{:.0f}"),
-        ("hub_cpu_share", "hub CPU, cores used (both)", "{:.2f}"),
+        ("hub_cpu_share", "hub CPU with worker processes, cores used (both hubs)", "{:.2f}"),
         ("machine_busy", "machine CPU busy (all cores = 1)", "{:.2f}"),
     ],
     "console": console.ROWS,

@@ -235,7 +235,9 @@ async def test_any_hostile_values_anywhere_are_answered_and_their_neighbours_reg
         poison = [spoilt(next(mothers), *spoil) for spoil in spoils]
         results = asyncio.run_coroutine_threadsafe(sandwich(handler, mothers, poison), loop).result()
         for handled in results:
-            assert handled.outcome in ("registered", "review-pending", "rejected", "dead-letter"), handled
+            # "duplicate": Hypothesis may draw one hostile encounter id twice (e.g. the same emoji),
+            # and a second notification of that encounter's birth is answered as its duplicate.
+            assert handled.outcome in ("registered", "review-pending", "rejected", "dead-letter", "duplicate"), handled
             seen.append(str(handled.outcome))
 
     # Hypothesis drives the property synchronously: from a thread, while the batches run on this loop.
