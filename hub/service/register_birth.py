@@ -152,12 +152,13 @@ class RegisterBirths:
         ahead = self._inspector.ahead(raws, now)  # worker processes start on the bytes meanwhile
         try:
             envelopes = await asyncio.get_running_loop().run_in_executor(_VALIDATOR, self._open_all, raws)
-        except BaseException:
-            if ahead is not None:
+            messages = [self._traced(*item, envelope) for item, envelope in zip(items, envelopes, strict=True)]
+            return await self._handle_all(messages, self._inspect_ahead(messages, ahead, now))
+        finally:
+            if ahead is not None:  # a batch that failed leaves later chunks unawaited
                 ahead.cancel()
-            raise
-        messages = [self._traced(*item, envelope) for item, envelope in zip(items, envelopes, strict=True)]
-        inspections = self._inspect_ahead(messages, ahead, now)
+
+    async def _handle_all(self, messages: list[_Message], inspections: dict[int, asyncio.Future]) -> list[Handled]:
         try:
             results: list[Handled] = []
             for start in range(0, len(messages), PART):
@@ -176,8 +177,6 @@ class RegisterBirths:
         finally:
             for pending in inspections.values():  # a batch that failed leaves later ones unawaited
                 pending.cancel()
-            if ahead is not None:
-                ahead.cancel()
             for message in messages:
                 message.span.end()
 
